@@ -1,0 +1,81 @@
+# vwire: one non-recursive Makefile for the library, the daemon, the CLIs and
+# the tests.  `make` builds everything; `make check` installs what is
+# missing, builds, and runs every test; `make demo` runs the network-in-a-box
+# demo.  Objects go to build/ (and build/asan/ for the sanitizer build).
+
+CC      ?= gcc
+PKGS    := libmnl
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread
+CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_MNL := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+B := build
+
+LIB_SRCS := $(wildcard lib/*.c)
+DP_SRCS  := $(wildcard datapath/*.c)
+OBJ_SRCS := $(wildcard objects/*.c)
+CTL_SRCS := $(filter-out control/vwired.c,$(wildcard control/*.c))
+CLI_COMMON := cli/output.c
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+DP_OBJS  := $(DP_SRCS:%.c=$(B)/%.o)
+OBJ_OBJS := $(OBJ_SRCS:%.c=$(B)/%.o)
+CTL_OBJS := $(CTL_SRCS:%.c=$(B)/%.o)
+
+PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+all: $(PROGS) $(UNIT_TESTS:%=$(B)/tests/%)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libvwire.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL)
+
+$(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+$(B)/vwstat: $(B)/cli/vwstat.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+# Unit tests link the test file with the library and all of the daemon's
+# code but its main() (tests/unit/*.c pick what they call).
+$(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL)
+
+# The same unit tests under AddressSanitizer and UBSan.
+ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(CTL_SRCS)
+$(B)/asan/tests/%: tests/unit/%.c $(ASAN_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL)
+
+asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
+
+deps:
+	bash scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all asan
+	bash tests/run.sh
+
+unit: all asan
+	bash tests/run.sh --unit
+
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all asan deps check unit demo clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,367 @@
+/*
+ * vwadm: the administration CLI.  It parses the command with the library's
+ * grammar (lib/cmd.c), sends the words to vwired, and prints the records of
+ * the reply through the field tables below; the daemon does the work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/output.h"
+#include "lib/vwire.h"
+
+#define PROG "vwadm"
+
+static const struct out_field link_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "CLASS", "class", 9, 0, NULL },
+	{ "MTU", "mtu", 6, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ "OVER", "over", 12, 0, NULL },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field vnic_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "OVER", "over", 12, 0, NULL },
+	{ "MACADDRESS", "macaddress", 17, 0, NULL },
+	{ "MACADDRTYPE", "macaddrtype", 11, 0, NULL },
+	{ "VID", "vid", 4, 0, "0" },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field etherstub_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "VNICS", "vnics", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field phys_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "MEDIA", "media", 10, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ "MTU", "mtu", 6, 0, NULL },
+	{ "DEVICE", "device", 12, 0, NULL },
+	{ "ATTACHED", "attached", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field linkprop_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "PROPERTY", "property", 14, 0, NULL },
+	{ "PERM", "perm", 4, 0, NULL },
+	{ "VALUE", "value", 14, 0, NULL },
+	{ "DEFAULT", "default", 14, 0, NULL },
+	{ "POSSIBLE", "possible", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field zone_fields[] = {
+	{ "ZONE", "zone", 16, 0, NULL },
+	{ "VNICS", "vnics", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field addr_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ "ADDR", "addr", 24, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+struct cmd_out;
+typedef int (*print_fn)(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
+
+/*
+ * How each command's reply is printed.  A command with fields is a show-*:
+ * its -o and parsable option (-p, or -c for show-linkprop) are checked
+ * before anything is sent.  Commands not listed print nothing.
+ */
+struct cmd_out {
+	const char *name;
+	const char *rectype;
+	const struct out_field *fields;
+	const char *deflt; /* default columns; NULL: every field */
+	char parsable;
+	print_fn print;
+};
+
+static int print_show(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
+static int print_export(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
+
+static const struct cmd_out cmd_outs[] = {
+	{ "show-link", "link", link_fields, NULL, 'p', print_show },
+	{ "show-vnic", "vnic", vnic_fields, "link,over,macaddress,macaddrtype,vid,zone", 'p', print_show },
+	{ "show-etherstub", "etherstub", etherstub_fields, NULL, 'p', print_show },
+	{ "show-phys", "phys", phys_fields, NULL, 'p', print_show },
+	{ "show-linkprop", "linkprop", linkprop_fields, NULL, 'c', print_show },
+	{ "show-zone", "zone", zone_fields, NULL, 'p', print_show },
+	{ "show-addr", "addr", addr_fields, NULL, 'p', print_show },
+	{ "export", "line", NULL, NULL, 0, print_export },
+};
+
+static const struct cmd_out *cmd_out_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmd_outs) / sizeof(cmd_outs[0]); i++)
+		if (!strcmp(cmd_outs[i].name, name))
+			return &cmd_outs[i];
+	return NULL;
+}
+
+static int print_show(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o)
+{
+	int i;
+
+	(void)c;
+	out_begin(o);
+	for (i = 0; i < rep->nrec; i++)
+		if (!strcmp(rep->recs[i].type, co->rectype))
+			out_record(o, &rep->recs[i]);
+	out_end(o);
+	return 0;
+}
+
+static int write_lines(FILE *fp, const struct cmd_out *co, const struct vw_reply *rep)
+{
+	int i;
+
+	for (i = 0; i < rep->nrec; i++) {
+		const char *text = vw_record_get(&rep->recs[i], "text");
+
+		if (!strcmp(rep->recs[i].type, co->rectype) && text)
+			fprintf(fp, "%s\n", text);
+	}
+	return fflush(fp) || ferror(fp) ? -1 : 0;
+}
+
+/* export -o FILE: written to FILE.new, then renamed over FILE. */
+static int print_export(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o)
+{
+	const char *file = vw_cmd_opt(c, 'o');
+	char tmp[4096];
+	FILE *fp;
+	int fd, err;
+
+	(void)o;
+	if (!file || !strcmp(file, "-"))
+		return write_lines(stdout, co, rep);
+	if (snprintf(tmp, sizeof(tmp), "%s.new", file) >= (int)sizeof(tmp)) {
+		fprintf(stderr, PROG ": %s: %s\n", file, strerror(ENAMETOOLONG));
+		return 1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+		err = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		fprintf(stderr, PROG ": %s: %s\n", file, strerror(err));
+		return 1;
+	}
+	if (write_lines(fp, co, rep) < 0 || fsync(fd) < 0) {
+		err = errno;
+		fclose(fp);
+		unlink(tmp);
+		fprintf(stderr, PROG ": %s: %s\n", file, strerror(err));
+		return 1;
+	}
+	if (fclose(fp) || rename(tmp, file) < 0) {
+		err = errno;
+		unlink(tmp);
+		fprintf(stderr, PROG ": %s: %s\n", file, strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+static void print_usage(FILE *fp, const struct vw_cmddef *def)
+{
+	if (def)
+		fprintf(fp, "usage: " PROG " %s%s%s\n", def->name, *def->usage ? " " : "", def->usage);
+	else
+		fprintf(fp, "usage: " PROG " [--socket PATH] SUBCOMMAND [ARGS] ('" PROG " help' lists them)\n");
+}
+
+static int usage_error(const struct vw_cmddef *def, const char *reason)
+{
+	fprintf(stderr, PROG ": %s\n", reason);
+	print_usage(stderr, def);
+	return 2;
+}
+
+/* A subcommand users may run: internal ones (usage NULL) are not. */
+static const struct vw_cmddef *public_cmd(const char *name)
+{
+	const struct vw_cmddef *def = vw_cmd_find(name);
+
+	return def && def->usage ? def : NULL;
+}
+
+static int help(const char *name)
+{
+	const struct vw_cmddef *tab;
+	char reason[128];
+	int i, n;
+
+	if (name) {
+		const struct vw_cmddef *def = public_cmd(name);
+
+		if (!def) {
+			snprintf(reason, sizeof(reason), "unknown subcommand '%s'", name);
+			return usage_error(NULL, reason);
+		}
+		print_usage(stdout, def);
+		return 0;
+	}
+	printf("usage: " PROG " [--socket PATH] SUBCOMMAND [ARGS]\n\nsubcommands:\n");
+	tab = vw_cmd_table(&n);
+	for (i = 0; i < n; i++)
+		if (tab[i].usage)
+			printf("    %s%s%s\n", tab[i].name, *tab[i].usage ? " " : "", tab[i].usage);
+	printf("\nThe socket is --socket PATH, else $VWIRE_SOCKET, else " VW_DEFAULT_SOCKET ".\n");
+	return 0;
+}
+
+/* Presentation options of a show-* command, checked before anything is sent. */
+static int prepare_output(const struct cmd_out *co, const struct vw_cmd *c, struct out *o)
+{
+	const char *fields = vw_cmd_opt(c, 'o');
+	bool parsable = vw_cmd_opt(c, co->parsable) != NULL;
+	char err[256];
+
+	if (parsable && !fields) {
+		snprintf(err, sizeof(err), "-%c requires -o", co->parsable);
+		return usage_error(c->def, err);
+	}
+	if (out_init(o, co->fields, fields, co->deflt, parsable ? OUT_PARSABLE : OUT_TABLE, stdout, err,
+		     sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* vw_call failed before the daemon gave a verdict. */
+static int transport_error(const char *sock, vw_status_t st)
+{
+	const char *path = vw_socket_path(sock);
+
+	switch (st) {
+	case VW_E_INVAL:
+		fprintf(stderr, PROG ": arguments must not contain line breaks\n");
+		break;
+	case VW_E_NOMEM:
+		fprintf(stderr, PROG ": out of memory\n");
+		break;
+	case VW_E_NODAEMON:
+		fprintf(stderr, PROG ": lost the connection to the daemon at %s\n", path);
+		break;
+	default:
+		fprintf(stderr, PROG ": malformed reply from the daemon at %s\n", path);
+		break;
+	}
+	return 1;
+}
+
+static int run(const char *sock, int argc, char **argv)
+{
+	const struct vw_cmddef *def = public_cmd(argv[0]);
+	const struct cmd_out *co;
+	struct vw_handle *h;
+	struct vw_reply rep;
+	struct out o = { 0 };
+	struct vw_cmd c;
+	char err[512];
+	vw_status_t st;
+	int rc;
+
+	if (!def) {
+		snprintf(err, sizeof(err), "unknown subcommand '%s'", argv[0]);
+		return usage_error(NULL, err);
+	}
+	if (vw_cmd_parse(argc, argv, &c, err, sizeof(err)) != VW_OK)
+		return usage_error(def, err);
+	if (!def->implemented) {
+		fprintf(stderr, PROG ": %s: not implemented yet\n", def->name);
+		return 1;
+	}
+	co = cmd_out_find(def->name);
+	if (co && co->fields && (rc = prepare_output(co, &c, &o)) != 0)
+		return rc;
+
+	st = vw_open(sock, &h, err, sizeof(err));
+	if (st != VW_OK) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return vw_status_exit(st);
+	}
+	st = vw_call(h, argc, argv, &rep);
+	vw_close(h);
+	if (st != VW_OK)
+		return transport_error(sock, st);
+	if (rep.status != VW_OK) {
+		if (*rep.message)
+			fprintf(stderr, PROG ": %s\n", rep.message);
+		else
+			fprintf(stderr, PROG ": %s: %s\n", def->name, vw_strstatus(rep.status));
+		rc = vw_status_exit(rep.status);
+	} else {
+		rc = co ? co->print(co, &c, &rep, &o) : 0;
+	}
+	vw_reply_free(&rep);
+	return rc;
+}
+
+static int vwadm(int argc, char **argv)
+{
+	const char *sock = NULL;
+	char reason[128];
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--socket")) {
+			if (i + 1 >= argc)
+				return usage_error(NULL, "option '--socket' needs a value");
+			sock = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(a, "--socket=", 9)) {
+			sock = a + 9;
+			i++;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			return help(NULL);
+		} else {
+			snprintf(reason, sizeof(reason), "unknown option '%s'", a);
+			return usage_error(NULL, reason);
+		}
+	}
+	if (i == argc)
+		return usage_error(NULL, "missing subcommand");
+	if (!strcmp(argv[i], "help")) {
+		if (i + 2 < argc)
+			return usage_error(NULL, "help takes at most one subcommand");
+		return help(i + 1 < argc ? argv[i + 1] : NULL);
+	}
+	return run(sock, argc - i, argv + i);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = vwadm(argc, argv);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, PROG ": standard output: %s\n", strerror(errno));
+		return 1;
+	}
+	return rc;
+}

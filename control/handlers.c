@@ -1,0 +1,690 @@
+/*
+ * Command handlers: one small function per vwadm subcommand.  Each takes the
+ * parsed command, makes its object calls and writes records; the verdict is
+ * written by ctl_handle().  Handlers return 0 or a negative errno with a
+ * one-line reason in err.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+
+#include "control/ctl.h"
+#include "datapath/worker.h"
+#include "objects/link.h"
+#include "objects/netlink.h"
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+#define MAXWORDS 64
+
+typedef int (*handler_fn)(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+
+static bool in_operands(const struct vw_cmd *c, const char *name)
+{
+	int i;
+
+	if (!c->noperand)
+		return true;
+	for (i = 0; i < c->noperand; i++)
+		if (!strcmp(c->operand[i], name))
+			return true;
+	return false;
+}
+
+/* Every operand of a show command must name something that exists. */
+static int check_operands(const struct vw_cmd *c, bool (*exists)(const char *), const char *what, char *err,
+			  size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < c->noperand; i++)
+		if (!exists(c->operand[i])) {
+			ERR("%s: no such %s", c->operand[i], what);
+			return -ENOENT;
+		}
+	return 0;
+}
+
+static bool link_exists(const char *n)
+{
+	return link_find(n) != NULL;
+}
+
+/* ---- etherstubs ---- */
+
+static int do_create_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return etherstub_create(c->operand[0], vw_cmd_opt(c, 't') != NULL, err, errlen);
+}
+
+static int do_delete_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return etherstub_delete(c->operand[0], err, errlen);
+}
+
+static bool etherstub_exists(const char *n)
+{
+	struct vw_link *l = link_find(n);
+
+	return l && l->cls == VW_CLASS_ETHERSTUB;
+}
+
+static int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int rc = check_operands(c, etherstub_exists, "etherstub", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_ETHERSTUB || !in_operands(c, l->name))
+			continue;
+		vw_buf_kv(out, "record", "etherstub");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "vnics", "%u", l->nvnics);
+	}
+	return 0;
+}
+
+/* ---- VNICs ---- */
+
+static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, char *buf, size_t buflen, char *err,
+		      size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), i, used = 0;
+
+	for (i = 0; i < nl; i++) {
+		char *keys[16], *vals[16], *copy = buf + used;
+		size_t len = strlen(lists[i]) + 1;
+		int n, k;
+
+		if (used + len > buflen) {
+			ERR("%s: property list too long", name);
+			return -EINVAL;
+		}
+		memcpy(copy, lists[i], len);
+		used += len;
+		n = vw_kvlist_split(copy, keys, vals, 16);
+		if (n < 0) {
+			ERR("%s: invalid property list '%s' (PROP=VAL[,...] expected)", name, lists[i]);
+			return -EINVAL;
+		}
+		for (k = 0; k < n; k++) {
+			const struct vw_propdef *pd = linkprop_find(keys[k]);
+			uint64_t v;
+
+			if (!pd) {
+				ERR("%s: unknown property '%s'", name, keys[k]);
+				return -EINVAL;
+			}
+			if (!pd->implemented) {
+				ERR("%s: property '%s' is not supported yet", name, keys[k]);
+				return -EOPNOTSUPP;
+			}
+			if (!strcmp(keys[k], "zone")) {
+				if (!vw_zonename_valid(vals[k])) {
+					ERR("%s: invalid zone name '%s'", name, vals[k]);
+					return -EINVAL;
+				}
+				s->zone = vals[k];
+			} else {
+				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
+					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);
+					return -EINVAL;
+				}
+				s->mtu = (unsigned)v;
+			}
+		}
+	}
+	return 0;
+}
+
+static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vnic_spec s = { 0 };
+	char propbuf[4096];
+	const char *vid = vw_cmd_opt(c, 'v');
+	int rc;
+
+	(void)out;
+	s.name = c->operand[0];
+	s.over = vw_cmd_opt(c, 'l');
+	s.mac = vw_cmd_opt(c, 'm');
+	s.prefix = vw_cmd_opt(c, 'r');
+	s.temporary = vw_cmd_opt(c, 't') != NULL;
+	if (!vw_linkname_valid(s.name)) {
+		ERR("invalid link name '%s' (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", s.name);
+		return -EINVAL;
+	}
+	if (!s.over) {
+		ERR("%s: -l LINK is required", s.name);
+		return -EINVAL;
+	}
+	if (vid && !vw_vid_parse(vid, &s.vid)) {
+		ERR("%s: invalid VLAN ID '%s' (1-4094)", s.name, vid);
+		return -EINVAL;
+	}
+	if (s.prefix && s.mac && strcmp(s.mac, "random")) {
+		ERR("%s: -r applies only to -m random", s.name);
+		return -EINVAL;
+	}
+	rc = vnic_props(c, s.name, &s, propbuf, sizeof(propbuf), err, errlen);
+	if (rc)
+		return rc;
+	return vnic_create(&s, err, errlen);
+}
+
+static int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return vnic_delete(c->operand[0], err, errlen);
+}
+
+static bool vnic_exists(const char *n)
+{
+	struct vw_link *l = link_find(n);
+
+	return l && l->cls == VW_CLASS_VNIC;
+}
+
+static const char *mactype_name(enum vw_mactype t)
+{
+	return t == VW_MAC_FIXED ? "fixed" : t == VW_MAC_AUTO ? "auto" : "random";
+}
+
+static int do_show_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *over = vw_cmd_opt(c, 'l');
+	struct vw_link *l;
+	char mac[18];
+	int rc = check_operands(c, vnic_exists, "VNIC", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name) || (over && strcmp(over, l->over->name)))
+			continue;
+		vw_buf_kv(out, "record", "vnic");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "over", "%s", l->over->name);
+		vw_buf_kv(out, "macaddress", "%s", vw_mac_format(l->mac, mac));
+		vw_buf_kv(out, "macaddrtype", "%s", mactype_name(l->mactype));
+		vw_buf_kv(out, "vid", "%u", l->vid);
+		vw_buf_kv(out, "zone", "%s", l->zone);
+		vw_buf_kv(out, "state", "up");
+	}
+	return 0;
+}
+
+/* ---- links and phys ---- */
+
+static int do_show_link(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int rc = check_operands(c, link_exists, "link", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		struct nl_link_info li = { 0 };
+
+		if (!in_operands(c, l->name))
+			continue;
+		vw_buf_kv(out, "record", "link");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
+		if (l->cls == VW_CLASS_ETHERSTUB) {
+			vw_buf_kv(out, "mtu", "9000");
+			vw_buf_kv(out, "state", "unknown");
+		} else {
+			bool ok = nl_link_get(l->cls == VW_CLASS_VNIC ? l->zone : NULL, l->name, &li) == 0;
+
+			vw_buf_kv(out, "mtu", "%u", ok ? li.mtu : 0);
+			vw_buf_kv(out, "state", "%s", ok && (li.flags & IFF_UP) ? "up" : "down");
+		}
+		vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
+		vw_buf_kv(out, "zone", "%s", l->cls == VW_CLASS_VNIC ? l->zone : "");
+	}
+	return 0;
+}
+
+struct phys_walk {
+	const struct vw_cmd *c;
+	struct vw_buf *out;
+	int found;
+};
+
+static int phys_one(const struct nl_link_info *li, void *arg)
+{
+	struct phys_walk *w = arg;
+	struct vw_link *l = link_find(li->name);
+
+	if (li->loopback || !strcmp(li->kind, "tun") || (l && l->cls != VW_CLASS_PHYS) || !in_operands(w->c, li->name))
+		return 0;
+	w->found++;
+	vw_buf_kv(w->out, "record", "phys");
+	vw_buf_kv(w->out, "link", "%s", li->name);
+	vw_buf_kv(w->out, "media", "Ethernet");
+	vw_buf_kv(w->out, "state", "%s", li->flags & IFF_UP ? "up" : "down");
+	vw_buf_kv(w->out, "mtu", "%u", li->mtu);
+	vw_buf_kv(w->out, "device", "%s", li->kind[0] ? li->kind : "nic");
+	vw_buf_kv(w->out, "attached", "%s", l ? "yes" : "no");
+	return 0;
+}
+
+static int do_show_phys(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct phys_walk w = { c, out, 0 };
+	int i, rc;
+
+	for (i = 0; i < c->noperand; i++) {
+		struct nl_link_info li;
+		struct vw_link *l = link_find(c->operand[i]);
+
+		if (!vw_linkname_valid(c->operand[i]) || nl_link_get(NULL, c->operand[i], &li) < 0 || li.loopback ||
+		    !strcmp(li.kind, "tun") || (l && l->cls != VW_CLASS_PHYS)) {
+			ERR("%s: no such phys link", c->operand[i]);
+			return -ENOENT;
+		}
+	}
+	rc = nl_link_foreach(NULL, phys_one, &w);
+	if (rc < 0) {
+		ERR("show-phys: cannot list links: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- link properties ---- */
+
+static struct vw_link *prop_link(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(name);
+
+	if (!l)
+		ERR("%s: no such link", name);
+	return l;
+}
+
+static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	struct vw_link *l = prop_link(c->operand[0], err, errlen);
+	bool temporary = vw_cmd_opt(c, 't') != NULL;
+	char buf[4096], *keys[16], *vals[16];
+	int nl, i, n = 0, k;
+
+	(void)out;
+	if (!l)
+		return -ENOENT;
+	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
+	if (!nl) {
+		ERR("%s: -p PROP=VAL is required", l->name);
+		return -EINVAL;
+	}
+	buf[0] = 0;
+	for (i = 0; i < nl; i++) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? "," : "", lists[i]);
+	}
+	n = vw_kvlist_split(buf, keys, vals, 16);
+	if (n <= 0) {
+		ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
+		return -EINVAL;
+	}
+	/* refuse unknown and unsupported names before changing anything */
+	for (k = 0; k < n; k++) {
+		const struct vw_propdef *pd = linkprop_find(keys[k]);
+
+		if (!pd) {
+			ERR("%s: unknown property '%s'", l->name, keys[k]);
+			return -EINVAL;
+		}
+		if (!pd->implemented) {
+			ERR("%s: property '%s' is not supported yet", l->name, keys[k]);
+			return -EOPNOTSUPP;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		int rc = linkprop_set(l, keys[k], vals[k], temporary, err, errlen);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	struct vw_link *l = prop_link(c->operand[0], err, errlen);
+	bool temporary = vw_cmd_opt(c, 't') != NULL;
+	int nl, i;
+
+	(void)out;
+	if (!l)
+		return -ENOENT;
+	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
+	if (!nl) {
+		ERR("%s: -p PROP is required", l->name);
+		return -EINVAL;
+	}
+	for (i = 0; i < nl; i++) {
+		char buf[512], *p, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lists[i]);
+		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			int rc = linkprop_set(l, p, NULL, temporary, err, errlen);
+
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), npd, i, rc;
+	const struct vw_propdef *pds = linkprop_table(&npd);
+	char want[512] = "";
+	struct vw_link *l;
+
+	rc = check_operands(c, link_exists, "link", err, errlen);
+	if (rc)
+		return rc;
+	for (i = 0; i < nl; i++) {
+		char buf[512], *p, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lists[i]);
+		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			const struct vw_propdef *pd = linkprop_find(p);
+			size_t used = strlen(want);
+
+			if (!pd || !pd->implemented) {
+				ERR("%s: %s property '%s'", c->noperand ? c->operand[0] : "show-linkprop",
+				    pd ? "not supported yet:" : "unknown", p);
+				return pd ? -EOPNOTSUPP : -EINVAL;
+			}
+			snprintf(want + used, sizeof(want) - used, ",%s,", p);
+		}
+	}
+	for (l = vw_links; l; l = l->next) {
+		if (!in_operands(c, l->name) || l->cls != VW_CLASS_VNIC)
+			continue;
+		for (i = 0; i < npd; i++) {
+			char cur[64], def[64], saved[64], key[64];
+
+			snprintf(key, sizeof(key), ",%s,", pds[i].name);
+			if (!pds[i].implemented || (nl && !strstr(want, key)))
+				continue;
+			linkprop_get(l, pds[i].name, cur, def, saved, sizeof(cur));
+			vw_buf_kv(out, "record", "linkprop");
+			vw_buf_kv(out, "link", "%s", l->name);
+			vw_buf_kv(out, "property", "%s", pds[i].name);
+			vw_buf_kv(out, "perm", "rw");
+			vw_buf_kv(out, "value", "%s", cur);
+			vw_buf_kv(out, "default", "%s", def);
+			vw_buf_kv(out, "possible", "%s", pds[i].possible);
+		}
+	}
+	return 0;
+}
+
+/* ---- zones and addresses ---- */
+
+static int do_create_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return zone_add(c->operand[0], err, errlen);
+}
+
+static int do_delete_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return zone_remove(c->operand[0], vw_cmd_opt(c, 'f') != NULL, err, errlen);
+}
+
+static bool zone_known(const char *n)
+{
+	return zone_find(n) != NULL;
+}
+
+static int do_show_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_zone *z;
+	int rc = check_operands(c, zone_known, "zone", err, errlen);
+
+	if (rc)
+		return rc;
+	for (z = vw_zones; z; z = z->next) {
+		struct vw_buf names = { 0 };
+		struct vw_link *l;
+
+		if (!in_operands(c, z->name))
+			continue;
+		for (l = vw_links; l; l = l->next)
+			if (l->cls == VW_CLASS_VNIC && !strcmp(l->zone, z->name))
+				vw_buf_printf(&names, "%s%s", names.len ? "," : "", l->name);
+		vw_buf_kv(out, "record", "zone");
+		vw_buf_kv(out, "zone", "%s", z->name);
+		vw_buf_kv(out, "vnics", "%s", names.p ? names.p : "");
+		vw_buf_free(&names);
+	}
+	return 0;
+}
+
+static int do_create_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *a = vw_cmd_opt(c, 'a');
+
+	(void)out;
+	if (!a) {
+		ERR("%s: -a ADDR/PREFIX is required", c->operand[0]);
+		return -EINVAL;
+	}
+	return addr_create(c->operand[0], a, err, errlen);
+}
+
+static int do_delete_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *a = vw_cmd_opt(c, 'a');
+
+	(void)out;
+	if (!a) {
+		ERR("%s: -a ADDR/PREFIX is required", c->operand[0]);
+		return -EINVAL;
+	}
+	return addr_delete(c->operand[0], a, err, errlen);
+}
+
+static int do_show_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	char a[64];
+	int i, rc = check_operands(c, vnic_exists, "VNIC", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name))
+			continue;
+		for (i = 0; i < l->naddr; i++) {
+			vw_buf_kv(out, "record", "addr");
+			vw_buf_kv(out, "link", "%s", l->name);
+			vw_buf_kv(out, "zone", "%s", l->zone);
+			vw_buf_kv(out, "addr", "%s", vw_prefix_format(&l->addrs[i].p, a));
+			vw_buf_kv(out, "state", "ok");
+		}
+	}
+	return 0;
+}
+
+/* ---- export and statistics ---- */
+
+static int do_export(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_buf b = { 0 };
+	char *line, *save = NULL;
+
+	(void)c;
+	state_export(&b);
+	if (b.oom) {
+		vw_buf_free(&b);
+		ERR("export: out of memory");
+		return -ENOMEM;
+	}
+	for (line = b.p ? strtok_r(b.p, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		vw_buf_kv(out, "record", "line");
+		vw_buf_kv(out, "text", "%s", line);
+	}
+	vw_buf_free(&b);
+	return 0;
+}
+
+static void stats_add(struct vw_port_stats *sum, const struct vw_port *p)
+{
+	struct vw_port_stats s;
+	uint64_t *d = (uint64_t *)sum, *x = (uint64_t *)&s;
+	size_t i;
+
+	vw_port_stats_sum(p, &s);
+	for (i = 0; i <= offsetof(struct vw_port_stats, drop_txerr) / 8; i++)
+		d[i] += x[i];
+}
+
+static void stats_record(struct vw_buf *out, const struct vw_link *l)
+{
+	struct vw_port_stats s = { 0 };
+	uint64_t ip, ib, op, ob, idrops, odrops;
+	unsigned i;
+
+	if (l->cls == VW_CLASS_VNIC) {
+		stats_add(&s, l->port);
+		/* what the VNIC received is what the switch delivered to it */
+		ip = s.tx_pkts, ib = s.tx_bytes, op = s.rx_pkts, ob = s.rx_bytes;
+	} else {
+		if (l->uplink)
+			stats_add(&s, l->uplink);
+		if (l->cls == VW_CLASS_ETHERSTUB) {
+			for (i = 0; i < l->sw->nports; i++)
+				stats_add(&s, l->sw->ports[i]);
+		}
+		ip = s.rx_pkts, ib = s.rx_bytes, op = s.tx_pkts, ob = s.tx_bytes;
+	}
+	idrops = s.drop_tagged + s.drop_vlan + s.drop_unknown + s.drop_runt + s.drop_nobuf;
+	odrops = s.drop_txerr;
+	vw_buf_kv(out, "record", "stats");
+	vw_buf_kv(out, "link", "%s", l->name);
+	vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
+	vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
+	vw_buf_kv(out, "zone", "%s", l->zone);
+	vw_buf_kv(out, "ipkts", "%lu", ip);
+	vw_buf_kv(out, "rbytes", "%lu", ib);
+	vw_buf_kv(out, "opkts", "%lu", op);
+	vw_buf_kv(out, "obytes", "%lu", ob);
+	vw_buf_kv(out, "idrops", "%lu", idrops);
+	vw_buf_kv(out, "odrops", "%lu", odrops);
+	vw_buf_kv(out, "batches", "%lu", s.rx_batches);
+	vw_buf_kv(out, "drop_tagged", "%lu", s.drop_tagged);
+	vw_buf_kv(out, "drop_vlan", "%lu", s.drop_vlan);
+	vw_buf_kv(out, "drop_unknown", "%lu", s.drop_unknown);
+	vw_buf_kv(out, "drop_runt", "%lu", s.drop_runt);
+	vw_buf_kv(out, "drop_nobuf", "%lu", s.drop_nobuf);
+	vw_buf_kv(out, "drop_txerr", "%lu", s.drop_txerr);
+}
+
+static int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int w, rc = check_operands(c, link_exists, "link", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next)
+		if (in_operands(c, l->name))
+			stats_record(out, l);
+	for (w = 0; w < vw_workers_count(); w++) {
+		struct vw_worker_stats ws;
+
+		vw_worker_get_stats(w, &ws);
+		vw_buf_kv(out, "record", "worker");
+		vw_buf_kv(out, "worker", "%d", w);
+		vw_buf_kv(out, "ports", "%u", ws.nports);
+		vw_buf_kv(out, "wakeups", "%lu", ws.wakeups);
+		vw_buf_kv(out, "batches", "%lu", ws.batches);
+		vw_buf_kv(out, "pkts", "%lu", ws.pkts);
+	}
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct {
+	const char *name;
+	handler_fn fn;
+	bool changes; /* may change the persistent state */
+} handlers[] = {
+	{ "create-etherstub", do_create_etherstub, true },
+	{ "delete-etherstub", do_delete_etherstub, true },
+	{ "show-etherstub", do_show_etherstub, false },
+	{ "create-vnic", do_create_vnic, true },
+	{ "delete-vnic", do_delete_vnic, true },
+	{ "show-vnic", do_show_vnic, false },
+	{ "show-link", do_show_link, false },
+	{ "show-phys", do_show_phys, false },
+	{ "set-linkprop", do_set_linkprop, true },
+	{ "reset-linkprop", do_reset_linkprop, true },
+	{ "show-linkprop", do_show_linkprop, false },
+	{ "create-zone", do_create_zone, true },
+	{ "delete-zone", do_delete_zone, true },
+	{ "show-zone", do_show_zone, false },
+	{ "create-addr", do_create_addr, true },
+	{ "delete-addr", do_delete_addr, true },
+	{ "show-addr", do_show_addr, false },
+	{ "export", do_export, false },
+	{ "stats", do_stats, false },
+};
+
+void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)
+{
+	struct vw_cmd c;
+	char err[512] = "";
+	vw_status_t st;
+	size_t i, mark = out->len;
+	int rc = -EOPNOTSUPP;
+
+	st = vw_cmd_parse(argc, argv, &c, err, sizeof(err));
+	if (st != VW_OK)
+		goto done;
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (!strcmp(handlers[i].name, c.def->name))
+			break;
+	if (i == sizeof(handlers) / sizeof(handlers[0])) {
+		snprintf(err, sizeof(err), "%s: not supported yet", c.def->name);
+		st = VW_E_NOTSUP;
+		goto done;
+	}
+	rc = handlers[i].fn(&c, out, err, sizeof(err));
+	if (rc) {
+		out->len = mark; /* no partial records with an error */
+		st = vw_errno2status(-rc);
+		goto done;
+	}
+	if (handlers[i].changes && !restoring) {
+		rc = state_save(err, sizeof(err));
+		st = rc ? VW_E_SYS : VW_OK;
+	}
+done:
+	if (st != VW_OK)
+		out->len = mark;
+	vw_buf_kv(out, "status", "%d", (int)st);
+	vw_buf_kv(out, "message", "%s", st == VW_OK ? "" : err);
+	vw_buf_printf(out, "\n");
+}

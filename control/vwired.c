@@ -1,0 +1,198 @@
+/*
+ * vwired: sets up and tears down; the work is elsewhere.  Start-up order:
+ * netlink, datapath workers, control socket, then the persistent state is
+ * replayed through the same command handlers clients use.  Without -f the
+ * daemon forks and the parent returns only once the socket answers, so a
+ * script can use vwadm straight after `vwired`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "control/ctl.h"
+#include "datapath/worker.h"
+#include "objects/link.h"
+#include "objects/netlink.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N]\n");
+}
+
+static char *read_file(const char *path, int *err)
+{
+	struct vw_buf b = { 0 };
+	char chunk[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		*err = -errno;
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vw_buf_printf(&b, "%.*s", (int)n, chunk);
+	fclose(f);
+	*err = b.oom ? -ENOMEM : 0;
+	if (!b.p && !b.oom)
+		return strdup("");
+	return b.p;
+}
+
+/* Replays the saved configuration; a line that fails is reported and
+ * skipped, so one broken object does not take the others with it. */
+static void restore_state(void)
+{
+	const char *path = state_path();
+	struct vw_vwfile *f;
+	char err[512], *text, **argv;
+	int rc, argc, line;
+
+	text = read_file(path, &rc);
+	if (!text) {
+		if (rc != -ENOENT)
+			fprintf(stderr, "vwired: %s: %s\n", path, strerror(-rc));
+		return;
+	}
+	f = vw_vwfile_open_mem(text, path, NULL, 0);
+	free(text);
+	if (!f)
+		return;
+	while ((rc = vw_vwfile_next(f, &argc, &argv, &line, err, sizeof(err))) != 0) {
+		struct vw_buf out = { 0 };
+		char *msg;
+
+		if (rc < 0) {
+			fprintf(stderr, "vwired: %s\n", err);
+			continue;
+		}
+		ctl_handle(argc, argv, &out, true);
+		if (out.p && !strstr(out.p, "status=0\n") && (msg = strstr(out.p, "message=")))
+			fprintf(stderr, "vwired: %s:%d: %.*s\n", path, line, (int)strcspn(msg + 8, "\n"), msg + 8);
+		vw_buf_free(&out);
+	}
+	vw_vwfile_close(f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL;
+	bool foreground = false;
+	int c, rc, nworkers = 0, ready[2] = { -1, -1 };
+	char err[512];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	while ((c = getopt_long(argc, argv, "fs:d:w:h", longopts, NULL)) != -1) {
+		uint64_t v;
+
+		switch (c) {
+		case 'f':
+			foreground = true;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'd':
+			state_set_dir(optarg);
+			break;
+		case 'w':
+			if (!vw_uint_parse(optarg, 1, VW_MAX_WORKERS, &v)) {
+				fprintf(stderr, "vwired: invalid number of workers '%s' (1-%d)\n", optarg, VW_MAX_WORKERS);
+				return 2;
+			}
+			nworkers = (int)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vwired: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!nworkers)
+		nworkers = ncpu < 2 ? 1 : ncpu > 4 ? 4 : (int)ncpu;
+	sock = vw_socket_path(sock);
+	if (geteuid() != 0) {
+		fprintf(stderr, "vwired: must run as root (it creates TAP devices and zones)\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!foreground) {
+		pid_t pid;
+
+		if (pipe2(ready, O_CLOEXEC) < 0) {
+			perror("vwired: pipe");
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("vwired: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			char ok = 0;
+
+			close(ready[1]);
+			/* the child writes one byte once it serves clients */
+			return read(ready[0], &ok, 1) == 1 && ok == 'y' ? 0 : 1;
+		}
+		close(ready[0]);
+		setsid();
+	}
+	rc = ctl_listen(sock, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "vwired: %s\n", err);
+		return 1;
+	}
+	rc = nl_init();
+	if (rc < 0) {
+		fprintf(stderr, "vwired: netlink: %s\n", strerror(-rc));
+		ctl_close();
+		return 1;
+	}
+	rc = vw_workers_start(nworkers);
+	if (rc) {
+		fprintf(stderr, "vwired: cannot start workers: %s\n", strerror(-rc));
+		ctl_close();
+		return 1;
+	}
+	restore_state();
+	if (!foreground) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (write(ready[1], "y", 1) != 1)
+			return 1;
+		close(ready[1]);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			close(null);
+		}
+	}
+	rc = ctl_run();
+	ctl_close();
+	links_destroy_all();
+	vw_workers_stop();
+	nl_fini();
+	return rc ? 1 : 0;
+}

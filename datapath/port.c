@@ -1,0 +1,31 @@
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "datapath/port.h"
+
+void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum)
+{
+	const uint64_t *src;
+	uint64_t *dst = (uint64_t *)sum;
+	size_t i, nf = offsetof(struct vw_port_stats, drop_txerr) / sizeof(uint64_t) + 1;
+	int w;
+
+	memset(sum, 0, sizeof(*sum));
+	for (w = 0; w < VW_MAX_WORKERS; w++) {
+		src = (const uint64_t *)&port->stats[w];
+		for (i = 0; i < nf; i++)
+			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	}
+}
+
+void vw_port_destroy(struct vw_port *port)
+{
+	if (!port)
+		return;
+	if (port->ops && port->ops->close)
+		port->ops->close(port);
+	else if (port->fd >= 0)
+		close(port->fd);
+	free(port);
+}

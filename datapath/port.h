@@ -1,0 +1,83 @@
+/*
+ * A switch port: the datapath's view of one VNIC (its TAP face) or of a
+ * switch's uplink (a phys interface through AF_PACKET).
+ *
+ * Threading: a port is polled by exactly one worker (port->worker), but any
+ * worker may transmit to it, so tx_burst must be safe to call concurrently
+ * (TAP writes and AF_PACKET sends are).  Statistics are kept per worker:
+ * stats[w] is written only by worker w, with plain stores, and read by the
+ * control thread, which sums the slots (a torn 64-bit read cannot happen on
+ * the 64-bit machines we build for).  The control thread creates and frees
+ * ports; it frees one only after removing it from every switch snapshot and
+ * every epoll set and waiting for a grace period (datapath/rcu.h).
+ */
+#ifndef VW_PORT_H
+#define VW_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "datapath/pkt.h"
+
+#define VW_MAX_WORKERS 8
+
+struct vw_port;
+struct vw_switch;
+
+/* Counters in the switch's terms: "rx" is what the switch received from the
+ * port, "tx" what it delivered to the port. */
+struct vw_port_stats {
+	uint64_t rx_pkts, rx_bytes;
+	uint64_t tx_pkts, tx_bytes;
+	uint64_t rx_batches;    /* bursts read from the port */
+	uint64_t drop_tagged;   /* tagged frame sent by a VNIC's client */
+	uint64_t drop_vlan;     /* frame for a VLAN with no VNIC, or double-tagged */
+	uint64_t drop_unknown;  /* no destination: unknown unicast with no uplink */
+	uint64_t drop_runt;     /* shorter than an Ethernet header */
+	uint64_t drop_nobuf;    /* no free buffer to receive into */
+	uint64_t drop_txerr;    /* the port could not take a frame sent to it */
+} __attribute__((aligned(64)));
+
+struct vw_port_ops {
+	const char *kind;
+	/* Receives up to n frames into buffers taken from pool; returns how
+	 * many (0 when none is waiting).  Never blocks. */
+	int (*rx_burst)(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n);
+	/* Sends n frames; with tag set, each frame whose vid is not 0 goes out
+	 * with an 802.1Q tag for it.  Returns how many were taken.  Never
+	 * blocks; may be called by several workers at once. */
+	int (*tx_burst)(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
+	/* Releases the port's resources (fd, private data); may be NULL. */
+	void (*close)(struct vw_port *port);
+};
+
+struct vw_port {
+	const struct vw_port_ops *ops;
+	struct vw_switch *sw;
+	char name[16];
+	int fd;          /* polled by the worker; -1 for in-memory ports */
+	int worker;      /* the worker that polls it */
+	bool uplink;     /* the switch's uplink (trunk) rather than a VNIC */
+	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
+	uint8_t mac[6];  /* a VNIC's address */
+	void *priv;      /* the backend's own state */
+	/* Scratch of worker w while it forwards one batch: the port's queue
+	 * in w's destination table (valid only if that entry names the port). */
+	uint16_t fwd_slot[VW_MAX_WORKERS];
+	struct vw_port_stats stats[VW_MAX_WORKERS];
+};
+
+/* Sum of every worker's counters. */
+void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
+
+/* Backends (datapath/port_tap.c, datapath/port_packet.c). */
+/* A TAP device named name, with IFF_VNET_HDR, non-blocking, its MAC set.
+ * The device lives in the caller's network namespace and exists as long as
+ * the port is open. */
+struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err);
+/* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
+ * frames it sends itself. */
+struct vw_port *vw_packet_open(const char *ifname, int *err);
+/* Closes and frees a port made by either. */
+void vw_port_destroy(struct vw_port *port);
+
+#endif

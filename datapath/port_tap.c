@@ -1,0 +1,131 @@
+/*
+ * TAP backend: a VNIC's Linux face.  Opened with IFF_VNET_HDR so every frame
+ * carries a virtio-net header; until offloads are switched on (TUNSETOFFLOAD)
+ * the kernel sends plain frames with an empty header, and the header of a
+ * frame we write is passed through as it came.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <linux/if_tun.h>
+
+#include "datapath/port.h"
+
+static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n)
+{
+	int got = 0;
+
+	while (got < n) {
+		struct vw_pkt *pkt = vw_pkt_alloc(pool);
+		struct iovec iov[2];
+		ssize_t r;
+
+		if (!pkt)
+			break;
+		iov[0] = (struct iovec){ &pkt->vnet, sizeof(pkt->vnet) };
+		iov[1] = (struct iovec){ pkt->buf, sizeof(pkt->buf) };
+		r = readv(port->fd, iov, 2);
+		if (r < (ssize_t)sizeof(pkt->vnet)) {
+			vw_pkt_free(pool, pkt);
+			break;
+		}
+		pkt->len = (uint32_t)(r - (ssize_t)sizeof(pkt->vnet));
+		pkts[got++] = pkt;
+	}
+	return got;
+}
+
+static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	int i, sent = 0;
+
+	for (i = 0; i < n; i++) {
+		struct vw_pkt *pkt = pkts[i];
+		uint8_t vtag[4] = { 0x81, 0x00, (uint8_t)(pkt->vid >> 8), (uint8_t)pkt->vid };
+		struct iovec iov[4];
+		int niov = 0;
+
+		iov[niov++] = (struct iovec){ &pkt->vnet, sizeof(pkt->vnet) };
+		if (tag && pkt->vid) {
+			iov[niov++] = (struct iovec){ pkt->data, 12 };
+			iov[niov++] = (struct iovec){ vtag, 4 };
+			iov[niov++] = (struct iovec){ pkt->data + 12, pkt->len - 12 };
+		} else {
+			iov[niov++] = (struct iovec){ pkt->data, pkt->len };
+		}
+		if (writev(port->fd, iov, niov) > 0)
+			sent++;
+	}
+	return sent;
+}
+
+static const struct vw_port_ops tap_ops = {
+	.kind = "tap",
+	.rx_burst = tap_rx,
+	.tx_burst = tap_tx,
+};
+
+static int tap_set_mac(const char *name, const uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (s < 0)
+		return -errno;
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+		err = -errno;
+	close(s);
+	return err;
+}
+
+struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err)
+{
+	struct vw_port *port = calloc(1, sizeof(*port));
+	struct ifreq ifr = { 0 };
+	int hdrsz = sizeof(struct virtio_net_hdr_v1);
+
+	if (!port) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	port->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (port->fd < 0) {
+		*err = -errno;
+		goto fail;
+	}
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	/* TUNSETIFF on an existing persistent device would attach to it:
+	 * refuse a name that is taken by anything else. */
+	if (if_nametoindex(name)) {
+		*err = -EEXIST;
+		goto fail;
+	}
+	if (ioctl(port->fd, TUNSETIFF, &ifr) < 0 || ioctl(port->fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
+	    ioctl(port->fd, TUNSETOFFLOAD, 0) < 0) {
+		*err = -errno;
+		goto fail;
+	}
+	*err = tap_set_mac(name, mac);
+	if (*err)
+		goto fail;
+	port->ops = &tap_ops;
+	strncpy(port->name, name, sizeof(port->name) - 1);
+	memcpy(port->mac, mac, 6);
+	return port;
+fail:
+	if (port->fd >= 0)
+		close(port->fd);
+	free(port);
+	return NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * Datapath workers: run-to-completion threads, each with its own epoll set,
+ * buffer pool and forwarding scratch.  A worker sleeps in epoll_wait while
+ * its ports are idle, reads a batch from each ready port and forwards it
+ * (vw_switch_input) before it reads the next.
+ *
+ * Threading: vw_workers_start/stop and vw_worker_{add,del}_port are called by
+ * the control thread only.  Adding a port assigns it to the worker with the
+ * fewest ports; after vw_worker_del_port returns, no worker polls the port,
+ * but one may still be transmitting to it until a grace period has passed.
+ */
+#ifndef VW_WORKER_H
+#define VW_WORKER_H
+
+#include "datapath/port.h"
+
+/* Starts n workers (1..VW_MAX_WORKERS). 0 or -errno. */
+int vw_workers_start(int n);
+void vw_workers_stop(void);
+int vw_workers_count(void);
+
+int vw_worker_add_port(struct vw_port *port);
+void vw_worker_del_port(struct vw_port *port);
+
+/* Per-worker counters for vwstat's lanes. */
+struct vw_worker_stats {
+	uint64_t wakeups;  /* returns from epoll_wait with events */
+	uint64_t batches;  /* bursts forwarded */
+	uint64_t pkts;     /* frames received */
+	unsigned nports;
+};
+void vw_worker_get_stats(int w, struct vw_worker_stats *st);
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * The client side of the control protocol (see "client side" in vwire.h for
+ * the wire format) and the text buffer both sides build messages with.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "lib/vwire.h"
+
+struct vw_handle {
+	int fd;
+};
+
+void vw_buf_free(struct vw_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static bool buf_reserve(struct vw_buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	for (cap = b->cap ? b->cap : 256; cap < b->len + more + 1; cap *= 2)
+		;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static void buf_vprintf(struct vw_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || !buf_reserve(b, (size_t)n))
+		return;
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void vw_buf_printf(struct vw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void vw_buf_kv(struct vw_buf *b, const char *key, const char *fmt, ...)
+{
+	size_t start;
+	va_list ap;
+
+	vw_buf_printf(b, "%s=", key);
+	start = b->len;
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	for (; start < b->len; start++)
+		if ((unsigned char)b->p[start] < 0x20)
+			b->p[start] = ' ';
+	vw_buf_printf(b, "\n");
+}
+
+const char *vw_socket_path(const char *override)
+{
+	const char *env = getenv("VWIRE_SOCKET");
+
+	if (override && *override)
+		return override;
+	if (env && *env)
+		return env;
+	return VW_DEFAULT_SOCKET;
+}
+
+vw_status_t vw_open(const char *sockpath, struct vw_handle **hp, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = vw_socket_path(sockpath);
+	struct vw_handle *h;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: '%s'", path);
+		return VW_E_INVAL;
+	}
+	strcpy(sun.sun_path, path);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return VW_E_NOMEM;
+	}
+	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		snprintf(err, errlen, "no daemon at %s (%s); start one with 'vwired' or set VWIRE_SOCKET", path,
+			 strerror(errno));
+		if (h->fd >= 0)
+			close(h->fd);
+		free(h);
+		return VW_E_NODAEMON;
+	}
+	*hp = h;
+	return VW_OK;
+}
+
+void vw_close(struct vw_handle *h)
+{
+	if (!h)
+		return;
+	close(h->fd);
+	free(h);
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Reads until the blank line that ends a message. */
+static char *read_message(int fd)
+{
+	struct vw_buf b = { 0 };
+
+	for (;;) {
+		ssize_t r;
+
+		if (!buf_reserve(&b, 4096) || b.len > VW_MSG_MAX)
+			break;
+		r = recv(fd, b.p + b.len, 4096, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		b.len += (size_t)r;
+		b.p[b.len] = 0;
+		if ((b.len == 1 && b.p[0] == '\n') || (b.len >= 2 && !strcmp(b.p + b.len - 2, "\n\n")))
+			return b.p;
+	}
+	vw_buf_free(&b);
+	return NULL;
+}
+
+static bool record_add_kv(struct vw_record *r, char *k, char *v)
+{
+	char **keys = realloc(r->keys, (size_t)(r->n + 1) * sizeof(char *));
+	char **vals;
+
+	if (!keys)
+		return false;
+	r->keys = keys;
+	vals = realloc(r->vals, (size_t)(r->n + 1) * sizeof(char *));
+	if (!vals)
+		return false;
+	r->vals = vals;
+	r->keys[r->n] = k;
+	r->vals[r->n] = v;
+	r->n++;
+	return true;
+}
+
+static vw_status_t parse_reply(char *raw, struct vw_reply *rep)
+{
+	char *line, *save = NULL;
+	bool have_status = false;
+
+	for (line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			return VW_E_PROTO;
+		*eq = 0;
+		if (!strcmp(line, "record")) {
+			struct vw_record *recs = realloc(rep->recs, (size_t)(rep->nrec + 1) * sizeof(*recs));
+
+			if (!recs)
+				return VW_E_NOMEM;
+			rep->recs = recs;
+			memset(&recs[rep->nrec], 0, sizeof(recs[0]));
+			recs[rep->nrec++].type = eq + 1;
+		} else if (!strcmp(line, "status")) {
+			long st = strtol(eq + 1, NULL, 10);
+
+			rep->status = st >= 0 && st < VW_E_COUNT ? (vw_status_t)st : VW_E_PROTO;
+			have_status = true;
+		} else if (!strcmp(line, "message")) {
+			rep->message = eq + 1;
+		} else if (rep->nrec) {
+			if (!record_add_kv(&rep->recs[rep->nrec - 1], line, eq + 1))
+				return VW_E_NOMEM;
+		} else {
+			return VW_E_PROTO;
+		}
+	}
+	return have_status ? VW_OK : VW_E_PROTO;
+}
+
+vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *rep)
+{
+	struct vw_buf b = { 0 };
+	vw_status_t st;
+	int i;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->message = "";
+	for (i = 0; i < argc; i++) {
+		if (strpbrk(argv[i], "\n\r")) {
+			vw_buf_free(&b);
+			return VW_E_INVAL;
+		}
+		vw_buf_printf(&b, "arg=%s\n", argv[i]);
+	}
+	vw_buf_printf(&b, "\n");
+	if (b.oom || b.len > VW_REQ_MAX) {
+		vw_buf_free(&b);
+		return b.oom ? VW_E_NOMEM : VW_E_INVAL;
+	}
+	if (!write_all(h->fd, b.p, b.len)) {
+		vw_buf_free(&b);
+		return VW_E_NODAEMON;
+	}
+	vw_buf_free(&b);
+	rep->raw = read_message(h->fd);
+	if (!rep->raw)
+		return VW_E_PROTO;
+	st = parse_reply(rep->raw, rep);
+	if (st != VW_OK) {
+		vw_reply_free(rep);
+		rep->message = "";
+	}
+	return st;
+}
+
+void vw_reply_free(struct vw_reply *rep)
+{
+	int i;
+
+	for (i = 0; i < rep->nrec; i++) {
+		free(rep->recs[i].keys);
+		free(rep->recs[i].vals);
+	}
+	free(rep->recs);
+	free(rep->raw);
+	memset(rep, 0, sizeof(*rep));
+	rep->message = "";
+}
+
+const char *vw_record_get(const struct vw_record *r, const char *key)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->keys[i], key))
+			return r->vals[i];
+	return NULL;
+}

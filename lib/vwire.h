@@ -1,0 +1,227 @@
+/*
+ * libvwire: the public face of the vwire library.
+ *
+ * The library owns the types every program shares: status codes and their
+ * messages, validation and string<->value conversion (names, MACs, VIDs,
+ * bandwidths, addresses), the vwadm command grammar (lib/cmd.c) and the
+ * client side of the control protocol (lib/client.c).  The daemon and the
+ * CLIs only ever talk through these.
+ *
+ * No function here keeps global state; all of it is safe to call from any
+ * thread.
+ */
+#ifndef VWIRE_H
+#define VWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define VW_DEFAULT_SOCKET "/run/vwire/vwired.sock"
+#define VW_DEFAULT_STATE_DIR "/var/lib/vwire"
+#define VW_STATE_FILE "vwire.conf"
+
+#define VW_LINKNAME_MAX 15 /* as IFNAMSIZ - 1 */
+#define VW_FLOWNAME_MAX 31
+#define VW_ZONENAME_MAX 31
+#define VW_VID_MAX 4094
+#define VW_MAC_PREFIX_DEFAULT "02:08:20"
+
+/* ---- status codes (lib/status.c) ---- */
+typedef enum {
+	VW_OK = 0,
+	VW_E_INVAL,    /* a value is malformed */
+	VW_E_USAGE,    /* the command itself is malformed */
+	VW_E_NOENT,    /* object not found */
+	VW_E_EXIST,    /* object already exists */
+	VW_E_BUSY,     /* object in use */
+	VW_E_NOTSUP,   /* not supported (yet) */
+	VW_E_PERM,     /* not permitted */
+	VW_E_NOMEM,    /* out of memory or other resources */
+	VW_E_SYS,      /* a system call failed */
+	VW_E_NODAEMON, /* no daemon answers on the socket */
+	VW_E_PROTO,    /* malformed message on the control socket */
+	VW_E_COUNT
+} vw_status_t;
+
+const char *vw_strstatus(vw_status_t st);
+vw_status_t vw_errno2status(int err);
+/* Exit code a CLI uses for a status: 0 ok, 2 usage, 1 anything else. */
+int vw_status_exit(vw_status_t st);
+
+/* ---- values (lib/parse.c) ---- */
+
+/* Link names: 1..15 chars of [A-Za-z0-9_.-], starting with a letter. */
+bool vw_linkname_valid(const char *s);
+/* Flow names: 1..31 chars, same alphabet and first-letter rule. */
+bool vw_flowname_valid(const char *s);
+/* Zone names: 1..31 chars of [A-Za-z0-9_.-], starting with a letter. */
+bool vw_zonename_valid(const char *s);
+
+/* "02:08:20:aa:bb:cc" (one or two hex digits per octet, : or - separators). */
+bool vw_mac_parse(const char *s, uint8_t mac[6]);
+/* A prefix of 1..5 octets, e.g. "02:08:20"; *len gets the octet count. */
+bool vw_macprefix_parse(const char *s, uint8_t prefix[6], int *len);
+/* Lower-case, two digits per octet, ':' separated; buf >= 18 bytes. */
+char *vw_mac_format(const uint8_t mac[6], char *buf);
+bool vw_mac_is_multicast(const uint8_t mac[6]);
+
+/* VLAN ID 1..4094, decimal only. */
+bool vw_vid_parse(const char *s, uint16_t *vid);
+
+/*
+ * Bandwidth in bits per second: a decimal number (fraction allowed) with an
+ * optional unit K, M or G (case-insensitive, powers of 1000); a bare number
+ * means Mb/s, as in dladm.  Rejects zero, negatives, junk and overflow.
+ */
+bool vw_bw_parse(const char *s, uint64_t *bps);
+/* "100K", "1.5M", "10G": the shortest exact form; buf >= 32 bytes. */
+char *vw_bw_format(uint64_t bps, char *buf);
+
+/* An IPv4 or IPv6 address with a prefix length. */
+struct vw_prefix {
+	int family;   /* AF_INET or AF_INET6 */
+	uint8_t plen; /* 0..32 or 0..128 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t bytes[16];
+	} addr;
+};
+/* "10.0.0.1/24", "fd00::1/64".  If the "/N" is missing, fails unless
+ * allow_host is set, in which case the full length is assumed. */
+bool vw_prefix_parse(const char *s, bool allow_host, struct vw_prefix *p);
+/* Canonical text "10.0.0.1/24"; buf >= 64 bytes. */
+char *vw_prefix_format(const struct vw_prefix *p, char *buf);
+bool vw_prefix_equal(const struct vw_prefix *a, const struct vw_prefix *b);
+
+/* Unsigned decimal within [min, max]; no sign, no junk. */
+bool vw_uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+
+/*
+ * "PROP=VAL[,PROP=VAL...]" split in place into up to max pairs.  Returns the
+ * number of pairs, or -1 if a piece has no '=' or an empty name.
+ */
+int vw_kvlist_split(char *s, char **keys, char **vals, int max);
+
+/* ---- vWire files (lib/vwfile.c) ---- */
+
+/*
+ * Reads a vWire file one logical line at a time: '#' comments, blank lines,
+ * '\' at end of line continues it, words split on blanks (single and double
+ * quotes group), ${VAR} replaced from the definitions given.  An undefined
+ * variable or unterminated quote is an error naming the line.
+ */
+struct vw_vwfile;
+struct vw_vardef {
+	const char *name;
+	const char *value;
+};
+struct vw_vwfile *vw_vwfile_open_mem(const char *text, const char *filename, const struct vw_vardef *vars, int nvars);
+/*
+ * Next command: 1 and argv filled (argc words, pointers into the reader's own
+ * storage, valid until the next call), 0 at end, -1 on error (err filled with
+ * "FILE:LINE: reason").  *lineno gets the line the command started on.
+ */
+int vw_vwfile_next(struct vw_vwfile *f, int *argc, char ***argv, int *lineno, char *err, size_t errlen);
+void vw_vwfile_close(struct vw_vwfile *f);
+/* Quote a word for a vWire line if it needs it (blanks, quotes, #, $, \). */
+char *vw_word_quote(const char *w, char *buf, size_t len);
+
+/* ---- the vwadm command grammar (lib/cmd.c) ---- */
+
+/*
+ * One entry per subcommand.  Options are single letters; opts lists them as
+ * getopt does ("tl:m:": -t is a flag, -l and -m take a value).  Options in
+ * repeat may be given more than once.  Options and operands may be mixed.
+ */
+struct vw_cmddef {
+	const char *name;
+	const char *opts;
+	const char *repeat;
+	int min_operands, max_operands; /* max -1: any number */
+	const char *usage;              /* NULL: internal, not listed */
+	bool implemented;
+};
+
+#define VW_CMD_MAXOPT 64
+#define VW_CMD_MAXOPERAND 16
+
+struct vw_cmd {
+	const struct vw_cmddef *def;
+	int nopt;
+	struct {
+		char opt;
+		const char *val; /* "" for a flag */
+	} opt[VW_CMD_MAXOPT];
+	int noperand;
+	const char *operand[VW_CMD_MAXOPERAND];
+};
+
+const struct vw_cmddef *vw_cmd_table(int *n);
+const struct vw_cmddef *vw_cmd_find(const char *name);
+/*
+ * Parses argv[0] (the subcommand) and its arguments; pointers in *c point
+ * into argv.  VW_E_USAGE with a one-line reason in err ("option -x needs a
+ * value", "unknown subcommand 'foo'") when the command is malformed.
+ */
+vw_status_t vw_cmd_parse(int argc, char *const argv[], struct vw_cmd *c, char *err, size_t errlen);
+/* The last value given for opt (or "" for a flag), NULL when absent. */
+const char *vw_cmd_opt(const struct vw_cmd *c, char opt);
+/* Every value given for opt, in order; returns how many (<= max). */
+int vw_cmd_optall(const struct vw_cmd *c, char opt, const char **vals, int max);
+
+/* ---- client side of the control protocol (lib/client.c) ---- */
+
+/*
+ * Wire format: UTF-8 text lines "key=value"; a message ends with an empty
+ * line.  A request is the command's words, one "arg=WORD" line each.  A reply
+ * is zero or more records, each starting with "record=TYPE" and followed by
+ * its fields, then "status=N" (a vw_status_t) and "message=TEXT".
+ */
+#define VW_MSG_MAX (1 << 20) /* largest request or reply, in bytes */
+#define VW_REQ_MAX (64 << 10)
+
+struct vw_record {
+	char *type;
+	int n;
+	char **keys;
+	char **vals;
+};
+
+struct vw_reply {
+	vw_status_t status;
+	char *message; /* "" when none */
+	int nrec;
+	struct vw_record *recs;
+	char *raw;
+};
+
+struct vw_handle;
+
+/* The socket a client uses: override, else $VWIRE_SOCKET, else the default. */
+const char *vw_socket_path(const char *override);
+/* VW_E_NODAEMON with a one-line explanation naming the socket when no daemon
+ * answers. */
+vw_status_t vw_open(const char *sockpath, struct vw_handle **h, char *err, size_t errlen);
+void vw_close(struct vw_handle *h);
+/* Sends one command and waits for its reply; reply->status is the daemon's
+ * verdict, the return value the transport's. */
+vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply);
+void vw_reply_free(struct vw_reply *reply);
+const char *vw_record_get(const struct vw_record *r, const char *key);
+
+/* A growing text buffer for building messages (lib/client.c). */
+struct vw_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void vw_buf_printf(struct vw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends "key=value\n", with any control character in value replaced by a
+ * space so the line cannot be split. */
+void vw_buf_kv(struct vw_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vw_buf_free(struct vw_buf *b);
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * Links: etherstubs, VNICs and the phys interfaces they are created over.
+ * Read objects/link.h first for the threading and error rules.
+ *
+ * A VNIC is a TAP device (its Linux face) plus a port on the virtual switch
+ * of the link it is over.  Creating one goes: TAP in the host namespace,
+ * switch port attached, polled by a worker, then moved to its zone and set
+ * up.  Deleting runs the same steps backwards, and every failure on the way
+ * in undoes what was done, so a failed command changes nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/random.h>
+
+#include "datapath/rcu.h"
+#include "datapath/worker.h"
+#include "objects/link.h"
+#include "objects/netlink.h"
+
+struct vw_link *vw_links;
+struct vw_zone *vw_zones;
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+const char *link_class_name(enum vw_class c)
+{
+	switch (c) {
+	case VW_CLASS_PHYS:
+		return "phys";
+	case VW_CLASS_ETHERSTUB:
+		return "etherstub";
+	case VW_CLASS_VNIC:
+		return "vnic";
+	}
+	return "?";
+}
+
+struct vw_link *link_find(const char *name)
+{
+	struct vw_link *l;
+
+	for (l = vw_links; l; l = l->next)
+		if (!strcmp(l->name, name))
+			return l;
+	return NULL;
+}
+
+/* Appends, so lists and exports keep creation order. */
+static void link_insert(struct vw_link *l)
+{
+	struct vw_link **pp = &vw_links;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = l;
+}
+
+static void link_unlink(struct vw_link *l)
+{
+	struct vw_link **pp;
+
+	for (pp = &vw_links; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			return;
+		}
+}
+
+static int check_new_name(const char *name, char *err, size_t errlen)
+{
+	if (!vw_linkname_valid(name)) {
+		ERR("invalid link name '%s' (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
+		return -EINVAL;
+	}
+	if (link_find(name)) {
+		ERR("%s: link already exists", name);
+		return -EEXIST;
+	}
+	if (if_nametoindex(name)) {
+		ERR("%s: name is taken by a Linux interface", name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+int etherstub_create(const char *name, bool temporary, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int rc = check_new_name(name, err, errlen);
+
+	if (rc)
+		return rc;
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->sw = vw_switch_new(name))) {
+		free(l);
+		ERR("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	strcpy(l->name, name);
+	l->cls = VW_CLASS_ETHERSTUB;
+	l->temporary = temporary;
+	link_insert(l);
+	return 0;
+}
+
+int etherstub_delete(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(name);
+
+	if (!l || l->cls != VW_CLASS_ETHERSTUB) {
+		ERR("%s: no such etherstub", name);
+		return -ENOENT;
+	}
+	if (l->nvnics) {
+		ERR("%s: etherstub has %u VNIC%s; delete them first", name, l->nvnics, l->nvnics == 1 ? "" : "s");
+		return -EBUSY;
+	}
+	link_unlink(l);
+	vw_switch_free(l->sw);
+	free(l);
+	return 0;
+}
+
+/* ---- phys: attached while it has VNICs ---- */
+
+static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int *rc)
+{
+	struct nl_link_info li;
+	struct vw_link *l = link_find(name);
+
+	if (l)
+		return l;
+	*rc = nl_link_get(NULL, name, &li);
+	if (*rc < 0) {
+		ERR("%s: no such link", name);
+		*rc = -ENOENT;
+		return NULL;
+	}
+	if (li.loopback || !strcmp(li.kind, "tun")) {
+		ERR("%s: cannot create a VNIC over a %s device", name, li.loopback ? "loopback" : "tun");
+		*rc = -EINVAL;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		*rc = -ENOMEM;
+		ERR("%s: out of memory", name);
+		return NULL;
+	}
+	strcpy(l->name, name);
+	l->cls = VW_CLASS_PHYS;
+	l->temporary = true; /* phys links are not configuration */
+	l->sw = vw_switch_new(name);
+	l->uplink = vw_packet_open(name, rc);
+	if (!l->sw || !l->uplink) {
+		ERR("%s: cannot attach: %s", name, strerror(l->uplink ? ENOMEM : -*rc));
+		goto fail;
+	}
+	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port(l->uplink))) {
+		ERR("%s: cannot attach: %s", name, strerror(-*rc));
+		vw_switch_detach(l->sw, l->uplink);
+		goto fail;
+	}
+	nl_link_set_up(NULL, name, true);
+	link_insert(l);
+	return l;
+fail:
+	vw_port_destroy(l->uplink);
+	vw_switch_free(l->sw);
+	free(l);
+	if (!*rc)
+		*rc = -ENOMEM;
+	return NULL;
+}
+
+static void phys_put(struct vw_link *l)
+{
+	if (l->cls != VW_CLASS_PHYS || l->nvnics)
+		return;
+	vw_worker_del_port(l->uplink);
+	vw_switch_detach(l->sw, l->uplink);
+	vw_port_destroy(l->uplink);
+	vw_switch_free(l->sw);
+	link_unlink(l);
+	free(l);
+}
+
+/* ---- VNICs ---- */
+
+static bool mac_in_use(const uint8_t mac[6], const struct vw_link *over, uint16_t vid)
+{
+	struct vw_link *l;
+
+	for (l = vw_links; l; l = l->next)
+		if (l->cls == VW_CLASS_VNIC && l->over == over && l->vid == vid && !memcmp(l->mac, mac, 6))
+			return true;
+	return false;
+}
+
+static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_t mac[6], enum vw_mactype *type,
+			 char *err, size_t errlen)
+{
+	uint8_t prefix[6];
+	int plen, tries;
+
+	if (s->mac && strcmp(s->mac, "random") && strcmp(s->mac, "auto")) {
+		if (s->prefix) {
+			ERR("%s: -r applies only to random MAC addresses", s->name);
+			return -EINVAL;
+		}
+		if (!vw_mac_parse(s->mac, mac)) {
+			ERR("%s: invalid MAC address '%s'", s->name, s->mac);
+			return -EINVAL;
+		}
+		if (vw_mac_is_multicast(mac) || !memcmp(mac, "\0\0\0\0\0\0", 6)) {
+			ERR("%s: MAC address '%s' is not a unicast address", s->name, s->mac);
+			return -EINVAL;
+		}
+		*type = VW_MAC_FIXED;
+		return 0;
+	}
+	*type = s->mac && !strcmp(s->mac, "auto") ? VW_MAC_AUTO : VW_MAC_RANDOM;
+	if (!vw_macprefix_parse(s->prefix ? s->prefix : VW_MAC_PREFIX_DEFAULT, prefix, &plen)) {
+		ERR("%s: invalid MAC prefix '%s'", s->name, s->prefix);
+		return -EINVAL;
+	}
+	if (prefix[0] & 1) {
+		ERR("%s: MAC prefix '%s' is a multicast prefix", s->name, s->prefix);
+		return -EINVAL;
+	}
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(mac, 6, 0) != 6)
+			return -EIO;
+		memcpy(mac, prefix, (size_t)plen);
+		if (!mac_in_use(mac, over, s->vid))
+			return 0;
+	}
+	ERR("%s: cannot find a free MAC address with prefix '%s'", s->name, s->prefix);
+	return -EEXIST;
+}
+
+static void vnic_unplumb(struct vw_link *l)
+{
+	vw_worker_del_port(l->port);
+	vw_switch_detach(l->over->sw, l->port);
+	vw_port_destroy(l->port); /* closing the TAP removes its device */
+	l->port = NULL;
+}
+
+static int addrs_apply(struct vw_link *l, char *err, size_t errlen)
+{
+	char buf[64];
+	int i, rc;
+
+	for (i = 0; i < l->naddr; i++) {
+		rc = nl_addr_add(l->zone, l->name, &l->addrs[i].p);
+		if (rc < 0 && rc != -EEXIST) {
+			ERR("%s: cannot add address %s: %s", l->name, vw_prefix_format(&l->addrs[i].p, buf), strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
+{
+	struct vw_link *over, *l;
+	int rc = check_new_name(s->name, err, errlen);
+
+	if (rc)
+		return rc;
+	over = link_find(s->over);
+	if (over && over->cls == VW_CLASS_VNIC) {
+		ERR("%s: cannot create a VNIC over VNIC '%s'", s->name, s->over);
+		return -EINVAL;
+	}
+	if (over && over->temporary && over->cls == VW_CLASS_ETHERSTUB && !s->temporary) {
+		ERR("%s: '%s' is temporary; a VNIC over it must be too (-t)", s->name, s->over);
+		return -EINVAL;
+	}
+	if (s->zone && *s->zone && !zone_exists(s->zone)) {
+		ERR("%s: no such zone '%s'", s->name, s->zone);
+		return -ENOENT;
+	}
+	if (!over) {
+		if (!vw_linkname_valid(s->over) || nl_link_index(NULL, s->over) < 0) {
+			ERR("%s: no such link '%s'", s->name, s->over);
+			return -ENOENT;
+		}
+		over = phys_get(s->over, err, errlen, &rc);
+		if (!over)
+			return rc;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		ERR("%s: out of memory", s->name);
+		rc = -ENOMEM;
+		goto fail_phys;
+	}
+	strcpy(l->name, s->name);
+	l->cls = VW_CLASS_VNIC;
+	l->temporary = s->temporary;
+	l->over = over;
+	l->vid = s->vid;
+	l->mtu = l->mtu_saved = s->mtu;
+	rc = vnic_pick_mac(s, over, l->mac, &l->mactype, err, errlen);
+	if (rc)
+		goto fail_free;
+	if (mac_in_use(l->mac, over, l->vid)) {
+		char mb[18];
+
+		ERR("%s: MAC address %s is already in use on '%s'", s->name, vw_mac_format(l->mac, mb), over->name);
+		rc = -EEXIST;
+		goto fail_free;
+	}
+	l->port = vw_tap_open(l->name, l->mac, &rc);
+	if (!l->port) {
+		ERR("%s: cannot create TAP device: %s", s->name, strerror(-rc));
+		goto fail_free;
+	}
+	l->port->vid = l->vid;
+	if (l->mtu && (rc = nl_link_set_mtu(NULL, l->name, l->mtu)) < 0) {
+		ERR("%s: cannot set mtu %u: %s", s->name, l->mtu, strerror(-rc));
+		goto fail_port;
+	}
+	rc = vw_switch_attach(over->sw, l->port);
+	if (rc) {
+		ERR("%s: cannot attach to '%s': %s", s->name, over->name, strerror(-rc));
+		goto fail_port;
+	}
+	rc = vw_worker_add_port(l->port);
+	if (rc) {
+		ERR("%s: cannot start polling: %s", s->name, strerror(-rc));
+		vw_switch_detach(over->sw, l->port);
+		goto fail_port;
+	}
+	if (s->zone && *s->zone) {
+		rc = nl_link_move(NULL, l->name, s->zone);
+		if (rc < 0) {
+			ERR("%s: cannot move to zone '%s': %s", s->name, s->zone, strerror(-rc));
+			goto fail_plumb;
+		}
+		strcpy(l->zone, s->zone);
+		strcpy(l->zone_saved, s->zone);
+	}
+	rc = nl_link_set_up(l->zone, l->name, true);
+	if (rc < 0) {
+		ERR("%s: cannot set up: %s", s->name, strerror(-rc));
+		goto fail_plumb;
+	}
+	over->nvnics++;
+	link_insert(l);
+	vnic_refresh_mcast(l);
+	return 0;
+fail_plumb:
+	vnic_unplumb(l);
+	goto fail_free;
+fail_port:
+	vw_port_destroy(l->port);
+fail_free:
+	free(l);
+fail_phys:
+	phys_put(over);
+	return rc;
+}
+
+int vnic_delete(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(name), *over;
+
+	if (!l || l->cls != VW_CLASS_VNIC) {
+		ERR("%s: no such VNIC", name);
+		return -ENOENT;
+	}
+	over = l->over;
+	link_unlink(l);
+	vnic_unplumb(l);
+	over->nvnics--;
+	phys_put(over);
+	free(l);
+	return 0;
+}
+
+int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!strcmp(l->zone, zone))
+		return 0;
+	if (*zone && !zone_exists(zone)) {
+		ERR("%s: no such zone '%s'", l->name, zone);
+		return -ENOENT;
+	}
+	rc = nl_link_move(l->zone, l->name, zone);
+	if (rc < 0) {
+		ERR("%s: cannot move to zone '%s': %s", l->name, *zone ? zone : "(host)", strerror(-rc));
+		return rc;
+	}
+	snprintf(l->zone, sizeof(l->zone), "%s", zone);
+	if (l->mtu)
+		nl_link_set_mtu(l->zone, l->name, l->mtu);
+	rc = nl_link_set_up(l->zone, l->name, true);
+	if (rc < 0) {
+		ERR("%s: cannot set up in zone '%s': %s", l->name, zone, strerror(-rc));
+		return rc;
+	}
+	rc = addrs_apply(l, err, errlen);
+	vnic_refresh_mcast(l);
+	return rc;
+}
+
+int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
+{
+	int rc = nl_link_set_mtu(l->zone, l->name, mtu ? mtu : 1500);
+
+	if (rc < 0) {
+		ERR("%s: cannot set mtu %u: %s", l->name, mtu, strerror(-rc));
+		return rc;
+	}
+	l->mtu = mtu;
+	return 0;
+}
+
+void vnic_refresh_mcast(struct vw_link *only)
+{
+	uint8_t macs[VW_MAX_MCAST][6];
+	struct vw_link *l;
+
+	for (l = only ? only : vw_links; l; l = only ? NULL : l->next) {
+		int n;
+
+		if (l->cls != VW_CLASS_VNIC || !l->port)
+			continue;
+		n = nl_mcast_list(l->zone, l->name, macs, VW_MAX_MCAST);
+		if (n >= 0)
+			vw_switch_set_mcast(l->over->sw, l->port, (const uint8_t(*)[6])macs, (unsigned)n);
+	}
+}
+
+/* ---- addresses ---- */
+
+static struct vw_link *addr_link(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(name);
+
+	if (!l || l->cls != VW_CLASS_VNIC) {
+		ERR("%s: no such VNIC", name);
+		return NULL;
+	}
+	return l;
+}
+
+static int addr_index(const struct vw_link *l, const struct vw_prefix *p)
+{
+	int i;
+
+	for (i = 0; i < l->naddr; i++)
+		if (vw_prefix_equal(&l->addrs[i].p, p))
+			return i;
+	return -1;
+}
+
+int addr_create(const char *name, const char *addr, char *err, size_t errlen)
+{
+	struct vw_link *l = addr_link(name, err, errlen);
+	struct vw_prefix p;
+	int rc;
+
+	if (!l)
+		return -ENOENT;
+	if (!vw_prefix_parse(addr, false, &p)) {
+		ERR("%s: invalid address '%s' (ADDR/PREFIX expected)", name, addr);
+		return -EINVAL;
+	}
+	if (addr_index(l, &p) >= 0) {
+		ERR("%s: address %s already exists", name, addr);
+		return -EEXIST;
+	}
+	if (l->naddr == VW_MAX_ADDRS) {
+		ERR("%s: too many addresses (at most %d)", name, VW_MAX_ADDRS);
+		return -ENOSPC;
+	}
+	rc = nl_addr_add(l->zone, l->name, &p);
+	if (rc < 0) {
+		ERR("%s: cannot add address %s: %s", name, addr, strerror(-rc));
+		return rc;
+	}
+	l->addrs[l->naddr++].p = p;
+	vnic_refresh_mcast(l);
+	return 0;
+}
+
+int addr_delete(const char *name, const char *addr, char *err, size_t errlen)
+{
+	struct vw_link *l = addr_link(name, err, errlen);
+	struct vw_prefix p;
+	int i, rc;
+
+	if (!l)
+		return -ENOENT;
+	if (!vw_prefix_parse(addr, false, &p)) {
+		ERR("%s: invalid address '%s' (ADDR/PREFIX expected)", name, addr);
+		return -EINVAL;
+	}
+	i = addr_index(l, &p);
+	if (i < 0) {
+		ERR("%s: no such address %s", name, addr);
+		return -ENOENT;
+	}
+	rc = nl_addr_del(l->zone, l->name, &p);
+	if (rc < 0 && rc != -EADDRNOTAVAIL) {
+		ERR("%s: cannot delete address %s: %s", name, addr, strerror(-rc));
+		return rc;
+	}
+	l->addrs[i] = l->addrs[--l->naddr];
+	vnic_refresh_mcast(l);
+	return 0;
+}
+
+/* ---- zones ---- */
+
+struct vw_zone *zone_find(const char *name)
+{
+	struct vw_zone *z;
+
+	for (z = vw_zones; z; z = z->next)
+		if (!strcmp(z->name, name))
+			return z;
+	return NULL;
+}
+
+int zone_add(const char *name, char *err, size_t errlen)
+{
+	struct vw_zone *z, **pp;
+	int rc;
+
+	if (!vw_zonename_valid(name)) {
+		ERR("invalid zone name '%s' (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
+		return -EINVAL;
+	}
+	if (zone_find(name)) {
+		ERR("%s: zone already exists", name);
+		return -EEXIST;
+	}
+	z = calloc(1, sizeof(*z));
+	if (!z) {
+		ERR("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	strcpy(z->name, name);
+	/* a namespace left by an earlier run, or made with `ip netns add`,
+	 * is taken over as it is */
+	if (!zone_exists(name) && (rc = zone_create(name)) < 0) {
+		ERR("%s: cannot create zone: %s", name, strerror(-rc));
+		free(z);
+		return rc;
+	}
+	for (pp = &vw_zones; *pp; pp = &(*pp)->next)
+		;
+	*pp = z;
+	return 0;
+}
+
+int zone_remove(const char *name, bool force, char *err, size_t errlen)
+{
+	struct vw_zone *z = zone_find(name), **pp;
+	struct vw_link *l;
+	int rc;
+
+	if (!z) {
+		ERR("%s: no such zone", name);
+		return -ENOENT;
+	}
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || strcmp(l->zone, name))
+			continue;
+		if (!force) {
+			ERR("%s: zone holds VNIC '%s' (move it, or use -f)", name, l->name);
+			return -EBUSY;
+		}
+	}
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || strcmp(l->zone, name))
+			continue;
+		rc = vnic_set_zone(l, "", err, errlen);
+		if (rc)
+			return rc;
+		l->zone_saved[0] = 0;
+	}
+	rc = zone_delete(name);
+	if (rc < 0 && rc != -ENOENT) {
+		ERR("%s: cannot delete zone: %s", name, strerror(-rc));
+		return rc;
+	}
+	for (pp = &vw_zones; *pp != z; pp = &(*pp)->next)
+		;
+	*pp = z->next;
+	free(z);
+	return 0;
+}
+
+void links_destroy_all(void)
+{
+	struct vw_link *l, *next;
+	char err[256];
+
+	for (l = vw_links; l; l = next) {
+		next = l->next;
+		if (l->cls == VW_CLASS_VNIC) {
+			vnic_delete(l->name, err, sizeof(err));
+			next = vw_links;
+		}
+	}
+	while (vw_links) {
+		l = vw_links;
+		vw_links = l->next;
+		vw_switch_free(l->sw);
+		free(l);
+	}
+	while (vw_zones) {
+		struct vw_zone *z = vw_zones;
+
+		vw_zones = z->next;
+		free(z);
+	}
+}

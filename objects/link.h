@@ -1,0 +1,123 @@
+/*
+ * The daemon's objects: links (phys, etherstub, vnic), their properties and
+ * addresses, and zones.  This is the model the control commands act on and
+ * the persistent state is written from.
+ *
+ * Threading: everything here belongs to the control thread.  Workers never
+ * see these structs; they see only the datapath ports and switches that the
+ * objects own (datapath/port.h, datapath/vswitch.h).
+ *
+ * Errors: functions return 0 or a negative errno and, on failure, write a
+ * one-line reason naming the object into err ("vnic0: ...").  A failed call
+ * leaves everything as it was.
+ */
+#ifndef VW_LINK_H
+#define VW_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "lib/vwire.h"
+#include "datapath/port.h"
+#include "datapath/vswitch.h"
+
+enum vw_class { VW_CLASS_PHYS, VW_CLASS_ETHERSTUB, VW_CLASS_VNIC };
+enum vw_mactype { VW_MAC_RANDOM, VW_MAC_AUTO, VW_MAC_FIXED };
+
+#define VW_MAX_ADDRS 32
+#define VW_MAX_MCAST 64
+
+struct vw_addr {
+	struct vw_prefix p;
+};
+
+struct vw_link {
+	struct vw_link *next;
+	char name[VW_LINKNAME_MAX + 1];
+	enum vw_class cls;
+	bool temporary;
+
+	/* phys and etherstub: the switch (created with the first VNIC over a
+	 * phys; an etherstub always has one) */
+	struct vw_switch *sw;
+	struct vw_port *uplink; /* phys: the AF_PACKET port */
+	unsigned nvnics;
+
+	/* vnic */
+	struct vw_link *over;
+	uint8_t mac[6];
+	enum vw_mactype mactype;
+	uint16_t vid;
+	struct vw_port *port;
+	char zone[VW_ZONENAME_MAX + 1];         /* current; "" = host */
+	char zone_saved[VW_ZONENAME_MAX + 1];   /* persistent value */
+	unsigned mtu, mtu_saved;                /* 0 = default */
+	int naddr;
+	struct vw_addr addrs[VW_MAX_ADDRS];
+};
+
+struct vw_zone {
+	struct vw_zone *next;
+	char name[VW_ZONENAME_MAX + 1];
+};
+
+extern struct vw_link *vw_links;
+extern struct vw_zone *vw_zones;
+
+struct vw_link *link_find(const char *name);
+const char *link_class_name(enum vw_class c);
+
+int etherstub_create(const char *name, bool temporary, char *err, size_t errlen);
+int etherstub_delete(const char *name, char *err, size_t errlen);
+
+struct vnic_spec {
+	const char *name;
+	const char *over;
+	const char *mac;    /* NULL, "random", "auto" or an address */
+	const char *prefix; /* NULL: default */
+	uint16_t vid;
+	bool temporary;
+	const char *zone;   /* NULL: host */
+	unsigned mtu;       /* 0: default */
+};
+int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
+int vnic_delete(const char *name, char *err, size_t errlen);
+/* Moves the VNIC's TAP face into zone ("" = host), re-adding its addresses. */
+int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen);
+int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
+/* Re-reads the multicast groups of every VNIC's Linux face. */
+void vnic_refresh_mcast(struct vw_link *only);
+
+int addr_create(const char *link, const char *addr, char *err, size_t errlen);
+int addr_delete(const char *link, const char *addr, char *err, size_t errlen);
+
+int zone_add(const char *name, char *err, size_t errlen);
+int zone_remove(const char *name, bool force, char *err, size_t errlen);
+struct vw_zone *zone_find(const char *name);
+
+/* Tears every link down (daemon exit); zones stay. */
+void links_destroy_all(void);
+
+/* ---- link properties (objects/linkprop.c) ---- */
+struct vw_propdef {
+	const char *name;
+	bool implemented;
+	const char *possible; /* for show-linkprop */
+};
+const struct vw_propdef *linkprop_table(int *n);
+const struct vw_propdef *linkprop_find(const char *name);
+/* Sets, or with value NULL resets, one property; temporary changes are not
+ * saved. */
+int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen);
+/* Current, default and persistent values as text ("" when none). */
+void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len);
+
+/* ---- persistent state (objects/state.c) ---- */
+/* Writes the persistent configuration as vWire lines. */
+void state_export(struct vw_buf *out);
+/* Saves it to DIR/vwire.conf atomically (write .new, fsync, rename). */
+int state_save(char *err, size_t errlen);
+void state_set_dir(const char *dir);
+const char *state_path(void);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * Link properties (SPEC §4).  Properties that later work will bring are
+ * listed so that setting one is refused by name rather than accepted and
+ * ignored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "objects/link.h"
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+static const struct vw_propdef props[] = {
+	{ "zone", true, "--" },
+	{ "mtu", true, "68-9000" },
+	{ "maxbw", false, "--" },
+	{ "priority", false, "high,medium,low" },
+	{ "cpus", false, "--" },
+	{ "protection", false, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
+	{ "allowed-ips", false, "--" },
+};
+
+const struct vw_propdef *linkprop_table(int *n)
+{
+	*n = (int)(sizeof(props) / sizeof(props[0]));
+	return props;
+}
+
+const struct vw_propdef *linkprop_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		if (!strcmp(props[i].name, name))
+			return &props[i];
+	return NULL;
+}
+
+int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen)
+{
+	const struct vw_propdef *pd = linkprop_find(prop);
+	uint64_t v;
+	int rc;
+
+	if (!pd) {
+		ERR("%s: unknown property '%s'", l->name, prop);
+		return -EINVAL;
+	}
+	if (!pd->implemented) {
+		ERR("%s: property '%s' is not supported yet", l->name, prop);
+		return -EOPNOTSUPP;
+	}
+	if (l->cls != VW_CLASS_VNIC) {
+		ERR("%s: property '%s' applies only to VNICs", l->name, prop);
+		return -EINVAL;
+	}
+	if (!temporary && l->temporary) {
+		/* a temporary link has nothing persistent to change */
+		temporary = true;
+	}
+	if (!strcmp(prop, "zone")) {
+		const char *zone = value ? value : "";
+
+		if (*zone && !vw_zonename_valid(zone)) {
+			ERR("%s: invalid zone name '%s'", l->name, zone);
+			return -EINVAL;
+		}
+		rc = vnic_set_zone(l, zone, err, errlen);
+		if (rc)
+			return rc;
+		if (!temporary)
+			snprintf(l->zone_saved, sizeof(l->zone_saved), "%s", zone);
+		return 0;
+	}
+	/* mtu */
+	v = 0;
+	if (value && !vw_uint_parse(value, 68, 9000, &v)) {
+		ERR("%s: invalid mtu '%s' (68-9000)", l->name, value);
+		return -EINVAL;
+	}
+	rc = vnic_set_mtu(l, (unsigned)v, err, errlen);
+	if (rc)
+		return rc;
+	if (!temporary)
+		l->mtu_saved = (unsigned)v;
+	return 0;
+}
+
+void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len)
+{
+	*cur = *def = *saved = 0;
+	if (l->cls != VW_CLASS_VNIC)
+		return;
+	if (!strcmp(prop, "zone")) {
+		snprintf(cur, len, "%s", l->zone);
+		snprintf(saved, len, "%s", l->zone_saved);
+	} else if (!strcmp(prop, "mtu")) {
+		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
+		snprintf(def, len, "1500");
+		if (l->mtu_saved)
+			snprintf(saved, len, "%u", l->mtu_saved);
+	}
+}

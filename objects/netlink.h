@@ -1,0 +1,65 @@
+/*
+ * Linux links, addresses and zones (network namespaces), through rtnetlink
+ * (libmnl).  Used only by the daemon's control thread: every function here
+ * may switch the calling thread's network namespace for the duration of the
+ * call, and always switches it back before returning.
+ *
+ * A "zone" argument of NULL or "" means the daemon's own (host) namespace.
+ * Functions return 0 (or a non-negative count/index) on success and a
+ * negative errno on failure; none prints anything.
+ */
+#ifndef VW_NETLINK_H
+#define VW_NETLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/vwire.h"
+
+/* Call once at daemon start-up, from the thread that will use the rest. */
+int nl_init(void);
+void nl_fini(void);
+
+/* ---- zones: compatible with `ip netns` (/run/netns/NAME bind mounts) ---- */
+bool zone_exists(const char *zone);
+/* Creates /run/netns/NAME as `ip netns add` does and sets "lo" up in it. */
+int zone_create(const char *zone);
+/* Unmounts and removes /run/netns/NAME (like `ip netns delete`). */
+int zone_delete(const char *zone);
+/* Names of the zones in /run/netns, sorted; returns how many (<= max). */
+int zone_list(char (*names)[VW_ZONENAME_MAX + 1], int max);
+
+/* ---- links ---- */
+/* ifindex of the link in that zone, or -ENODEV. */
+int nl_link_index(const char *zone, const char *ifname);
+/* Moves a link from one zone to another (either may be the host). */
+int nl_link_move(const char *from_zone, const char *ifname, const char *to_zone);
+int nl_link_set_up(const char *zone, const char *ifname, bool up);
+int nl_link_set_mtu(const char *zone, const char *ifname, unsigned mtu);
+int nl_link_set_mac(const char *zone, const char *ifname, const uint8_t mac[6]);
+
+struct nl_link_info {
+	char name[16];
+	int ifindex;
+	char kind[16]; /* IFLA_INFO_KIND: "veth", "tun", "bridge", "" for a NIC or lo */
+	unsigned flags; /* IFF_* */
+	unsigned mtu;
+	uint8_t mac[6];
+	bool loopback;
+};
+/* Calls fn for every link of the zone; stops and returns fn's value if it
+ * returns non-zero. */
+int nl_link_foreach(const char *zone, int (*fn)(const struct nl_link_info *li, void *arg), void *arg);
+int nl_link_get(const char *zone, const char *ifname, struct nl_link_info *li);
+
+/* ---- addresses ---- */
+/* Adds ADDR/PREFIX to the link (IPv6 without duplicate address detection,
+ * so it is usable at once). -EEXIST if it is already there. */
+int nl_addr_add(const char *zone, const char *ifname, const struct vw_prefix *p);
+int nl_addr_del(const char *zone, const char *ifname, const struct vw_prefix *p);
+
+/* ---- multicast membership ---- */
+/* The link-layer multicast addresses the link's stack has joined (what
+ * /proc/net/dev_mcast shows in that zone).  Returns how many (<= max). */
+int nl_mcast_list(const char *zone, const char *ifname, uint8_t (*macs)[6], int max);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * Persistent state: the daemon's persistent objects, written as a vWire file
+ * (SPEC §5) that `vwadm export` prints and the daemon replays at start-up.
+ * Saved after every persistent change: write FILE.new, fsync, rename over
+ * FILE, fsync the directory, so a crash leaves the old or the new file whole.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "objects/link.h"
+
+static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
+static char state_file[PATH_MAX + 32];
+
+void state_set_dir(const char *dir)
+{
+	snprintf(state_dir, sizeof(state_dir), "%s", dir);
+}
+
+const char *state_path(void)
+{
+	snprintf(state_file, sizeof(state_file), "%s/%s", state_dir, VW_STATE_FILE);
+	return state_file;
+}
+
+void state_export(struct vw_buf *out)
+{
+	struct vw_zone *z;
+	struct vw_link *l;
+	char mac[18], a[64];
+	int i;
+
+	for (z = vw_zones; z; z = z->next)
+		vw_buf_printf(out, "create-zone %s\n", z->name);
+	for (l = vw_links; l; l = l->next)
+		if (l->cls == VW_CLASS_ETHERSTUB && !l->temporary)
+			vw_buf_printf(out, "create-etherstub %s\n", l->name);
+	for (l = vw_links; l; l = l->next) {
+		const char *sep = " -p ";
+
+		if (l->cls != VW_CLASS_VNIC || l->temporary)
+			continue;
+		vw_buf_printf(out, "create-vnic -l %s -m %s", l->over->name, vw_mac_format(l->mac, mac));
+		if (l->vid)
+			vw_buf_printf(out, " -v %u", l->vid);
+		if (l->zone_saved[0]) {
+			vw_buf_printf(out, "%szone=%s", sep, l->zone_saved);
+			sep = ",";
+		}
+		if (l->mtu_saved)
+			vw_buf_printf(out, "%smtu=%u", sep, l->mtu_saved);
+		vw_buf_printf(out, " %s\n", l->name);
+		for (i = 0; i < l->naddr; i++)
+			vw_buf_printf(out, "create-addr -a %s %s\n", vw_prefix_format(&l->addrs[i].p, a), l->name);
+	}
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int state_save(char *err, size_t errlen)
+{
+	struct vw_buf b = { 0 };
+	char tmp[PATH_MAX + 48];
+	const char *path = state_path();
+	int fd, rc = 0;
+
+	vw_buf_printf(&b, "# vwire configuration, written by vwired; `vwadm export` prints it\n");
+	state_export(&b);
+	if (b.oom) {
+		vw_buf_free(&b);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	rc = mkdir_p(state_dir);
+	fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
+		rc = rc ? rc : -errno;
+		snprintf(err, errlen, "%s: cannot save state: %s", path, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		vw_buf_free(&b);
+		return rc;
+	}
+	close(fd);
+	vw_buf_free(&b);
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot save state: %s", path, strerror(-rc));
+		unlink(tmp);
+		return rc;
+	}
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}

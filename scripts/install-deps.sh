@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every package vwire needs to build, run its demo and run its tests
+# on Debian 12. Does nothing for packages already present. Must run as root.
+set -eu
+pkgs=(
+  gcc make pkg-config            # build
+  libmnl-dev                     # netlink (zones, addresses, links)
+  libcmocka-dev                  # unit tests
+  iproute2 iputils-ping iperf3   # demo and system tests
+  tshark                         # captures in system tests
+  procps psmisc                  # pgrep, fuser in system tests
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  case "$p" in \#*) continue ;; esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
