@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "lib/vwire.h"
@@ -119,6 +120,8 @@ vw_status_t vw_open(const char *sockpath, struct vw_handle **hp, char *err, size
 		free(h);
 		return VW_E_NODAEMON;
 	}
+	/* a daemon that stops answering must not hang its clients forever */
+	setsockopt(h->fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 60 }, sizeof(struct timeval));
 	*hp = h;
 	return VW_OK;
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every vwire test and ends with one line "N passed, N failed".
+#   tests/run.sh            unit tests, sanitizer unit tests, system tests
+#   tests/run.sh --unit     unit tests only (both builds)
+#   tests/run.sh NAME...    only the system tests named (t_NAME.sh)
+# Unit tests count one per cmocka test; a system test script counts as one.
+# Every system test cleans up after itself; this runner also removes any
+# daemon, zone or link that a killed test may have left (all are named vwt*).
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 failures=()
+log_dir=${VWT_LOG_DIR:-build/test-logs}
+mkdir -p "$log_dir"
+
+run_unit() {   # $1: binary
+	local bin=$1 name out p f
+	name=${bin#build/}
+	out=$("$bin" 2>&1)
+	echo "$out" > "$log_dir/${name//\//_}.log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+	p=${p:-0} f=${f:-0}
+	if [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed before reporting
+	passed=$((passed + p)) failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$name") && echo "$out" | grep -E 'FAILED|ERROR|Sanitizer|runtime error' | head -20
+	printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"
+}
+
+run_system() {   # $1: script
+	local t=$1 name start rc
+	name=$(basename "$t" .sh)
+	start=$(date +%s)
+	timeout -k 10 600 bash "$t" > "$log_dir/$name.log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1)); printf '%-40s ok (%ds)\n' "$name" $(( $(date +%s) - start ))
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		printf '%-40s FAILED (exit %d, %ds); last lines of %s:\n' "$name" $rc $(( $(date +%s) - start )) "$log_dir/$name.log"
+		tail -15 "$log_dir/$name.log" | sed 's/^/    /'
+	fi
+	bash tests/system/sweep.sh >/dev/null 2>&1
+}
+
+unit_only=0 only=()
+for a in "$@"; do
+	case "$a" in --unit) unit_only=1 ;; *) only+=("$a") ;; esac
+done
+
+if [ ${#only[@]} = 0 ]; then
+	for b in build/tests/test_* build/asan/tests/test_*; do
+		[ -x "$b" ] && run_unit "$b"
+	done
+fi
+if [ $unit_only = 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "system tests need root; skipped" >&2
+	else
+		if [ ${#only[@]} = 0 ]; then
+			scripts=(tests/system/t_*.sh)
+		else
+			scripts=(); for n in "${only[@]}"; do scripts+=("tests/system/t_$n.sh"); done
+		fi
+		for t in "${scripts[@]}"; do
+			[ -f "$t" ] && run_system "$t"
+		done
+	fi
+fi
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
