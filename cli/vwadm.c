@@ -263,6 +263,9 @@ static int transport_error(const char *sock, vw_status_t st)
 	case VW_E_NOMEM:
 		fprintf(stderr, PROG ": out of memory\n");
 		break;
+	case VW_E_USAGE:
+		fprintf(stderr, PROG ": request too large (more than %d KiB)\n", VW_REQ_MAX >> 10);
+		break;
 	case VW_E_NODAEMON:
 		fprintf(stderr, PROG ": lost the connection to the daemon at %s\n", path);
 		break;

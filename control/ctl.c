@@ -19,6 +19,7 @@
 #include <sys/un.h>
 
 #include "control/ctl.h"
+#include "datapath/vswitch.h"
 #include "objects/link.h"
 
 #define MAX_CLIENTS 128
@@ -36,7 +37,7 @@ static char sockpath[108];
 static unsigned nclients;
 
 /* Tags for epoll data: the fixed fds are told apart by address. */
-static int tag_listen, tag_signal, tag_timer;
+static int tag_listen, tag_signal, tag_timer, tag_mcast;
 
 int ctl_listen(const char *path, char *err, size_t errlen)
 {
@@ -115,6 +116,10 @@ static void client_accept(void)
 		if (fd < 0)
 			return;
 		if (nclients >= MAX_CLIENTS || !(cl = calloc(1, sizeof(*cl)))) {
+			static const char busy[] = "status=8\nmessage=vwired: too many clients connected; try again\n\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				errno = 0;
 			close(fd);
 			continue;
 		}
@@ -250,6 +255,8 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
 	ev.data.ptr = &tag_timer;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.ptr = &tag_mcast;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
 	for (;;) {
 		struct epoll_event evs[32];
 		int i, n = epoll_wait(epfd, evs, 32, -1);
@@ -268,6 +275,11 @@ int ctl_run(void)
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
 					vnic_refresh_mcast(NULL);
+			} else if (p == &tag_mcast) {
+				uint64_t n;
+
+				if (read(vw_switch_event_fd, &n, sizeof(n)) > 0)
+					vnic_refresh_mcast_dirty();
 			} else if (evs[i].events & EPOLLOUT) {
 				client_flush(p);
 			} else {

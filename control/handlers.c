@@ -117,6 +117,10 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			const struct vw_propdef *pd = linkprop_find(keys[k]);
 			uint64_t v;
 
+			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu)) {
+				ERR("%s: property '%s' given twice", name, keys[k]);
+				return -EINVAL;
+			}
 			if (!pd) {
 				ERR("%s: unknown property '%s'", name, keys[k]);
 				return -EINVAL;
@@ -157,19 +161,15 @@ static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err,
 	s.prefix = vw_cmd_opt(c, 'r');
 	s.temporary = vw_cmd_opt(c, 't') != NULL;
 	if (!vw_linkname_valid(s.name)) {
-		ERR("invalid link name '%s' (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", s.name);
-		return -EINVAL;
-	}
-	if (!s.over) {
-		ERR("%s: -l LINK is required", s.name);
+		ERR("%s: invalid link name (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", s.name);
 		return -EINVAL;
 	}
 	if (vid && !vw_vid_parse(vid, &s.vid)) {
 		ERR("%s: invalid VLAN ID '%s' (1-4094)", s.name, vid);
 		return -EINVAL;
 	}
-	if (s.prefix && s.mac && strcmp(s.mac, "random")) {
-		ERR("%s: -r applies only to -m random", s.name);
+	if (s.prefix && s.mac && strcmp(s.mac, "random") && strcmp(s.mac, "auto")) {
+		ERR("%s: -r applies only to -m random or -m auto", s.name);
 		return -EINVAL;
 	}
 	rc = vnic_props(c, s.name, &s, propbuf, sizeof(propbuf), err, errlen);
@@ -316,16 +316,14 @@ static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err
 	struct vw_link *l = prop_link(c->operand[0], err, errlen);
 	bool temporary = vw_cmd_opt(c, 't') != NULL;
 	char buf[4096], *keys[16], *vals[16];
+	struct linkprop_undo undo;
 	int nl, i, n = 0, k;
 
 	(void)out;
 	if (!l)
 		return -ENOENT;
+	linkprop_save(l, &undo);
 	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
-	if (!nl) {
-		ERR("%s: -p PROP=VAL is required", l->name);
-		return -EINVAL;
-	}
 	buf[0] = 0;
 	for (i = 0; i < nl; i++) {
 		size_t used = strlen(buf);
@@ -337,10 +335,17 @@ static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err
 		ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
 		return -EINVAL;
 	}
-	/* refuse unknown and unsupported names before changing anything */
+	/* refuse unknown, unsupported and repeated names before changing
+	 * anything */
 	for (k = 0; k < n; k++) {
 		const struct vw_propdef *pd = linkprop_find(keys[k]);
+		int j;
 
+		for (j = 0; j < k; j++)
+			if (!strcmp(keys[j], keys[k])) {
+				ERR("%s: property '%s' given twice", l->name, keys[k]);
+				return -EINVAL;
+			}
 		if (!pd) {
 			ERR("%s: unknown property '%s'", l->name, keys[k]);
 			return -EINVAL;
@@ -353,8 +358,10 @@ static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err
 	for (k = 0; k < n; k++) {
 		int rc = linkprop_set(l, keys[k], vals[k], temporary, err, errlen);
 
-		if (rc)
+		if (rc) {
+			linkprop_undo(l, &undo);
 			return rc;
+		}
 	}
 	return 0;
 }
@@ -370,10 +377,6 @@ static int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *e
 	if (!l)
 		return -ENOENT;
 	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
-	if (!nl) {
-		ERR("%s: -p PROP is required", l->name);
-		return -EINVAL;
-	}
 	for (i = 0; i < nl; i++) {
 		char buf[512], *p, *save = NULL;
 
@@ -482,26 +485,14 @@ static int do_show_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 
 static int do_create_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
-	const char *a = vw_cmd_opt(c, 'a');
-
 	(void)out;
-	if (!a) {
-		ERR("%s: -a ADDR/PREFIX is required", c->operand[0]);
-		return -EINVAL;
-	}
-	return addr_create(c->operand[0], a, err, errlen);
+	return addr_create(c->operand[0], vw_cmd_opt(c, 'a'), err, errlen);
 }
 
 static int do_delete_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
-	const char *a = vw_cmd_opt(c, 'a');
-
 	(void)out;
-	if (!a) {
-		ERR("%s: -a ADDR/PREFIX is required", c->operand[0]);
-		return -EINVAL;
-	}
-	return addr_delete(c->operand[0], a, err, errlen);
+	return addr_delete(c->operand[0], vw_cmd_opt(c, 'a'), err, errlen);
 }
 
 static int do_show_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)

@@ -13,9 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "datapath/vswitch.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
@@ -52,7 +55,7 @@ static void restore_state(void)
 	const char *path = state_path();
 	struct vw_vwfile *f;
 	char err[512], *text, **argv;
-	int rc, argc, line;
+	int rc, argc, line, failed = 0;
 
 	text = read_file(path, &rc);
 	if (!text) {
@@ -70,14 +73,30 @@ static void restore_state(void)
 
 		if (rc < 0) {
 			fprintf(stderr, "vwired: %s\n", err);
+			failed++;
 			continue;
 		}
 		ctl_handle(argc, argv, &out, true);
-		if (out.p && !strstr(out.p, "status=0\n") && (msg = strstr(out.p, "message=")))
+		if (out.p && !strstr(out.p, "status=0\n") && (msg = strstr(out.p, "message="))) {
 			fprintf(stderr, "vwired: %s:%d: %.*s\n", path, line, (int)strcspn(msg + 8, "\n"), msg + 8);
+			failed++;
+		}
 		vw_buf_free(&out);
 	}
 	vw_vwfile_close(f);
+	/* the next change rewrites the file without what failed: keep the
+	 * original beside it so nothing is lost for good */
+	if (failed) {
+		char keep[PATH_MAX + 16];
+
+		snprintf(keep, sizeof(keep), "%s.failed", path);
+		unlink(keep);
+		if (link(path, keep) < 0)
+			fprintf(stderr, "vwired: cannot keep %s: %s\n", keep, strerror(errno));
+		else
+			fprintf(stderr, "vwired: %d line%s of %s failed; the file as it was is kept in %s\n", failed,
+				failed == 1 ? "" : "s", path, keep);
+	}
 }
 
 int main(int argc, char **argv)
@@ -94,6 +113,7 @@ int main(int argc, char **argv)
 	int c, rc, nworkers = 0, ready[2] = { -1, -1 };
 	char err[512];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sigset_t stop;
 
 	while ((c = getopt_long(argc, argv, "fs:d:w:h", longopts, NULL)) != -1) {
 		uint64_t v;
@@ -136,6 +156,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGINT and SIGTERM are taken by the control loop's signalfd: block
+	 * them now, so the worker threads started below inherit the mask and
+	 * a signal never lands on one of them */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	if (!foreground) {
 		pid_t pid;
 
@@ -166,6 +193,12 @@ int main(int argc, char **argv)
 	rc = nl_init();
 	if (rc < 0) {
 		fprintf(stderr, "vwired: netlink: %s\n", strerror(-rc));
+		ctl_close();
+		return 1;
+	}
+	vw_switch_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vw_switch_event_fd < 0) {
+		perror("vwired: eventfd");
 		ctl_close();
 		return 1;
 	}

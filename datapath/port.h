@@ -58,6 +58,7 @@ struct vw_port {
 	int worker;      /* the worker that polls it */
 	bool uplink;     /* the switch's uplink (trunk) rather than a VNIC */
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
+	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */
 	void *priv;      /* the backend's own state */
 	/* Scratch of worker w while it forwards one batch: the port's queue

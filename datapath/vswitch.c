@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include "datapath/rcu.h"
 #include "datapath/vswitch.h"
@@ -399,6 +400,29 @@ static inline bool classify_vid(struct vw_port *in, struct vw_port_stats *st, st
 	return true;
 }
 
+int vw_switch_event_fd = -1;
+
+/*
+ * MLDv2 reports go to 33:33:00:00:00:16 (ff02::16), IGMPv3 reports to
+ * 01:00:5e:00:00:16 (224.0.0.22): a VNIC's stack sends one whenever it joins
+ * or leaves a group, which is when the control thread should re-read the
+ * VNIC's multicast list rather than wait for its next poll.
+ */
+static inline bool is_mcast_report(const uint8_t *d)
+{
+	return d[5] == 0x16 && !d[3] && !d[4] &&
+	       ((d[0] == 0x33 && d[1] == 0x33 && !d[2]) || (d[0] == 0x01 && !d[1] && d[2] == 0x5e));
+}
+
+static void vw_switch_notify(struct vw_port *port)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&port->mcast_dirty, 1, __ATOMIC_RELEASE);
+	if (vw_switch_event_fd >= 0 && write(vw_switch_event_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: a wake-up is pending anyway */
+}
+
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n)
 {
 	const struct vw_fdb *fdb = vw_rcu_deref(&in->sw->fdb);
@@ -435,8 +459,14 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 				fwd_enqueue(f, fdb->uplink, pkt);
 				queued++;
 			}
-			if (!queued && in->uplink && !fdb_lookup(fdb, fdb_key(pkt->vid, bcast_mac)))
-				st->drop_vlan++;
+			if (!in->uplink && is_mcast_report(dst))
+				vw_switch_notify(in);
+			if (!queued) {
+				if (in->uplink && !fdb_lookup(fdb, fdb_key(pkt->vid, bcast_mac)))
+					st->drop_vlan++;
+				else
+					st->drop_unknown++;
+			}
 			continue;
 		}
 		if (e && e->ports[0] != in)

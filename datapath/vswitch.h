@@ -67,6 +67,11 @@ void vw_switch_detach(struct vw_switch *sw, struct vw_port *port);
  * changed. */
 int vw_switch_set_mcast(struct vw_switch *sw, struct vw_port *port, const uint8_t (*macs)[6], unsigned n);
 
+/* An eventfd the workers write to when a VNIC's multicast membership may
+ * have changed (they saw it send an MLD or IGMP report; the port's
+ * mcast_dirty is set).  Set by the control thread before workers start. */
+extern int vw_switch_event_fd;
+
 /* Worker side: forwards a batch of n <= VW_BATCH packets received from port
  * in.  Every packet is back in f->pool when it returns. */
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n);

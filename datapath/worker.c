@@ -48,8 +48,16 @@ static void *worker_main(void *arg)
 			if (!port)
 				goto out;
 			got = port->ops->rx_burst(port, &w->fwd.pool, pkts, VW_BATCH);
-			if (got <= 0)
+			if (got <= 0) {
+				/* a TAP whose device went away (its zone was
+				 * deleted under it) stays in error: stop polling
+				 * it rather than spin; the control thread still
+				 * owns and later frees the port.  An uplink's
+				 * errors (link down) are cleared by the read. */
+				if (!port->uplink && (evs[i].events & (EPOLLERR | EPOLLHUP)))
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->fd, NULL);
 				continue;
+			}
 			w->st.batches++;
 			w->st.pkts += (unsigned)got;
 			vw_switch_input(&w->fwd, port, pkts, got);
@@ -156,8 +164,9 @@ void vw_worker_del_port(struct vw_port *port)
 	if (port->worker < 0 || port->worker >= nworkers)
 		return;
 	w = workers[port->worker];
-	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->fd, NULL) == 0)
-		w->nports--;
+	/* the worker may have dropped a dead port from its set already */
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->fd, NULL);
+	w->nports--;
 }
 
 void vw_worker_get_stats(int i, struct vw_worker_stats *st)

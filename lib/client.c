@@ -231,6 +231,7 @@ vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw
 {
 	struct vw_buf b = { 0 };
 	vw_status_t st;
+	bool sent;
 	int i;
 
 	memset(rep, 0, sizeof(*rep));
@@ -244,17 +245,17 @@ vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw
 	}
 	vw_buf_printf(&b, "\n");
 	if (b.oom || b.len > VW_REQ_MAX) {
+		st = b.oom ? VW_E_NOMEM : VW_E_USAGE;
 		vw_buf_free(&b);
-		return b.oom ? VW_E_NOMEM : VW_E_INVAL;
+		return st;
 	}
-	if (!write_all(h->fd, b.p, b.len)) {
-		vw_buf_free(&b);
-		return VW_E_NODAEMON;
-	}
+	/* a daemon that refuses the connection (too many clients) says why
+	 * before closing: read its answer even when the send failed */
+	sent = write_all(h->fd, b.p, b.len);
 	vw_buf_free(&b);
 	rep->raw = read_message(h->fd);
 	if (!rep->raw)
-		return VW_E_PROTO;
+		return sent ? VW_E_PROTO : VW_E_NODAEMON;
 	st = parse_reply(rep->raw, rep);
 	if (st != VW_OK) {
 		vw_reply_free(rep);

@@ -143,6 +143,7 @@ struct vw_cmddef {
 	int min_operands, max_operands; /* max -1: any number */
 	const char *usage;              /* NULL: internal, not listed */
 	bool implemented;
+	const char *required;           /* options that must be given */
 };
 
 #define VW_CMD_MAXOPT 64
@@ -207,7 +208,8 @@ const char *vw_socket_path(const char *override);
 vw_status_t vw_open(const char *sockpath, struct vw_handle **h, char *err, size_t errlen);
 void vw_close(struct vw_handle *h);
 /* Sends one command and waits for its reply; reply->status is the daemon's
- * verdict, the return value the transport's. */
+ * verdict, the return value the transport's: VW_E_INVAL for a word with a
+ * line break, VW_E_USAGE for a request over VW_REQ_MAX bytes. */
 vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply);
 void vw_reply_free(struct vw_reply *reply);
 const char *vw_record_get(const struct vw_record *r, const char *key);

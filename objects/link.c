@@ -72,7 +72,7 @@ static void link_unlink(struct vw_link *l)
 static int check_new_name(const char *name, char *err, size_t errlen)
 {
 	if (!vw_linkname_valid(name)) {
-		ERR("invalid link name '%s' (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
+		ERR("%s: invalid link name (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
 		return -EINVAL;
 	}
 	if (link_find(name)) {
@@ -207,10 +207,6 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 	int plen, tries;
 
 	if (s->mac && strcmp(s->mac, "random") && strcmp(s->mac, "auto")) {
-		if (s->prefix) {
-			ERR("%s: -r applies only to random MAC addresses", s->name);
-			return -EINVAL;
-		}
 		if (!vw_mac_parse(s->mac, mac)) {
 			ERR("%s: invalid MAC address '%s'", s->name, s->mac);
 			return -EINVAL;
@@ -223,7 +219,11 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 		return 0;
 	}
 	*type = s->mac && !strcmp(s->mac, "auto") ? VW_MAC_AUTO : VW_MAC_RANDOM;
-	if (!vw_macprefix_parse(s->prefix ? s->prefix : VW_MAC_PREFIX_DEFAULT, prefix, &plen)) {
+	/* a whole address as the prefix is how the saved state brings a
+	 * random address back (objects/state.c) */
+	plen = 6;
+	if (!vw_macprefix_parse(s->prefix ? s->prefix : VW_MAC_PREFIX_DEFAULT, prefix, &plen) &&
+	    !(s->prefix && vw_mac_parse(s->prefix, prefix))) {
 		ERR("%s: invalid MAC prefix '%s'", s->name, s->prefix);
 		return -EINVAL;
 	}
@@ -237,8 +237,10 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 		memcpy(mac, prefix, (size_t)plen);
 		if (!mac_in_use(mac, over, s->vid))
 			return 0;
+		if (plen == 6)
+			break;
 	}
-	ERR("%s: cannot find a free MAC address with prefix '%s'", s->name, s->prefix);
+	ERR("%s: no free MAC address with prefix '%s'", s->name, s->prefix ? s->prefix : VW_MAC_PREFIX_DEFAULT);
 	return -EEXIST;
 }
 
@@ -440,6 +442,15 @@ void vnic_refresh_mcast(struct vw_link *only)
 	}
 }
 
+void vnic_refresh_mcast_dirty(void)
+{
+	struct vw_link *l;
+
+	for (l = vw_links; l; l = l->next)
+		if (l->cls == VW_CLASS_VNIC && l->port && __atomic_exchange_n(&l->port->mcast_dirty, 0, __ATOMIC_ACQ_REL))
+			vnic_refresh_mcast(l);
+}
+
 /* ---- addresses ---- */
 
 static struct vw_link *addr_link(const char *name, char *err, size_t errlen)
@@ -538,7 +549,7 @@ int zone_add(const char *name, char *err, size_t errlen)
 	int rc;
 
 	if (!vw_zonename_valid(name)) {
-		ERR("invalid zone name '%s' (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
+		ERR("%s: invalid zone name (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
 		return -EINVAL;
 	}
 	if (zone_find(name)) {

@@ -87,6 +87,8 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
+/* Re-reads those of the VNICs whose port a worker marked (mcast_dirty). */
+void vnic_refresh_mcast_dirty(void);
 
 int addr_create(const char *link, const char *addr, char *err, size_t errlen);
 int addr_delete(const char *link, const char *addr, char *err, size_t errlen);
@@ -109,6 +111,13 @@ const struct vw_propdef *linkprop_find(const char *name);
 /* Sets, or with value NULL resets, one property; temporary changes are not
  * saved. */
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen);
+/* What a failed multi-property change must put back. */
+struct linkprop_undo {
+	char zone[VW_ZONENAME_MAX + 1], zone_saved[VW_ZONENAME_MAX + 1];
+	unsigned mtu, mtu_saved;
+};
+void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
+void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);
 /* Current, default and persistent values as text ("" when none). */
 void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len);
 

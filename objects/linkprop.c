@@ -102,3 +102,25 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 			snprintf(saved, len, "%u", l->mtu_saved);
 	}
 }
+
+void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
+{
+	memcpy(u->zone, l->zone, sizeof(u->zone));
+	memcpy(u->zone_saved, l->zone_saved, sizeof(u->zone_saved));
+	u->mtu = l->mtu;
+	u->mtu_saved = l->mtu_saved;
+}
+
+void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
+{
+	char err[256];
+
+	if (l->cls != VW_CLASS_VNIC)
+		return;
+	if (strcmp(l->zone, u->zone))
+		vnic_set_zone(l, u->zone, err, sizeof(err));
+	if (l->mtu != u->mtu)
+		vnic_set_mtu(l, u->mtu, err, sizeof(err));
+	memcpy(l->zone_saved, u->zone_saved, sizeof(l->zone_saved));
+	l->mtu_saved = u->mtu_saved;
+}

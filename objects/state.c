@@ -45,7 +45,13 @@ void state_export(struct vw_buf *out)
 
 		if (l->cls != VW_CLASS_VNIC || l->temporary)
 			continue;
-		vw_buf_printf(out, "create-vnic -l %s -m %s", l->over->name, vw_mac_format(l->mac, mac));
+		/* a random (or auto) address is kept as the whole-address prefix
+		 * of a random one, so it stays random and stays the same */
+		if (l->mactype == VW_MAC_FIXED)
+			vw_buf_printf(out, "create-vnic -l %s -m %s", l->over->name, vw_mac_format(l->mac, mac));
+		else
+			vw_buf_printf(out, "create-vnic -l %s -m %s -r %s", l->over->name,
+				      l->mactype == VW_MAC_AUTO ? "auto" : "random", vw_mac_format(l->mac, mac));
 		if (l->vid)
 			vw_buf_printf(out, " -v %u", l->vid);
 		if (l->zone_saved[0]) {

@@ -16,7 +16,7 @@
 # (success, failure or Ctrl-C) it removes everything it made.
 #
 # Run it as root from the top of the source tree, after `make`.
-# Exit status: 0 if every check held, 1 otherwise.
+# Exit status: 0 if every check held, 1 otherwise (130 if interrupted).
 set -u
 
 cd "$(dirname "$0")/.."
@@ -149,8 +149,11 @@ for _ in $(seq 50); do
 	ip netns exec demo-web2 ss -ltn 2>/dev/null | grep -q ':5201 ' && break
 	sleep 0.1
 done
-if run ip netns exec demo-web1 iperf3 -c $SUBNET.12 -t 2 -f m; then good "ok: TCP flows inside VLAN 200"
+printf '%s$ ip netns exec demo-web1 iperf3 -c %s -t 2 -f m%s\n' "$B" $SUBNET.12 "$N"
+# (under a timeout, so a broken path cannot hang the demo)
+if timeout --foreground 30 ip netns exec demo-web1 iperf3 -c $SUBNET.12 -t 2 -f m; then good "ok: TCP flows inside VLAN 200"
 else bad "FAILED: iperf3 from demo-web1 to demo-web2"; fi
+kill "$iperf_pid" 2>/dev/null   # a server whose client never came
 wait "$iperf_pid" 2>/dev/null
 iperf_pid=
 
@@ -160,6 +163,10 @@ run vwstat
 say "The whole configuration as a vWire file (what the daemon saves and replays)"
 run vwadm export
 
+if ! kill -0 "$daemon_pid" 2>/dev/null; then
+	bad "FAILED: the daemon is gone; its log:"
+	cat "$STATE/vwired.log"
+fi
 if [ "$failed" = 0 ]; then
 	say "All checks held"
 else

@@ -8,12 +8,13 @@
 # Provides:
 #   vw_start [ARGS]      start vwired -f on this test's socket and state dir,
 #                        wait until its socket answers (VW_PID is its pid)
-#   vw_stop              SIGTERM, wait for the exit, check status 0 and that
-#                        the socket is gone
+#   vw_stop              SIGTERM, check it exits within 10 s; its exit status
+#                        is left in VW_STOP_STATUS
 #   vw_kill9             kill -9 the daemon and reap it
 #   vwadm / vwstat       the built CLIs (VWIRE_SOCKET is exported)
 #   check DESC CMD...    CMD must succeed      check_fail DESC CMD...  must fail
 #   expect_eq DESC EXPECTED ACTUAL             expect_ge DESC ACTUAL MIN
+#   soft_expect_eq DESC EXPECTED ACTUAL  record a mismatch, go on; soft_done
 #   fail MSG
 #   wait_until SECS DESC CMD...  poll CMD (every 0.1 s) until it succeeds
 #   vw_bg CMD...         run CMD in the background; killed at exit (VW_BG_PID)
@@ -21,7 +22,8 @@
 #   capture_start ZONE|- IFACE FILE / capture_stop   tshark capture to FILE
 #   vw_counter LINK FIELD   one vwstat counter
 # Names: socket /tmp/vwt_NAME.sock, state /tmp/vwt_NAME.state, scratch dir
-# $VW_TMP=/tmp/vwt_NAME.tmp, where NAME is the script's name without t_.
+# $VW_TMP=/tmp/vwt_NAME.tmp, where NAME is the script's name without t_
+# (VWT_KEEP=1 keeps $VW_TMP, with captures and the daemon's log, at exit).
 # Every test runs with set -eEu -o pipefail; an unexpected failing command is
 # reported with its line, and the EXIT trap cleans up whatever happened.
 
@@ -74,18 +76,20 @@ _vw_where() {
 	done
 }
 
-_vw_failed() {   # print the message (stdin) with location, and exit 1
-	cat >&2
+# _vw_fail_msg TEXT: print TEXT and where the test was, and exit 1.
+_vw_fail_msg() {
+	printf '%s\n' "$1" >&2
 	_vw_where >&2
 	VW_FAILED=1
 	exit 1
 }
 
-fail() { printf 'FAIL: %s\n' "$*" | _vw_failed; }
+fail() { _vw_fail_msg "FAIL: $*"; }
 
 _vw_on_err() {   # ERR trap: a command outside check/expect failed
 	local rc=$1 line=$2 cmd=$3
 	[ "$VW_FAILED" = 1 ] && exit 1
+	[ "$BASH_SUBSHELL" -gt 0 ] && exit "$rc"   # the parent shell reports it
 	VW_FAILED=1
 	printf 'FAIL: unexpected failure (exit %d) of: %s\n  at %s line %s\n' "$rc" "$cmd" "$0" "$line" >&2
 	exit 1
@@ -104,8 +108,8 @@ check() {
 	if [ $rc = 0 ]; then
 		log "ok   - $desc"
 	else
-		printf 'FAIL - %s\n  command: %s\n  exit %d, output:\n%s\n' "$desc" "$(_vw_show_cmd "$@")" $rc \
-			"$(_indent <<<"$out")" | _vw_failed
+		_vw_fail_msg "$(printf 'FAIL - %s\n  command: %s\n  exit %d, output:\n%s' "$desc" "$(_vw_show_cmd "$@")" $rc \
+			"$(_indent <<<"$out")")"
 	fi
 }
 
@@ -118,8 +122,8 @@ check_fail() {
 	if [ $rc != 0 ]; then
 		log "ok   - $desc"
 	else
-		printf 'FAIL - %s\n  command: %s\n  succeeded but should have failed; output:\n%s\n' "$desc" \
-			"$(_vw_show_cmd "$@")" "$(_indent <<<"$out")" | _vw_failed
+		_vw_fail_msg "$(printf 'FAIL - %s\n  command: %s\n  succeeded but should have failed; output:\n%s' "$desc" \
+			"$(_vw_show_cmd "$@")" "$(_indent <<<"$out")")"
 	fi
 }
 
@@ -130,10 +134,27 @@ expect_eq() {
 		log "ok   - $1"
 		return 0
 	fi
-	{
+	_vw_fail_msg "$(
 		printf 'FAIL - %s\n  expected:\n%s\n  actual:\n%s\n' "$1" "$(_indent <<<"$2")" "$(_indent <<<"$3")"
 		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/  diff: /' || true
-	} | _vw_failed
+	)"
+}
+
+# soft_expect_eq DESC EXPECTED ACTUAL: like expect_eq, but a mismatch is
+# only recorded and the test goes on; soft_done fails if any was recorded.
+VW_SOFT_FAILS=()
+soft_expect_eq() {
+	VW_NCHECK=$((VW_NCHECK + 1))
+	if [ "$2" = "$3" ]; then
+		log "ok   - $1"
+	else
+		printf 'FAIL - %s\n  expected:\n%s\n  actual:\n%s\n' "$1" "$(_indent <<<"$2")" "$(_indent <<<"$3")" >&2
+		VW_SOFT_FAILS+=("$1")
+	fi
+}
+soft_done() {
+	[ ${#VW_SOFT_FAILS[@]} = 0 ] && return 0
+	_vw_fail_msg "$(printf 'FAIL: %d check(s) failed:\n' ${#VW_SOFT_FAILS[@]}; printf '  - %s\n' "${VW_SOFT_FAILS[@]}")"
 }
 
 # expect_ge DESC ACTUAL MIN (integers)
@@ -142,7 +163,7 @@ expect_ge() {
 	if [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ]; then
 		log "ok   - $1 ($2 >= $3)"
 	else
-		printf 'FAIL - %s: %s is not >= %s\n' "$1" "$2" "$3" | _vw_failed
+		_vw_fail_msg "$(printf 'FAIL - %s: %s is not >= %s' "$1" "$2" "$3")"
 	fi
 }
 
@@ -162,8 +183,8 @@ wait_until() {
 			return 0
 		fi
 		if [ "$(_now_ms)" -ge $deadline ]; then
-			printf 'FAIL - %s (not true within %ss)\n  command: %s\n  last exit %d, output:\n%s\n' "$desc" \
-				"$secs" "$(_vw_show_cmd "$@")" $rc "$(_indent <<<"$out")" | _vw_failed
+			_vw_fail_msg "$(printf 'FAIL - %s (not true within %ss)\n  command: %s\n  last exit %d, output:\n%s' \
+				"$desc" "$secs" "$(_vw_show_cmd "$@")" $rc "$(_indent <<<"$out")")"
 		fi
 		sleep 0.1
 	done
@@ -211,16 +232,18 @@ vw_start() {
 	log "---- vwired started (pid $VW_PID, socket $VW_SOCK)"
 }
 
-# vw_stop: SIGTERM; the daemon must exit 0 within 10 s and remove its socket.
+# vw_stop: SIGTERM; the daemon must exit within 10 s.  Its exit status is
+# left in VW_STOP_STATUS (t_restart checks that a stop is orderly).
 vw_stop() {
-	local pid=$VW_PID rc=0
+	local pid=$VW_PID
 	[ -n "$pid" ] || fail "vw_stop: no daemon running"
 	kill -TERM "$pid"
+	VW_NCHECK=$((VW_NCHECK + 1))
 	_poll 10 _vw_dead "$pid" || fail "vwired (pid $pid) still running 10s after SIGTERM"
-	wait "$pid" || rc=$?
+	VW_STOP_STATUS=0
+	wait "$pid" || VW_STOP_STATUS=$?
 	VW_PID=
-	expect_eq "vwired (pid $pid) exits with status 0 on SIGTERM" 0 "$rc"
-	check "vwired removed its socket $VW_SOCK" test ! -e "$VW_SOCK"
+	log "ok   - vwired (pid $pid) exited after SIGTERM (status $VW_STOP_STATUS)"
 }
 
 # vw_kill9: SIGKILL and reap.
@@ -262,7 +285,9 @@ capture_start() {
 	rm -f "$file" "$file.log"
 	vw_bg "${pre[@]}" tshark -n -q -i "$ifc" -w "$file" >"$file.log" 2>&1
 	VW_CAP_PID=$VW_BG_PID
-	_poll 30 grep -q "Capturing on" "$file.log" || fail "tshark did not start capturing on $ifc: $(cat "$file.log")"
+	# tshark prints "Capturing on" before dumpcap has opened the interface;
+	# "Capture started" comes once dumpcap captures and writes the file.
+	_poll 30 grep -q "Capture started" "$file.log" || fail "tshark did not start capturing on $ifc: $(cat "$file.log")"
 	log "---- capturing on $ifc in ${zone/#-/the host} (tshark pid $VW_CAP_PID)"
 }
 
@@ -318,7 +343,12 @@ _vw_cleanup() {
 	if [ $rc != 0 ] && [ -s "$VW_TMP/vwired.log" ]; then
 		sed 's/^/  vwired log: /' "$VW_TMP/vwired.log" >&2
 	fi
-	rm -rf "$VW_SOCK" "$VW_STATE" "$VW_TMP"
+	rm -rf "$VW_SOCK" "$VW_STATE"
+	if [ "${VWT_KEEP:-}" = 1 ]; then
+		log "---- kept $VW_TMP (VWT_KEEP=1)"
+	else
+		rm -rf "$VW_TMP"
+	fi
 	if [ $rc = 0 ]; then
 		log "PASS: $VW_TEST ($VW_NCHECK checks)"
 	else
