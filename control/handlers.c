@@ -371,11 +371,13 @@ static int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *e
 	const char *lists[VW_CMD_MAXOPT];
 	struct vw_link *l = prop_link(c->operand[0], err, errlen);
 	bool temporary = vw_cmd_opt(c, 't') != NULL;
+	struct linkprop_undo undo;
 	int nl, i;
 
 	(void)out;
 	if (!l)
 		return -ENOENT;
+	linkprop_save(l, &undo);
 	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
 	for (i = 0; i < nl; i++) {
 		char buf[512], *p, *save = NULL;
@@ -384,8 +386,10 @@ static int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *e
 		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 			int rc = linkprop_set(l, p, NULL, temporary, err, errlen);
 
-			if (rc)
+			if (rc) {
+				linkprop_undo(l, &undo);
 				return rc;
+			}
 		}
 	}
 	return 0;

@@ -1,10 +1,12 @@
 /*
  * AF_PACKET backend: a phys uplink.  Frames are received and sent in batches
- * (recvmmsg/sendmmsg).  The kernel hands VLAN tags it stripped on receive to
- * us as auxiliary data; we put them back in the frame so the switch sees the
- * frame as it was on the wire.  The socket ignores the frames it sends
- * itself (PACKET_IGNORE_OUTGOING) and runs the interface promiscuous, since
- * the VNICs' addresses are not the interface's own.
+ * (recvmmsg/sendmmsg), each with a virtio-net header (PACKET_VNET_HDR), so a
+ * VNIC's TCP/UDP super-frame goes to the interface whole and the kernel
+ * segments it (or the device does) on the way out.  The kernel hands VLAN
+ * tags it stripped on receive to us as auxiliary data; we put them back in
+ * the frame so the switch sees the frame as it was on the wire.  The socket
+ * ignores the frames it sends itself (PACKET_IGNORE_OUTGOING) and runs the
+ * interface promiscuous, since the VNICs' addresses are not its own.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,17 +19,19 @@
 #include <linux/if_packet.h>
 
 #include "datapath/port.h"
+#include "datapath/vnet.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
 #define AUX_SPACE CMSG_SPACE(sizeof(struct tpacket_auxdata))
+#define VNET_LEN sizeof(struct virtio_net_hdr) /* the packet socket's header size */
 
 struct packet_priv {
 	/* receive scratch: used only by the worker that polls the port */
 	struct mmsghdr msgs[VW_BATCH];
-	struct iovec iov[VW_BATCH];
+	struct iovec iov[VW_BATCH][2];
 	uint8_t cmsg[VW_BATCH][AUX_SPACE];
 };
 
@@ -50,6 +54,7 @@ static void restore_tag(struct vw_pkt *pkt, const struct msghdr *mh)
 		pkt->data[14] = (uint8_t)(aux.tp_vlan_tci >> 8);
 		pkt->data[15] = (uint8_t)aux.tp_vlan_tci;
 		pkt->len += 4;
+		vw_vnet_shift(&pkt->vnet, 4);
 		return;
 	}
 }
@@ -65,10 +70,12 @@ static int packet_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt *
 		if (!pkt)
 			break;
 		pkts[have] = pkt;
-		pp->iov[have] = (struct iovec){ pkt->buf, sizeof(pkt->buf) };
+		memset(&pkt->vnet, 0, sizeof(pkt->vnet));
+		pp->iov[have][0] = (struct iovec){ &pkt->vnet, VNET_LEN };
+		pp->iov[have][1] = (struct iovec){ pkt->buf, sizeof(pkt->buf) };
 		memset(&pp->msgs[have], 0, sizeof(pp->msgs[have]));
-		pp->msgs[have].msg_hdr.msg_iov = &pp->iov[have];
-		pp->msgs[have].msg_hdr.msg_iovlen = 1;
+		pp->msgs[have].msg_hdr.msg_iov = pp->iov[have];
+		pp->msgs[have].msg_hdr.msg_iovlen = 2;
 		pp->msgs[have].msg_hdr.msg_control = pp->cmsg[have];
 		pp->msgs[have].msg_hdr.msg_controllen = AUX_SPACE;
 	}
@@ -76,8 +83,7 @@ static int packet_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt *
 	if (got < 0)
 		got = 0;
 	for (i = 0; i < got; i++) {
-		pkts[i]->len = pp->msgs[i].msg_len;
-		memset(&pkts[i]->vnet, 0, sizeof(pkts[i]->vnet));
+		pkts[i]->len = pp->msgs[i].msg_len > VNET_LEN ? (uint32_t)(pp->msgs[i].msg_len - VNET_LEN) : 0;
 		restore_tag(pkts[i], &pp->msgs[i].msg_hdr);
 	}
 	for (i = got; i < have; i++)
@@ -88,7 +94,8 @@ static int packet_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt *
 static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	struct mmsghdr msgs[VW_BATCH];
-	struct iovec iov[VW_BATCH][3];
+	struct iovec iov[VW_BATCH][4];
+	struct virtio_net_hdr_v1 vnet[VW_BATCH];
 	uint8_t vtag[VW_BATCH][4];
 	int i, sent = 0;
 
@@ -99,11 +106,17 @@ static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag
 		struct vw_pkt *pkt = pkts[i];
 		int niov = 0;
 
+		iov[i][niov++] = (struct iovec){ &pkt->vnet, VNET_LEN };
 		if (tag && pkt->vid) {
 			vtag[i][0] = 0x81;
 			vtag[i][1] = 0x00;
 			vtag[i][2] = (uint8_t)(pkt->vid >> 8);
 			vtag[i][3] = (uint8_t)pkt->vid;
+			/* the frame is shared with other destinations: shift a
+			 * copy of its header */
+			vnet[i] = pkt->vnet;
+			vw_vnet_shift(&vnet[i], 4);
+			iov[i][0].iov_base = &vnet[i];
 			iov[i][niov++] = (struct iovec){ pkt->data, 12 };
 			iov[i][niov++] = (struct iovec){ vtag[i], 4 };
 			iov[i][niov++] = (struct iovec){ pkt->data + 12, pkt->len - 12 };
@@ -175,6 +188,7 @@ struct vw_port *vw_packet_open(const char *ifname, int *err)
 	mr.mr_ifindex = ifindex;
 	mr.mr_type = PACKET_MR_PROMISC;
 	if (setsockopt(port->fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+	    setsockopt(port->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(port->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
 	    bind(port->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    setsockopt(port->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {

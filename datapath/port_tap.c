@@ -1,8 +1,9 @@
 /*
- * TAP backend: a VNIC's Linux face.  Opened with IFF_VNET_HDR so every frame
- * carries a virtio-net header; until offloads are switched on (TUNSETOFFLOAD)
- * the kernel sends plain frames with an empty header, and the header of a
- * frame we write is passed through as it came.
+ * TAP backend: a VNIC's Linux face.  Opened with IFF_VNET_HDR and with the
+ * offloads a virtio NIC would offer (checksum, TSO for IPv4 and IPv6 with
+ * ECN, and UDP segmentation where the kernel has it), so the zone's stack
+ * hands us whole TCP/UDP super-frames (up to 64 KiB) with their
+ * virtio-net header, and takes them back the same way (datapath/vnet.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,12 @@
 #include <linux/if_tun.h>
 
 #include "datapath/port.h"
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20 /* kernels from 6.2 on; older ones refuse it */
+#define TUN_F_USO6 0x40
+#endif
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n)
 {
@@ -112,7 +119,8 @@ struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err)
 		goto fail;
 	}
 	if (ioctl(port->fd, TUNSETIFF, &ifr) < 0 || ioctl(port->fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
-	    ioctl(port->fd, TUNSETOFFLOAD, 0) < 0) {
+	    (ioctl(port->fd, TUNSETOFFLOAD, TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6) < 0 &&
+	     ioctl(port->fd, TUNSETOFFLOAD, TAP_OFFLOADS) < 0)) {
 		*err = -errno;
 		goto fail;
 	}

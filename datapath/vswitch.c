@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "datapath/rcu.h"
+#include "datapath/vnet.h"
 #include "datapath/vswitch.h"
 
 #define ETH_HLEN_ 14
@@ -390,6 +391,7 @@ static inline bool classify_vid(struct vw_port *in, struct vw_port_stats *st, st
 		memmove(pkt->data + 4, pkt->data, 12);
 		pkt->data += 4;
 		pkt->len -= 4;
+		vw_vnet_shift(&pkt->vnet, -4);
 		return true;
 	}
 	if (is_vlan_ethertype(type)) {

@@ -61,8 +61,10 @@ read -r a_ip1 a_ob1 a_op1 < <(vwstat -p -o ipkts,obytes,opkts $VA | tr : ' ')
 read -r b_ip1 b_rb1 b_op1 < <(vwstat -p -o ipkts,rbytes,opkts $VB | tr : ' ')
 expect_ge "$VA OBYTES grew by at least the bytes iperf3 sent" $((a_ob1 - a_ob0)) "$sent"
 expect_ge "$VB RBYTES grew by at least the bytes iperf3 sent" $((b_rb1 - b_rb0)) "$sent"
-expect_ge "$VA OPKTS grew by at least one frame per 1500 bytes" $((a_op1 - a_op0)) $((sent / 1500))
-expect_ge "$VB IPKTS grew by at least one frame per 1500 bytes" $((b_ip1 - b_ip0)) $((sent / 1500))
+# The TAP faces take TCP segmentation offload: frames cross the switch as
+# super-frames of up to 64 KiB and are counted as such.
+expect_ge "$VA OPKTS grew by at least one frame per 64 KiB" $((a_op1 - a_op0)) $((sent / 65536))
+expect_ge "$VB IPKTS grew by at least one frame per 64 KiB" $((b_ip1 - b_ip0)) $((sent / 65536))
 expect_ge "$VB OPKTS grew (TCP acknowledgements)" $((b_op1 - b_op0)) 100
 expect_ge "$VA IPKTS grew (TCP acknowledgements)" $((a_ip1 - a_ip0)) 100
 expect_ge "the etherstub $STUB counted the traffic too" "$(vw_counter $STUB ipkts)" $((a_op1 - a_op0))
