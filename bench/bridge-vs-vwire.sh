@@ -36,7 +36,7 @@ ip -n vwbA addr add 10.201.0.1/24 dev eth0
 ip -n vwbB addr add 10.201.0.2/24 dev eth0
 
 # vwire: vwbzA -- VNIC -- etherstub -- VNIC -- vwbzB
-build/vwired --socket $SOCK --state-dir $STATE
+build/vwired --socket $SOCK --state-dir $STATE ${VWIRED_ARGS:-}
 $VW create-zone vwbzA && $VW create-zone vwbzB
 $VW create-etherstub -t vwbstub
 $VW create-vnic -t -l vwbstub -p zone=vwbzA vwbnA

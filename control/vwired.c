@@ -25,7 +25,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N]\n");
+	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N] [--poll-us N]\n");
 }
 
 static char *read_file(const char *path, int *err)
@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "poll-us", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t stop;
 
-	while ((c = getopt_long(argc, argv, "fs:d:w:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fs:d:w:P:h", longopts, NULL)) != -1) {
 		uint64_t v;
 
 		switch (c) {
@@ -134,6 +135,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			nworkers = (int)v;
+			break;
+		case 'P':
+			if (!vw_uint_parse(optarg, 0, 1000000, &v)) {
+				fprintf(stderr, "vwired: invalid polling window '%s' (0-1000000 microseconds)\n", optarg);
+				return 2;
+			}
+			vw_workers_set_poll(v * 1000);
 			break;
 		case 'h':
 			usage(stdout);

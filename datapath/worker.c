@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 
 #include "datapath/rcu.h"
 #include "datapath/vswitch.h"
@@ -18,11 +19,26 @@ struct worker {
 	int stopfd;
 	pthread_t thread;
 	unsigned nports; /* control thread only */
+	uint64_t spin_ns;
 	struct vw_worker_stats st;
 	struct vw_fwd fwd;
 };
 
 static struct worker *workers[VW_MAX_WORKERS];
+static uint64_t spin_ns = VW_POLL_NS_DEFAULT;
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void vw_workers_set_poll(uint64_t ns)
+{
+	spin_ns = ns;
+}
 static int nworkers;
 
 static void *worker_main(void *arg)
@@ -31,16 +47,27 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[64];
 	struct vw_pkt *pkts[VW_BATCH];
 
-	for (;;) {
-		int i, n;
+	uint64_t last_work = 0;
 
-		vw_rcu_offline(w->id);
-		n = epoll_wait(w->epfd, evs, 64, -1);
-		vw_rcu_online(w->id);
+	for (;;) {
+		uint64_t now = now_ns();
+		bool poll = now - last_work < w->spin_ns;
+		int i, n, work = 0;
+
+		/* adaptive polling: sleep in epoll while idle; keep polling
+		 * for a short while after the last frame, when the next one
+		 * (a reply, the rest of a burst) is likely to come at once */
+		if (poll) {
+			n = epoll_wait(w->epfd, evs, 64, 0);
+		} else {
+			vw_rcu_offline(w->id);
+			n = epoll_wait(w->epfd, evs, 64, -1);
+			vw_rcu_online(w->id);
+			if (n > 0)
+				w->st.wakeups++;
+		}
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0)
-			w->st.wakeups++;
 		for (i = 0; i < n; i++) {
 			struct vw_port *port = evs[i].data.ptr;
 			int got;
@@ -60,8 +87,13 @@ static void *worker_main(void *arg)
 			}
 			w->st.batches++;
 			w->st.pkts += (unsigned)got;
+			work += got;
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}
+		if (work)
+			last_work = poll ? now : now_ns();
+		else if (poll)
+			w->st.polls++;
 		vw_rcu_quiesce(w->id);
 	}
 out:
@@ -92,6 +124,7 @@ int vw_workers_start(int n)
 		if (!w)
 			return -ENOMEM;
 		w->id = i;
+		w->spin_ns = spin_ns;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		err = vw_fwd_init(&w->fwd, i, POOL_BUFS);
@@ -177,5 +210,6 @@ void vw_worker_get_stats(int i, struct vw_worker_stats *st)
 	st->wakeups = __atomic_load_n(&workers[i]->st.wakeups, __ATOMIC_RELAXED);
 	st->batches = __atomic_load_n(&workers[i]->st.batches, __ATOMIC_RELAXED);
 	st->pkts = __atomic_load_n(&workers[i]->st.pkts, __ATOMIC_RELAXED);
+	st->polls = __atomic_load_n(&workers[i]->st.polls, __ATOMIC_RELAXED);
 	st->nports = workers[i]->nports;
 }

@@ -14,6 +14,13 @@
 
 #include "datapath/port.h"
 
+/* After its last frame a worker keeps polling its ports (epoll with no
+ * timeout) this long before it sleeps again: replies and the rest of a
+ * burst then find it awake, and an idle worker costs nothing. */
+#define VW_POLL_NS_DEFAULT (50 * 1000)
+/* Sets the polling window for workers started afterwards (0: never poll). */
+void vw_workers_set_poll(uint64_t ns);
+
 /* Starts n workers (1..VW_MAX_WORKERS). 0 or -errno. */
 int vw_workers_start(int n);
 void vw_workers_stop(void);
@@ -24,7 +31,8 @@ void vw_worker_del_port(struct vw_port *port);
 
 /* Per-worker counters for vwstat's lanes. */
 struct vw_worker_stats {
-	uint64_t wakeups;  /* returns from epoll_wait with events */
+	uint64_t wakeups;  /* returns from a sleeping epoll_wait with events */
+	uint64_t polls;    /* polls that found nothing while awake */
 	uint64_t batches;  /* bursts forwarded */
 	uint64_t pkts;     /* frames received */
 	unsigned nports;

@@ -29,6 +29,7 @@
 #include "datapath/pkt.h"
 #include "datapath/port.h"
 #include "datapath/rcu.h"
+#include "datapath/vnet.h"
 #include "datapath/vswitch.h"
 
 /* ------------------------------------------------------------------ */
@@ -1877,6 +1878,348 @@ static void test_fwd_stale_slot(void **state)
 	rest_quiet();
 }
 
+/* ------------------------------------------------------------------ */
+/* The virtio-net header travels with the frame (datapath/vnet.h).      */
+
+/*
+ * Every port of these tests records, on each tx_burst, the virtio-net
+ * header of every frame it is handed (then behaves as mock_tx).  A frame is
+ * fed with a header; after the call, the header left in its (shared) buffer
+ * is read back too: the buffer is in the pool again but not yet reused.
+ * Tagged IPv4/TCP: Ethernet 14 + tag 4 + IPv4 20 + TCP 20.
+ */
+#define VREC_MAX 32
+
+struct vrec {
+	const struct vw_port *port;
+	struct virtio_net_hdr_v1 vnet;
+};
+
+static struct vrec vrecs[VREC_MAX];
+static unsigned nvrec;
+
+static int vnet_rec_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		assert_true(nvrec < VREC_MAX);
+		vrecs[nvrec].port = port;
+		vrecs[nvrec].vnet = pkts[i]->vnet;
+		nvrec++;
+	}
+	return mock_tx(port, pkts, n, tag);
+}
+
+static const struct vw_port_ops vnet_rec_ops = {
+	.kind = "mock-vnet",
+	.rx_burst = mock_rx,
+	.tx_burst = vnet_rec_tx,
+	.close = NULL,
+};
+
+/* The standard topology, every port recording headers. */
+static void vnet_topo(void)
+{
+	unsigned i;
+
+	topo(true);
+	for (i = 0; i < C.nports; i++)
+		C.ports[i]->port.ops = &vnet_rec_ops;
+}
+
+static void vbegin(void)
+{
+	begin();
+	nvrec = 0;
+	memset(vrecs, 0, sizeof(vrecs));
+}
+
+static struct virtio_net_hdr_v1 vh(uint8_t flags, uint8_t gso_type, uint16_t hdr_len, uint16_t gso_size,
+				   uint16_t csum_start, uint16_t csum_offset)
+{
+	struct virtio_net_hdr_v1 h;
+
+	memset(&h, 0, sizeof(h));
+	h.flags = flags;
+	h.gso_type = gso_type;
+	h.hdr_len = htole16(hdr_len);
+	h.gso_size = htole16(gso_size);
+	h.csum_start = htole16(csum_start);
+	h.csum_offset = htole16(csum_offset);
+	h.num_buffers = htole16(0);
+	return h;
+}
+
+/* Feeds frames f[0..n) from in, frame i with header h[i], as one batch;
+ * left[i] receives the header each buffer holds once the switch is done. */
+static void input_vnet(struct mport *in, const struct fr *f, const struct virtio_net_hdr_v1 *h, int n,
+		       struct virtio_net_hdr_v1 *left)
+{
+	struct vw_pkt *pkts[VW_BATCH];
+	int i;
+
+	assert_true(n > 0 && n <= VW_BATCH);
+	assert_int_equal(C.f->pool.nfree, C.pool0);
+	for (i = 0; i < n; i++) {
+		pkts[i] = vw_pkt_alloc(&C.f->pool);
+		assert_non_null(pkts[i]);
+		memcpy(pkts[i]->data, f[i].b, f[i].len);
+		pkts[i]->len = (uint32_t)f[i].len;
+		pkts[i]->vnet = h[i];
+	}
+	vw_switch_input(C.f, &in->port, pkts, n);
+	assert_int_equal(C.f->pool.nfree, C.pool0);
+	for (i = 0; left && i < n; i++)
+		left[i] = pkts[i]->vnet;
+}
+
+static void vnet_eq(const char *what, const struct virtio_net_hdr_v1 *got, const struct virtio_net_hdr_v1 *exp)
+{
+	if (got->flags != exp->flags || got->gso_type != exp->gso_type || got->hdr_len != exp->hdr_len ||
+	    got->gso_size != exp->gso_size || got->csum_start != exp->csum_start ||
+	    got->csum_offset != exp->csum_offset || got->num_buffers != exp->num_buffers)
+		fail_msg("%s: virtio-net header {flags %u gso_type 0x%x hdr_len %u gso_size %u csum_start %u "
+			 "csum_offset %u}, expected {flags %u gso_type 0x%x hdr_len %u gso_size %u csum_start %u "
+			 "csum_offset %u}",
+			 what, got->flags, got->gso_type, le16toh(got->hdr_len), le16toh(got->gso_size),
+			 le16toh(got->csum_start), le16toh(got->csum_offset), exp->flags, exp->gso_type,
+			 le16toh(exp->hdr_len), le16toh(exp->gso_size), le16toh(exp->csum_start),
+			 le16toh(exp->csum_offset));
+}
+
+/* Every port not checked since vbegin() was handed no frame. */
+static void rest_quiet_frames(void)
+{
+	unsigned i;
+
+	for (i = 0; i < C.nports; i++)
+		if (!C.ports[i]->got_checked && C.ports[i]->ngot)
+			fail_msg("port %s received %zu unexpected frames", C.ports[i]->port.name, C.ports[i]->ngot);
+}
+
+/* The header of the k-th frame port m was handed. */
+static const struct virtio_net_hdr_v1 *vnet_got(const struct mport *m, unsigned k)
+{
+	unsigned i, left = k;
+
+	for (i = 0; i < nvrec; i++)
+		if (vrecs[i].port == &m->port && !left--)
+			return &vrecs[i].vnet;
+	fail_msg("port %s was handed no frame %u", m->port.name, k);
+	return NULL;
+}
+
+/* From the uplink, tagged: the switch strips the tag and moves csum_start
+ * and hdr_len back by 4; the GSO fields and csum_offset stay.  TCPv4, TCPv6
+ * with ECN and UDP (USO) super-frame headers, one batch, two VLANs. */
+static void test_vnet_uplink_tagged_shifted(void **state)
+{
+	struct fr f[3], e;
+	struct virtio_net_hdr_v1 h[3], x[3], left[3];
+	int i;
+
+	(void)state;
+	vnet_topo();
+	vbegin();
+	f[0] = eth1q(pA->port.mac, REMOTE, 0x8100, 10, 0x0800, 1500, 1);
+	h[0] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 14 + 4 + 20 + 20, 1448, 14 + 4 + 20, 16);
+	x[0] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 14 + 20 + 20, 1448, 14 + 20, 16);
+	f[1] = eth1q(pC->port.mac, REMOTE, 0x8100, 20, 0x86dd, 1500, 2);
+	h[1] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 14 + 4 + 40 + 32,
+		  1428, 14 + 4 + 40, 16);
+	x[1] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 14 + 40 + 32,
+		  1428, 14 + 40, 16);
+	f[2] = eth1q(pB->port.mac, REMOTE, 0x8100, 10, 0x0800, 1500, 3);
+	h[2] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 14 + 4 + 20 + 8, 1472, 14 + 4 + 20, 6);
+	x[2] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 14 + 20 + 8, 1472, 14 + 20, 6);
+	input_vnet(pU, f, h, 3, left);
+	e = untag(&f[0]);
+	got_only(pA, &e);
+	vnet_eq("TCPv4 super-frame to A", vnet_got(pA, 0), &x[0]);
+	e = untag(&f[1]);
+	got_only(pC, &e);
+	vnet_eq("TCPv6/ECN super-frame to C", vnet_got(pC, 0), &x[1]);
+	e = untag(&f[2]);
+	got_only(pB, &e);
+	vnet_eq("UDP (USO) super-frame to B", vnet_got(pB, 0), &x[2]);
+	for (i = 0; i < 3; i++)
+		vnet_eq("header left in the buffer", &left[i], &x[i]);
+	assert_int_equal(nvrec, 3);
+	rest_quiet_frames();
+}
+
+/* A tagged broadcast from the uplink reaches every VNIC of its VLAN with
+ * the header moved once (not once per destination). */
+static void test_vnet_uplink_tagged_broadcast(void **state)
+{
+	struct fr f, e;
+	struct virtio_net_hdr_v1 h, x, left;
+
+	(void)state;
+	vnet_topo();
+	vbegin();
+	f = eth1q(BCAST, REMOTE, 0x8100, 10, 0x0800, 200, 4);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 14 + 4 + 20, 6);
+	x = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 14 + 20, 6);
+	input_vnet(pU, &f, &h, 1, &left);
+	e = untag(&f);
+	got_only(pA, &e);
+	got_only(pB, &e);
+	got_only(pE, &e);
+	vnet_eq("broadcast to A", vnet_got(pA, 0), &x);
+	vnet_eq("broadcast to B", vnet_got(pB, 0), &x);
+	vnet_eq("broadcast to E", vnet_got(pE, 0), &x);
+	vnet_eq("header left in the buffer", &left, &x);
+	rest_quiet_frames();
+}
+
+/* From the uplink, untagged: nothing is inserted or removed, the header
+ * goes to the VNIC as it came. */
+static void test_vnet_uplink_untagged_kept(void **state)
+{
+	struct fr f[2];
+	struct virtio_net_hdr_v1 h[2], left[2];
+
+	(void)state;
+	vnet_topo();
+	vbegin();
+	f[0] = eth(pD->port.mac, REMOTE, 0x0800, 1500, 5);
+	h[0] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 14 + 20 + 20, 1448, 14 + 20, 16);
+	f[1] = eth(pF->port.mac, REMOTE, 0x86dd, 1500, 6);
+	h[1] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 14 + 40 + 8, 1452, 14 + 40, 6);
+	input_vnet(pU, f, h, 2, left);
+	got_only(pD, &f[0]);
+	got_only(pF, &f[1]);
+	vnet_eq("untagged TCPv4 super-frame to D", vnet_got(pD, 0), &h[0]);
+	vnet_eq("untagged UDPv6 super-frame to F", vnet_got(pF, 0), &h[1]);
+	vnet_eq("header left in the buffer", &left[0], &h[0]);
+	vnet_eq("header left in the buffer", &left[1], &h[1]);
+	rest_quiet_frames();
+}
+
+/* VNIC to VNIC (with and without a VID): the header is handed on as is. */
+static void test_vnet_vnic_to_vnic_kept(void **state)
+{
+	struct fr f;
+	struct virtio_net_hdr_v1 h, left;
+
+	(void)state;
+	vnet_topo();
+	vbegin();
+	f = eth(pB->port.mac, pA->port.mac, 0x0800, 1500, 7);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 14 + 20 + 32, 1448,
+	       14 + 20, 16);
+	input_vnet(pA, &f, &h, 1, &left);
+	got_only(pB, &f);
+	vnet_eq("A to B (VID 10)", vnet_got(pB, 0), &h);
+	vnet_eq("header left in the buffer", &left, &h);
+	rest_quiet_frames();
+
+	vbegin();
+	f = eth(pF->port.mac, pD->port.mac, 0x86dd, 1500, 8);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 14 + 40 + 20, 1440, 14 + 40, 16);
+	input_vnet(pD, &f, &h, 1, &left);
+	got_only(pF, &f);
+	vnet_eq("D to F (no VID)", vnet_got(pF, 0), &h);
+	vnet_eq("header left in the buffer", &left, &h);
+	rest_quiet_frames();
+}
+
+/*
+ * VNIC with a VID to the uplink: the switch hands the uplink's tx_burst the
+ * frame with tag set and the header as the VNIC sent it.  Moving csum_start
+ * and hdr_len for the tag is the uplink backend's job, on its own copy: the
+ * buffer is shared with the other destinations of a broadcast, so the
+ * switch must not move the header in it.
+ */
+static void test_vnet_vnic_to_uplink_unshifted(void **state)
+{
+	struct fr f, t;
+	struct virtio_net_hdr_v1 h, left;
+
+	(void)state;
+	vnet_topo();
+
+	/* unicast to a MAC behind the uplink */
+	vbegin();
+	f = eth(REMOTE, pA->port.mac, 0x0800, 1500, 9);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 14 + 20 + 20, 1448, 14 + 20, 16);
+	input_vnet(pA, &f, &h, 1, &left);
+	t = tagged(&f, 10);
+	got_only(pU, &t);
+	vnet_eq("A to the uplink", vnet_got(pU, 0), &h);
+	vnet_eq("header left in the buffer", &left, &h);
+	rest_quiet_frames();
+
+	/* broadcast: B and E and the uplink share the buffer */
+	vbegin();
+	f = eth(BCAST, pA->port.mac, 0x0800, 300, 10);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 14 + 20 + 8, 100, 14 + 20, 6);
+	input_vnet(pA, &f, &h, 1, &left);
+	t = tagged(&f, 10);
+	got_only(pU, &t);
+	got_only(pB, &f);
+	got_only(pE, &f);
+	vnet_eq("broadcast from A to the uplink", vnet_got(pU, 0), &h);
+	vnet_eq("broadcast from A to B", vnet_got(pB, 0), &h);
+	vnet_eq("broadcast from A to E", vnet_got(pE, 0), &h);
+	vnet_eq("header left in the shared buffer", &left, &h);
+	rest_quiet_frames();
+
+	/* untagged VNIC to the uplink */
+	vbegin();
+	f = eth(REMOTE, pD->port.mac, 0x86dd, 1500, 11);
+	h = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 14 + 40 + 20, 1440, 14 + 40, 16);
+	input_vnet(pD, &f, &h, 1, &left);
+	got_only(pU, &f);
+	vnet_eq("D to the uplink", vnet_got(pU, 0), &h);
+	vnet_eq("header left in the buffer", &left, &h);
+	rest_quiet_frames();
+}
+
+/*
+ * Only what the header says is meaningful moves with the tag: csum_start
+ * only with NEEDS_CSUM, hdr_len only when not 0.  Tagged from the uplink:
+ *   - no NEEDS_CSUM, hdr_len 0 (a stale csum_start): nothing moves;
+ *   - DATA_VALID only (the checksum was checked): nothing moves;
+ *   - NEEDS_CSUM, hdr_len 0 (checksum offload, no GSO): csum_start moves;
+ *   - no NEEDS_CSUM, hdr_len set: hdr_len moves, csum_start does not.
+ */
+static void test_vnet_shift_only_meaningful(void **state)
+{
+	struct fr f[4], e;
+	struct virtio_net_hdr_v1 h[4], x[4], left[4];
+	int i;
+
+	(void)state;
+	vnet_topo();
+	vbegin();
+	for (i = 0; i < 4; i++)
+		f[i] = eth1q(pA->port.mac, REMOTE, 0x8100, 10, 0x0800, 100, (uint8_t)(12 + i));
+	h[0] = vh(0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 14 + 4 + 20, 16);
+	x[0] = h[0];
+	h[1] = vh(VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0);
+	x[1] = h[1];
+	h[2] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 14 + 4 + 20, 16);
+	x[2] = vh(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 14 + 20, 16);
+	h[3] = vh(0, VIRTIO_NET_HDR_GSO_NONE, 14 + 4 + 20 + 20, 0, 14 + 4 + 20, 0);
+	x[3] = vh(0, VIRTIO_NET_HDR_GSO_NONE, 14 + 20 + 20, 0, 14 + 4 + 20, 0);
+	input_vnet(pU, f, h, 4, left);
+	got_n(pA, 4);
+	for (i = 0; i < 4; i++) {
+		char what[64];
+
+		e = untag(&f[i]);
+		got_frame(pA, (size_t)i, &e);
+		snprintf(what, sizeof(what), "case %d to A", i);
+		vnet_eq(what, vnet_got(pA, (unsigned)i), &x[i]);
+		snprintf(what, sizeof(what), "case %d: header left in the buffer", i);
+		vnet_eq(what, &left[i], &x[i]);
+	}
+	rest_quiet_frames();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1900,6 +2243,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_stale_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_uplink_tagged_shifted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_uplink_tagged_broadcast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_uplink_untagged_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_vnic_to_vnic_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_vnic_to_uplink_unshifted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_shift_only_meaningful, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
