@@ -426,19 +426,86 @@ int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
 	return 0;
 }
 
+/* Multicast lists of one zone's VNICs, gathered from one read of the
+ * zone's list. */
+struct mcast_gather {
+	const char *zone;
+	struct vw_link *only;
+	struct vw_link **links;
+	unsigned nlinks;
+	uint8_t (*macs)[VW_MAX_MCAST][6];
+	unsigned *n;
+};
+
+static int mcast_gather_one(const char *ifname, const uint8_t mac[6], void *arg)
+{
+	struct mcast_gather *g = arg;
+	unsigned i;
+
+	for (i = 0; i < g->nlinks; i++)
+		if (!strcmp(g->links[i]->name, ifname)) {
+			if (g->n[i] < VW_MAX_MCAST)
+				memcpy(g->macs[i][g->n[i]++], mac, 6);
+			break;
+		}
+	return 0;
+}
+
+static bool vnic_wants_refresh(const struct vw_link *l, const char *zone, const struct vw_link *only)
+{
+	return l->cls == VW_CLASS_VNIC && l->port && !strcmp(l->zone, zone) && (!only || l == only);
+}
+
+/* Re-reads the groups of the VNICs in one zone (or just only). */
+static void mcast_refresh_zone(const char *zone, struct vw_link *only)
+{
+	struct mcast_gather g = { .zone = zone, .only = only };
+	struct vw_link *l;
+	unsigned i = 0;
+
+	for (l = vw_links; l; l = l->next)
+		if (vnic_wants_refresh(l, zone, only))
+			g.nlinks++;
+	if (!g.nlinks)
+		return;
+	g.links = calloc(g.nlinks, sizeof(*g.links));
+	g.macs = calloc(g.nlinks, sizeof(*g.macs));
+	g.n = calloc(g.nlinks, sizeof(*g.n));
+	if (g.links && g.macs && g.n) {
+		for (l = vw_links; l; l = l->next)
+			if (vnic_wants_refresh(l, zone, only))
+				g.links[i++] = l;
+		if (nl_mcast_dump(zone, mcast_gather_one, &g) == 0)
+			for (i = 0; i < g.nlinks; i++)
+				vw_switch_set_mcast(g.links[i]->over->sw, g.links[i]->port,
+						    (const uint8_t(*)[6])g.macs[i], g.n[i]);
+	}
+	free(g.links);
+	free(g.macs);
+	free(g.n);
+}
+
 void vnic_refresh_mcast(struct vw_link *only)
 {
-	uint8_t macs[VW_MAX_MCAST][6];
 	struct vw_link *l;
 
-	for (l = only ? only : vw_links; l; l = only ? NULL : l->next) {
-		int n;
+	if (only) {
+		if (only->cls == VW_CLASS_VNIC)
+			mcast_refresh_zone(only->zone, only);
+		return;
+	}
+	/* one read of each zone's list, rather than one per VNIC: a zone is
+	 * read when its first VNIC comes up in the list */
+	for (l = vw_links; l; l = l->next) {
+		struct vw_link *e;
 
-		if (l->cls != VW_CLASS_VNIC || !l->port)
+		if (l->cls != VW_CLASS_VNIC)
 			continue;
-		n = nl_mcast_list(l->zone, l->name, macs, VW_MAX_MCAST);
-		if (n >= 0)
-			vw_switch_set_mcast(l->over->sw, l->port, (const uint8_t(*)[6])macs, (unsigned)n);
+		for (e = vw_links; e != l; e = e->next)
+			if (e->cls == VW_CLASS_VNIC && !strcmp(e->zone, l->zone))
+				break;
+		if (e == l)
+			mcast_refresh_zone(l->zone, NULL);
 	}
 }
 

@@ -677,6 +677,28 @@ int nl_mcast_list(const char *zone, const char *ifname, uint8_t (*macs)[6], int 
 	return n;
 }
 
+int nl_mcast_dump(const char *zone, int (*fn)(const char *ifname, const uint8_t mac[6], void *arg), void *arg)
+{
+	char line[256], name[IFNAMSIZ + 1], hex[64];
+	int idx, users, gusers, ret;
+	uint8_t mac[6];
+	FILE *f;
+
+	ret = mcast_open(zone, &f);
+	if (ret < 0)
+		return ret;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %16s %d %d %63s", &idx, name, &users, &gusers, hex) != 5)
+			continue;
+		if (mac_from_hex(hex, mac))
+			ret = fn(name, mac, arg);
+	}
+	if (!ret && ferror(f))
+		ret = -EIO;
+	fclose(f);
+	return ret;
+}
+
 /* ---- zones ---- */
 
 bool zone_exists(const char *zone)

@@ -61,5 +61,8 @@ int nl_addr_del(const char *zone, const char *ifname, const struct vw_prefix *p)
 /* The link-layer multicast addresses the link's stack has joined (what
  * /proc/net/dev_mcast shows in that zone).  Returns how many (<= max). */
 int nl_mcast_list(const char *zone, const char *ifname, uint8_t (*macs)[6], int max);
+/* Calls fn for every (interface, address) of the zone's whole list, reading
+ * it once; stops and returns fn's value if it returns non-zero. */
+int nl_mcast_dump(const char *zone, int (*fn)(const char *ifname, const uint8_t mac[6], void *arg), void *arg);
 
 #endif

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Offloads end to end, with real stacks on both sides.  VNIC TAP faces take
+# checksum offload, TSO and USO, so zones hand the switch TCP/UDP super-frames
+# (up to 64 KiB) with a virtio-net header; the switch passes them whole to
+# other TAP faces and, through PACKET_VNET_HDR, to a phys uplink, moving the
+# header's offsets by 4 when it inserts or strips an 802.1Q tag.
+#   - TCP payload integrity (20 MB of random data, sha256 compared) over IPv4
+#     and IPv6: between two zones on an etherstub, untagged and with both
+#     VNICs in VLAN 200; over a phys uplink (a veth pair, its far end in its
+#     own namespace) untagged and in VLAN 100 (far end: a VLAN interface),
+#     both directions;
+#   - super-frames cross: the receiving side's average frame is larger than
+#     an MTU-sized frame (bytes / frames > 1514);
+#   - UDP segmentation offload: UDP_SEGMENT super-sends arrive whole, every
+#     datagram intact, across the etherstub and over the uplink in VLAN 100;
+#   - UDP at 200 Mbit/s with iperf3 (1400-byte datagrams, and 8000-byte ones
+#     that go as IP fragments), IPv4 and IPv6: loss below 1%.
+VWT_OWN="vwto"
+. "$(dirname "$0")/lib.sh"
+
+STUB=vwtos FAR=vwtofar
+ZA=vwtoza ZB=vwtozb ZC=vwtozc ZD=vwtozd ZE=vwtoze ZF=vwtozf
+VA=vwtoa VB=vwtob VC=vwtoc VD=vwtod VE=vwtoe VF=vwtof
+UP=vwto0 WIRE=vwto1 WIRE100=vwto1.100
+A4=10.200.21.1 B4=10.200.21.2 A6=fd00:200:21::1 B6=fd00:200:21::2   # etherstub, untagged
+C4=10.200.22.1 D4=10.200.22.2 C6=fd00:200:22::1 D6=fd00:200:22::2   # etherstub, VID 200
+W4=10.200.23.1 E4=10.200.23.2 W6=fd00:200:23::1 E6=fd00:200:23::2   # phys, untagged
+X4=10.200.24.1 F4=10.200.24.2 X6=fd00:200:24::1 F6=fd00:200:24::2   # phys, VID 100
+MB=20
+SUPER=1515 # bytes per frame above which the average frame is larger than an MTU-sized one
+
+# ---- helpers ----------------------------------------------------------
+
+PY=$VW_TMP/xfer.py
+cat >"$PY" <<'EOF'
+"""TCP and UDP test traffic.
+  recv PORT FILE          accept one TCP connection (IPv4 or IPv6), write all it sends to FILE
+  send ADDR PORT FILE     send FILE over TCP, then wait for the receiver to close
+  urecv PORT N SECS       receive UDP datagrams made by usend, print "got G bad B"
+                          once N arrived or nothing came for 1 s (SECS at most)
+  usend ADDR PORT N SEGS  send N UDP datagrams of SEG bytes as super-sends of SEGS
+                          segments each (UDP_SEGMENT)"""
+import hashlib, os, socket, struct, sys, time
+
+SEG = 1400
+UDP_SEGMENT = 103
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
+
+
+def dgram(seq):
+    pad = hashlib.sha256(struct.pack("!I", seq)).digest()
+    return (struct.pack("!I", seq) + pad * (SEG // len(pad) + 1))[:SEG]
+
+
+def listener(kind, port):
+    s = socket.socket(socket.AF_INET6, kind)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    return s
+
+
+def main():
+    mode, a = sys.argv[1], sys.argv[2:]
+    if mode == "recv":
+        s = listener(socket.SOCK_STREAM, int(a[0]))
+        s.listen(1)
+        s.settimeout(30)
+        c, _ = s.accept()
+        c.settimeout(30)
+        with open(a[1], "wb") as f:
+            while True:
+                b = c.recv(1 << 20)
+                if not b:
+                    break
+                f.write(b)
+        c.close()
+    elif mode == "send":
+        c = socket.create_connection((a[0], int(a[1])), timeout=10)
+        c.settimeout(30)
+        with open(a[2], "rb") as f:
+            c.sendfile(f)
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(4096):
+            pass
+        c.close()
+    elif mode == "urecv":
+        s = listener(socket.SOCK_DGRAM, int(a[0]))
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20)
+        want, deadline = int(a[1]), time.time() + float(a[2])
+        got = bad = 0
+        seen = set()
+        s.settimeout(float(a[2]))
+        try:
+            while got < want and time.time() < deadline:
+                b = s.recv(65536)
+                s.settimeout(1.0)
+                seq = struct.unpack("!I", b[:4])[0] if len(b) >= 4 else -1
+                if len(b) != SEG or b != dgram(seq) or seq in seen:
+                    bad += 1
+                else:
+                    seen.add(seq)
+                    got += 1
+        except socket.timeout:
+            pass
+        print("got %d bad %d" % (got, bad), flush=True)
+    elif mode == "usend":
+        n, segs = int(a[2]), int(a[3])
+        s = socket.socket(socket.AF_INET6 if ":" in a[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20)
+        s.setsockopt(socket.IPPROTO_UDP, UDP_SEGMENT, SEG)
+        s.connect((a[0], int(a[1])))
+        for first in range(0, n, segs):
+            s.send(b"".join(dgram(q) for q in range(first, min(n, first + segs))))
+            time.sleep(0.002)
+    else:
+        sys.exit("bad mode " + mode)
+
+
+main()
+EOF
+
+# counters DIR LINK: "bytes frames" the link received (in) or sent (out).
+counters() {
+	if [ "$1" = in ]; then vwstat -p -o rbytes,ipkts "$2" | tr : ' '; else vwstat -p -o obytes,opkts "$2" | tr : ' '; fi
+}
+
+# super_frames DESC DIR LINK BYTES0 FRAMES0: the link's frames since the
+# counters were BYTES0 FRAMES0 averaged more than an MTU-sized frame.
+super_frames() {
+	local desc=$1 dir=$2 link=$3 b0=$4 p0=$5 b1 p1
+	read -r b1 p1 < <(counters "$dir" "$link")
+	[ $((p1 - p0)) -gt 0 ] || fail "$desc: no frame counted on $link"
+	expect_ge "$desc: $link's average frame ($((b1 - b0)) bytes / $((p1 - p0)) frames) is a super-frame" \
+		$(((b1 - b0) / (p1 - p0))) $SUPER
+}
+
+DATA=$VW_TMP/data.bin
+PORT=5400
+# tcp_xfer DESC SRC_NS DST_NS DST_ADDR DIR LINK: send $DATA from SRC_NS to
+# DST_NS over TCP, check it arrived intact, and that LINK counted (DIR: in or
+# out) frames averaging more than an MTU-sized frame.
+tcp_xfer() {
+	local desc=$1 src=$2 dst=$3 addr=$4 dir=$5 link=$6 out=$VW_TMP/recv.bin rpid rc=0 b0 p0 t0 ms
+	PORT=$((PORT + 1))
+	rm -f "$out"
+	vw_bg ip netns exec "$dst" python3 "$PY" recv $PORT "$out"
+	rpid=$VW_BG_PID
+	_poll 10 bash -c "ip netns exec $dst ss -Hltn 'sport = :$PORT' | grep -q $PORT" ||
+		fail "$desc: the receiver in $dst is not listening on port $PORT"
+	read -r b0 p0 < <(counters "$dir" "$link")
+	t0=$(_now_ms)
+	check "$desc: $MB MB sent over TCP to $addr" timeout 40 ip netns exec "$src" python3 "$PY" send "$addr" $PORT "$DATA"
+	ms=$(($(_now_ms) - t0))
+	_poll 10 _vw_dead "$rpid" || fail "$desc: the receiver did not finish"
+	wait "$rpid" || rc=$?
+	expect_eq "$desc: the receiver exited cleanly" 0 "$rc"
+	expect_eq "$desc: sha256 of what arrived matches what was sent" "$DATA_SUM" "$(sha256sum <"$out" | cut -d' ' -f1)"
+	log "---- $desc: $((MB * 8000 / (ms > 0 ? ms : 1))) Mbit/s"
+	super_frames "$desc" "$dir" "$link" "$b0" "$p0"
+	rm -f "$out"
+}
+
+# uso_xfer DESC SRC_NS DST_NS DST_ADDR SRC_LINK: 4000 datagrams of 1400
+# bytes sent as UDP_SEGMENT super-sends of 40; at least 99% arrive, none
+# damaged; SRC_LINK (a VNIC) passed the switch super-frames.
+uso_xfer() {
+	local desc=$1 src=$2 dst=$3 addr=$4 link=$5 n=4000 rpid res got bad b0 p0
+	PORT=$((PORT + 1))
+	vw_bg bash -c "ip netns exec $dst python3 '$PY' urecv $PORT $n 10 > '$VW_TMP/urecv.out'"
+	rpid=$VW_BG_PID
+	_poll 10 bash -c "ip netns exec $dst ss -Hlun 'sport = :$PORT' | grep -q $PORT" ||
+		fail "$desc: the UDP receiver in $dst is not bound to port $PORT"
+	read -r b0 p0 < <(counters out "$link")
+	check "$desc: $n datagrams sent with UDP_SEGMENT" timeout 20 ip netns exec "$src" python3 "$PY" usend "$addr" $PORT $n 40
+	_poll 15 _vw_dead "$rpid" || fail "$desc: the UDP receiver did not finish"
+	wait "$rpid" || true
+	res=$(cat "$VW_TMP/urecv.out")
+	read -r _ got _ bad <<<"$res"
+	log "---- $desc: $res"
+	expect_eq "$desc: no datagram arrived damaged" 0 "$bad"
+	expect_ge "$desc: at least 99% of the datagrams arrived" "$got" $((n * 99 / 100))
+	if [ "$USO" = 1 ]; then
+		super_frames "$desc" out "$link" "$b0" "$p0"
+	fi
+}
+
+# udp_iperf DESC SRC_NS DST_NS DST_ADDR LEN: iperf3 UDP at 200 Mbit/s for 3 s.
+udp_iperf() {
+	local desc=$1 src=$2 dst=$3 addr=$4 len=$5 j=$VW_TMP/iperf3-udp.json spid res pk lost pct bytes
+	vw_bg ip netns exec "$dst" iperf3 -s -1 -B "$addr" --logfile "$VW_TMP/iperf3-server.log"
+	spid=$VW_BG_PID
+	_poll 10 bash -c "ip netns exec $dst ss -Hltn 'sport = :5201' | grep -q 5201" ||
+		fail "$desc: iperf3 server in $dst is not listening"
+	check "$desc: iperf3 -u -b 200M -l $len for 3 s" \
+		bash -c "ip netns exec $src iperf3 -c $addr -u -b 200M -l $len -t 3 -J > '$j'"
+	_poll 10 _vw_dead "$spid" || true
+	wait "$spid" 2>/dev/null || true
+	res=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["end"]["sum"]
+print(int(s["packets"]), int(s["lost_packets"]), "%.3f" % s["lost_percent"], int(s["bytes"]))' "$j")
+	read -r pk lost pct bytes <<<"$res"
+	log "---- $desc: $pk datagrams, $lost lost ($pct%), $bytes bytes"
+	expect_ge "$desc: the receiver got datagrams" $((pk - lost)) 1
+	check "$desc: loss $pct% is below 1%" python3 -c "import sys; sys.exit(not float('$pct') < 1.0)"
+}
+
+# ---- topology ---------------------------------------------------------
+
+check "$MB MB of random data" bash -c "head -c ${MB}M /dev/urandom > '$DATA'"
+DATA_SUM=$(sha256sum <"$DATA" | cut -d' ' -f1)
+USO=0
+# TUN_F_USO4/6 exist from Linux 6.2 on; before, UDP super-sends are
+# segmented before they reach the TAP face.
+if [ "$(printf '%s\n' 6.2 "$(uname -r | cut -d- -f1)" | sort -V | head -1)" = 6.2 ]; then USO=1; fi
+
+check "create veth pair $UP/$WIRE" ip link add $UP type veth peer name $WIRE
+check "create namespace $FAR" ip netns add $FAR
+check "move $WIRE into $FAR" ip link set $WIRE netns $FAR
+check "addresses $W4/24, $W6/64 on $WIRE" bash -c "ip -n $FAR addr add $W4/24 dev $WIRE &&
+	ip -n $FAR addr add $W6/64 dev $WIRE nodad"
+check "$WIRE up" ip -n $FAR link set $WIRE up
+if ip -n $FAR link add link $WIRE name $WIRE100 type vlan id 100 2>"$VW_TMP/vlan.err"; then
+	log "ok   - VLAN device $WIRE100 on $WIRE (kernel 802.1Q)"
+elif grep -q "Unknown device type" "$VW_TMP/vlan.err"; then
+	log "---- kernel without 802.1Q: userspace $WIRE100 with offloads (vlan_if.py)"
+	vw_bg ip netns exec $FAR python3 "$VW_ROOT/tests/system/vlan_if.py" $WIRE $WIRE100 100 >"$VW_TMP/vlan_if.log" 2>&1
+	wait_until 10 "userspace VLAN interface $WIRE100 (VID 100 on $WIRE) is up" ip -n $FAR link show $WIRE100
+else
+	fail "cannot create VLAN device $WIRE100: $(cat "$VW_TMP/vlan.err")"
+fi
+check "addresses $X4/24, $X6/64 on $WIRE100" bash -c "ip -n $FAR addr add $X4/24 dev $WIRE100 &&
+	ip -n $FAR addr add $X6/64 dev $WIRE100 nodad"
+check "$WIRE100 up" ip -n $FAR link set $WIRE100 up
+
+vw_start
+check "create etherstub $STUB" vwadm create-etherstub $STUB
+for z in $ZA $ZB $ZC $ZD $ZE $ZF; do check "create zone $z" vwadm create-zone $z; done
+check "VNIC $VA on $STUB in $ZA" vwadm create-vnic -l $STUB -p zone=$ZA $VA
+check "VNIC $VB on $STUB in $ZB" vwadm create-vnic -l $STUB -p zone=$ZB $VB
+check "VNIC $VC on $STUB, VID 200, in $ZC" vwadm create-vnic -l $STUB -v 200 -p zone=$ZC $VC
+check "VNIC $VD on $STUB, VID 200, in $ZD" vwadm create-vnic -l $STUB -v 200 -p zone=$ZD $VD
+check "VNIC $VE over phys $UP in $ZE" vwadm create-vnic -l $UP -p zone=$ZE $VE
+check "VNIC $VF over phys $UP, VID 100, in $ZF" vwadm create-vnic -l $UP -v 100 -p zone=$ZF $VF
+for va in "$VA $A4/24 $A6/64" "$VB $B4/24 $B6/64" "$VC $C4/24 $C6/64" "$VD $D4/24 $D6/64" \
+	"$VE $E4/24 $E6/64" "$VF $F4/24 $F6/64"; do
+	read -r v a4 a6 <<<"$va"
+	check "addresses $a4, $a6 on $v" bash -c "vwadm create-addr -a $a4 $v && vwadm create-addr -a $a6 $v"
+done
+
+wait_ping 10 $ZA $B4
+wait_ping 10 $ZA $B6
+wait_ping 10 $ZC $D4
+wait_ping 10 $ZC $D6
+wait_ping 10 $ZE $W4
+wait_ping 10 $ZE $W6
+wait_ping 10 $ZF $X4
+wait_ping 10 $ZF $X6
+
+# ---- TCP integrity and super-frames -------------------------------------
+
+tcp_xfer "etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 in $VB
+tcp_xfer "etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 in $VB
+tcp_xfer "etherstub VID 200 IPv4 $ZC -> $ZD" $ZC $ZD $D4 in $VD
+tcp_xfer "etherstub VID 200 IPv6 $ZD -> $ZC" $ZD $ZC $C6 in $VC
+# Towards the far end the switch hands the uplink super-frames (OBYTES /
+# OPKTS of the phys); from it, the far stack's super-frames come back whole.
+tcp_xfer "phys IPv4 $ZE -> far end" $ZE $FAR $W4 out $UP
+tcp_xfer "phys IPv4 far end -> $ZE" $FAR $ZE $E4 in $VE
+tcp_xfer "phys IPv6 $ZE -> far end" $ZE $FAR $W6 out $UP
+tcp_xfer "phys IPv6 far end -> $ZE" $FAR $ZE $E6 in $VE
+tcp_xfer "phys VID 100 IPv4 $ZF -> far end $WIRE100" $ZF $FAR $X4 out $UP
+tcp_xfer "phys VID 100 IPv4 far end $WIRE100 -> $ZF" $FAR $ZF $F4 in $VF
+tcp_xfer "phys VID 100 IPv6 $ZF -> far end $WIRE100" $ZF $FAR $X6 out $UP
+tcp_xfer "phys VID 100 IPv6 far end $WIRE100 -> $ZF" $FAR $ZF $F6 in $VF
+
+if command -v ethtool >/dev/null 2>&1; then
+	# Contrast: with TSO off on $VA the zone segments before the switch.
+	check "TSO off on $VA in $ZA" ip netns exec $ZA ethtool -K $VA tso off
+	read -r b0 p0 < <(counters in $VB)
+	check "etherstub IPv4 $ZA -> $ZB without TSO: $MB MB sent" bash -c "
+		ip netns exec $ZB python3 '$PY' recv 5399 '$VW_TMP/recv.bin' & r=\$!
+		for i in \$(seq 100); do ip netns exec $ZB ss -Hltn 'sport = :5399' | grep -q 5399 && break; sleep 0.1; done
+		timeout 40 ip netns exec $ZA python3 '$PY' send $B4 5399 '$DATA' && wait \$r"
+	read -r b1 p1 < <(counters in $VB)
+	expect_ge "without TSO, $VB's frames average at most 1514 bytes" 1514 $(((b1 - b0) / (p1 - p0)))
+	check "TSO back on on $VA" ip netns exec $ZA ethtool -K $VA tso on
+else
+	log "---- ethtool is not installed: no TSO-off contrast"
+fi
+
+# ---- UDP ------------------------------------------------------------------
+
+[ "$USO" = 1 ] || log "---- kernel $(uname -r) before 6.2: no USO on TAP faces, super-frame checks skipped for UDP"
+uso_xfer "UDP_SEGMENT etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 $VA
+uso_xfer "UDP_SEGMENT etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 $VA
+uso_xfer "UDP_SEGMENT phys VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF
+uso_xfer "UDP_SEGMENT phys VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF
+
+udp_iperf "UDP etherstub IPv4, 1400-byte datagrams" $ZA $ZB $B4 1400
+udp_iperf "UDP etherstub IPv4, 8000-byte datagrams (IP fragments)" $ZA $ZB $B4 8000
+udp_iperf "UDP etherstub IPv6, 1400-byte datagrams" $ZA $ZB $B6 1400
+udp_iperf "UDP etherstub IPv6, 8000-byte datagrams (IP fragments)" $ZA $ZB $B6 8000
+
+# ---- nothing was dropped --------------------------------------------------
+
+expect_eq "no frame the switch handed a TAP face or the uplink was refused (ODROPS)" \
+	"$(printf '%s:0\n' $VA $VB $VC $VD $VE $VF $UP | sort)" \
+	"$(vwstat -p -o link,odrops $VA $VB $VC $VD $VE $VF $UP | sort)"
+if [ -s "$VW_TMP/vlan_if.log" ]; then
+	expect_eq "vlan_if.py reported no refused frame" "" "$(grep -v '^ready$' "$VW_TMP/vlan_if.log" || true)"
+fi
