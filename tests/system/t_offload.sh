@@ -10,7 +10,15 @@
 #     own namespace) untagged and in VLAN 100 (far end: a VLAN interface),
 #     both directions;
 #   - super-frames cross: the receiving side's average frame is larger than
-#     an MTU-sized frame (bytes / frames > 1514);
+#     an MTU-sized frame (bytes / frames > 1514; with ethtool installed, also
+#     the contrast: TSO turned off in the sending zone gives MTU-sized frames);
+#   - the virtio-net header stays right: a packet socket with PACKET_VNET_HDR
+#     on the receiving interface (the VNIC in its zone, or the far end of the
+#     wire) sees every checksum-offload frame with csum_start on its own L4
+#     header and csum_offset on its checksum, and GSO frames with the GSO type
+#     of their protocol -- what a tag inserted or stripped without moving the
+#     offsets breaks (a stack delivering locally ignores csum_start, so the
+#     transfers alone would not show it);
 #   - UDP segmentation offload: UDP_SEGMENT super-sends arrive whole, every
 #     datagram intact, across the etherstub and over the uplink in VLAN 100;
 #   - UDP at 200 Mbit/s with iperf3 (1400-byte datagrams, and 8000-byte ones
@@ -39,8 +47,15 @@ cat >"$PY" <<'EOF'
   urecv PORT N SECS       receive UDP datagrams made by usend, print "got G bad B"
                           once N arrived or nothing came for 1 s (SECS at most)
   usend ADDR PORT N SEGS  send N UDP datagrams of SEG bytes as super-sends of SEGS
-                          segments each (UDP_SEGMENT)"""
-import hashlib, os, socket, struct, sys, time
+                          segments each (UDP_SEGMENT)
+  sniff IFACE READY OUT   until SIGTERM, read the frames IFACE receives with their
+                          virtio-net header (PACKET_VNET_HDR), as the stack got them;
+                          check that every TCP/UDP frame whose checksum is still to
+                          be filled in (NEEDS_CSUM) has csum_start at its L4 header
+                          and csum_offset at its checksum, and that GSO frames have
+                          the GSO type of their protocol; write "csum N gso G bad B"
+                          to OUT.  Creates READY once capturing."""
+import errno, hashlib, os, signal, socket, struct, sys, time
 
 SEG = 1400
 UDP_SEGMENT = 103
@@ -113,8 +128,67 @@ def main():
         for first in range(0, n, segs):
             s.send(b"".join(dgram(q) for q in range(first, min(n, first + segs))))
             time.sleep(0.002)
+    elif mode == "sniff":
+        sniff(*a)
     else:
         sys.exit("bad mode " + mode)
+
+
+class Stop(Exception):
+    pass
+
+
+def stop(*_):
+    raise Stop()
+
+
+def sniff(iface, ready, out):
+    signal.signal(signal.SIGTERM, stop)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+    s.bind((iface, 0))
+    open(ready, "w").close()
+    n = gso = bad = 0
+    first = ""
+    try:
+        while True:
+            try:
+                data, _, _, addr = s.recvmsg(70000, 64)
+            except OSError as e:
+                if e.errno == errno.EINVAL:  # a GSO type a header cannot describe
+                    continue
+                raise
+            if addr[2] == socket.PACKET_OUTGOING or len(data) < 10 + 14:
+                continue
+            flags, gtype, hdr_len, gsize, cstart, coff = struct.unpack("<BBHHHH", data[:10])
+            fr = data[10:]
+            if not flags & 1:  # VIRTIO_NET_HDR_F_NEEDS_CSUM
+                continue
+            l3 = 18 if fr[12:14] == b"\x81\x00" else 14
+            etype = fr[l3 - 2:l3]
+            if etype == b"\x08\x00":
+                proto, l4, tcp_gso = fr[l3 + 9], l3 + (fr[l3] & 15) * 4, 1
+            elif etype == b"\x86\xdd":
+                proto, l4, tcp_gso = fr[l3 + 6], l3 + 40, 4
+            else:
+                continue
+            if proto not in (6, 17):
+                continue
+            n += 1
+            ok = cstart == l4 and coff == (16 if proto == 6 else 6)
+            if gtype & 0x7F:
+                gso += 1
+                ok = ok and gtype & 0x7F == (tcp_gso if proto == 6 else 5) and gsize > 0
+            if not ok:
+                bad += 1
+                first = first or (" first bad: %d-byte frame, L4 header at %d, proto %d: flags %d gso_type %d "
+                                  "hdr_len %d gso_size %d csum_start %d csum_offset %d"
+                                  % (len(fr), l4, proto, flags, gtype, hdr_len, gsize, cstart, coff))
+    except Stop:
+        pass
+    with open(out, "w") as f:
+        f.write("csum %d gso %d bad %d%s\n" % (n, gso, bad, first))
 
 
 main()
@@ -135,19 +209,43 @@ super_frames() {
 		$(((b1 - b0) / (p1 - p0))) $SUPER
 }
 
+# sniff_start NS IFACE: capture what IFACE in NS receives, with the
+# virtio-net headers its stack got (xfer.py sniff).
+sniff_start() {
+	rm -f "$VW_TMP/sniff.ready" "$VW_TMP/sniff.out"
+	vw_bg ip netns exec "$1" python3 "$PY" sniff "$2" "$VW_TMP/sniff.ready" "$VW_TMP/sniff.out"
+	SNIFF_PID=$VW_BG_PID
+	_poll 10 test -e "$VW_TMP/sniff.ready" || fail "the header capture on $2 in $1 did not start"
+}
+
+# sniff_check DESC IFACE: end the capture; every checksum-offload frame had
+# its offsets on its own L4 header, and super-frames (GSO) were among them.
+sniff_check() {
+	local desc=$1 ifc=$2 res n gso bad
+	vw_bg_stop "$SNIFF_PID" TERM
+	res=$(cat "$VW_TMP/sniff.out" 2>/dev/null) || fail "$desc: the header capture on $ifc wrote no result"
+	read -r _ n _ gso _ bad _ <<<"$res"
+	log "---- $desc: headers received on $ifc: $res"
+	expect_eq "$desc: every checksum-offload frame received on $ifc has csum_start/csum_offset on its own L4 checksum and the GSO type of its protocol" \
+		0 "$bad"
+	expect_ge "$desc: $ifc received GSO super-frames" "$gso" 1
+}
+
 DATA=$VW_TMP/data.bin
 PORT=5400
-# tcp_xfer DESC SRC_NS DST_NS DST_ADDR DIR LINK: send $DATA from SRC_NS to
-# DST_NS over TCP, check it arrived intact, and that LINK counted (DIR: in or
-# out) frames averaging more than an MTU-sized frame.
+# tcp_xfer DESC SRC_NS DST_NS DST_ADDR DIR LINK IFACE: send $DATA from
+# SRC_NS to DST_NS over TCP, check it arrived intact, that LINK counted (DIR:
+# in or out) frames averaging more than an MTU-sized frame, and that the
+# virtio-net headers IFACE in DST_NS received point where they should.
 tcp_xfer() {
-	local desc=$1 src=$2 dst=$3 addr=$4 dir=$5 link=$6 out=$VW_TMP/recv.bin rpid rc=0 b0 p0 t0 ms
+	local desc=$1 src=$2 dst=$3 addr=$4 dir=$5 link=$6 ifc=$7 out=$VW_TMP/recv.bin rpid rc=0 b0 p0 t0 ms
 	PORT=$((PORT + 1))
 	rm -f "$out"
 	vw_bg ip netns exec "$dst" python3 "$PY" recv $PORT "$out"
 	rpid=$VW_BG_PID
 	_poll 10 bash -c "ip netns exec $dst ss -Hltn 'sport = :$PORT' | grep -q $PORT" ||
 		fail "$desc: the receiver in $dst is not listening on port $PORT"
+	sniff_start "$dst" "$ifc"
 	read -r b0 p0 < <(counters "$dir" "$link")
 	t0=$(_now_ms)
 	check "$desc: $MB MB sent over TCP to $addr" timeout 40 ip netns exec "$src" python3 "$PY" send "$addr" $PORT "$DATA"
@@ -158,19 +256,22 @@ tcp_xfer() {
 	expect_eq "$desc: sha256 of what arrived matches what was sent" "$DATA_SUM" "$(sha256sum <"$out" | cut -d' ' -f1)"
 	log "---- $desc: $((MB * 8000 / (ms > 0 ? ms : 1))) Mbit/s"
 	super_frames "$desc" "$dir" "$link" "$b0" "$p0"
+	sniff_check "$desc" "$ifc"
 	rm -f "$out"
 }
 
-# uso_xfer DESC SRC_NS DST_NS DST_ADDR SRC_LINK: 4000 datagrams of 1400
-# bytes sent as UDP_SEGMENT super-sends of 40; at least 99% arrive, none
-# damaged; SRC_LINK (a VNIC) passed the switch super-frames.
+# uso_xfer DESC SRC_NS DST_NS DST_ADDR SRC_LINK IFACE: 4000 datagrams of
+# 1400 bytes sent as UDP_SEGMENT super-sends of 40; at least 99% arrive, none
+# damaged; SRC_LINK (a VNIC) passed the switch super-frames, and IFACE in
+# DST_NS received them with their headers right.
 uso_xfer() {
-	local desc=$1 src=$2 dst=$3 addr=$4 link=$5 n=4000 rpid res got bad b0 p0
+	local desc=$1 src=$2 dst=$3 addr=$4 link=$5 ifc=$6 n=4000 rpid res got bad b0 p0
 	PORT=$((PORT + 1))
 	vw_bg bash -c "ip netns exec $dst python3 '$PY' urecv $PORT $n 10 > '$VW_TMP/urecv.out'"
 	rpid=$VW_BG_PID
 	_poll 10 bash -c "ip netns exec $dst ss -Hlun 'sport = :$PORT' | grep -q $PORT" ||
 		fail "$desc: the UDP receiver in $dst is not bound to port $PORT"
+	if [ "$USO" = 1 ]; then sniff_start "$dst" "$ifc"; fi
 	read -r b0 p0 < <(counters out "$link")
 	check "$desc: $n datagrams sent with UDP_SEGMENT" timeout 20 ip netns exec "$src" python3 "$PY" usend "$addr" $PORT $n 40
 	_poll 15 _vw_dead "$rpid" || fail "$desc: the UDP receiver did not finish"
@@ -182,6 +283,7 @@ uso_xfer() {
 	expect_ge "$desc: at least 99% of the datagrams arrived" "$got" $((n * 99 / 100))
 	if [ "$USO" = 1 ]; then
 		super_frames "$desc" out "$link" "$b0" "$p0"
+		sniff_check "$desc" "$ifc"
 	fi
 }
 
@@ -192,8 +294,8 @@ udp_iperf() {
 	spid=$VW_BG_PID
 	_poll 10 bash -c "ip netns exec $dst ss -Hltn 'sport = :5201' | grep -q 5201" ||
 		fail "$desc: iperf3 server in $dst is not listening"
-	check "$desc: iperf3 -u -b 200M -l $len for 3 s" \
-		bash -c "ip netns exec $src iperf3 -c $addr -u -b 200M -l $len -t 3 -J > '$j'"
+	check "$desc: iperf3 -u -b 200M -l $len -w 2M for 3 s" \
+		bash -c "ip netns exec $src iperf3 -c $addr -u -b 200M -l $len -w 2M -t 3 -J > '$j'"
 	_poll 10 _vw_dead "$spid" || true
 	wait "$spid" 2>/dev/null || true
 	res=$(python3 -c '
@@ -202,6 +304,11 @@ s = json.load(open(sys.argv[1]))["end"]["sum"]
 print(int(s["packets"]), int(s["lost_packets"]), "%.3f" % s["lost_percent"], int(s["bytes"]))' "$j")
 	read -r pk lost pct bytes <<<"$res"
 	log "---- $desc: $pk datagrams, $lost lost ($pct%), $bytes bytes"
+	log "---- $desc: drops so far: receive buffer overflows in $dst: $(
+		ip netns exec "$dst" nstat -az UdpRcvbufErrors Udp6RcvbufErrors | awk 'NR > 1 {printf "%s %s ", $1, $2}')$(
+		)tx queue of $VA in $ZA: $(ip -n "$src" -s -j link show $VA | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'), $(
+		)rx of $VB in $ZB: $(ip -n "$dst" -s -j link show $VB | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["dropped"])'), $(
+		)vwstat $VA IDROPS $(vw_counter $VA idrops), $VB ODROPS $(vw_counter $VB odrops)"
 	expect_ge "$desc: the receiver got datagrams" $((pk - lost)) 1
 	check "$desc: loss $pct% is below 1%" python3 -c "import sys; sys.exit(not float('$pct') < 1.0)"
 }
@@ -260,20 +367,20 @@ wait_ping 10 $ZF $X6
 
 # ---- TCP integrity and super-frames -------------------------------------
 
-tcp_xfer "etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 in $VB
-tcp_xfer "etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 in $VB
-tcp_xfer "etherstub VID 200 IPv4 $ZC -> $ZD" $ZC $ZD $D4 in $VD
-tcp_xfer "etherstub VID 200 IPv6 $ZD -> $ZC" $ZD $ZC $C6 in $VC
+tcp_xfer "etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 in $VB $VB
+tcp_xfer "etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 in $VB $VB
+tcp_xfer "etherstub VID 200 IPv4 $ZC -> $ZD" $ZC $ZD $D4 in $VD $VD
+tcp_xfer "etherstub VID 200 IPv6 $ZD -> $ZC" $ZD $ZC $C6 in $VC $VC
 # Towards the far end the switch hands the uplink super-frames (OBYTES /
 # OPKTS of the phys); from it, the far stack's super-frames come back whole.
-tcp_xfer "phys IPv4 $ZE -> far end" $ZE $FAR $W4 out $UP
-tcp_xfer "phys IPv4 far end -> $ZE" $FAR $ZE $E4 in $VE
-tcp_xfer "phys IPv6 $ZE -> far end" $ZE $FAR $W6 out $UP
-tcp_xfer "phys IPv6 far end -> $ZE" $FAR $ZE $E6 in $VE
-tcp_xfer "phys VID 100 IPv4 $ZF -> far end $WIRE100" $ZF $FAR $X4 out $UP
-tcp_xfer "phys VID 100 IPv4 far end $WIRE100 -> $ZF" $FAR $ZF $F4 in $VF
-tcp_xfer "phys VID 100 IPv6 $ZF -> far end $WIRE100" $ZF $FAR $X6 out $UP
-tcp_xfer "phys VID 100 IPv6 far end $WIRE100 -> $ZF" $FAR $ZF $F6 in $VF
+tcp_xfer "phys IPv4 $ZE -> far end" $ZE $FAR $W4 out $UP $WIRE
+tcp_xfer "phys IPv4 far end -> $ZE" $FAR $ZE $E4 in $VE $VE
+tcp_xfer "phys IPv6 $ZE -> far end" $ZE $FAR $W6 out $UP $WIRE
+tcp_xfer "phys IPv6 far end -> $ZE" $FAR $ZE $E6 in $VE $VE
+tcp_xfer "phys VID 100 IPv4 $ZF -> far end $WIRE100" $ZF $FAR $X4 out $UP $WIRE
+tcp_xfer "phys VID 100 IPv4 far end $WIRE100 -> $ZF" $FAR $ZF $F4 in $VF $VF
+tcp_xfer "phys VID 100 IPv6 $ZF -> far end $WIRE100" $ZF $FAR $X6 out $UP $WIRE
+tcp_xfer "phys VID 100 IPv6 far end $WIRE100 -> $ZF" $FAR $ZF $F6 in $VF $VF
 
 if command -v ethtool >/dev/null 2>&1; then
 	# Contrast: with TSO off on $VA the zone segments before the switch.
@@ -284,6 +391,7 @@ if command -v ethtool >/dev/null 2>&1; then
 		for i in \$(seq 100); do ip netns exec $ZB ss -Hltn 'sport = :5399' | grep -q 5399 && break; sleep 0.1; done
 		timeout 40 ip netns exec $ZA python3 '$PY' send $B4 5399 '$DATA' && wait \$r"
 	read -r b1 p1 < <(counters in $VB)
+	[ $((p1 - p0)) -gt 0 ] || fail "without TSO: no frame counted on $VB"
 	expect_ge "without TSO, $VB's frames average at most 1514 bytes" 1514 $(((b1 - b0) / (p1 - p0)))
 	check "TSO back on on $VA" ip netns exec $ZA ethtool -K $VA tso on
 else
@@ -293,11 +401,15 @@ fi
 # ---- UDP ------------------------------------------------------------------
 
 [ "$USO" = 1 ] || log "---- kernel $(uname -r) before 6.2: no USO on TAP faces, super-frame checks skipped for UDP"
-uso_xfer "UDP_SEGMENT etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 $VA
-uso_xfer "UDP_SEGMENT etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 $VA
-uso_xfer "UDP_SEGMENT phys VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF
-uso_xfer "UDP_SEGMENT phys VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF
+uso_xfer "UDP_SEGMENT etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 $VA $VB
+uso_xfer "UDP_SEGMENT etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 $VA $VB
+uso_xfer "UDP_SEGMENT phys VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF $WIRE
+uso_xfer "UDP_SEGMENT phys VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF $WIRE
 
+# A TAP face queues 1000 frames by default: at 18,000 datagrams a second that
+# covers only a 55 ms pause of the daemon's worker, which a machine shared
+# with other jobs sometimes takes; losses there are not the switch's.
+check "txqueuelen 10000 on $VA in $ZA" ip -n $ZA link set $VA txqueuelen 10000
 udp_iperf "UDP etherstub IPv4, 1400-byte datagrams" $ZA $ZB $B4 1400
 udp_iperf "UDP etherstub IPv4, 8000-byte datagrams (IP fragments)" $ZA $ZB $B4 8000
 udp_iperf "UDP etherstub IPv6, 1400-byte datagrams" $ZA $ZB $B6 1400
