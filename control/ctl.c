@@ -66,7 +66,7 @@ int ctl_listen(const char *path, char *err, size_t errlen)
 		close(probe);
 	unlink(path); /* a stale socket left by a daemon that died */
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 64) < 0) {
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(e));

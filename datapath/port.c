@@ -4,6 +4,8 @@
 
 #include "datapath/port.h"
 
+__thread int vw_worker_self = -1;
+
 void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum)
 {
 	const uint64_t *src;

@@ -55,7 +55,10 @@ struct vw_port {
 	struct vw_switch *sw;
 	char name[16];
 	int fd;          /* polled by the worker; -1 for in-memory ports */
-	int worker;      /* the worker that polls it */
+	int worker;      /* the worker that polls it; -1: every worker, one
+			  * queue each (a multi-queue TAP) */
+	int nq;          /* queues: qfd[0..nq-1], qfd[0] == fd */
+	int qfd[VW_MAX_WORKERS];
 	bool uplink;     /* the switch's uplink (trunk) rather than a VNIC */
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
@@ -67,14 +70,19 @@ struct vw_port {
 	struct vw_port_stats stats[VW_MAX_WORKERS];
 };
 
+/* The worker the calling thread is (0..), or -1 on any other thread.  A
+ * backend with one queue per worker uses it to pick its queue. */
+extern __thread int vw_worker_self;
+
 /* Sum of every worker's counters. */
 void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
 
 /* Backends (datapath/port_tap.c, datapath/port_packet.c). */
-/* A TAP device named name, with IFF_VNET_HDR, non-blocking, its MAC set.
- * The device lives in the caller's network namespace and exists as long as
- * the port is open. */
-struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err);
+/* A TAP device named name, with IFF_VNET_HDR, non-blocking, its MAC set,
+ * and nq queues (IFF_MULTI_QUEUE when nq > 1): worker w polls and writes
+ * queue w.  The device lives in the caller's network namespace and exists as
+ * long as the port is open. */
+struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int *err);
 /* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
  * frames it sends itself. */
 struct vw_port *vw_packet_open(const char *ifname, int *err);

@@ -197,6 +197,8 @@ struct vw_port *vw_packet_open(const char *ifname, int *err)
 	}
 	port->ops = &packet_ops;
 	port->uplink = true;
+	port->nq = 1;
+	port->qfd[0] = port->fd;
 	strncpy(port->name, ifname, sizeof(port->name) - 1);
 	*err = 0;
 	return port;

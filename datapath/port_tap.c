@@ -25,9 +25,15 @@
 #endif
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
+/* Each worker reads and writes its own queue. */
+static inline int tap_fd(const struct vw_port *port)
+{
+	return vw_worker_self >= 0 ? port->qfd[vw_worker_self % port->nq] : port->fd;
+}
+
 static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n)
 {
-	int got = 0;
+	int got = 0, fd = tap_fd(port);
 
 	while (got < n) {
 		struct vw_pkt *pkt = vw_pkt_alloc(pool);
@@ -38,7 +44,7 @@ static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pk
 			break;
 		iov[0] = (struct iovec){ &pkt->vnet, sizeof(pkt->vnet) };
 		iov[1] = (struct iovec){ pkt->buf, sizeof(pkt->buf) };
-		r = readv(port->fd, iov, 2);
+		r = readv(fd, iov, 2);
 		if (r < (ssize_t)sizeof(pkt->vnet)) {
 			vw_pkt_free(pool, pkt);
 			break;
@@ -51,7 +57,7 @@ static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pk
 
 static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
-	int i, sent = 0;
+	int i, sent = 0, fd = tap_fd(port);
 
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];
@@ -67,17 +73,48 @@ static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 		} else {
 			iov[niov++] = (struct iovec){ pkt->data, pkt->len };
 		}
-		if (writev(port->fd, iov, niov) > 0)
+		if (writev(fd, iov, niov) > 0)
 			sent++;
 	}
 	return sent;
+}
+
+static void tap_close(struct vw_port *port)
+{
+	int q;
+
+	for (q = 0; q < port->nq; q++)
+		close(port->qfd[q]);
 }
 
 static const struct vw_port_ops tap_ops = {
 	.kind = "tap",
 	.rx_burst = tap_rx,
 	.tx_burst = tap_tx,
+	.close = tap_close,
 };
+
+/* Opens one queue of the device (the first creates it). */
+static int tap_open_queue(const char *name, bool multi)
+{
+	struct ifreq ifr = { 0 };
+	int hdrsz = sizeof(struct virtio_net_hdr_v1);
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi ? IFF_MULTI_QUEUE : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
+	    (ioctl(fd, TUNSETOFFLOAD, TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6) < 0 &&
+	     ioctl(fd, TUNSETOFFLOAD, TAP_OFFLOADS) < 0)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
 
 static int tap_set_mac(const char *name, const uint8_t mac[6])
 {
@@ -95,35 +132,36 @@ static int tap_set_mac(const char *name, const uint8_t mac[6])
 	return err;
 }
 
-struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err)
+struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int *err)
 {
-	struct vw_port *port = calloc(1, sizeof(*port));
-	struct ifreq ifr = { 0 };
-	int hdrsz = sizeof(struct virtio_net_hdr_v1);
+	struct vw_port *port;
+	int q;
 
-	if (!port) {
-		*err = -ENOMEM;
+	if (nq < 1 || nq > VW_MAX_WORKERS) {
+		*err = -EINVAL;
 		return NULL;
 	}
-	port->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (port->fd < 0) {
-		*err = -errno;
-		goto fail;
-	}
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	/* TUNSETIFF on an existing persistent device would attach to it:
 	 * refuse a name that is taken by anything else. */
 	if (if_nametoindex(name)) {
 		*err = -EEXIST;
-		goto fail;
+		return NULL;
 	}
-	if (ioctl(port->fd, TUNSETIFF, &ifr) < 0 || ioctl(port->fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
-	    (ioctl(port->fd, TUNSETOFFLOAD, TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6) < 0 &&
-	     ioctl(port->fd, TUNSETOFFLOAD, TAP_OFFLOADS) < 0)) {
-		*err = -errno;
-		goto fail;
+	port = calloc(1, sizeof(*port));
+	if (!port) {
+		*err = -ENOMEM;
+		return NULL;
 	}
+	for (q = 0; q < nq; q++) {
+		int fd = tap_open_queue(name, nq > 1);
+
+		if (fd < 0) {
+			*err = fd;
+			goto fail;
+		}
+		port->qfd[port->nq++] = fd;
+	}
+	port->fd = port->qfd[0];
 	*err = tap_set_mac(name, mac);
 	if (*err)
 		goto fail;
@@ -132,8 +170,7 @@ struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int *err)
 	memcpy(port->mac, mac, 6);
 	return port;
 fail:
-	if (port->fd >= 0)
-		close(port->fd);
+	tap_close(port);
 	free(port);
 	return NULL;
 }

@@ -45,6 +45,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[64];
+
+	vw_worker_self = w->id;
 	struct vw_pkt *pkts[VW_BATCH];
 
 	uint64_t last_work = 0;
@@ -82,7 +84,7 @@ static void *worker_main(void *arg)
 				 * owns and later frees the port.  An uplink's
 				 * errors (link down) are cleared by the read. */
 				if (!port->uplink && (evs[i].events & (EPOLLERR | EPOLLHUP)))
-					epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->fd, NULL);
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->qfd[port->nq > 1 ? w->id : 0], NULL);
 				continue;
 			}
 			w->st.batches++;
@@ -178,6 +180,24 @@ int vw_worker_add_port(struct vw_port *port)
 	struct worker *best = NULL;
 	int i;
 
+	if (port->nq > 1) {
+		/* one queue per worker: every worker polls the port */
+		if (port->nq != nworkers)
+			return -EINVAL;
+		for (i = 0; i < nworkers; i++)
+			if (epoll_ctl(workers[i]->epfd, EPOLL_CTL_ADD, port->qfd[i], &ev) < 0) {
+				int err = -errno;
+
+				while (i--)
+					epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, port->qfd[i], NULL);
+				return err;
+			}
+		for (i = 0; i < nworkers; i++)
+			workers[i]->nports++;
+		port->worker = -1;
+		return 0;
+	}
+
 	for (i = 0; i < nworkers; i++)
 		if (!best || workers[i]->nports < best->nports)
 			best = workers[i];
@@ -193,7 +213,15 @@ int vw_worker_add_port(struct vw_port *port)
 void vw_worker_del_port(struct vw_port *port)
 {
 	struct worker *w;
+	int i;
 
+	if (port->worker == -1 && port->nq > 1) {
+		for (i = 0; i < port->nq && i < nworkers; i++) {
+			epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, port->qfd[i], NULL);
+			workers[i]->nports--;
+		}
+		return;
+	}
 	if (port->worker < 0 || port->worker >= nworkers)
 		return;
 	w = workers[port->worker];

@@ -318,7 +318,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		rc = -EEXIST;
 		goto fail_free;
 	}
-	l->port = vw_tap_open(l->name, l->mac, &rc);
+	l->port = vw_tap_open(l->name, l->mac, vw_workers_count(), &rc);
 	if (!l->port) {
 		ERR("%s: cannot create TAP device: %s", s->name, strerror(-rc));
 		goto fail_free;
