@@ -613,6 +613,7 @@ static int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_
 		vw_buf_kv(out, "worker", "%d", w);
 		vw_buf_kv(out, "ports", "%u", ws.nports);
 		vw_buf_kv(out, "wakeups", "%lu", ws.wakeups);
+		vw_buf_kv(out, "polls", "%lu", ws.polls);
 		vw_buf_kv(out, "batches", "%lu", ws.batches);
 		vw_buf_kv(out, "pkts", "%lu", ws.pkts);
 	}
