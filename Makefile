@@ -79,3 +79,4 @@ clean:
 
 .PHONY: all asan deps check unit demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+include bench/bench.mk

@@ -1,0 +1,12 @@
+# Build rules for the engine benchmark (bench/engine.c).  Included by the
+# top-level Makefile (`include bench/bench.mk`, after its own rules), or
+# used on its own:  make -f Makefile -f bench/bench.mk build/bench/engine
+# It links the benchmark with the datapath objects, as the unit tests do.
+
+$(B)/bench/engine: bench/engine.c $(DP_OBJS) $(B)/libvwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL)
+
+bench-engine: $(B)/bench/engine
+
+.PHONY: bench-engine
