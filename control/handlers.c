@@ -673,7 +673,8 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 		st = vw_errno2status(-rc);
 		goto done;
 	}
-	if (handlers[i].changes && !restoring) {
+	/* a -t command changes nothing that is saved */
+	if (handlers[i].changes && !restoring && !(strchr(c.def->opts, 't') && vw_cmd_opt(&c, 't'))) {
 		rc = state_save(err, sizeof(err));
 		st = rc ? VW_E_SYS : VW_OK;
 	}

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "control/ctl.h"
@@ -99,6 +100,18 @@ static void restore_state(void)
 	}
 }
 
+/* Every VNIC holds one descriptor per worker: take all the descriptors the
+ * hard limit allows, so a few hundred VNICs do not hit a 1,024 soft limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -163,6 +176,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vwired: must run as root (it creates TAP devices and zones)\n");
 		return 1;
 	}
+	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGINT and SIGTERM are taken by the control loop's signalfd: block
 	 * them now, so the worker threads started below inherit the mask and

@@ -6,7 +6,10 @@
 
 int vw_pool_init(struct vw_pool *p, unsigned size)
 {
-	size_t stride = (sizeof(struct vw_pkt) + 4095) & ~(size_t)4095;
+	/* page-rounded buffers would all start at the same cache set, so the
+	 * headers of one batch would evict each other: stagger them by three
+	 * cache lines */
+	size_t stride = ((sizeof(struct vw_pkt) + 4095) & ~(size_t)4095) + 3 * 64;
 	unsigned i;
 
 	p->memlen = stride * size;

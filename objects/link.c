@@ -267,6 +267,30 @@ static int addrs_apply(struct vw_link *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Brings the VNIC's Linux face up where it now lives.  Moving a link to
+ * another namespace takes it down and drops its queueing discipline, so this
+ * runs after every move: no qdisc (a multi-queue TAP would otherwise get one
+ * pfifo_fast per possible queue), the MTU, then up.
+ */
+static int vnic_face_up(struct vw_link *l, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (l->port->nq > 1 && (rc = nl_qdisc_noqueue(l->zone, l->name)) < 0) {
+		ERR("%s: cannot remove its queueing discipline: %s", l->name, strerror(-rc));
+		return rc;
+	}
+	if (l->mtu && (rc = nl_link_set_mtu(l->zone, l->name, l->mtu)) < 0) {
+		ERR("%s: cannot set mtu %u: %s", l->name, l->mtu, strerror(-rc));
+		return rc;
+	}
+	rc = nl_link_set_up(l->zone, l->name, true);
+	if (rc < 0)
+		ERR("%s: cannot set up%s%s: %s", l->name, *l->zone ? " in zone " : "", l->zone, strerror(-rc));
+	return rc;
+}
+
 int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 {
 	struct vw_link *over, *l;
@@ -324,10 +348,6 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		goto fail_free;
 	}
 	l->port->vid = l->vid;
-	if (l->mtu && (rc = nl_link_set_mtu(NULL, l->name, l->mtu)) < 0) {
-		ERR("%s: cannot set mtu %u: %s", s->name, l->mtu, strerror(-rc));
-		goto fail_port;
-	}
 	rc = vw_switch_attach(over->sw, l->port);
 	if (rc) {
 		ERR("%s: cannot attach to '%s': %s", s->name, over->name, strerror(-rc));
@@ -348,11 +368,9 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		strcpy(l->zone, s->zone);
 		strcpy(l->zone_saved, s->zone);
 	}
-	rc = nl_link_set_up(l->zone, l->name, true);
-	if (rc < 0) {
-		ERR("%s: cannot set up: %s", s->name, strerror(-rc));
+	rc = vnic_face_up(l, err, errlen);
+	if (rc < 0)
 		goto fail_plumb;
-	}
 	over->nvnics++;
 	link_insert(l);
 	vnic_refresh_mcast(l);
@@ -402,13 +420,9 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 		return rc;
 	}
 	snprintf(l->zone, sizeof(l->zone), "%s", zone);
-	if (l->mtu)
-		nl_link_set_mtu(l->zone, l->name, l->mtu);
-	rc = nl_link_set_up(l->zone, l->name, true);
-	if (rc < 0) {
-		ERR("%s: cannot set up in zone '%s': %s", l->name, zone, strerror(-rc));
+	rc = vnic_face_up(l, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
 	rc = addrs_apply(l, err, errlen);
 	vnic_refresh_mcast(l);
 	return rc;

@@ -30,6 +30,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/pkt_sched.h>
 
 #include "objects/netlink.h"
 
@@ -591,6 +592,41 @@ int nl_addr_add(const char *zone, const char *ifname, const struct vw_prefix *p)
 int nl_addr_del(const char *zone, const char *ifname, const struct vw_prefix *p)
 {
 	return addr_change(zone, ifname, p, false);
+}
+
+/* ---- queueing discipline ---- */
+
+int nl_qdisc_noqueue(const char *zone, const char *ifname)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	int ifindex, ret;
+
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	ret = nl_open(zone, &nl);
+	if (ret < 0)
+		return ret;
+	ifindex = link_index(nl, ifname);
+	if (ifindex < 0) {
+		ret = ifindex;
+		goto out;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_handle = 0;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, "noqueue");
+	ret = nl_talk(nl, nlh, NULL, NULL);
+out:
+	mnl_socket_close(nl);
+	return ret;
 }
 
 /* ---- multicast membership ---- */

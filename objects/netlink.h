@@ -51,6 +51,12 @@ struct nl_link_info {
 int nl_link_foreach(const char *zone, int (*fn)(const struct nl_link_info *li, void *arg), void *arg);
 int nl_link_get(const char *zone, const char *ifname, struct nl_link_info *li);
 
+/* Replaces the link's root queueing discipline with noqueue: a TAP face
+ * needs none (vwired reads its queue directly), and a multi-queue TAP would
+ * otherwise get an mq qdisc with one pfifo_fast per possible queue (256),
+ * megabytes of kernel memory per VNIC. */
+int nl_qdisc_noqueue(const char *zone, const char *ifname);
+
 /* ---- addresses ---- */
 /* Adds ADDR/PREFIX to the link (IPv6 without duplicate address detection,
  * so it is usable at once). -EEXIST if it is already there. */
