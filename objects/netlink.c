@@ -518,6 +518,33 @@ int nl_link_move(const char *from_zone, const char *ifname, const char *to_zone)
 
 /* ---- addresses ---- */
 
+/* One request about a link given by name: build() fills the message for the
+ * link's ifindex in the zone; the kernel's answer is returned. */
+static int link_request(const char *zone, const char *ifname,
+			void (*build)(struct nlmsghdr *nlh, int ifindex, const void *arg), const void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	int ifindex, ret;
+
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	ret = nl_open(zone, &nl);
+	if (ret < 0)
+		return ret;
+	ifindex = link_index(nl, ifname);
+	if (ifindex < 0) {
+		ret = ifindex;
+	} else {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+		build(nlh, ifindex, arg);
+		ret = nl_talk(nl, nlh, NULL, NULL);
+	}
+	mnl_socket_close(nl);
+	return ret;
+}
+
 static int prefix_len(const struct vw_prefix *p)
 {
 	if (!p)
@@ -529,42 +556,31 @@ static int prefix_len(const struct vw_prefix *p)
 	return -EINVAL;
 }
 
-static int addr_change(const char *zone, const char *ifname, const struct vw_prefix *p, bool add)
+struct addr_req {
+	const struct vw_prefix *p;
+	int alen;
+	bool add;
+};
+
+static void addr_build(struct nlmsghdr *nlh, int ifindex, const void *arg)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
+	const struct addr_req *r = arg;
+	const struct vw_prefix *p = r->p;
 	struct ifaddrmsg *ifa;
-	int alen, ifindex, ret;
 
-	alen = prefix_len(p);
-	if (alen < 0)
-		return alen;
-	if (!ifname_ok(ifname))
-		return -EINVAL;
-	ret = nl_open(zone, &nl);
-	if (ret < 0)
-		return ret;
-	ifindex = link_index(nl, ifname);
-	if (ifindex < 0) {
-		ret = ifindex;
-		goto out;
-	}
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+	nlh->nlmsg_type = r->add ? RTM_NEWADDR : RTM_DELADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	if (add)
+	if (r->add)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = p->family;
 	ifa->ifa_prefixlen = p->plen;
 	ifa->ifa_index = ifindex;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	mnl_attr_put(nlh, IFA_LOCAL, alen, &p->addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, alen, &p->addr);
+	mnl_attr_put(nlh, IFA_LOCAL, r->alen, &p->addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, r->alen, &p->addr);
 
-	if (add && p->family == AF_INET) {
+	if (r->add && p->family == AF_INET) {
 		uint32_t a = ntohl(p->addr.v4.s_addr);
 		uint32_t mask = p->plen ? ~0u << (32 - p->plen) : 0;
 
@@ -574,14 +590,19 @@ static int addr_change(const char *zone, const char *ifname, const struct vw_pre
 		if (p->plen < 31)
 			mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(a | ~mask));
 	}
-	if (add && p->family == AF_INET6) {
+	if (r->add && p->family == AF_INET6) {
 		ifa->ifa_flags = IFA_F_NODAD;
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	}
-	ret = nl_talk(nl, nlh, NULL, NULL);
-out:
-	mnl_socket_close(nl);
-	return ret;
+}
+
+static int addr_change(const char *zone, const char *ifname, const struct vw_prefix *p, bool add)
+{
+	struct addr_req r = { p, prefix_len(p), add };
+
+	if (r.alen < 0)
+		return r.alen;
+	return link_request(zone, ifname, addr_build, &r);
 }
 
 int nl_addr_add(const char *zone, const char *ifname, const struct vw_prefix *p)
@@ -596,25 +617,11 @@ int nl_addr_del(const char *zone, const char *ifname, const struct vw_prefix *p)
 
 /* ---- queueing discipline ---- */
 
-int nl_qdisc_noqueue(const char *zone, const char *ifname)
+static void noqueue_build(struct nlmsghdr *nlh, int ifindex, const void *arg)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
 	struct tcmsg *tcm;
-	int ifindex, ret;
 
-	if (!ifname_ok(ifname))
-		return -EINVAL;
-	ret = nl_open(zone, &nl);
-	if (ret < 0)
-		return ret;
-	ifindex = link_index(nl, ifname);
-	if (ifindex < 0) {
-		ret = ifindex;
-		goto out;
-	}
-	nlh = mnl_nlmsg_put_header(buf);
+	(void)arg;
 	nlh->nlmsg_type = RTM_NEWQDISC;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
@@ -623,10 +630,11 @@ int nl_qdisc_noqueue(const char *zone, const char *ifname)
 	tcm->tcm_handle = 0;
 	tcm->tcm_parent = TC_H_ROOT;
 	mnl_attr_put_strz(nlh, TCA_KIND, "noqueue");
-	ret = nl_talk(nl, nlh, NULL, NULL);
-out:
-	mnl_socket_close(nl);
-	return ret;
+}
+
+int nl_qdisc_noqueue(const char *zone, const char *ifname)
+{
+	return link_request(zone, ifname, noqueue_build, NULL);
 }
 
 /* ---- multicast membership ---- */
