@@ -626,26 +626,27 @@ static const struct {
 	const char *name;
 	handler_fn fn;
 	bool changes; /* may change the persistent state */
+	bool on_link; /* its operand names a link */
 } handlers[] = {
-	{ "create-etherstub", do_create_etherstub, true },
-	{ "delete-etherstub", do_delete_etherstub, true },
-	{ "show-etherstub", do_show_etherstub, false },
-	{ "create-vnic", do_create_vnic, true },
-	{ "delete-vnic", do_delete_vnic, true },
-	{ "show-vnic", do_show_vnic, false },
-	{ "show-link", do_show_link, false },
-	{ "show-phys", do_show_phys, false },
-	{ "set-linkprop", do_set_linkprop, true },
-	{ "reset-linkprop", do_reset_linkprop, true },
-	{ "show-linkprop", do_show_linkprop, false },
-	{ "create-zone", do_create_zone, true },
-	{ "delete-zone", do_delete_zone, true },
-	{ "show-zone", do_show_zone, false },
-	{ "create-addr", do_create_addr, true },
-	{ "delete-addr", do_delete_addr, true },
-	{ "show-addr", do_show_addr, false },
-	{ "export", do_export, false },
-	{ "stats", do_stats, false },
+	{ "create-etherstub", do_create_etherstub, true, false },
+	{ "delete-etherstub", do_delete_etherstub, true, true },
+	{ "show-etherstub", do_show_etherstub, false, false },
+	{ "create-vnic", do_create_vnic, true, false },
+	{ "delete-vnic", do_delete_vnic, true, true },
+	{ "show-vnic", do_show_vnic, false, false },
+	{ "show-link", do_show_link, false, false },
+	{ "show-phys", do_show_phys, false, false },
+	{ "set-linkprop", do_set_linkprop, true, true },
+	{ "reset-linkprop", do_reset_linkprop, true, true },
+	{ "show-linkprop", do_show_linkprop, false, false },
+	{ "create-zone", do_create_zone, true, false },
+	{ "delete-zone", do_delete_zone, true, false },
+	{ "show-zone", do_show_zone, false, false },
+	{ "create-addr", do_create_addr, true, true },
+	{ "delete-addr", do_delete_addr, true, true },
+	{ "show-addr", do_show_addr, false, false },
+	{ "export", do_export, false, false },
+	{ "stats", do_stats, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)
@@ -655,6 +656,8 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 	vw_status_t st;
 	size_t i, mark = out->len;
 	int rc = -EOPNOTSUPP;
+	struct vw_link *l;
+	bool temporary;
 
 	st = vw_cmd_parse(argc, argv, &c, err, sizeof(err));
 	if (st != VW_OK)
@@ -667,14 +670,16 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 		st = VW_E_NOTSUP;
 		goto done;
 	}
+	/* a command on a temporary link changes nothing that is saved */
+	temporary = (strchr(c.def->opts, 't') && vw_cmd_opt(&c, 't')) ||
+		    (handlers[i].on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
 	rc = handlers[i].fn(&c, out, err, sizeof(err));
 	if (rc) {
 		out->len = mark; /* no partial records with an error */
 		st = vw_errno2status(-rc);
 		goto done;
 	}
-	/* a -t command changes nothing that is saved */
-	if (handlers[i].changes && !restoring && !(strchr(c.def->opts, 't') && vw_cmd_opt(&c, 't'))) {
+	if (handlers[i].changes && !restoring && !temporary) {
 		rc = state_save(err, sizeof(err));
 		st = rc ? VW_E_SYS : VW_OK;
 	}
