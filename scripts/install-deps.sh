@@ -9,6 +9,7 @@ pkgs=(
   iproute2 iputils-ping iperf3   # demo and system tests
   tshark                         # captures in system tests
   procps psmisc                  # pgrep, fuser in system tests
+  python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
 )
 missing=()
 for p in "${pkgs[@]}"; do
