@@ -37,6 +37,7 @@ static const struct out_field link_fields[] = {
 	{ "DROP_RUNT", "drop_runt", 9, OUT_F_COUNTER, NULL },
 	{ "DROP_NOBUF", "drop_nobuf", 10, OUT_F_COUNTER, NULL },
 	{ "DROP_TXERR", "drop_txerr", 10, OUT_F_COUNTER, NULL },
+	{ "DROP_FACE", "drop_face", 9, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 
@@ -60,7 +61,7 @@ struct view {
 
 static const struct view view_link = { "stats", "link", link_fields, "link,ipkts,rbytes,opkts,obytes" };
 static const struct view view_rx = { "stats", "link", link_fields,
-				     "link,ipkts,rbytes,idrops,drop_tagged,drop_vlan,drop_unknown,batches" };
+				     "link,ipkts,rbytes,idrops,drop_face,drop_tagged,drop_vlan,drop_unknown,batches" };
 static const struct view view_tx = { "stats", "link", link_fields, "link,opkts,obytes,odrops,drop_txerr" };
 static const struct view view_worker = { "worker", "worker", worker_fields, NULL };
 

@@ -314,6 +314,12 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 		copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_STATS64] && mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {
+		struct rtnl_link_stats64 st;
+
+		memcpy(&st, mnl_attr_get_payload(tb[IFLA_STATS64]), sizeof(st));
+		li->tx_dropped = st.tx_dropped;
+	}
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == sizeof(li->mac))
 		memcpy(li->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), sizeof(li->mac));
 	if (tb[IFLA_LINKINFO] &&

@@ -45,6 +45,7 @@ struct nl_link_info {
 	unsigned mtu;
 	uint8_t mac[6];
 	bool loopback;
+	uint64_t tx_dropped; /* frames the device could not send (IFLA_STATS64) */
 };
 /* Calls fn for every link of the zone; stops and returns fn's value if it
  * returns non-zero. */
