@@ -578,23 +578,22 @@ static int face_drops_one(const struct nl_link_info *li, void *arg)
 	return 0;
 }
 
+static void face_drops_zone(const char *zone, void *arg)
+{
+	struct face_drops fd = *(struct face_drops *)arg;
+
+	fd.zone = zone;
+	nl_link_foreach(zone, face_drops_one, &fd);
+}
+
+/* drops[i] for links[i] (0 for what is not a VNIC), one dump per zone. */
 static uint64_t *face_drops_read(const struct vw_link **links, unsigned n)
 {
-	uint64_t *drops = calloc(n ? n : 1, sizeof(*drops));
-	unsigned i, j;
+	struct face_drops fd = { NULL, links, calloc(n ? n : 1, sizeof(uint64_t)), n };
 
-	for (i = 0; drops && i < n; i++) {
-		struct face_drops fd = { links[i]->zone, links, drops, n };
-
-		if (links[i]->cls != VW_CLASS_VNIC)
-			continue;
-		for (j = 0; j < i; j++)
-			if (links[j]->cls == VW_CLASS_VNIC && !strcmp(links[j]->zone, links[i]->zone))
-				break;
-		if (j == i)
-			nl_link_foreach(links[i]->zone, face_drops_one, &fd);
-	}
-	return drops;
+	if (fd.drops)
+		vnic_foreach_zone(face_drops_zone, &fd);
+	return fd.drops;
 }
 
 static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t face_drops)

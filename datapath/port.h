@@ -74,6 +74,13 @@ struct vw_port {
  * backend with one queue per worker uses it to pick its queue. */
 extern __thread int vw_worker_self;
 
+/* The descriptor worker w (-1: any other thread) reads and writes: its own
+ * queue of a multi-queue port, else the port's only one. */
+static inline int vw_port_fd(const struct vw_port *port, int w)
+{
+	return w >= 0 && port->nq > 1 ? port->qfd[w % port->nq] : port->fd;
+}
+
 /* Sum of every worker's counters. */
 void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
 

@@ -25,15 +25,9 @@
 #endif
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
-/* Each worker reads and writes its own queue. */
-static inline int tap_fd(const struct vw_port *port)
-{
-	return vw_worker_self >= 0 ? port->qfd[vw_worker_self % port->nq] : port->fd;
-}
-
 static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n)
 {
-	int got = 0, fd = tap_fd(port);
+	int got = 0, fd = vw_port_fd(port, vw_worker_self);
 
 	while (got < n) {
 		struct vw_pkt *pkt = vw_pkt_alloc(pool);
@@ -57,7 +51,7 @@ static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pk
 
 static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
-	int i, sent = 0, fd = tap_fd(port);
+	int i, sent = 0, fd = vw_port_fd(port, vw_worker_self);
 
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];

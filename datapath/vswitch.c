@@ -336,9 +336,8 @@ static void fwd_flush(struct vw_fwd *f)
 /* Queues pkt on port; flushes first when the destination table is full. */
 static inline void fwd_enqueue(struct vw_fwd *f, struct vw_port *port, struct vw_pkt *pkt)
 {
-	struct vw_fwd_queue *q;
-
 	unsigned slot = port->fwd_slot[f->worker];
+	struct vw_fwd_queue *q;
 
 	if (slot < f->ndst && f->dst[slot].port == port) {
 		q = &f->dst[slot];
@@ -416,11 +415,14 @@ static inline bool is_mcast_report(const uint8_t *d)
 	       ((d[0] == 0x33 && d[1] == 0x33 && !d[2]) || (d[0] == 0x01 && !d[1] && d[2] == 0x5e));
 }
 
+/* Once per batch at most, and only when the port was not already marked:
+ * the control thread has a wake-up pending for it then. */
 static void vw_switch_notify(struct vw_port *port)
 {
 	uint64_t one = 1;
 
-	__atomic_store_n(&port->mcast_dirty, 1, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&port->mcast_dirty, 1, __ATOMIC_ACQ_REL))
+		return;
 	if (vw_switch_event_fd >= 0 && write(vw_switch_event_fd, &one, sizeof(one)) < 0)
 		return; /* the counter is full: a wake-up is pending anyway */
 }
@@ -429,6 +431,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 {
 	const struct vw_fdb *fdb = vw_rcu_deref(&in->sw->fdb);
 	struct vw_port_stats *st = &in->stats[f->worker];
+	bool report = false;
 	int i;
 
 	st->rx_batches++;
@@ -461,8 +464,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 				fwd_enqueue(f, fdb->uplink, pkt);
 				queued++;
 			}
-			if (!in->uplink && is_mcast_report(dst))
-				vw_switch_notify(in);
+			report |= !in->uplink && is_mcast_report(dst);
 			if (!queued) {
 				if (in->uplink && !fdb_lookup(fdb, fdb_key(pkt->vid, bcast_mac)))
 					st->drop_vlan++;
@@ -483,4 +485,6 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 	fwd_flush(f);
 	for (i = 0; i < n; i++)
 		vw_pkt_free(&f->pool, pkts[i]);
+	if (report)
+		vw_switch_notify(in);
 }

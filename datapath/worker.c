@@ -25,6 +25,7 @@ struct worker {
 };
 
 static struct worker *workers[VW_MAX_WORKERS];
+static int nworkers;
 static uint64_t spin_ns = VW_POLL_NS_DEFAULT;
 
 static inline uint64_t now_ns(void)
@@ -39,20 +40,16 @@ void vw_workers_set_poll(uint64_t ns)
 {
 	spin_ns = ns;
 }
-static int nworkers;
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[64];
+	struct vw_pkt *pkts[VW_BATCH];
+	uint64_t now = 0, last_work = 0;
 
 	vw_worker_self = w->id;
-	struct vw_pkt *pkts[VW_BATCH];
-
-	uint64_t last_work = 0;
-
 	for (;;) {
-		uint64_t now = now_ns();
 		bool poll = now - last_work < w->spin_ns;
 		int i, n, work = 0;
 
@@ -70,6 +67,7 @@ static void *worker_main(void *arg)
 		}
 		if (n < 0 && errno != EINTR)
 			break;
+		now = now_ns();
 		for (i = 0; i < n; i++) {
 			struct vw_port *port = evs[i].data.ptr;
 			int got;
@@ -84,7 +82,7 @@ static void *worker_main(void *arg)
 				 * owns and later frees the port.  An uplink's
 				 * errors (link down) are cleared by the read. */
 				if (!port->uplink && (evs[i].events & (EPOLLERR | EPOLLHUP)))
-					epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->qfd[port->nq > 1 ? w->id : 0], NULL);
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, vw_port_fd(port, w->id), NULL);
 				continue;
 			}
 			w->st.batches++;
@@ -93,7 +91,7 @@ static void *worker_main(void *arg)
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}
 		if (work)
-			last_work = poll ? now : now_ns();
+			last_work = now;
 		else if (poll)
 			w->st.polls++;
 		vw_rcu_quiesce(w->id);
@@ -185,11 +183,11 @@ int vw_worker_add_port(struct vw_port *port)
 		if (port->nq != nworkers)
 			return -EINVAL;
 		for (i = 0; i < nworkers; i++)
-			if (epoll_ctl(workers[i]->epfd, EPOLL_CTL_ADD, port->qfd[i], &ev) < 0) {
+			if (epoll_ctl(workers[i]->epfd, EPOLL_CTL_ADD, vw_port_fd(port, i), &ev) < 0) {
 				int err = -errno;
 
 				while (i--)
-					epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, port->qfd[i], NULL);
+					epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, vw_port_fd(port, i), NULL);
 				return err;
 			}
 		for (i = 0; i < nworkers; i++)
@@ -217,7 +215,7 @@ void vw_worker_del_port(struct vw_port *port)
 
 	if (port->worker == -1 && port->nq > 1) {
 		for (i = 0; i < port->nq && i < nworkers; i++) {
-			epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, port->qfd[i], NULL);
+			epoll_ctl(workers[i]->epfd, EPOLL_CTL_DEL, vw_port_fd(port, i), NULL);
 			workers[i]->nports--;
 		}
 		return;

@@ -499,27 +499,37 @@ static void mcast_refresh_zone(const char *zone, struct vw_link *only)
 	free(g.n);
 }
 
+static void mcast_refresh_one_zone(const char *zone, void *arg)
+{
+	(void)arg;
+	mcast_refresh_zone(zone, NULL);
+}
+
 void vnic_refresh_mcast(struct vw_link *only)
 {
-	struct vw_link *l;
 
 	if (only) {
 		if (only->cls == VW_CLASS_VNIC)
 			mcast_refresh_zone(only->zone, only);
 		return;
 	}
-	/* one read of each zone's list, rather than one per VNIC: a zone is
-	 * read when its first VNIC comes up in the list */
-	for (l = vw_links; l; l = l->next) {
-		struct vw_link *e;
+	/* one read of each zone's list, rather than one per VNIC */
+	vnic_foreach_zone(mcast_refresh_one_zone, NULL);
+}
 
+void vnic_foreach_zone(void (*fn)(const char *zone, void *arg), void *arg)
+{
+	struct vw_link *l, *e;
+
+	/* a zone is visited when its first VNIC comes up in the list */
+	for (l = vw_links; l; l = l->next) {
 		if (l->cls != VW_CLASS_VNIC)
 			continue;
 		for (e = vw_links; e != l; e = e->next)
 			if (e->cls == VW_CLASS_VNIC && !strcmp(e->zone, l->zone))
 				break;
 		if (e == l)
-			mcast_refresh_zone(l->zone, NULL);
+			fn(l->zone, arg);
 	}
 }
 

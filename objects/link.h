@@ -87,6 +87,8 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
+/* Calls fn once for each zone ("" = host) that holds a VNIC. */
+void vnic_foreach_zone(void (*fn)(const char *zone, void *arg), void *arg);
 /* Re-reads those of the VNICs whose port a worker marked (mcast_dirty). */
 void vnic_refresh_mcast_dirty(void);
 
