@@ -10,3 +10,12 @@ $(B)/bench/engine: bench/engine.c $(DP_OBJS) $(B)/libvwire.a
 bench-engine: $(B)/bench/engine
 
 .PHONY: bench-engine
+
+# Software segmentation throughput (bench/gso.c): datapath/gso.c alone.
+$(B)/bench/gso: bench/gso.c $(B)/datapath/gso.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
+
+bench-gso: $(B)/bench/gso
+
+.PHONY: bench-gso
