@@ -22,7 +22,10 @@
 #   - UDP segmentation offload: UDP_SEGMENT super-sends arrive whole, every
 #     datagram intact, across the etherstub and over the uplink in VLAN 100;
 #   - UDP at 200 Mbit/s with iperf3 (1400-byte datagrams, and 8000-byte ones
-#     that go as IP fragments), IPv4 and IPv6: loss below 1%.
+#     that go as IP fragments), IPv4 and IPv6: loss below 1%;
+#   - the uplink's transfers again after a restart with VWIRE_UPLINK_RING=0,
+#     which reads the uplink with recvmmsg instead of its receive ring (the
+#     daemon's log names the mode each time).
 VWT_OWN="vwto"
 . "$(dirname "$0")/lib.sh"
 
@@ -356,6 +359,8 @@ for va in "$VA $A4/24 $A6/64" "$VB $B4/24 $B6/64" "$VC $C4/24 $C6/64" "$VD $D4/2
 	check "addresses $a4, $a6 on $v" bash -c "vwadm create-addr -a $a4 $v && vwadm create-addr -a $a6 $v"
 done
 
+expect_ge "the daemon logged that uplink $UP reads a TPACKET_V2 receive ring" \
+	"$(grep -c "uplink $UP: TPACKET_V2 receive ring, sendmmsg, vnet headers" "$VW_TMP/vwired.log")" 1
 wait_ping 10 $ZA $B4
 wait_ping 10 $ZA $B6
 wait_ping 10 $ZC $D4
@@ -373,14 +378,18 @@ tcp_xfer "etherstub VID 200 IPv4 $ZC -> $ZD" $ZC $ZD $D4 in $VD $VD
 tcp_xfer "etherstub VID 200 IPv6 $ZD -> $ZC" $ZD $ZC $C6 in $VC $VC
 # Towards the far end the switch hands the uplink super-frames (OBYTES /
 # OPKTS of the phys); from it, the far stack's super-frames come back whole.
-tcp_xfer "phys IPv4 $ZE -> far end" $ZE $FAR $W4 out $UP $WIRE
-tcp_xfer "phys IPv4 far end -> $ZE" $FAR $ZE $E4 in $VE $VE
-tcp_xfer "phys IPv6 $ZE -> far end" $ZE $FAR $W6 out $UP $WIRE
-tcp_xfer "phys IPv6 far end -> $ZE" $FAR $ZE $E6 in $VE $VE
-tcp_xfer "phys VID 100 IPv4 $ZF -> far end $WIRE100" $ZF $FAR $X4 out $UP $WIRE
-tcp_xfer "phys VID 100 IPv4 far end $WIRE100 -> $ZF" $FAR $ZF $F4 in $VF $VF
-tcp_xfer "phys VID 100 IPv6 $ZF -> far end $WIRE100" $ZF $FAR $X6 out $UP $WIRE
-tcp_xfer "phys VID 100 IPv6 far end $WIRE100 -> $ZF" $FAR $ZF $F6 in $VF $VF
+# phys_tcp MODE: the uplink's TCP transfers, MODE naming its receive path.
+phys_tcp() {
+	tcp_xfer "phys ($1) IPv4 $ZE -> far end" $ZE $FAR $W4 out $UP $WIRE
+	tcp_xfer "phys ($1) IPv4 far end -> $ZE" $FAR $ZE $E4 in $VE $VE
+	tcp_xfer "phys ($1) IPv6 $ZE -> far end" $ZE $FAR $W6 out $UP $WIRE
+	tcp_xfer "phys ($1) IPv6 far end -> $ZE" $FAR $ZE $E6 in $VE $VE
+	tcp_xfer "phys ($1) VID 100 IPv4 $ZF -> far end $WIRE100" $ZF $FAR $X4 out $UP $WIRE
+	tcp_xfer "phys ($1) VID 100 IPv4 far end $WIRE100 -> $ZF" $FAR $ZF $F4 in $VF $VF
+	tcp_xfer "phys ($1) VID 100 IPv6 $ZF -> far end $WIRE100" $ZF $FAR $X6 out $UP $WIRE
+	tcp_xfer "phys ($1) VID 100 IPv6 far end $WIRE100 -> $ZF" $FAR $ZF $F6 in $VF $VF
+}
+phys_tcp ring
 
 if command -v ethtool >/dev/null 2>&1; then
 	# Contrast: with TSO off on $VA the zone segments before the switch.
@@ -403,8 +412,8 @@ fi
 [ "$USO" = 1 ] || log "---- kernel $(uname -r) before 6.2: no USO on TAP faces, super-frame checks skipped for UDP"
 uso_xfer "UDP_SEGMENT etherstub IPv4 $ZA -> $ZB" $ZA $ZB $B4 $VA $VB
 uso_xfer "UDP_SEGMENT etherstub IPv6 $ZA -> $ZB" $ZA $ZB $B6 $VA $VB
-uso_xfer "UDP_SEGMENT phys VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF $WIRE
-uso_xfer "UDP_SEGMENT phys VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF $WIRE
+uso_xfer "UDP_SEGMENT phys (ring) VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF $WIRE
+uso_xfer "UDP_SEGMENT phys (ring) VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF $WIRE
 
 # A TAP face queues 1000 frames by default: at 18,000 datagrams a second that
 # covers only a 55 ms pause of the daemon's worker, which a machine shared
@@ -423,3 +432,20 @@ expect_eq "no frame the switch handed a TAP face or the uplink was refused (ODRO
 if [ -s "$VW_TMP/vlan_if.log" ]; then
 	expect_eq "vlan_if.py reported no refused frame" "" "$(grep -v '^ready$' "$VW_TMP/vlan_if.log" || true)"
 fi
+
+# ---- the uplink again, read with recvmmsg ------------------------------------
+
+# The VNICs and their addresses come back from the state file.
+vw_stop
+VWIRE_UPLINK_RING=0 vw_start
+expect_eq "the daemon logged that uplink $UP reads with recvmmsg (VWIRE_UPLINK_RING=0)" 1 \
+	"$(grep -c "uplink $UP: recvmmsg/sendmmsg, vnet headers (no ring: VWIRE_UPLINK_RING=0)" "$VW_TMP/vwired.log")"
+wait_ping 10 $ZE $W4
+wait_ping 10 $ZE $W6
+wait_ping 10 $ZF $X4
+wait_ping 10 $ZF $X6
+phys_tcp recvmmsg
+uso_xfer "UDP_SEGMENT phys (recvmmsg) VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF $WIRE
+uso_xfer "UDP_SEGMENT phys (recvmmsg) VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF $WIRE
+expect_eq "with recvmmsg: no frame handed $VE, $VF or the uplink was refused (ODROPS)" \
+	"$(printf '%s:0\n' $VE $VF $UP | sort)" "$(vwstat -p -o link,odrops $VE $VF $UP | sort)"

@@ -43,36 +43,52 @@ expect_eq "show-vnic: both over vwtp0" "$V0:vwtp0:0:$Z0
 $V1:vwtp0:100:$Z1" "$(vwadm show-vnic -p -o link,over,vid,zone)"
 check "vwtp0 is up" ip link show vwtp0 up
 
-PCAP=$VW_TMP/wire.pcap
-capture_start $FAR vwtp1 "$PCAP"
-wait_ping 10 $Z0 10.200.3.1
-wait_ping 10 $Z1 10.200.4.1
-check "5 untagged pings $Z0 -> far end succeed" ip netns exec $Z0 ping -n -q -c 5 -i 0.05 -W 1 10.200.3.1
-check "5 VID-100 pings $Z1 -> far end vwtp1.100 succeed" ip netns exec $Z1 ping -n -q -c 5 -i 0.05 -W 1 10.200.4.1
-check "far end pings $V0 back" ip netns exec $FAR ping -n -q -c 3 -i 0.05 -W 1 10.200.3.2
-check "far end pings $V1 back over vwtp1.100" ip netns exec $FAR ping -n -q -c 3 -i 0.05 -W 1 10.200.4.2
-wait_until 10 "the capture holds the last echo replies from $V1" \
-	bash -c "[ \$(tshark -n -r '$PCAP' -Y 'icmp.type == 0 && ip.src == 10.200.4.2' 2>/dev/null | wc -l) -ge 3 ]"
-capture_stop
-log "---- $(capture_count "$PCAP" frame) frames captured on vwtp1 ($(tail -1 "$PCAP.log"))"
-expect_ge "VID-100 echo requests on the wire carry 802.1Q tag 100" \
-	"$(capture_count "$PCAP" "vlan.id == 100 && icmp.type == 8 && ip.src == 10.200.4.2")" 1
-expect_ge "VID-100 echo replies to $V1 carry tag 100" \
-	"$(capture_count "$PCAP" "vlan.id == 100 && icmp.type == 0 && ip.dst == 10.200.4.2")" 1
-expect_ge "VID-100 ARP from $V1 carries tag 100" \
-	"$(capture_count "$PCAP" "vlan.id == 100 && arp.src.proto_ipv4 == 10.200.4.2")" 1
-expect_eq "no VID-100 traffic went untagged" 0 \
-	"$(capture_count "$PCAP" "!vlan && (ip.addr == 10.200.4.2 || arp.src.proto_ipv4 == 10.200.4.2)")"
-expect_eq "no VID-100 frame carries a tag other than 100" 0 \
-	"$(capture_count "$PCAP" "vlan && vlan.id != 100")"
-expect_ge "untagged VNIC's echo requests are on the wire untagged" \
-	"$(capture_count "$PCAP" "!vlan && icmp.type == 8 && ip.src == 10.200.3.2")" 1
-expect_ge "untagged VNIC's ARP is on the wire untagged" \
-	"$(capture_count "$PCAP" "!vlan && arp.src.proto_ipv4 == 10.200.3.2")" 1
-expect_eq "the untagged VNIC's traffic carries no tag" 0 \
-	"$(capture_count "$PCAP" "vlan && (ip.addr == 10.200.3.2 || arp.src.proto_ipv4 == 10.200.3.2)")"
-expect_ge "vwstat counted frames sent by $V1" "$(vw_counter $V1 opkts)" 5
-expect_ge "vwstat counted frames received from the wire on vwtp0" "$(vw_counter vwtp0 ipkts)" 10
+# traffic MODE: pings both ways, untagged and in VID 100, with the tags right
+# on the wire and vwstat counting; MODE names the uplink's receive path.
+traffic() {
+	local mode=$1 PCAP=$VW_TMP/wire-$1.pcap
+	capture_start $FAR vwtp1 "$PCAP"
+	wait_ping 10 $Z0 10.200.3.1
+	wait_ping 10 $Z1 10.200.4.1
+	check "5 untagged pings $Z0 -> far end succeed" ip netns exec $Z0 ping -n -q -c 5 -i 0.05 -W 1 10.200.3.1
+	check "5 VID-100 pings $Z1 -> far end vwtp1.100 succeed" ip netns exec $Z1 ping -n -q -c 5 -i 0.05 -W 1 10.200.4.1
+	check "far end pings $V0 back" ip netns exec $FAR ping -n -q -c 3 -i 0.05 -W 1 10.200.3.2
+	check "far end pings $V1 back over vwtp1.100" ip netns exec $FAR ping -n -q -c 3 -i 0.05 -W 1 10.200.4.2
+	wait_until 10 "the capture holds the last echo replies from $V1" \
+		bash -c "[ \$(tshark -n -r '$PCAP' -Y 'icmp.type == 0 && ip.src == 10.200.4.2' 2>/dev/null | wc -l) -ge 3 ]"
+	capture_stop
+	log "---- $(capture_count "$PCAP" frame) frames captured on vwtp1 ($(tail -1 "$PCAP.log"))"
+	expect_ge "VID-100 echo requests on the wire carry 802.1Q tag 100" \
+		"$(capture_count "$PCAP" "vlan.id == 100 && icmp.type == 8 && ip.src == 10.200.4.2")" 1
+	expect_ge "VID-100 echo replies to $V1 carry tag 100" \
+		"$(capture_count "$PCAP" "vlan.id == 100 && icmp.type == 0 && ip.dst == 10.200.4.2")" 1
+	expect_ge "VID-100 ARP from $V1 carries tag 100" \
+		"$(capture_count "$PCAP" "vlan.id == 100 && arp.src.proto_ipv4 == 10.200.4.2")" 1
+	expect_eq "no VID-100 traffic went untagged" 0 \
+		"$(capture_count "$PCAP" "!vlan && (ip.addr == 10.200.4.2 || arp.src.proto_ipv4 == 10.200.4.2)")"
+	expect_eq "no VID-100 frame carries a tag other than 100" 0 \
+		"$(capture_count "$PCAP" "vlan && vlan.id != 100")"
+	expect_ge "untagged VNIC's echo requests are on the wire untagged" \
+		"$(capture_count "$PCAP" "!vlan && icmp.type == 8 && ip.src == 10.200.3.2")" 1
+	expect_ge "untagged VNIC's ARP is on the wire untagged" \
+		"$(capture_count "$PCAP" "!vlan && arp.src.proto_ipv4 == 10.200.3.2")" 1
+	expect_eq "the untagged VNIC's traffic carries no tag" 0 \
+		"$(capture_count "$PCAP" "vlan && (ip.addr == 10.200.3.2 || arp.src.proto_ipv4 == 10.200.3.2)")"
+	expect_ge "vwstat counted frames sent by $V1" "$(vw_counter $V1 opkts)" 5
+	expect_ge "vwstat counted frames received from the wire on vwtp0" "$(vw_counter vwtp0 ipkts)" 10
+}
+
+expect_ge "the daemon logged that uplink vwtp0 reads a TPACKET_V2 receive ring" \
+	"$(grep -c 'uplink vwtp0: TPACKET_V2 receive ring, sendmmsg, vnet headers' "$VW_TMP/vwired.log")" 1
+traffic ring
+
+vw_stop
+VWIRE_UPLINK_RING=0 vw_start
+expect_eq "the daemon logged that uplink vwtp0 reads with recvmmsg (VWIRE_UPLINK_RING=0)" 1 \
+	"$(grep -c 'uplink vwtp0: recvmmsg/sendmmsg, vnet headers (no ring: VWIRE_UPLINK_RING=0)' "$VW_TMP/vwired.log")"
+expect_eq "show-vnic after the restart: both VNICs back over vwtp0" "$V0:vwtp0:0:$Z0
+$V1:vwtp0:100:$Z1" "$(vwadm show-vnic -p -o link,over,vid,zone)"
+traffic recvmmsg
 
 check "delete VNIC $V0" vwadm delete-vnic $V0
 expect_eq "show-phys: vwtp0 still attached (VNIC $V1 left)" "vwtp0:yes" "$(vwadm show-phys -p -o link,attached vwtp0)"
