@@ -34,6 +34,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include "datapath/gso.h"
 #include "datapath/port.h"
 #include "datapath/vnet.h"
 
@@ -53,6 +54,7 @@
 
 struct packet_priv {
 	/* receive state: used only by the worker that polls the port */
+	bool soft;       /* no offloads: segment and checksum before sending */
 	uint8_t *ring;   /* NULL: recvmmsg */
 	unsigned nframes;
 	unsigned head;   /* next slot to look at */
@@ -201,59 +203,141 @@ static int ring_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **p
 	return got;
 }
 
-static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+/* Sends n messages of msgs, skipping one the kernel refuses outright (too
+ * big, say); stops early when the socket has no room.  How many went. */
+static int send_msgs(int fd, struct mmsghdr *msgs, int n)
 {
-	struct mmsghdr msgs[VW_BATCH];
-	struct iovec iov[VW_BATCH][4];
-	struct virtio_net_hdr_v1 vnet[VW_BATCH];
-	uint8_t vtag[VW_BATCH][4];
-	int i, sent = 0;
+	int sent = 0, done = 0;
 
-	if (n > VW_BATCH)
-		n = VW_BATCH;
-	memset(msgs, 0, sizeof(msgs[0]) * (size_t)n);
-	for (i = 0; i < n; i++) {
-		struct vw_pkt *pkt = pkts[i];
-		int niov = 0;
-
-		iov[i][niov++] = (struct iovec){ &pkt->vnet, VNET_LEN };
-		if (tag && pkt->vid) {
-			vtag[i][0] = 0x81;
-			vtag[i][1] = 0x00;
-			vtag[i][2] = (uint8_t)(pkt->vid >> 8);
-			vtag[i][3] = (uint8_t)pkt->vid;
-			/* the frame is shared with other destinations: shift a
-			 * copy of its header */
-			vnet[i] = pkt->vnet;
-			vw_vnet_shift(&vnet[i], 4);
-			iov[i][0].iov_base = &vnet[i];
-			iov[i][niov++] = (struct iovec){ pkt->data, 12 };
-			iov[i][niov++] = (struct iovec){ vtag[i], 4 };
-			iov[i][niov++] = (struct iovec){ pkt->data + 12, pkt->len - 12 };
-		} else {
-			iov[i][niov++] = (struct iovec){ pkt->data, pkt->len };
-		}
-		msgs[i].msg_hdr.msg_iov = iov[i];
-		msgs[i].msg_hdr.msg_iovlen = (size_t)niov;
-	}
 	while (sent < n) {
-		int r = sendmmsg(port->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
+		int r = sendmmsg(fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
 
 		if (r > 0) {
 			sent += r;
+			done += r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		/* skip the frame the kernel would not take (too big, no buffer) */
 		if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
-			n--;
-			memmove(msgs + sent, msgs + sent + 1, sizeof(msgs[0]) * (size_t)(n - sent));
+			sent++;
 			continue;
 		}
 		break;
 	}
-	return sent;
+	return done;
+}
+
+/* Per-worker scratch of the software offload path: the frame with its tag
+ * (the frame itself may be shared with other destinations, so it is never
+ * changed here), the segments cut from it, and their messages. */
+struct soft_scratch {
+	struct virtio_net_hdr_v1 zero; /* the header every segment goes with */
+	struct vw_seg segs[VW_GSO_SEGS_MAX];
+	struct mmsghdr msgs[VW_GSO_SEGS_MAX];
+	struct iovec iov[VW_GSO_SEGS_MAX][2];
+	uint8_t frame[VW_PKT_HEADROOM + VW_PKT_DATA_MAX];
+	uint8_t out[VW_GSO_SCRATCH];
+};
+
+static __thread struct soft_scratch *soft_scratch;
+
+/* A frame with offload work (a super-frame, a checksum to fill in) to an
+ * uplink that takes none: segments and checksums in software and sends the
+ * wire frames.  True when all of them went. */
+static bool soft_send(struct vw_port *port, struct vw_pkt *pkt, bool tag)
+{
+	struct soft_scratch *ss = soft_scratch;
+	struct virtio_net_hdr_v1 vnet = pkt->vnet;
+	uint32_t len = pkt->len;
+	int i, n;
+
+	if (!ss) {
+		/* once per thread: the worker's first such frame */
+		ss = soft_scratch = calloc(1, sizeof(*ss));
+		if (!ss)
+			return false;
+	}
+	if (tag && pkt->vid) {
+		if (len < 12 || len + 4 > sizeof(ss->frame))
+			return false;
+		memcpy(ss->frame, pkt->data, 12);
+		ss->frame[12] = 0x81;
+		ss->frame[13] = 0x00;
+		ss->frame[14] = (uint8_t)(pkt->vid >> 8);
+		ss->frame[15] = (uint8_t)pkt->vid;
+		memcpy(ss->frame + 16, pkt->data + 12, len - 12);
+		len += 4;
+		vw_vnet_shift(&vnet, 4);
+	} else {
+		if (len > sizeof(ss->frame))
+			return false;
+		memcpy(ss->frame, pkt->data, len);
+	}
+	n = vw_gso_segment(&vnet, ss->frame, len, ss->out, sizeof(ss->out), ss->segs, VW_GSO_SEGS_MAX);
+	if (n <= 0)
+		return false;
+	memset(ss->msgs, 0, sizeof(ss->msgs[0]) * (size_t)n);
+	for (i = 0; i < n; i++) {
+		ss->iov[i][0] = (struct iovec){ &ss->zero, VNET_LEN };
+		ss->iov[i][1] = (struct iovec){ ss->segs[i].data, ss->segs[i].len };
+		ss->msgs[i].msg_hdr.msg_iov = ss->iov[i];
+		ss->msgs[i].msg_hdr.msg_iovlen = 2;
+	}
+	return send_msgs(port->fd, ss->msgs, n) == n;
+}
+
+static inline bool needs_offload(const struct vw_pkt *pkt)
+{
+	return (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	       pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+}
+
+static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	struct packet_priv *pp = port->priv;
+	struct mmsghdr msgs[VW_BATCH];
+	struct iovec iov[VW_BATCH][4];
+	struct virtio_net_hdr_v1 vnet[VW_BATCH];
+	uint8_t vtag[VW_BATCH][4];
+	int i, m = 0, sent = 0;
+
+	if (n > VW_BATCH)
+		n = VW_BATCH;
+	for (i = 0; i < n; i++) {
+		struct vw_pkt *pkt = pkts[i];
+		int niov = 0;
+
+		if (pp->soft && needs_offload(pkt)) {
+			/* keep the order: what is queued goes first */
+			sent += send_msgs(port->fd, msgs, m);
+			m = 0;
+			sent += soft_send(port, pkt, tag);
+			continue;
+		}
+		memset(&msgs[m], 0, sizeof(msgs[m]));
+		iov[m][niov++] = (struct iovec){ &pkt->vnet, VNET_LEN };
+		if (tag && pkt->vid) {
+			vtag[m][0] = 0x81;
+			vtag[m][1] = 0x00;
+			vtag[m][2] = (uint8_t)(pkt->vid >> 8);
+			vtag[m][3] = (uint8_t)pkt->vid;
+			/* the frame is shared with other destinations: shift a
+			 * copy of its header */
+			vnet[m] = pkt->vnet;
+			vw_vnet_shift(&vnet[m], 4);
+			iov[m][0].iov_base = &vnet[m];
+			iov[m][niov++] = (struct iovec){ pkt->data, 12 };
+			iov[m][niov++] = (struct iovec){ vtag[m], 4 };
+			iov[m][niov++] = (struct iovec){ pkt->data + 12, pkt->len - 12 };
+		} else {
+			iov[m][niov++] = (struct iovec){ pkt->data, pkt->len };
+		}
+		msgs[m].msg_hdr.msg_iov = iov[m];
+		msgs[m].msg_hdr.msg_iovlen = (size_t)niov;
+		m++;
+	}
+	return sent + send_msgs(port->fd, msgs, m);
 }
 
 static void packet_close(struct vw_port *port)
@@ -344,6 +428,7 @@ struct vw_port *vw_packet_open(const char *ifname, int *err)
 	struct vw_port *port = calloc(1, sizeof(*port));
 	struct packet_priv *pp = calloc(1, sizeof(*pp));
 	const char *env = getenv("VWIRE_UPLINK_RING");
+	const char *off = getenv("VWIRE_UPLINK_OFFLOAD");
 	bool ring = !env || strcmp(env, "0") != 0;
 	int ifindex = (int)if_nametoindex(ifname), rerr = 0;
 
@@ -365,11 +450,14 @@ struct vw_port *vw_packet_open(const char *ifname, int *err)
 		port->fd = packet_socket(ifindex, false, pp, err);
 	if (port->fd < 0)
 		goto fail;
+	pp->soft = off && strcmp(off, "0") == 0;
 	if (ring)
-		fprintf(stderr, "vwired: uplink %s: TPACKET_V2 receive ring, sendmmsg, vnet headers\n", ifname);
+		fprintf(stderr, "vwired: uplink %s: TPACKET_V2 receive ring, sendmmsg, vnet headers%s\n", ifname,
+			pp->soft ? "; sends without offloads (VWIRE_UPLINK_OFFLOAD=0): segments and checksums in software" : "");
 	else
-		fprintf(stderr, "vwired: uplink %s: recvmmsg/sendmmsg, vnet headers (no ring: %s)\n", ifname,
-			rerr ? strerror(-rerr) : "VWIRE_UPLINK_RING=0");
+		fprintf(stderr, "vwired: uplink %s: recvmmsg/sendmmsg, vnet headers (no ring: %s)%s\n", ifname,
+			rerr ? strerror(-rerr) : "VWIRE_UPLINK_RING=0",
+			pp->soft ? "; sends without offloads (VWIRE_UPLINK_OFFLOAD=0): segments and checksums in software" : "");
 	port->ops = ring ? &ring_ops : &packet_ops;
 	port->uplink = true;
 	port->nq = 1;

@@ -15,6 +15,7 @@
 #define VW_VNET_H
 
 #include <endian.h>
+#include <stdbool.h>
 #include <linux/virtio_net.h>
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4

@@ -25,7 +25,12 @@
 #     that go as IP fragments), IPv4 and IPv6: loss below 1%;
 #   - the uplink's transfers again after a restart with VWIRE_UPLINK_RING=0,
 #     which reads the uplink with recvmmsg instead of its receive ring (the
-#     daemon's log names the mode each time).
+#     daemon's log names the mode each time);
+#   - software offload: after a restart with VWIRE_UPLINK_OFFLOAD=0 the switch
+#     cuts super-frames and fills in checksums itself; the far end receives
+#     TCP and UDP_SEGMENT traffic (IPv4/IPv6, VID 100 and untagged) intact,
+#     only as Ethernet-sized frames with nothing left to do, and its stack
+#     counts no checksum error.
 VWT_OWN="vwto"
 . "$(dirname "$0")/lib.sh"
 
@@ -56,8 +61,9 @@ cat >"$PY" <<'EOF'
                           check that every TCP/UDP frame whose checksum is still to
                           be filled in (NEEDS_CSUM) has csum_start at its L4 header
                           and csum_offset at its checksum, and that GSO frames have
-                          the GSO type of their protocol; write "csum N gso G bad B"
-                          to OUT.  Creates READY once capturing."""
+                          the GSO type of their protocol; write "csum N gso G bad B
+                          plain P max M" to OUT (P: IP frames with nothing left to do,
+                          M: the longest of them).  Creates READY once capturing."""
 import errno, hashlib, os, signal, socket, struct, sys, time
 
 SEG = 1400
@@ -152,7 +158,7 @@ def sniff(iface, ready, out):
     s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
     s.bind((iface, 0))
     open(ready, "w").close()
-    n = gso = bad = 0
+    n = gso = bad = plain = biggest = 0
     first = ""
     try:
         while True:
@@ -166,9 +172,12 @@ def sniff(iface, ready, out):
                 continue
             flags, gtype, hdr_len, gsize, cstart, coff = struct.unpack("<BBHHHH", data[:10])
             fr = data[10:]
-            if not flags & 1:  # VIRTIO_NET_HDR_F_NEEDS_CSUM
-                continue
             l3 = 18 if fr[12:14] == b"\x81\x00" else 14
+            if not flags & 1:  # VIRTIO_NET_HDR_F_NEEDS_CSUM
+                if fr[l3 - 2:l3] in (b"\x08\x00", b"\x86\xdd"):
+                    plain += 1
+                    biggest = max(biggest, len(fr))
+                continue
             etype = fr[l3 - 2:l3]
             if etype == b"\x08\x00":
                 proto, l4, tcp_gso = fr[l3 + 9], l3 + (fr[l3] & 15) * 4, 1
@@ -191,7 +200,7 @@ def sniff(iface, ready, out):
     except Stop:
         pass
     with open(out, "w") as f:
-        f.write("csum %d gso %d bad %d%s\n" % (n, gso, bad, first))
+        f.write("csum %d gso %d bad %d plain %d max %d%s\n" % (n, gso, bad, plain, biggest, first))
 
 
 main()
@@ -448,4 +457,67 @@ phys_tcp recvmmsg
 uso_xfer "UDP_SEGMENT phys (recvmmsg) VID 100 IPv4 $ZF -> far end" $ZF $FAR $X4 $VF $WIRE
 uso_xfer "UDP_SEGMENT phys (recvmmsg) VID 100 IPv6 $ZF -> far end" $ZF $FAR $X6 $VF $WIRE
 expect_eq "with recvmmsg: no frame handed $VE, $VF or the uplink was refused (ODROPS)" \
+	"$(printf '%s:0\n' $VE $VF $UP | sort)" "$(vwstat -p -o link,odrops $VE $VF $UP | sort)"
+
+# ---- the uplink again, sending without offloads -----------------------------
+
+# VWIRE_UPLINK_OFFLOAD=0: the uplink is treated as a device that takes no
+# offloads, so the switch cuts the zones' super-frames and fills in their
+# checksums itself (datapath/gso.c).  The far end must get ordinary frames,
+# none longer than an Ethernet frame, and its stack must find every checksum
+# right (it checks them itself, since nothing says they are valid).
+vw_stop
+VWIRE_UPLINK_OFFLOAD=0 vw_start
+expect_eq "the daemon logged that uplink $UP sends without offloads (VWIRE_UPLINK_OFFLOAD=0)" 1 \
+	"$(grep -c "uplink $UP: TPACKET_V2 receive ring, sendmmsg, vnet headers; sends without offloads (VWIRE_UPLINK_OFFLOAD=0)" "$VW_TMP/vwired.log")"
+wait_ping 10 $ZE $W4
+wait_ping 10 $ZF $X6
+csum_errors() { ip netns exec $FAR nstat -az TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors | awk '/InCsumErrors/ {s += $2} END {print s + 0}'; }
+# soft_xfer DESC SRC_NS ADDR TAGGED KIND: KIND tcp or uso from SRC_NS to the far end.
+soft_xfer() {
+	local desc=$1 src=$2 addr=$3 tagged=$4 kind=$5 out=$VW_TMP/recv.bin rpid rc=0 res n gso bad plain max e0
+	e0=$(csum_errors)
+	PORT=$((PORT + 1))
+	rm -f "$out"
+	sniff_start $FAR $WIRE
+	if [ "$kind" = tcp ]; then
+		vw_bg ip netns exec $FAR python3 "$PY" recv $PORT "$out"
+		rpid=$VW_BG_PID
+		_poll 10 bash -c "ip netns exec $FAR ss -Hltn 'sport = :$PORT' | grep -q $PORT" ||
+			fail "$desc: the receiver is not listening on port $PORT"
+		check "$desc: $MB MB sent over TCP to $addr" timeout 60 ip netns exec "$src" python3 "$PY" send "$addr" $PORT "$DATA"
+		_poll 10 _vw_dead "$rpid" || fail "$desc: the receiver did not finish"
+		wait "$rpid" || rc=$?
+		expect_eq "$desc: the receiver exited cleanly" 0 "$rc"
+		expect_eq "$desc: sha256 of what arrived matches what was sent" "$DATA_SUM" "$(sha256sum <"$out" | cut -d' ' -f1)"
+	else
+		vw_bg bash -c "ip netns exec $FAR python3 '$PY' urecv $PORT 4000 10 > '$VW_TMP/urecv.out'"
+		rpid=$VW_BG_PID
+		_poll 10 bash -c "ip netns exec $FAR ss -Hlun 'sport = :$PORT' | grep -q $PORT" ||
+			fail "$desc: the UDP receiver is not bound to port $PORT"
+		check "$desc: 4000 datagrams sent with UDP_SEGMENT" timeout 20 ip netns exec "$src" python3 "$PY" usend "$addr" $PORT 4000 40
+		_poll 15 _vw_dead "$rpid" || fail "$desc: the UDP receiver did not finish"
+		wait "$rpid" || true
+		read -r _ n _ bad <<<"$(cat "$VW_TMP/urecv.out")"
+		expect_eq "$desc: no datagram arrived damaged" 0 "$bad"
+		expect_ge "$desc: at least 99% of the datagrams arrived" "$n" 3960
+	fi
+	vw_bg_stop "$SNIFF_PID" TERM
+	res=$(cat "$VW_TMP/sniff.out" 2>/dev/null) || fail "$desc: the header capture wrote no result"
+	log "---- $desc: frames received on $WIRE: $res"
+	read -r _ n _ gso _ bad _ plain _ max _ <<<"$res"
+	expect_eq "$desc: no frame reached the far end with a checksum still to fill in" 0 "$n"
+	expect_eq "$desc: no super-frame reached the far end" 0 "$gso"
+	expect_ge "$desc: the far end received ordinary IP frames" "$plain" 10
+	expect_ge "$desc: the longest was an Ethernet frame ($max bytes, at most 1514 + a 4-byte tag)" $((1514 + 4 * tagged)) "$max"
+	expect_eq "$desc: the far end's stack found no bad TCP/UDP checksum" "$e0" "$(csum_errors)"
+}
+soft_xfer "software offload: TCP IPv4 $ZE -> far end" $ZE $W4 0 tcp
+soft_xfer "software offload: TCP IPv6 $ZE -> far end" $ZE $W6 0 tcp
+soft_xfer "software offload: TCP VID 100 IPv4 $ZF -> far end" $ZF $X4 1 tcp
+soft_xfer "software offload: TCP VID 100 IPv6 $ZF -> far end" $ZF $X6 1 tcp
+soft_xfer "software offload: UDP_SEGMENT VID 100 IPv4 $ZF -> far end" $ZF $X4 1 uso
+soft_xfer "software offload: UDP_SEGMENT VID 100 IPv6 $ZF -> far end" $ZF $X6 1 uso
+soft_xfer "software offload: UDP_SEGMENT IPv4 $ZE -> far end" $ZE $W4 0 uso
+expect_eq "software offload: no frame handed $VE, $VF or the uplink was refused (ODROPS)" \
 	"$(printf '%s:0\n' $VE $VF $UP | sort)" "$(vwstat -p -o link,odrops $VE $VF $UP | sort)"
