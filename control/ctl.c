@@ -1,9 +1,11 @@
 /*
  * The control socket.  One epoll loop on the control thread serves every
  * client (non-blocking; a request is read whole before it runs, a reply is
- * written as the client takes it), the signals that stop the daemon, and a
- * one-second housekeeping timer.  A client that sends garbage gets one error
- * reply and is disconnected; one that goes away mid-request is forgotten.
+ * written as the client takes it), the signals that stop the daemon, a
+ * one-second housekeeping timer, and the reap of deleted VNICs' Linux faces
+ * (a timeout of the wait; objects/link.c).  A client that sends garbage gets
+ * one error reply and is disconnected; one that goes away mid-request is
+ * forgotten.
  */
 #include <errno.h>
 #include <signal.h>
@@ -259,7 +261,8 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
 	for (;;) {
 		struct epoll_event evs[32];
-		int i, n = epoll_wait(epfd, evs, 32, -1);
+		/* wakes for the reap of deleted VNICs' faces when one is due */
+		int i, n = epoll_wait(epfd, evs, 32, vnic_reap_timeout());
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -286,5 +289,7 @@ int ctl_run(void)
 				client_input(p);
 			}
 		}
+		if (!vnic_reap_timeout())
+			vnic_reap();
 	}
 }

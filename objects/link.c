@@ -14,6 +14,8 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
@@ -387,6 +389,95 @@ fail_phys:
 	return rc;
 }
 
+/*
+ * ---- retired VNICs ----
+ *
+ * Unregistering a Linux device waits for RCU grace periods, about 20 ms
+ * each, and closing the last fd of a TAP does it one device at a time.  So a
+ * deleted VNIC's face is retired instead: taken down, renamed to a private
+ * name (its own is free at once) and put in this daemon's netdev group, its
+ * fds kept open.  vnic_reap() then removes every retired face of a zone with
+ * one RTM_DELLINK by group (one kernel batch) and closes their fds, which
+ * costs nothing more once the device is gone.  The control loop reaps at
+ * most VW_REAP_DELAY_MS after the first retirement; so do zone removal and
+ * daemon exit.  Should the daemon die meanwhile, the kernel closes the fds
+ * and the faces go the slow way.
+ */
+#define VW_REAP_DELAY_MS 100
+#define VW_GRAVES_MAX 256 /* reaped at once beyond this: each holds fds */
+
+struct vnic_grave {
+	struct vnic_grave *next;
+	struct vw_port *port;
+	char zone[VW_ZONENAME_MAX + 1];
+};
+
+static struct vnic_grave *graves;
+static unsigned ngraves, grave_seq;
+static struct timespec grave_first;
+
+/* This daemon's netdev group for retired faces, shared with nothing else. */
+static uint32_t grave_group(void)
+{
+	return 0x76770000u | ((uint32_t)getpid() & 0xffff);
+}
+
+static void vnic_retire(struct vw_port *port, const char *zone)
+{
+	struct vnic_grave *g = calloc(1, sizeof(*g));
+	struct nl_retire r = { .group = grave_group() };
+
+	/* a name no vwire link can have (it starts with '_'), unique per
+	 * daemon and retirement */
+	snprintf(r.newname, sizeof(r.newname), "_vw%06x%06x", (unsigned)getpid() & 0xffffff,
+		 ++grave_seq & 0xffffff);
+	if (!g || nl_link_retire(zone, port->name, &r) < 0) {
+		free(g);
+		vw_port_destroy(port); /* the slow way: unregistered as it closes */
+		return;
+	}
+	g->port = port;
+	snprintf(g->zone, sizeof(g->zone), "%s", zone);
+	g->next = graves;
+	graves = g;
+	if (!ngraves++)
+		clock_gettime(CLOCK_MONOTONIC, &grave_first);
+	if (ngraves >= VW_GRAVES_MAX)
+		vnic_reap();
+}
+
+void vnic_reap(void)
+{
+	struct vnic_grave *g, *e;
+
+	/* one batch per zone; should one fail, closing the fds below still
+	 * removes those faces, one by one */
+	for (g = graves; g; g = g->next) {
+		for (e = graves; e != g && strcmp(e->zone, g->zone); e = e->next)
+			;
+		if (e == g)
+			nl_link_del_group(g->zone, grave_group());
+	}
+	while ((g = graves)) {
+		graves = g->next;
+		vw_port_destroy(g->port);
+		free(g);
+	}
+	ngraves = 0;
+}
+
+int vnic_reap_timeout(void)
+{
+	struct timespec now;
+	long ms;
+
+	if (!ngraves)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - grave_first.tv_sec) * 1000 + (now.tv_nsec - grave_first.tv_nsec) / 1000000;
+	return ms >= VW_REAP_DELAY_MS ? 0 : (int)(VW_REAP_DELAY_MS - ms);
+}
+
 int vnic_delete(const char *name, char *err, size_t errlen)
 {
 	struct vw_link *l = link_find(name), *over;
@@ -397,7 +488,12 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	}
 	over = l->over;
 	link_unlink(l);
-	vnic_unplumb(l);
+	/* out of the datapath first: after the detach's grace period no
+	 * worker reads the TAP or forwards to its MAC */
+	vw_worker_del_port(l->port);
+	vw_switch_detach(over->sw, l->port);
+	vnic_retire(l->port, l->zone);
+	l->port = NULL;
 	over->nvnics--;
 	phys_put(over);
 	free(l);
@@ -465,20 +561,23 @@ static int mcast_gather_one(const char *ifname, const uint8_t mac[6], void *arg)
 	return 0;
 }
 
-static bool vnic_wants_refresh(const struct vw_link *l, const char *zone, const struct vw_link *only)
+/* only: that VNIC; else with pending, those marked mcast_pending; else all */
+static bool vnic_wants_refresh(const struct vw_link *l, const char *zone, const struct vw_link *only, bool pending)
 {
-	return l->cls == VW_CLASS_VNIC && l->port && !strcmp(l->zone, zone) && (!only || l == only);
+	return l->cls == VW_CLASS_VNIC && l->port && !strcmp(l->zone, zone) &&
+	       (only ? l == only : !pending || l->mcast_pending);
 }
 
-/* Re-reads the groups of the VNICs in one zone (or just only). */
-static void mcast_refresh_zone(const char *zone, struct vw_link *only)
+/* Re-reads the groups of the VNICs in one zone (or just only, or just those
+ * pending), with one read of the zone's list. */
+static void mcast_refresh_zone(const char *zone, struct vw_link *only, bool pending)
 {
 	struct mcast_gather g = { .zone = zone, .only = only };
 	struct vw_link *l;
 	unsigned i = 0;
 
 	for (l = vw_links; l; l = l->next)
-		if (vnic_wants_refresh(l, zone, only))
+		if (vnic_wants_refresh(l, zone, only, pending))
 			g.nlinks++;
 	if (!g.nlinks)
 		return;
@@ -487,13 +586,16 @@ static void mcast_refresh_zone(const char *zone, struct vw_link *only)
 	g.n = calloc(g.nlinks, sizeof(*g.n));
 	if (g.links && g.macs && g.n) {
 		for (l = vw_links; l; l = l->next)
-			if (vnic_wants_refresh(l, zone, only))
+			if (vnic_wants_refresh(l, zone, only, pending))
 				g.links[i++] = l;
 		if (nl_mcast_dump(zone, mcast_gather_one, &g) == 0)
 			for (i = 0; i < g.nlinks; i++)
 				vw_switch_set_mcast(g.links[i]->over->sw, g.links[i]->port,
 						    (const uint8_t(*)[6])g.macs[i], g.n[i]);
 	}
+	for (l = vw_links; l && pending; l = l->next)
+		if (vnic_wants_refresh(l, zone, NULL, true))
+			l->mcast_pending = false;
 	free(g.links);
 	free(g.macs);
 	free(g.n);
@@ -502,7 +604,7 @@ static void mcast_refresh_zone(const char *zone, struct vw_link *only)
 static void mcast_refresh_one_zone(const char *zone, void *arg)
 {
 	(void)arg;
-	mcast_refresh_zone(zone, NULL);
+	mcast_refresh_zone(zone, NULL, false);
 }
 
 void vnic_refresh_mcast(struct vw_link *only)
@@ -510,7 +612,7 @@ void vnic_refresh_mcast(struct vw_link *only)
 
 	if (only) {
 		if (only->cls == VW_CLASS_VNIC)
-			mcast_refresh_zone(only->zone, only);
+			mcast_refresh_zone(only->zone, only, false);
 		return;
 	}
 	/* one read of each zone's list, rather than one per VNIC */
@@ -535,11 +637,22 @@ void vnic_foreach_zone(void (*fn)(const char *zone, void *arg), void *arg)
 
 void vnic_refresh_mcast_dirty(void)
 {
-	struct vw_link *l;
+	struct vw_link *l, *e;
 
 	for (l = vw_links; l; l = l->next)
 		if (l->cls == VW_CLASS_VNIC && l->port && __atomic_exchange_n(&l->port->mcast_dirty, 0, __ATOMIC_ACQ_REL))
-			vnic_refresh_mcast(l);
+			l->mcast_pending = true;
+	/* one read per zone for all its marked VNICs, not one per VNIC:
+	 * a burst of new interfaces reports at about the same time */
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || !l->mcast_pending)
+			continue;
+		for (e = vw_links; e != l; e = e->next)
+			if (e->cls == VW_CLASS_VNIC && e->mcast_pending && !strcmp(e->zone, l->zone))
+				break;
+		if (e == l)
+			mcast_refresh_zone(l->zone, NULL, true);
+	}
 }
 
 /* ---- addresses ---- */
@@ -692,6 +805,7 @@ int zone_remove(const char *name, bool force, char *err, size_t errlen)
 			return rc;
 		l->zone_saved[0] = 0;
 	}
+	vnic_reap(); /* retired faces may still be in it */
 	rc = zone_delete(name);
 	if (rc < 0 && rc != -ENOENT) {
 		ERR("%s: cannot delete zone: %s", name, strerror(-rc));
@@ -716,6 +830,7 @@ void links_destroy_all(void)
 			next = vw_links;
 		}
 	}
+	vnic_reap();
 	while (vw_links) {
 		l = vw_links;
 		vw_links = l->next;

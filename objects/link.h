@@ -54,6 +54,7 @@ struct vw_link {
 	unsigned mtu, mtu_saved;                /* 0 = default */
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
+	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
 };
 
 struct vw_zone {
@@ -81,7 +82,15 @@ struct vnic_spec {
 	unsigned mtu;       /* 0: default */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
+/* Takes the VNIC out of the model and the datapath (its MAC is no longer
+ * forwarded to) and retires its Linux face: down, renamed (its name is free
+ * at once), unregistered by the next vnic_reap() (objects/link.c). */
 int vnic_delete(const char *name, char *err, size_t errlen);
+/* Unregisters every retired face (one kernel batch per zone) and closes
+ * their fds. */
+void vnic_reap(void);
+/* Milliseconds until a reap is due, 0 if it is, -1 if nothing is retired. */
+int vnic_reap_timeout(void);
 /* Moves the VNIC's TAP face into zone ("" = host), re-adding its addresses. */
 int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen);
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
