@@ -4,12 +4,14 @@
  *
  * Forwarding works in passes over a batch, as netmap's VALE does, so that
  * the cache misses of different frames overlap instead of queueing behind
- * each other: pass one classifies every frame, works out its key and
- * prefetches the key's hash slot; pass two looks the keys up and prefetches
- * each unicast destination's entry in the worker's arrays; pass three queues
- * every frame on its destinations (a broadcast frame on several, sharing one
- * buffer).  Then each destination gets its whole queue in one tx_burst, and
- * every buffer goes back to the worker's pool.
+ * each other: pass one classifies every frame and works out its key and
+ * hash; pass two looks every key up (independent loads, which the core
+ * overlaps on its own: explicit prefetches measured slower, see
+ * docs/benchmarks-engine.md); pass three queues every frame on its
+ * destinations (a broadcast frame on several, sharing one buffer).  Then
+ * each destination gets its whole queue in one tx_burst, and every buffer
+ * goes back to the worker's pool.  Per destination the worker touches only
+ * its own 32-byte entry (struct vw_dst), never the port.
  *
  * The forwarding table is one open-addressing hash (linear probing) keyed on
  * (VID, MAC): a VNIC's unicast address maps to the VNIC's index, (VID,
@@ -1139,7 +1141,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 
 	st->rx_batches++;
 	f->ndst = 0;
-	/* pass one: classify, key, prefetch the key's slot */
+	/* pass one: classify, key and hash */
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];
 
@@ -1154,17 +1156,12 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 			continue;
 		key[i] = fdb_key(pkt->vid, pkt->data);
 		hash[i] = fdb_hash(key[i]) & mask;
-		__builtin_prefetch(&slots[hash[i]]);
 	}
-	/* pass two: look up, prefetch a unicast destination's entries */
+	/* pass two: look up */
 	for (i = 0; i < n; i++) {
 		if (!key[i])
 			continue;
 		val[i] = fdb_get(slots, mask, key[i], hash[i]);
-		if (val[i] != NO_VAL && !(key[i] & KEY_GROUP)) {
-			__builtin_prefetch(&b.dst[val[i]], 1);
-			__builtin_prefetch(&b.qslot[val[i]], 1);
-		}
 	}
 	/* pass three: queue on the destinations */
 	for (i = 0; i < n; i++) {

@@ -25,7 +25,9 @@
  *
  * Per destination, a worker touches only its own arrays, indexed by the
  * port's small index (port->swid - 1): the port and its tx_burst, its tx
- * counters (one 32-byte entry), and its queue slot in the batch.
+ * counters (one 32-byte entry), and its queue slot in the batch.  The
+ * tx_burst is read from port->ops the first time the worker delivers to the
+ * port and kept: a port's ops must not change once it has carried traffic.
  */
 #ifndef VW_VSWITCH_H
 #define VW_VSWITCH_H
