@@ -84,8 +84,10 @@ int vw_switch_attach(struct vw_switch *sw, struct vw_port *port);
 /* Removes the port.  The caller must wait a grace period before freeing it. */
 void vw_switch_detach(struct vw_switch *sw, struct vw_port *port);
 /* Sets the multicast groups a VNIC port has joined (replaces the old set;
- * -EINVAL if one is not a multicast address); republishes only when the set
- * changed. */
+ * -EINVAL if one is not a multicast address, -ENOENT if the port is not a
+ * VNIC of this switch).  Order and repeats do not matter, and the broadcast
+ * address is every VNIC's already; the table changes only when the set
+ * does. */
 int vw_switch_set_mcast(struct vw_switch *sw, struct vw_port *port, const uint8_t (*macs)[6], unsigned n);
 
 /* Adds port's live tx counters (what the switch delivered to it while
