@@ -533,8 +533,27 @@ int main(int argc, char **argv)
 			       lo, hi, 100.0 * (hi - lo) / hi);
 		}
 	}
-	/* the switches are left to exit(): detaching 16,384 ports one by one
-	 * would rebuild the table 16,384 times */
+	/* detach every port, one by one, as deleting the VNICs would */
+	for (i = 0; i < nn; i++) {
+		double t0 = now_s();
+		unsigned k;
+
+		for (k = 0; k < sws[i].n; k++)
+			vw_switch_detach(sws[i].sw, sws[i].vnics[k]);
+		vw_switch_detach(sws[i].sw, sws[i].uplink);
+		if (!quiet)
+			printf("# switch of %u VNICs + uplink: %u detaches in %.3f s\n", sws[i].n, sws[i].n + 1,
+			       now_s() - t0);
+		vw_switch_free(sws[i].sw);
+		for (k = 0; k < sws[i].n; k++)
+			free(sws[i].vnics[k]);
+		free(sws[i].uplink);
+		free(sws[i].vnics);
+		free(sws[i].frames[SRC_VNIC]);
+		free(sws[i].frames[SRC_UPLINK]);
+		free(sws[i].pristine);
+	}
+	free(sws);
 	vw_fwd_fini(f);
 	if (colour)
 		munmap(colour_mem, colour_len);

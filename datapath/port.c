@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "datapath/port.h"
+#include "datapath/vswitch.h"
 
 __thread int vw_worker_self = -1;
 
@@ -19,6 +20,7 @@ void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum)
 		for (i = 0; i < nf; i++)
 			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
+	vw_switch_stats_add(port, sum);
 }
 
 void vw_port_destroy(struct vw_port *port)

@@ -5,9 +5,11 @@
  * Threading: a port is polled by exactly one worker (port->worker), but any
  * worker may transmit to it, so tx_burst must be safe to call concurrently
  * (TAP writes and AF_PACKET sends are).  Statistics are kept per worker:
- * stats[w] is written only by worker w, with plain stores, and read by the
- * control thread, which sums the slots (a torn 64-bit read cannot happen on
- * the 64-bit machines we build for).  The control thread creates and frees
+ * every counter is written only by one worker w, with plain stores, and read
+ * by the control thread, which sums the slots (a torn 64-bit read cannot
+ * happen on the 64-bit machines we build for).  What a port counts as a
+ * destination (tx) lives in its switch's per-worker arrays while it is
+ * attached, so forwarding to it never touches struct vw_port.  The control thread creates and frees
  * ports; it frees one only after removing it from every switch snapshot and
  * every epoll set and waiting for a grace period (datapath/rcu.h).
  */
@@ -64,9 +66,18 @@ struct vw_port {
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */
 	void *priv;      /* the backend's own state */
-	/* Scratch of worker w while it forwards one batch: the port's queue
-	 * in w's destination table (valid only if that entry names the port). */
+	/* 1 + the port's index in its switch's per-worker destination arrays
+	 * (datapath/vswitch.c); 0 while it is not attached.  Set by the
+	 * control thread, read by workers. */
+	uint32_t swid;
+	/* Unused by the engine since the per-destination scratch moved into
+	 * the switch's per-worker arrays; kept so that code which sets it
+	 * still builds (a stale value here cannot misroute anything). */
 	uint16_t fwd_slot[VW_MAX_WORKERS];
+	/* stats[w]: what worker w counted for the port as a source (rx_*,
+	 * drop_*), plus the tx_* and drop_txerr of the port's past
+	 * attachments.  While the port is attached, its live tx counters are
+	 * in the switch's per-worker arrays; vw_port_stats_sum() adds both. */
 	struct vw_port_stats stats[VW_MAX_WORKERS];
 };
 

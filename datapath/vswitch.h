@@ -11,10 +11,23 @@
  *
  * Threading: the control thread owns struct vw_switch and its port list
  * and is the only one to call the functions below except vw_switch_input().
- * Every change builds a new immutable forwarding table (struct vw_fdb) that
- * is published with a release store; workers read it once per batch with an
- * acquire load and never lock.  The old table is freed after a grace period
- * (datapath/rcu.h), so a worker may finish a batch with the table it began.
+ * The forwarding table (struct vw_fdb) is an open-addressing hash that the
+ * control thread changes in place, one entry at a time, while workers read
+ * it without locks: a new entry's value is written before its key (release),
+ * a removed key becomes a tombstone, a member list is appended to in place
+ * (its length stored last) and replaced whole when it must grow or shrink.
+ * Nothing a worker may still hold is reused or freed before a grace period
+ * (datapath/rcu.h): a tombstone or a free port index is reused, and a
+ * replaced list or table freed, only after vw_rcu_synchronize().  So attach
+ * and detach cost does not depend on the number of ports (the table is
+ * rebuilt only when it must grow or shrink, amortized).  Workers read the
+ * table's header once per batch with an acquire load.
+ *
+ * Per destination, a worker touches only its own arrays, indexed by the
+ * port's small index (port->swid - 1): the port and its tx_burst, its tx
+ * counters (one 32-byte entry), and its queue slot in the batch.  The
+ * tx_burst is read from port->ops the first time the worker delivers to the
+ * port and kept: a port's ops must not change once it has carried traffic.
  */
 #ifndef VW_VSWITCH_H
 #define VW_VSWITCH_H
@@ -24,23 +37,29 @@
 #define VW_MAX_DSTS 256 /* destinations queued per batch before a flush */
 
 struct vw_fdb;
+struct vw_swrec;
 
 struct vw_switch {
 	char name[16];
 	struct vw_fdb *fdb; /* published table; atomic pointer */
 	/* control thread only: */
-	struct vw_port **ports;
+	struct vw_port **ports; /* the VNIC ports, in no particular order */
 	unsigned nports, cap;
 	struct vw_port *uplink;
-	/* multicast groups joined, per VNIC port: parallel to ports[] */
-	struct vw_mcast { uint8_t (*macs)[6]; unsigned n; } *mcast;
+	struct vw_swrec *rec; /* per port index: port, positions, groups */
+	uint32_t nrec, caprec; /* indices handed out (high water), room */
+	uint32_t free_id;      /* first free index (a list through rec) */
+	void **garbage;        /* to free after the next grace period */
+	unsigned ngarbage, capgarbage;
+	unsigned rebuilds; /* times the table or the arrays were replaced */
 };
 
 /* Per-worker forwarding scratch: queues of packets per destination. */
 struct vw_fwd_queue {
-	struct vw_port *port;
+	uint32_t id; /* the destination's index in its switch */
 	bool tag;
 	unsigned n;
+	uint64_t bytes; /* on the wire, tag included */
 	struct vw_pkt *pkts[VW_BATCH];
 };
 
@@ -58,14 +77,28 @@ struct vw_switch *vw_switch_new(const char *name);
 /* Frees the switch; it must have no ports and no worker may use it. */
 void vw_switch_free(struct vw_switch *sw);
 /* Adds a VNIC port (port->uplink false) or the uplink. -EEXIST if the
- * VNIC's (VID, MAC) is taken on this switch or it already has an uplink. */
+ * VNIC's (VID, MAC) is taken on this switch or it already has an uplink,
+ * -EBUSY if the port is attached already, -EINVAL for a VNIC with a
+ * multicast MAC. */
 int vw_switch_attach(struct vw_switch *sw, struct vw_port *port);
 /* Removes the port.  The caller must wait a grace period before freeing it. */
 void vw_switch_detach(struct vw_switch *sw, struct vw_port *port);
 /* Sets the multicast groups a VNIC port has joined (replaces the old set;
- * -EINVAL if one is not a multicast address); republishes only when the set
- * changed. */
+ * -EINVAL if one is not a multicast address, -ENOENT if the port is not a
+ * VNIC of this switch).  Order and repeats do not matter, and the broadcast
+ * address is every VNIC's already; the table changes only when the set
+ * does. */
 int vw_switch_set_mcast(struct vw_switch *sw, struct vw_port *port, const uint8_t (*macs)[6], unsigned n);
+
+/* Adds port's live tx counters (what the switch delivered to it while
+ * attached) to sum; vw_port_stats_sum() calls it.  Control thread. */
+void vw_switch_stats_add(const struct vw_port *port, struct vw_port_stats *sum);
+
+/* For tests: checks the table built by in-place updates against one built
+ * from scratch from the switch's ports and groups (same keys, same members,
+ * no duplicates, every key reachable), and the port bookkeeping.  0, or
+ * -EINVAL with the first difference in why. */
+int vw_switch_verify(const struct vw_switch *sw, char *why, size_t len);
 
 /* An eventfd the workers write to when a VNIC's multicast membership may
  * have changed (they saw it send an MLD or IGMP report; the port's

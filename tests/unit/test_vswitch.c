@@ -21,6 +21,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2220,6 +2222,460 @@ static void test_vnet_shift_only_meaningful(void **state)
 	rest_quiet_frames();
 }
 
+/* ------------------------------------------------------------------ */
+/* Incremental table updates (attach, detach, set_mcast in place).     */
+
+/* The table, updated in place, equals one built from scratch. */
+static void table_ok(void)
+{
+	char why[200];
+
+	if (vw_switch_verify(C.sw, why, sizeof(why)))
+		fail_msg("table differs from a fresh build: %s", why);
+}
+
+static uint64_t rnd_state;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+static const uint8_t POOL_GROUPS[6][6] = {
+	{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb }, { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
+	{ 0x33, 0x33, 0xff, 0x00, 0x00, 0x0a }, { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },
+	{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x16 }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+};
+
+/* A random set of up to MAXG groups, with repeats and now and then the
+ * broadcast address (which every VNIC has already). */
+static void random_join(struct mport *m)
+{
+	uint8_t g[MAXG][6];
+	unsigned n = rnd(MAXG + 1), k;
+
+	for (k = 0; k < n; k++)
+		memcpy(g[k], POOL_GROUPS[rnd(6)], 6);
+	join(m, g, n);
+}
+
+/* Sum of every port's tx counters: moves only when frames are forwarded. */
+static uint64_t tx_total(void)
+{
+	uint64_t t = 0;
+	unsigned i;
+
+	for (i = 0; i < C.nports; i++) {
+		struct vw_port_stats s;
+
+		vw_port_stats_sum(&C.ports[i]->port, &s);
+		t += s.tx_pkts + s.tx_bytes + s.drop_txerr;
+	}
+	return t;
+}
+
+/* One batch of random frames from a random attached port, checked against
+ * the model: known, unknown and detached MACs, broadcast and groups, of
+ * every VID (from the uplink, tagged or not). */
+static void random_traffic(struct mport **v, unsigned nv, const uint16_t *vids, unsigned nvids)
+{
+	struct fr *g = C.scratch[1];
+	struct mport *in = NULL;
+	unsigned i, tries;
+
+	for (tries = 0; tries < 64 && (!in || !in->attached); tries++)
+		in = rnd(8) == 0 && C.up ? C.up : v[rnd(nv)];
+	if (!in || !in->attached)
+		return;
+	begin();
+	for (i = 0; i < VW_BATCH; i++) {
+		const uint8_t *dst;
+		unsigned r = rnd(8);
+		uint16_t vid = vids[rnd(nvids)];
+
+		if (r < 4)
+			dst = v[rnd(nv)]->port.mac;
+		else if (r < 6)
+			dst = POOL_GROUPS[rnd(6)];
+		else if (r < 7)
+			dst = BCAST;
+		else
+			dst = UNKNOWN;
+		if (in->port.uplink && vid)
+			g[i] = eth1q(dst, REMOTE, 0x8100, vid, 0x0800, 46, (uint8_t)i);
+		else
+			g[i] = eth(dst, in->port.uplink ? REMOTE : in->port.mac, 0x0800, 46, (uint8_t)i);
+		model(in, &g[i]);
+	}
+	input(in, g, VW_BATCH);
+	verify_model();
+}
+
+/*
+ * Random attaches, detaches, group changes and uplink changes in a fixed
+ * pseudo-random order: after every one the table equals a fresh build, no
+ * counter moved, and now and then a random batch is forwarded exactly as
+ * the model says.
+ */
+static void test_incremental_random(void **state)
+{
+	static const uint16_t vids[3] = { 0, 10, 20 };
+	enum { NV = 96, NOPS = 3000 };
+	struct mport **v = C.scratch[0] = calloc(NV, sizeof(*v));
+	struct mport *up;
+	unsigned i, op;
+
+	(void)state;
+	assert_non_null(v);
+	C.scratch[1] = calloc(VW_BATCH, sizeof(struct fr));
+	assert_non_null(C.scratch[1]);
+	rnd_state = 0x2545f4914f6cdd1dULL;
+	for (i = 0; i < NV; i++) {
+		char name[16];
+		uint8_t mac[6];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		/* every fourth MAC repeats on another VID: a different VNIC */
+		mac_of(mac, 0x3000 + (i % 4 == 3 ? i - 1 : i));
+		v[i] = port_new(name, false, vids[i % 3], mac);
+	}
+	up = port_new("U", true, 0, NULL);
+	table_ok();
+	for (op = 0; op < NOPS; op++) {
+		struct mport *m = v[rnd(NV)];
+		uint64_t before = tx_total();
+		unsigned r = rnd(16);
+
+		if (r < 7) {
+			if (m->attached) {
+				assert_int_equal(port_attach(m), -EEXIST);
+			} else {
+				assert_int_equal(port_attach(m), 0);
+				if (rnd(2))
+					random_join(m);
+			}
+		} else if (r < 11) {
+			if (m->attached)
+				port_detach(m);
+			else
+				vw_switch_detach(C.sw, &m->port); /* no-op */
+		} else if (r < 14) {
+			if (m->attached)
+				random_join(m);
+			else
+				assert_int_equal(vw_switch_set_mcast(C.sw, &m->port, NULL, 0), -ENOENT);
+		} else if (r < 15) {
+			if (up->attached)
+				port_detach(up);
+			else
+				assert_int_equal(port_attach(up), 0);
+		} else {
+			random_traffic(v, NV, vids, 3);
+			continue;
+		}
+		table_ok();
+		assert_int_equal(tx_total(), before);
+	}
+	/* everything off: the table is empty again */
+	for (i = 0; i < NV; i++)
+		if (v[i]->attached)
+			port_detach(v[i]);
+	if (up->attached)
+		port_detach(up);
+	table_ok();
+	assert_int_equal(C.sw->nports, 0);
+	/* and everything back, in another order: the same as a fresh build */
+	for (i = NV; i-- > 0;)
+		if (i % 2 == 0) {
+			assert_int_equal(port_attach(v[i]), 0);
+			random_join(v[i]);
+		}
+	assert_int_equal(port_attach(up), 0);
+	table_ok();
+	for (i = 0; i < 20; i++)
+		random_traffic(v, NV, vids, 3);
+}
+
+/*
+ * A switch of 16,384 VNICs: attached one by one with few table rebuilds
+ * (the table grows by doubling, not on every attach), forwarding to all of
+ * them, then detached in a random order with groups and re-attaches in
+ * between, the table equal to a fresh build all along.
+ */
+#define NHUGE 16384
+
+static void test_incremental_16k(void **state)
+{
+	struct mport **v = C.scratch[0] = calloc(NHUGE, sizeof(*v));
+	struct fr *g = C.scratch[1] = calloc(VW_BATCH, sizeof(struct fr));
+	unsigned *order = calloc(NHUGE, sizeof(*order));
+	unsigned i, k, n, rebuilds;
+	struct fr untagged;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(g);
+	assert_non_null(order);
+	rnd_state = 0x9e3779b97f4a7c15ULL;
+	for (i = 0; i < NHUGE; i++) {
+		char name[16];
+		uint8_t mac[6];
+
+		snprintf(name, sizeof(name), "H%u", i);
+		mac_of(mac, 0x100000 + i);
+		v[i] = vnic(name, (uint16_t)(1 + i % 8), mac);
+		if (i % 64 == 0)
+			random_join(v[i]);
+	}
+	pU = uplink("U");
+	table_ok();
+	/* 16,385 attaches: a rebuild per doubling of the table or of the
+	 * per-worker arrays, not one per attach */
+	rebuilds = C.sw->rebuilds;
+	assert_true(rebuilds <= 40);
+	assert_int_equal(C.sw->nports, NHUGE);
+
+	/* from the uplink to every VNIC, tagged with its VID */
+	for (i = 0; i < NHUGE; i += n) {
+		begin();
+		n = NHUGE - i < VW_BATCH ? NHUGE - i : VW_BATCH;
+		for (k = 0; k < n; k++) {
+			struct mport *d = v[i + k];
+
+			g[k] = eth1q(d->port.mac, REMOTE, 0x8100, d->port.vid, 0x0800, 46, (uint8_t)k);
+		}
+		input(pU, g, (int)n);
+		for (k = 0; k < n; k++) {
+			untagged = untag(&g[k]);
+			got_only(v[i + k], &untagged);
+		}
+	}
+
+	/* detach in a random order, re-attaching now and then */
+	for (i = 0; i < NHUGE; i++)
+		order[i] = i;
+	for (i = NHUGE - 1; i > 0; i--) {
+		unsigned j = rnd(i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < NHUGE; i++) {
+		struct mport *m = v[order[i]];
+
+		port_detach(m);
+		if (i % 7 == 0) {
+			struct mport *b = v[order[rnd(i + 1)]];
+
+			if (!b->attached) {
+				assert_int_equal(port_attach(b), 0);
+				random_join(b);
+			}
+		}
+		if (i % 1024 == 0) {
+			table_ok();
+			begin();
+			for (k = 0; k < VW_BATCH; k++) {
+				struct mport *d = v[rnd(NHUGE)];
+
+				g[k] = eth1q(k % 8 ? d->port.mac : BCAST, REMOTE, 0x8100, d->port.vid, 0x0800, 46,
+					     (uint8_t)k);
+				model(pU, &g[k]);
+			}
+			input(pU, g, VW_BATCH);
+			verify_model();
+		}
+	}
+	table_ok();
+	for (i = 0; i < NHUGE; i++)
+		if (v[i]->attached)
+			port_detach(v[i]);
+	table_ok();
+	assert_int_equal(C.sw->nports, 0);
+	free(order);
+}
+
+/* Attach refuses what it cannot take, and leaves the table as it was. */
+static void test_attach_errors(void **state)
+{
+	static const uint8_t mcmac[6] = { 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	struct vw_switch *other;
+	struct mport *x;
+
+	(void)state;
+	topo(true);
+	/* a VNIC with a multicast address */
+	x = port_new("M", false, 10, mcmac);
+	assert_int_equal(port_attach(x), -EINVAL);
+	/* a port attached to another switch */
+	other = vw_switch_new("sw1");
+	assert_non_null(other);
+	x = port_new("O", false, 10, UNKNOWN);
+	assert_int_equal(vw_switch_attach(other, &x->port), 0);
+	assert_int_equal(port_attach(x), -EBUSY);
+	assert_int_equal(vw_switch_set_mcast(C.sw, &x->port, NULL, 0), -ENOENT);
+	vw_switch_detach(C.sw, &x->port); /* not ours: nothing happens */
+	assert_int_equal(vw_switch_verify(other, NULL, 0), 0);
+	vw_switch_detach(other, &x->port);
+	vw_switch_free(other);
+	/* now it may come here */
+	assert_int_equal(port_attach(x), 0);
+	table_ok();
+}
+
+/* ------------------------------------------------------------------ */
+/* A worker forwarding while the control thread changes the table.      */
+
+/*
+ * One thread forwards batches from the uplink as worker 0 (it announces a
+ * quiescent state after each, as a worker does), the test thread attaches,
+ * detaches and changes groups meanwhile.  Whatever it sees of a change in
+ * progress, a VNIC must only get frames of its own VID, and a unicast frame
+ * only if it is addressed to it.  Under ASan this also catches a table or
+ * list freed while the worker may still read it.
+ */
+struct conc {
+	struct vw_fwd *f;
+	struct mport *up;
+	struct fr *g;
+	unsigned ng;
+	int stop;
+	uint64_t batches, bad, delivered;
+};
+
+static struct conc CC;
+
+static int conc_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	int i;
+
+	(void)tag;
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = pkts[i]->data;
+
+		if (!port->uplink && (pkts[i]->vid != port->vid || (!(d[0] & 1) && memcmp(d, port->mac, 6))))
+			__atomic_add_fetch(&CC.bad, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&CC.delivered, (uint64_t)n, __ATOMIC_RELAXED);
+	return n;
+}
+
+static const struct vw_port_ops conc_ops = {
+	.kind = "conc",
+	.rx_burst = mock_rx,
+	.tx_burst = conc_tx,
+	.close = NULL,
+};
+
+static void *conc_worker(void *arg)
+{
+	unsigned next = 0;
+
+	(void)arg;
+	vw_worker_self = 0;
+	vw_rcu_online(0);
+	while (!__atomic_load_n(&CC.stop, __ATOMIC_ACQUIRE)) {
+		struct vw_pkt *pkts[VW_BATCH];
+		int i;
+
+		for (i = 0; i < VW_BATCH; i++) {
+			const struct fr *fr = &CC.g[next++ % CC.ng];
+
+			pkts[i] = vw_pkt_alloc(&CC.f->pool);
+			memcpy(pkts[i]->data, fr->b, fr->len);
+			pkts[i]->len = (uint32_t)fr->len;
+		}
+		vw_switch_input(CC.f, &CC.up->port, pkts, VW_BATCH);
+		__atomic_add_fetch(&CC.batches, 1, __ATOMIC_RELEASE);
+		vw_rcu_quiesce(0);
+	}
+	vw_rcu_offline(0);
+	return NULL;
+}
+
+/* Waits until the worker has forwarded a few more batches. */
+static void conc_progress(void)
+{
+	uint64_t b = __atomic_load_n(&CC.batches, __ATOMIC_ACQUIRE);
+
+	while (__atomic_load_n(&CC.batches, __ATOMIC_ACQUIRE) < b + 2)
+		sched_yield();
+}
+
+static void test_concurrent_updates(void **state)
+{
+	static const uint16_t vids[4] = { 0, 10, 20, 30 };
+	enum { NV = 200, NOPS = 4000 };
+	struct mport **v = C.scratch[0] = calloc(NV, sizeof(*v));
+	pthread_t th;
+	unsigned i, op;
+
+	(void)state;
+	assert_non_null(v);
+	memset(&CC, 0, sizeof(CC));
+	CC.f = C.scratch[1] = malloc(sizeof(*CC.f));
+	assert_non_null(CC.f);
+	assert_int_equal(vw_fwd_init(CC.f, 0, 256), 0);
+	CC.ng = 4 * NV;
+	CC.g = calloc(CC.ng, sizeof(*CC.g));
+	assert_non_null(CC.g);
+	rnd_state = 0x853c49e6748fea9bULL;
+	for (i = 0; i < NV; i++) {
+		char name[16];
+		uint8_t mac[6];
+
+		snprintf(name, sizeof(name), "c%u", i);
+		mac_of(mac, 0x5000 + i);
+		v[i] = port_new(name, false, vids[i % 4], mac);
+		v[i]->port.ops = &conc_ops;
+	}
+	CC.up = port_new("U", true, 0, NULL);
+	CC.up->port.ops = &conc_ops;
+	assert_int_equal(port_attach(CC.up), 0);
+	/* frames to every VNIC, with its VID and with the next one's, plus
+	 * broadcasts and groups of every VID */
+	for (i = 0; i < CC.ng; i++) {
+		struct mport *d = v[i % NV];
+		uint16_t vid = i / NV == 1 ? vids[(i + 1) % 4] : d->port.vid;
+		const uint8_t *dst = i / NV == 2 ? BCAST : i / NV == 3 ? POOL_GROUPS[i % 6] : d->port.mac;
+
+		CC.g[i] = vid ? eth1q(dst, REMOTE, 0x8100, vid, 0x0800, 46, (uint8_t)i)
+			      : eth(dst, REMOTE, 0x0800, 46, (uint8_t)i);
+	}
+
+	__atomic_store_n(&vw_rcu_nworkers, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&th, NULL, conc_worker, NULL), 0);
+	for (op = 0; op < NOPS; op++) {
+		struct mport *m = v[rnd(NV)];
+
+		if (!m->attached) {
+			assert_int_equal(port_attach(m), 0);
+			if (rnd(2))
+				random_join(m);
+		} else if (rnd(3)) {
+			port_detach(m);
+		} else {
+			random_join(m);
+		}
+		if (op % 200 == 0)
+			conc_progress();
+	}
+	conc_progress();
+	__atomic_store_n(&CC.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	__atomic_store_n(&vw_rcu_nworkers, 0, __ATOMIC_RELEASE);
+
+	assert_int_equal(CC.bad, 0);
+	assert_true(CC.delivered > 0);
+	assert_int_equal(CC.f->pool.nfree, 256);
+	table_ok();
+	vw_fwd_fini(CC.f);
+	free(CC.g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2249,6 +2705,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vnet_vnic_to_vnic_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_vnic_to_uplink_unshifted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_shift_only_meaningful, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_random, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_16k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_updates, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
