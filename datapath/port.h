@@ -101,6 +101,10 @@ void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
  * queue w.  The device lives in the caller's network namespace and exists as
  * long as the port is open. */
 struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int *err);
+/* Steers every frame the TAP's stack sends to queue q (so only worker q
+ * reads the VNIC's traffic), or with q < 0 back to the kernel's per-flow
+ * choice.  0 or -errno (-EINVAL: not a TAP, or no such queue). */
+int vw_tap_steer(struct vw_port *port, int q);
 /* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
  * frames it sends itself. */
 struct vw_port *vw_packet_open(const char *ifname, int *err);

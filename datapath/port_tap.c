@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/if_tun.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 
 #include "datapath/port.h"
 
@@ -87,6 +89,47 @@ static const struct vw_port_ops tap_ops = {
 	.tx_burst = tap_tx,
 	.close = tap_close,
 };
+
+/* A steering program that sends every frame to one queue: two eBPF
+ * instructions, r0 = queue; exit.  tun takes the result modulo its number of
+ * queues. */
+static int steer_prog_load(int queue)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = queue },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (uint64_t)(uintptr_t)insns;
+	attr.insn_cnt = 2;
+	attr.license = (uint64_t)(uintptr_t)"GPL";
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+int vw_tap_steer(struct vw_port *port, int queue)
+{
+	int pfd = -1, err = 0;
+
+	if (port->ops != &tap_ops || queue >= port->nq)
+		return -EINVAL;
+	if (queue >= 0) {
+		pfd = steer_prog_load(queue);
+		if (pfd < 0)
+			return pfd;
+	}
+	/* the program belongs to the device: set through any of its queues;
+	 * the device keeps its own reference, so ours is closed at once */
+	if (ioctl(port->fd, TUNSETSTEERINGEBPF, &pfd) < 0)
+		err = -errno;
+	if (pfd >= 0)
+		close(pfd);
+	return err;
+}
 
 /* Opens one queue of the device (the first creates it). */
 static int tap_open_queue(const char *name, bool multi)

@@ -13,14 +13,16 @@ log_dir=${VWT_LOG_DIR:-build/test-logs}
 mkdir -p "$log_dir"
 
 run_unit() {   # $1: binary
-	local bin=$1 name out p f
+	local bin=$1 name out p f rc=0
 	name=${bin#build/}
-	out=$("$bin" 2>&1)
+	out=$("$bin" 2>&1) || rc=$?
 	echo "$out" > "$log_dir/${name//\//_}.log"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+	# one PASSED/FAILED line per cmocka group: add them up
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {print s + 0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {print s + 0}')
 	p=${p:-0} f=${f:-0}
-	if [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed before reporting
+	# crashed before reporting, or between two groups
+	if [ "$f" = 0 ] && { [ "$p" = 0 ] || [ "$rc" != 0 ]; }; then f=1; fi
 	passed=$((passed + p)) failed=$((failed + f))
 	[ "$f" -gt 0 ] && failures+=("$name") && echo "$out" | grep -E 'FAILED|ERROR|Sanitizer|runtime error' | head -20
 	printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Handing frames between workers: the SPSC pointer ring (datapath/spsc.h)
+ * and steering a TAP's frames to one queue (vw_tap_steer).  The TAP tests
+ * need root; the device they make is named vwtho<pid> and goes away with
+ * its file descriptors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#include "datapath/port.h"
+#include "datapath/spsc.h"
+
+static void *ptr(uintptr_t i)
+{
+	return (void *)(i + 1);
+}
+
+static void test_spsc_basic(void **state)
+{
+	struct vw_spsc r;
+	void *in[8], *out[8];
+	unsigned i, round;
+
+	(void)state;
+	assert_int_equal(vw_spsc_init(&r, 3), -1);
+	assert_int_equal(vw_spsc_init(&r, 0), -1);
+	assert_int_equal(vw_spsc_init(&r, 4), 0);
+	assert_true(vw_spsc_empty(&r));
+	assert_int_equal(vw_spsc_get(&r, out, 8), 0);
+	/* wrap the indices many times: full, partial, empty */
+	for (round = 0; round < 1000; round++) {
+		for (i = 0; i < 8; i++)
+			in[i] = ptr(round * 8 + i);
+		assert_int_equal(vw_spsc_put(&r, in, 8), 4); /* only 4 fit */
+		assert_int_equal(vw_spsc_put(&r, in + 4, 1), 0);
+		assert_false(vw_spsc_empty(&r));
+		assert_int_equal(vw_spsc_get(&r, out, 3), 3);
+		assert_ptr_equal(out[0], in[0]);
+		assert_ptr_equal(out[2], in[2]);
+		assert_int_equal(vw_spsc_put(&r, in + 4, 4), 3);
+		assert_int_equal(vw_spsc_get(&r, out, 8), 4);
+		for (i = 0; i < 4; i++)
+			assert_ptr_equal(out[i], in[3 + i]);
+		assert_true(vw_spsc_empty(&r));
+	}
+	vw_spsc_fini(&r);
+}
+
+#define STRESS_N 4000000u
+
+static void *producer(void *arg)
+{
+	struct vw_spsc *r = arg;
+	uintptr_t next = 0;
+	void *p[32];
+
+	while (next < STRESS_N) {
+		unsigned n = (unsigned)(next % 31) + 1, i, done = 0;
+
+		if (n > STRESS_N - next)
+			n = (unsigned)(STRESS_N - next);
+		for (i = 0; i < n; i++)
+			p[i] = ptr(next + i);
+		while (done < n)
+			done += vw_spsc_put(r, p + done, n - done);
+		next += n;
+	}
+	return NULL;
+}
+
+/* Two threads: every pointer arrives once, in order. */
+static void test_spsc_threads(void **state)
+{
+	struct vw_spsc r;
+	pthread_t t;
+	uintptr_t expect = 0;
+	unsigned bad = 0;
+	void *p[64];
+
+	(void)state;
+	assert_int_equal(vw_spsc_init(&r, 256), 0);
+	assert_int_equal(pthread_create(&t, NULL, producer, &r), 0);
+	while (expect < STRESS_N) {
+		unsigned n = vw_spsc_get(&r, p, (unsigned)(expect % 63) + 1), i;
+
+		for (i = 0; i < n; i++, expect++)
+			bad += p[i] != ptr(expect);
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(bad, 0);
+	assert_true(vw_spsc_empty(&r));
+	vw_spsc_fini(&r);
+}
+
+/* ---- TAP steering ------------------------------------------------------ */
+
+static char tapname[IFNAMSIZ];
+static struct vw_port *tap;
+static int psock = -1;
+
+static int tap_setup(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, 0x01 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct ifreq ifr = { 0 };
+	int err, s;
+
+	(void)state;
+	snprintf(tapname, sizeof(tapname), "vwtho%d", (int)getpid() % 100000);
+	tap = vw_tap_open(tapname, mac, 2, &err);
+	if (!tap)
+		return -1;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memcpy(ifr.ifr_name, tapname, sizeof(tapname));
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return -1;
+	close(s);
+	/* frames sent on this socket leave through the TAP device, as the
+	 * zone's stack would send them: the kernel picks a queue for each */
+	psock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	sll.sll_ifindex = (int)if_nametoindex(tapname);
+	sll.sll_protocol = htons(ETH_P_ALL);
+	return psock >= 0 && bind(psock, (struct sockaddr *)&sll, sizeof(sll)) == 0 ? 0 : -1;
+}
+
+static int tap_teardown(void **state)
+{
+	(void)state;
+	if (psock >= 0)
+		close(psock);
+	if (tap)
+		vw_port_destroy(tap);
+	return 0;
+}
+
+/* Sends n IPv4/UDP frames of n different flows (source ports) through the
+ * TAP device, then counts what each of its two queues holds. */
+static void send_and_count(int n, int got[2])
+{
+	uint8_t f[64] = { 0 }, buf[70000];
+	int i, q;
+
+	for (i = 0; i < n; i++) {
+		memset(f, 0xff, 6);                       /* broadcast */
+		memcpy(f + 6, "\x02\x76\x77\x00\x00\x01", 6);
+		f[12] = 0x08;                             /* IPv4 */
+		f[14] = 0x45;
+		f[17] = 46;                               /* total length */
+		f[22] = 64;
+		f[23] = 17;                               /* UDP */
+		memcpy(f + 26, "\x0a\xd3\x00\x01\x0a\xd3\x00\x02", 8);
+		f[34] = (uint8_t)(i >> 8);                /* source port: the flow */
+		f[35] = (uint8_t)i;
+		f[36] = 0x13;
+		f[37] = 0x89;
+		f[39] = 26;
+		assert_int_equal(send(psock, f, sizeof(f), 0), (ssize_t)sizeof(f));
+	}
+	for (q = 0; q < 2; q++) {
+		got[q] = 0;
+		/* what the device sent: the vnet header, then the frame */
+		while (read(tap->qfd[q], buf, sizeof(buf)) > 0)
+			got[q]++;
+	}
+}
+
+static void test_tap_steer(void **state)
+{
+	int got[2];
+
+	(void)state;
+	send_and_count(0, got); /* whatever the kernel sent on its own */
+	assert_int_equal(vw_tap_steer(tap, 1), 0);
+	send_and_count(64, got);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[1], 64);
+	assert_int_equal(vw_tap_steer(tap, 0), 0);
+	send_and_count(64, got);
+	assert_int_equal(got[0], 64);
+	assert_int_equal(got[1], 0);
+	/* back to the kernel's choice per flow: 64 flows land on both */
+	assert_int_equal(vw_tap_steer(tap, -1), 0);
+	send_and_count(64, got);
+	assert_int_equal(got[0] + got[1], 64);
+	assert_true(got[0] > 0 && got[1] > 0);
+}
+
+static void test_tap_steer_bad(void **state)
+{
+	static const struct vw_port_ops other = { .kind = "mem" };
+	struct vw_port fake = { .ops = &other, .nq = 1, .fd = -1 };
+
+	(void)state;
+	assert_int_equal(vw_tap_steer(tap, 2), -EINVAL); /* it has 2 queues */
+	assert_int_equal(vw_tap_steer(&fake, 0), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest spsc[] = {
+		cmocka_unit_test(test_spsc_basic),
+		cmocka_unit_test(test_spsc_threads),
+	};
+	const struct CMUnitTest steer[] = {
+		cmocka_unit_test(test_tap_steer),
+		cmocka_unit_test(test_tap_steer_bad),
+	};
+	int fails = cmocka_run_group_tests_name("spsc", spsc, NULL, NULL);
+
+	return fails + cmocka_run_group_tests_name("tap steering", steer, tap_setup, tap_teardown);
+}
