@@ -13,10 +13,19 @@
 
 #define POOL_BUFS 512
 
+/* epoll marks for the two eventfds (ports use their own pointer) */
+static char mark_stop, mark_call;
+
 struct worker {
 	int id;
 	int epfd;
 	int stopfd;
+	int callfd;     /* the control thread has put a call in the mailbox */
+	/* mailbox: written by the control thread, run by the worker */
+	void (*call_fn)(void *arg);
+	void *call_arg;
+	uint64_t call_req, call_done;
+	struct vw_task *tasks; /* the worker's timed work (its own thread only) */
 	pthread_t thread;
 	unsigned nports; /* control thread only */
 	uint64_t spin_ns;
@@ -41,6 +50,43 @@ void vw_workers_set_poll(uint64_t ns)
 	spin_ns = ns;
 }
 
+/* The earliest time a task of w is due (UINT64_MAX: none). */
+static uint64_t tasks_due(const struct worker *w)
+{
+	const struct vw_task *t;
+	uint64_t due = UINT64_MAX;
+
+	for (t = w->tasks; t; t = t->next)
+		if (t->due < due)
+			due = t->due;
+	return due;
+}
+
+/* Runs the tasks that are due; how many frames they moved. */
+static int tasks_run(struct worker *w, uint64_t now)
+{
+	struct vw_task *t, *next;
+	int work = 0;
+
+	for (t = w->tasks; t; t = next) {
+		next = t->next; /* run() may remove its own task */
+		if (t->due <= now)
+			work += t->run(t, now);
+	}
+	return work;
+}
+
+/* Runs the control thread's call, if one is waiting. */
+static void run_call(struct worker *w)
+{
+	uint64_t req = __atomic_load_n(&w->call_req, __ATOMIC_ACQUIRE);
+
+	if (req == w->call_done)
+		return;
+	w->call_fn(w->call_arg);
+	__atomic_store_n(&w->call_done, req, __ATOMIC_RELEASE);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -51,16 +97,25 @@ static void *worker_main(void *arg)
 	vw_worker_self = w->id;
 	for (;;) {
 		bool poll = now - last_work < w->spin_ns;
+		uint64_t due = tasks_due(w);
 		int i, n, work = 0;
 
 		/* adaptive polling: sleep in epoll while idle; keep polling
 		 * for a short while after the last frame, when the next one
-		 * (a reply, the rest of a burst) is likely to come at once */
-		if (poll) {
+		 * (a reply, the rest of a burst) is likely to come at once.
+		 * Timed work (a shaper's next frame) bounds the sleep. */
+		if (poll || due <= now) {
 			n = epoll_wait(w->epfd, evs, 64, 0);
 		} else {
+			struct timespec ts, *tp = NULL;
+
+			if (due != UINT64_MAX) {
+				ts.tv_sec = (time_t)((due - now) / 1000000000u);
+				ts.tv_nsec = (long)((due - now) % 1000000000u);
+				tp = &ts;
+			}
 			vw_rcu_offline(w->id);
-			n = epoll_wait(w->epfd, evs, 64, -1);
+			n = epoll_pwait2(w->epfd, evs, 64, tp, NULL);
 			vw_rcu_online(w->id);
 			if (n > 0)
 				w->st.wakeups++;
@@ -72,8 +127,15 @@ static void *worker_main(void *arg)
 			struct vw_port *port = evs[i].data.ptr;
 			int got;
 
-			if (!port)
+			if ((void *)port == &mark_stop)
 				goto out;
+			if ((void *)port == &mark_call) {
+				uint64_t v;
+
+				if (read(w->callfd, &v, sizeof(v)) < 0)
+					continue;
+				continue;
+			}
 			got = port->ops->rx_burst(port, &w->fwd.pool, pkts, VW_BATCH);
 			if (got <= 0) {
 				/* a TAP whose device went away (its zone was
@@ -90,6 +152,8 @@ static void *worker_main(void *arg)
 			work += got;
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}
+		work += tasks_run(w, now);
+		run_call(w);
 		if (work)
 			last_work = now;
 		else if (poll)
@@ -107,6 +171,8 @@ static void worker_free(struct worker *w)
 		close(w->epfd);
 	if (w->stopfd >= 0)
 		close(w->stopfd);
+	if (w->callfd >= 0)
+		close(w->callfd);
 	vw_fwd_fini(&w->fwd);
 	free(w);
 }
@@ -119,7 +185,8 @@ int vw_workers_start(int n)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		struct worker *w = calloc(1, sizeof(*w));
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &mark_stop };
+		struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &mark_call };
 
 		if (!w)
 			return -ENOMEM;
@@ -127,9 +194,11 @@ int vw_workers_start(int n)
 		w->spin_ns = spin_ns;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		w->callfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		err = vw_fwd_init(&w->fwd, i, POOL_BUFS);
-		if (w->epfd < 0 || w->stopfd < 0 || err ||
-		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ev) < 0) {
+		if (w->epfd < 0 || w->stopfd < 0 || w->callfd < 0 || err ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ev) < 0 ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->callfd, &cev) < 0) {
 			err = err ? err : -errno;
 			worker_free(w);
 			return err;
@@ -238,4 +307,49 @@ void vw_worker_get_stats(int i, struct vw_worker_stats *st)
 	st->pkts = __atomic_load_n(&workers[i]->st.pkts, __ATOMIC_RELAXED);
 	st->polls = __atomic_load_n(&workers[i]->st.polls, __ATOMIC_RELAXED);
 	st->nports = workers[i]->nports;
+}
+
+int vw_worker_call(int i, void (*fn)(void *arg), void *arg)
+{
+	struct worker *w;
+	uint64_t one = 1, req;
+	struct timespec nap = { 0, 20000 };
+
+	if (i < 0 || i >= nworkers)
+		return -EINVAL;
+	w = workers[i];
+	w->call_fn = fn;
+	w->call_arg = arg;
+	req = w->call_req + 1;
+	__atomic_store_n(&w->call_req, req, __ATOMIC_RELEASE);
+	if (write(w->callfd, &one, sizeof(one)) < 0)
+		return -errno;
+	/* a call is short and rare (a property change): wait for it */
+	while (__atomic_load_n(&w->call_done, __ATOMIC_ACQUIRE) != req)
+		nanosleep(&nap, NULL);
+	return 0;
+}
+
+void vw_worker_task_add(struct vw_task *t)
+{
+	struct worker *w;
+
+	if (vw_worker_self < 0 || vw_worker_self >= nworkers)
+		return;
+	w = workers[vw_worker_self];
+	t->next = w->tasks;
+	w->tasks = t;
+}
+
+void vw_worker_task_del(struct vw_task *t)
+{
+	struct vw_task **pp;
+
+	if (vw_worker_self < 0 || vw_worker_self >= nworkers)
+		return;
+	for (pp = &workers[vw_worker_self]->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			return;
+		}
 }

@@ -29,6 +29,26 @@ int vw_workers_count(void);
 int vw_worker_add_port(struct vw_port *port);
 void vw_worker_del_port(struct vw_port *port);
 
+/* Runs fn(arg) on worker w's own thread, between two batches, and returns
+ * once it has run.  Control thread only; fn must be short (it holds up the
+ * worker's traffic).  This is how the owner of per-worker state (a shaper's
+ * queues) is changed without a lock.  0 or -EINVAL (no such worker). */
+int vw_worker_call(int w, void (*fn)(void *arg), void *arg);
+
+/* Timed work a worker owns, such as a shaper's queue: after every batch the
+ * worker calls run(t, now) for each task with due <= now, and sleeps no
+ * longer than until the earliest due.  run() sets due again (UINT64_MAX:
+ * nothing pending) and returns how many frames it moved (non-zero keeps the
+ * worker polling).  Added and removed only on the worker's own thread
+ * (from vw_worker_call, or from run() itself). */
+struct vw_task {
+	uint64_t due;
+	int (*run)(struct vw_task *t, uint64_t now);
+	struct vw_task *next;
+};
+void vw_worker_task_add(struct vw_task *t);
+void vw_worker_task_del(struct vw_task *t);
+
 /* Per-worker counters for vwstat's lanes. */
 struct vw_worker_stats {
 	uint64_t wakeups;  /* returns from a sleeping epoll_wait with events */

@@ -25,6 +25,8 @@
 
 #include "datapath/port.h"
 #include "datapath/spsc.h"
+#include "datapath/worker.h"
+#include <time.h>
 
 static void *ptr(uintptr_t i)
 {
@@ -214,6 +216,78 @@ static void test_tap_steer_bad(void **state)
 	assert_int_equal(vw_tap_steer(&fake, 0), -EINVAL);
 }
 
+/* ---- calls into a worker, and timed tasks -------------------------------- */
+
+static int seen_self = -2;
+
+static void record_self(void *arg)
+{
+	(void)arg;
+	seen_self = vw_worker_self;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct tick {
+	struct vw_task task;
+	uint64_t start, period, fired[5];
+	int runs, worker;
+};
+
+static int tick_run(struct vw_task *t, uint64_t now)
+{
+	struct tick *k = (struct tick *)t;
+
+	k->fired[k->runs++] = now;
+	k->worker = vw_worker_self;
+	if (k->runs == 5) {
+		t->due = UINT64_MAX;
+		vw_worker_task_del(t);
+	} else {
+		t->due = k->start + (uint64_t)(k->runs + 1) * k->period;
+	}
+	return 0;
+}
+
+static void tick_add(void *arg)
+{
+	struct tick *k = arg;
+
+	k->start = mono_ns();
+	k->task.due = k->start + k->period;
+	vw_worker_task_add(&k->task);
+}
+
+/* A call runs on the worker named; a task wakes a sleeping worker when it
+ * is due (never early) and can remove itself. */
+static void test_worker_call_and_tasks(void **state)
+{
+	struct tick k = { .task.run = tick_run, .period = 3000000 };
+	int i;
+
+	(void)state;
+	assert_int_equal(vw_workers_start(2), 0);
+	assert_int_equal(vw_worker_call(1, record_self, NULL), 0);
+	assert_int_equal(seen_self, 1);
+	assert_int_equal(vw_worker_call(0, record_self, NULL), 0);
+	assert_int_equal(seen_self, 0);
+	assert_int_equal(vw_worker_call(2, record_self, NULL), -EINVAL);
+	assert_int_equal(vw_worker_call(1, tick_add, &k), 0);
+	for (i = 0; i < 400 && __atomic_load_n(&k.runs, __ATOMIC_ACQUIRE) < 5; i++)
+		usleep(5000);
+	assert_int_equal(k.runs, 5);
+	assert_int_equal(k.worker, 1);
+	for (i = 0; i < 5; i++)
+		assert_true(k.fired[i] >= k.start + (uint64_t)(i + 1) * k.period);
+	vw_workers_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest spsc[] = {
@@ -224,7 +298,12 @@ int main(void)
 		cmocka_unit_test(test_tap_steer),
 		cmocka_unit_test(test_tap_steer_bad),
 	};
+	const struct CMUnitTest workers[] = {
+		cmocka_unit_test(test_worker_call_and_tasks),
+	};
 	int fails = cmocka_run_group_tests_name("spsc", spsc, NULL, NULL);
+
+	fails += cmocka_run_group_tests_name("workers", workers, NULL, NULL);
 
 	return fails + cmocka_run_group_tests_name("tap steering", steer, tap_setup, tap_teardown);
 }
