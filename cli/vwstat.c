@@ -38,6 +38,12 @@ static const struct out_field link_fields[] = {
 	{ "DROP_NOBUF", "drop_nobuf", 10, OUT_F_COUNTER, NULL },
 	{ "DROP_TXERR", "drop_txerr", 10, OUT_F_COUNTER, NULL },
 	{ "DROP_FACE", "drop_face", 9, OUT_F_COUNTER, NULL },
+	{ "DROP_SHAPE", "drop_shape", 10, OUT_F_COUNTER, NULL },
+	{ "ODROP_SHAPE", "odrop_shape", 11, OUT_F_COUNTER, NULL },
+	{ "DROP_CODEL", "drop_codel", 10, OUT_F_COUNTER, NULL },
+	{ "DROP_QFULL", "drop_qfull", 10, OUT_F_COUNTER, NULL },
+	{ "QLEN_OUT", "qlen_out", 8, OUT_F_NUM, NULL },
+	{ "QLEN_IN", "qlen_in", 7, OUT_F_NUM, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 
@@ -61,8 +67,8 @@ struct view {
 
 static const struct view view_link = { "stats", "link", link_fields, "link,ipkts,rbytes,opkts,obytes" };
 static const struct view view_rx = { "stats", "link", link_fields,
-				     "link,ipkts,rbytes,idrops,drop_face,drop_tagged,drop_vlan,drop_unknown,batches" };
-static const struct view view_tx = { "stats", "link", link_fields, "link,opkts,obytes,odrops,drop_txerr" };
+				     "link,ipkts,rbytes,idrops,drop_face,drop_shape,drop_tagged,drop_vlan,drop_unknown,batches" };
+static const struct view view_tx = { "stats", "link", link_fields, "link,opkts,obytes,odrops,drop_txerr,odrop_shape,qlen_in" };
 static const struct view view_worker = { "worker", "worker", worker_fields, NULL };
 
 /* vwstat subcommands of SPEC §6; show-link is the default. */

@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include "control/ctl.h"
+#include "datapath/shape.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
@@ -117,7 +118,8 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			const struct vw_propdef *pd = linkprop_find(keys[k]);
 			uint64_t v;
 
-			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu)) {
+			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
+			    (!strcmp(keys[k], "maxbw") && s->maxbw)) {
 				ERR("%s: property '%s' given twice", name, keys[k]);
 				return -EINVAL;
 			}
@@ -135,6 +137,11 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 					return -EINVAL;
 				}
 				s->zone = vals[k];
+			} else if (!strcmp(keys[k], "maxbw")) {
+				if (!vw_bw_parse(vals[k], &s->maxbw) || s->maxbw < VW_MAXBW_MIN || s->maxbw > VW_MAXBW_MAX) {
+					ERR("%s: invalid maxbw '%s' (10K to 100G; a bare number is Mb/s)", name, vals[k]);
+					return -EINVAL;
+				}
 			} else {
 				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
 					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);
@@ -599,11 +606,14 @@ static uint64_t *face_drops_read(const struct vw_link **links, unsigned n)
 static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t face_drops)
 {
 	struct vw_port_stats s = { 0 };
-	uint64_t ip, ib, op, ob, idrops, odrops;
+	struct vw_shape_stats so = { 0 }, si = { 0 };
+	uint64_t ip, ib, op, ob, idrops, odrops, shape_out, shape_in;
 	unsigned i;
 
 	if (l->cls == VW_CLASS_VNIC) {
 		stats_add(&s, l->port);
+		vw_shape_stats(l->port, VW_SHAPE_OUT, &so);
+		vw_shape_stats(l->port, VW_SHAPE_IN, &si);
 		/* what the VNIC received is what the switch delivered to it */
 		ip = s.tx_pkts, ib = s.tx_bytes, op = s.rx_pkts, ob = s.rx_bytes;
 	} else {
@@ -615,8 +625,10 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 		}
 		ip = s.rx_pkts, ib = s.rx_bytes, op = s.tx_pkts, ob = s.tx_bytes;
 	}
-	idrops = s.drop_tagged + s.drop_vlan + s.drop_unknown + s.drop_runt + s.drop_nobuf + face_drops;
-	odrops = s.drop_txerr;
+	shape_out = so.drop_codel + so.drop_limit + so.drop_nobuf + so.drop_bad;
+	shape_in = si.drop_codel + si.drop_limit + si.drop_nobuf + si.drop_bad;
+	idrops = s.drop_tagged + s.drop_vlan + s.drop_unknown + s.drop_runt + s.drop_nobuf + face_drops + shape_out;
+	odrops = s.drop_txerr + shape_in;
 	vw_buf_kv(out, "record", "stats");
 	vw_buf_kv(out, "link", "%s", l->name);
 	vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
@@ -636,6 +648,12 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	vw_buf_kv(out, "drop_nobuf", "%lu", s.drop_nobuf);
 	vw_buf_kv(out, "drop_txerr", "%lu", s.drop_txerr);
 	vw_buf_kv(out, "drop_face", "%lu", face_drops);
+	vw_buf_kv(out, "drop_shape", "%lu", shape_out);
+	vw_buf_kv(out, "odrop_shape", "%lu", shape_in);
+	vw_buf_kv(out, "drop_codel", "%lu", so.drop_codel + si.drop_codel);
+	vw_buf_kv(out, "drop_qfull", "%lu", so.drop_limit + si.drop_limit);
+	vw_buf_kv(out, "qlen_out", "%u", so.qlen);
+	vw_buf_kv(out, "qlen_in", "%u", si.qlen);
 }
 
 static int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)

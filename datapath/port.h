@@ -24,6 +24,7 @@
 
 struct vw_port;
 struct vw_switch;
+struct vw_shape;
 
 /* Counters in the switch's terms: "rx" is what the switch received from the
  * port, "tx" what it delivered to the port. */
@@ -79,6 +80,9 @@ struct vw_port {
 	 * attachments.  While the port is attached, its live tx counters are
 	 * in the switch's per-worker arrays; vw_port_stats_sum() adds both. */
 	struct vw_port_stats stats[VW_MAX_WORKERS];
+	/* traffic shaping of the frames the VNIC sends ([0]) and of those
+	 * delivered to it ([1]); NULL: none (datapath/shape.h) */
+	struct vw_shape *shape[2];
 };
 
 /* The worker the calling thread is (0..), or -1 on any other thread.  A
@@ -108,6 +112,8 @@ int vw_tap_steer(struct vw_port *port, int q);
 /* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
  * frames it sends itself. */
 struct vw_port *vw_packet_open(const char *ifname, int *err);
+/* Writes frames to a TAP as they are, bypassing its shaper (which uses it). */
+int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
 /* Closes and frees a port made by either. */
 void vw_port_destroy(struct vw_port *port);
 

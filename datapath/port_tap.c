@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include "datapath/port.h"
+#include "datapath/shape.h"
 
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20 /* kernels from 6.2 on; older ones refuse it */
@@ -51,7 +52,7 @@ static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pk
 	return got;
 }
 
-static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	int i, sent = 0, fd = vw_port_fd(port, vw_worker_self);
 
@@ -73,6 +74,15 @@ static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 			sent++;
 	}
 	return sent;
+}
+
+static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(sh != NULL, 0))
+		return vw_shape_in_tx(sh, pkts, n, tag);
+	return vw_tap_write(port, pkts, n, tag);
 }
 
 static void tap_close(struct vw_port *port)

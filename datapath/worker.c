@@ -8,10 +8,13 @@
 #include <time.h>
 
 #include "datapath/rcu.h"
+#include "datapath/shape.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 
-#define POOL_BUFS 512
+/* buffers per worker: a batch of every port, plus frames shapers hold
+ * (mapped without reserving memory: only pages in use count) */
+#define POOL_BUFS 2048
 
 /* epoll marks for the two eventfds (ports use their own pointer) */
 static char mark_stop, mark_call;
@@ -26,6 +29,7 @@ struct worker {
 	void *call_arg;
 	uint64_t call_req, call_done;
 	struct vw_task *tasks; /* the worker's timed work (its own thread only) */
+	bool kicked;           /* run every task in this iteration */
 	pthread_t thread;
 	unsigned nports; /* control thread only */
 	uint64_t spin_ns;
@@ -34,6 +38,7 @@ struct worker {
 };
 
 static struct worker *workers[VW_MAX_WORKERS];
+__thread struct vw_fwd *vw_worker_fwd;
 static int nworkers;
 static uint64_t spin_ns = VW_POLL_NS_DEFAULT;
 
@@ -66,11 +71,13 @@ static uint64_t tasks_due(const struct worker *w)
 static int tasks_run(struct worker *w, uint64_t now)
 {
 	struct vw_task *t, *next;
+	bool all = w->kicked;
 	int work = 0;
 
+	w->kicked = false;
 	for (t = w->tasks; t; t = next) {
 		next = t->next; /* run() may remove its own task */
-		if (t->due <= now)
+		if (all || t->due <= now)
 			work += t->run(t, now);
 	}
 	return work;
@@ -95,6 +102,7 @@ static void *worker_main(void *arg)
 	uint64_t now = 0, last_work = 0;
 
 	vw_worker_self = w->id;
+	vw_worker_fwd = &w->fwd;
 	for (;;) {
 		bool poll = now - last_work < w->spin_ns;
 		uint64_t due = tasks_due(w);
@@ -132,8 +140,9 @@ static void *worker_main(void *arg)
 			if ((void *)port == &mark_call) {
 				uint64_t v;
 
-				if (read(w->callfd, &v, sizeof(v)) < 0)
-					continue;
+				/* a call, or frames handed over: run every task */
+				if (read(w->callfd, &v, sizeof(v)) >= 0)
+					w->kicked = true;
 				continue;
 			}
 			got = port->ops->rx_burst(port, &w->fwd.pool, pkts, VW_BATCH);
@@ -150,10 +159,14 @@ static void *worker_main(void *arg)
 			w->st.batches++;
 			w->st.pkts += (unsigned)got;
 			work += got;
+			if (__builtin_expect(__atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_RELAXED) != NULL, 0) &&
+			    vw_shape_out_take(port, &w->fwd, pkts, got, now))
+				continue;
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}
 		work += tasks_run(w, now);
 		run_call(w);
+		vw_shape_reclaim(&w->fwd);
 		if (work)
 			last_work = now;
 		else if (poll)
@@ -352,4 +365,31 @@ void vw_worker_task_del(struct vw_task *t)
 			*pp = t->next;
 			return;
 		}
+}
+
+void vw_worker_kick(int i)
+{
+	uint64_t one = 1;
+
+	if (i < 0 || i >= nworkers)
+		return;
+	if (i == vw_worker_self) {
+		workers[i]->kicked = true;
+		return;
+	}
+	if (write(workers[i]->callfd, &one, sizeof(one)) < 0)
+		return;
+}
+
+int vw_worker_pool_of(const void *buf)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++) {
+		const struct vw_pool *p = &workers[i]->fwd.pool;
+
+		if ((const char *)buf >= (const char *)p->mem && (const char *)buf < (const char *)p->mem + p->memlen)
+			return i;
+	}
+	return -1;
 }

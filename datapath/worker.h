@@ -47,6 +47,13 @@ struct vw_task {
 	struct vw_task *next;
 };
 void vw_worker_task_add(struct vw_task *t);
+/* Makes worker w run all its tasks soon (from any worker: it wakes w). */
+void vw_worker_kick(int w);
+/* The worker whose pool buf belongs to, or -1. */
+int vw_worker_pool_of(const void *buf);
+/* The calling worker's forwarding scratch and pool (NULL elsewhere). */
+struct vw_fwd;
+extern __thread struct vw_fwd *vw_worker_fwd;
 void vw_worker_task_del(struct vw_task *t);
 
 /* Per-worker counters for vwstat's lanes. */

@@ -19,6 +19,7 @@
 
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
+#include "datapath/shape.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
 
@@ -248,6 +249,7 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 
 static void vnic_unplumb(struct vw_link *l)
 {
+	vw_shape_set(l->port, 0, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(l->over->sw, l->port);
 	vw_port_destroy(l->port); /* closing the TAP removes its device */
@@ -373,6 +375,12 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	rc = vnic_face_up(l, err, errlen);
 	if (rc < 0)
 		goto fail_plumb;
+	if (s->maxbw) {
+		rc = vnic_set_maxbw(l, s->maxbw, err, errlen);
+		if (rc < 0)
+			goto fail_plumb;
+		l->maxbw_saved = s->maxbw;
+	}
 	over->nvnics++;
 	link_insert(l);
 	vnic_refresh_mcast(l);
@@ -490,6 +498,7 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	link_unlink(l);
 	/* out of the datapath first: after the detach's grace period no
 	 * worker reads the TAP or forwards to its MAC */
+	vw_shape_set(l->port, 0, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(over->sw, l->port);
 	vnic_retire(l->port, l->zone);
@@ -522,6 +531,19 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 	rc = addrs_apply(l, err, errlen);
 	vnic_refresh_mcast(l);
 	return rc;
+}
+
+int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
+{
+	char why[200] = "";
+	int rc = vw_shape_set(l->port, bps, why, sizeof(why));
+
+	if (rc) {
+		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));
+		return rc;
+	}
+	l->maxbw = bps;
+	return 0;
 }
 
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)

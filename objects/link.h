@@ -52,6 +52,7 @@ struct vw_link {
 	char zone[VW_ZONENAME_MAX + 1];         /* current; "" = host */
 	char zone_saved[VW_ZONENAME_MAX + 1];   /* persistent value */
 	unsigned mtu, mtu_saved;                /* 0 = default */
+	uint64_t maxbw, maxbw_saved;            /* bits/s each way; 0 = none */
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
@@ -71,6 +72,10 @@ const char *link_class_name(enum vw_class c);
 int etherstub_create(const char *name, bool temporary, char *err, size_t errlen);
 int etherstub_delete(const char *name, char *err, size_t errlen);
 
+/* The range of link property maxbw, bits/s. */
+#define VW_MAXBW_MIN 10000ULL
+#define VW_MAXBW_MAX 100000000000ULL
+
 struct vnic_spec {
 	const char *name;
 	const char *over;
@@ -80,6 +85,7 @@ struct vnic_spec {
 	bool temporary;
 	const char *zone;   /* NULL: host */
 	unsigned mtu;       /* 0: default */
+	uint64_t maxbw;     /* bits/s; 0: none */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
 /* Takes the VNIC out of the model and the datapath (its MAC is no longer
@@ -94,6 +100,9 @@ int vnic_reap_timeout(void);
 /* Moves the VNIC's TAP face into zone ("" = host), re-adding its addresses. */
 int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen);
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
+/* Holds each direction of the VNIC to bps bits/s by shaping (0: no limit);
+ * live, queued frames kept (datapath/shape.h). */
+int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
 /* Calls fn once for each zone ("" = host) that holds a VNIC. */
@@ -126,6 +135,7 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 struct linkprop_undo {
 	char zone[VW_ZONENAME_MAX + 1], zone_saved[VW_ZONENAME_MAX + 1];
 	unsigned mtu, mtu_saved;
+	uint64_t maxbw, maxbw_saved;
 };
 void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);

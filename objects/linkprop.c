@@ -14,7 +14,7 @@
 static const struct vw_propdef props[] = {
 	{ "zone", true, "--" },
 	{ "mtu", true, "68-9000" },
-	{ "maxbw", false, "--" },
+	{ "maxbw", true, "--" },
 	{ "priority", false, "high,medium,low" },
 	{ "cpus", false, "--" },
 	{ "protection", false, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
@@ -73,6 +73,20 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 			snprintf(l->zone_saved, sizeof(l->zone_saved), "%s", zone);
 		return 0;
 	}
+	if (!strcmp(prop, "maxbw")) {
+		uint64_t bps = 0;
+
+		if (value && (!vw_bw_parse(value, &bps) || bps < VW_MAXBW_MIN || bps > VW_MAXBW_MAX)) {
+			ERR("%s: invalid maxbw '%s' (10K to 100G; a bare number is Mb/s)", l->name, value);
+			return -EINVAL;
+		}
+		rc = vnic_set_maxbw(l, bps, err, errlen);
+		if (rc)
+			return rc;
+		if (!temporary)
+			l->maxbw_saved = bps;
+		return 0;
+	}
 	/* mtu */
 	v = 0;
 	if (value && !vw_uint_parse(value, 68, 9000, &v)) {
@@ -95,6 +109,13 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 	if (!strcmp(prop, "zone")) {
 		snprintf(cur, len, "%s", l->zone);
 		snprintf(saved, len, "%s", l->zone_saved);
+	} else if (!strcmp(prop, "maxbw")) {
+		char b[32];
+
+		snprintf(cur, len, "%s", l->maxbw ? vw_bw_format(l->maxbw, b) : "--");
+		snprintf(def, len, "--");
+		if (l->maxbw_saved)
+			snprintf(saved, len, "%s", vw_bw_format(l->maxbw_saved, b));
 	} else if (!strcmp(prop, "mtu")) {
 		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
 		snprintf(def, len, "1500");
@@ -109,6 +130,8 @@ void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
 	memcpy(u->zone_saved, l->zone_saved, sizeof(u->zone_saved));
 	u->mtu = l->mtu;
 	u->mtu_saved = l->mtu_saved;
+	u->maxbw = l->maxbw;
+	u->maxbw_saved = l->maxbw_saved;
 }
 
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
@@ -121,6 +144,9 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 		vnic_set_zone(l, u->zone, err, sizeof(err));
 	if (l->mtu != u->mtu)
 		vnic_set_mtu(l, u->mtu, err, sizeof(err));
+	if (l->maxbw != u->maxbw)
+		vnic_set_maxbw(l, u->maxbw, err, sizeof(err));
+	l->maxbw_saved = u->maxbw_saved;
 	memcpy(l->zone_saved, u->zone_saved, sizeof(l->zone_saved));
 	l->mtu_saved = u->mtu_saved;
 }

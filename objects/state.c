@@ -58,8 +58,15 @@ void state_export(struct vw_buf *out)
 			vw_buf_printf(out, "%szone=%s", sep, l->zone_saved);
 			sep = ",";
 		}
-		if (l->mtu_saved)
+		if (l->mtu_saved) {
 			vw_buf_printf(out, "%smtu=%u", sep, l->mtu_saved);
+			sep = ",";
+		}
+		if (l->maxbw_saved) {
+			char b[32];
+
+			vw_buf_printf(out, "%smaxbw=%s", sep, vw_bw_format(l->maxbw_saved, b));
+		}
 		vw_buf_printf(out, " %s\n", l->name);
 		for (i = 0; i < l->naddr; i++)
 			vw_buf_printf(out, "create-addr -a %s %s\n", vw_prefix_format(&l->addrs[i].p, a), l->name);

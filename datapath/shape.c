@@ -1,0 +1,534 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datapath/gso.h"
+#include "datapath/rcu.h"
+#include "datapath/shape.h"
+#include "datapath/shaper.h"
+#include "datapath/spsc.h"
+#include "datapath/vnet.h"
+#include "datapath/vswitch.h"
+#include "datapath/worker.h"
+
+#define HANDOFF_RING 256  /* frames in flight from one worker to an owner */
+#define SHAPER_ITEMS 512  /* frames a shaper may hold, per direction */
+#define RETURN_RING 4096  /* above a pool's size: never fills */
+#define MAX_SEGS 64       /* frames one super-frame may be cut into */
+
+struct vw_shape {
+	struct vw_task task; /* first: the owner's timed work */
+	struct vw_port *port;
+	struct vw_shaper *sh;
+	int dir, owner;
+	uint64_t rate;
+	uint32_t max_item;
+	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
+	struct vw_shape_stats st;          /* written by the owner */
+	/* written by the worker that hands frames over */
+	struct {
+		uint64_t nobuf, bad;
+	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
+};
+
+/* ret[a][b]: buffers of worker b's pool that worker a is done with */
+static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
+static int ret_ready;
+static unsigned owner_load[VW_MAX_WORKERS];
+
+/* Per-worker scratch for cutting super-frames. */
+struct cut_scratch {
+	struct vw_seg segs[VW_GSO_SEGS_MAX];
+	uint8_t frame[VW_PKT_HEADROOM + VW_PKT_DATA_MAX];
+	uint8_t out[VW_GSO_SCRATCH];
+};
+static __thread struct cut_scratch *cut;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Bytes a frame takes on the wire: a super-frame counts as the frames it
+ * will be cut into, each with its own headers. */
+static uint32_t wire_bytes(const struct vw_pkt *pkt)
+{
+	uint32_t hdr = pkt->vnet.hdr_len, gso = pkt->vnet.gso_size, nseg;
+
+	if (pkt->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE || !gso || !hdr || hdr >= pkt->len)
+		return pkt->len;
+	nseg = (pkt->len - hdr + gso - 1) / gso;
+	return pkt->len + (nseg - 1) * hdr;
+}
+
+/* A buffer this worker is done with goes back to its own pool. */
+static void release(struct vw_pkt *pkt)
+{
+	int self = vw_worker_self, from = vw_worker_pool_of(pkt);
+
+	if (from < 0)
+		return; /* not a pool buffer: cannot happen */
+	if (from == self)
+		vw_pkt_free(&vw_worker_fwd->pool, pkt);
+	else
+		vw_spsc_put(&ret[self][from], (void **)&pkt, 1);
+}
+
+void vw_shape_reclaim(struct vw_fwd *f)
+{
+	int self = vw_worker_self, n = vw_workers_count(), a;
+	void *p[64];
+
+	if (!__atomic_load_n(&ret_ready, __ATOMIC_ACQUIRE))
+		return;
+	for (a = 0; a < n; a++) {
+		unsigned got, i;
+
+		if (a == self)
+			continue;
+		while ((got = vw_spsc_get(&ret[a][self], p, 64)) > 0)
+			for (i = 0; i < got; i++)
+				vw_pkt_free(&f->pool, p[i]);
+	}
+}
+
+/*
+ * Makes the frames the shaper will queue from pkt, in out[]: pkt itself
+ * when it fits and no copy is asked for; else copies (with pkt's VLAN tag
+ * put in when tag is set) into buffers of pool, cut into Ethernet frames
+ * when the frame is a super-frame longer than max.  Returns how many, or
+ * -ENOBUFS / -EINVAL (a super-frame that cannot be cut).
+ */
+static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t max, bool copy,
+		   struct vw_pkt **out)
+{
+	struct virtio_net_hdr_v1 vnet = pkt->vnet;
+	const uint8_t *frame = pkt->data;
+	uint32_t len = pkt->len;
+	bool tagged = tag && pkt->vid && len >= 12;
+	int n, i;
+
+	if (len <= max || vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		struct vw_pkt *c;
+
+		if (!copy && !tagged) {
+			out[0] = pkt;
+			return 1;
+		}
+		c = vw_pkt_alloc(pool);
+		if (!c)
+			return -ENOBUFS;
+		if (len + (tagged ? 4 : 0) > sizeof(c->buf)) {
+			vw_pkt_free(pool, c);
+			return -EINVAL;
+		}
+		c->vnet = vnet;
+		if (tagged) {
+			memcpy(c->buf, frame, 12);
+			c->buf[12] = 0x81;
+			c->buf[13] = 0x00;
+			c->buf[14] = (uint8_t)(pkt->vid >> 8);
+			c->buf[15] = (uint8_t)pkt->vid;
+			memcpy(c->buf + 16, frame + 12, len - 12);
+			c->len = len + 4;
+			vw_vnet_shift(&c->vnet, 4);
+		} else {
+			memcpy(c->buf, frame, len);
+			c->len = len;
+		}
+		out[0] = c;
+		return 1;
+	}
+	/* a super-frame too long for the rate: cut it (on a copy: the frame
+	 * may be going to other destinations too) */
+	if (!cut) {
+		cut = calloc(1, sizeof(*cut)); /* once per worker */
+		if (!cut)
+			return -ENOBUFS;
+	}
+	if (len + 4 > sizeof(cut->frame))
+		return -EINVAL;
+	if (tagged) {
+		memcpy(cut->frame, frame, 12);
+		cut->frame[12] = 0x81;
+		cut->frame[13] = 0x00;
+		cut->frame[14] = (uint8_t)(pkt->vid >> 8);
+		cut->frame[15] = (uint8_t)pkt->vid;
+		memcpy(cut->frame + 16, frame + 12, len - 12);
+		len += 4;
+		vw_vnet_shift(&vnet, 4);
+	} else {
+		memcpy(cut->frame, frame, len);
+	}
+	n = vw_gso_segment(&vnet, cut->frame, len, cut->out, sizeof(cut->out), cut->segs, MAX_SEGS);
+	if (n <= 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		struct vw_pkt *c = vw_pkt_alloc(pool);
+
+		if (!c) {
+			while (i--)
+				vw_pkt_free(pool, out[i]);
+			return -ENOBUFS;
+		}
+		memcpy(c->buf, cut->segs[i].data, cut->segs[i].len);
+		c->len = cut->segs[i].len;
+		/* a single frame keeps what the cut left (a checksum filled
+		 * in clears the header); segments have no offload left */
+		memset(&c->vnet, 0, sizeof(c->vnet));
+		if (n == 1)
+			c->vnet = vnet;
+		out[i] = c;
+	}
+	return n;
+}
+
+static void count_refusal(struct vw_shape *sh, int why)
+{
+	if (why == VW_SHAPER_DROP_LIMIT || why == VW_SHAPER_DROP_FULL)
+		sh->st.drop_limit++;
+	else
+		sh->st.drop_bad++;
+}
+
+bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now)
+{
+	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_ACQUIRE);
+	struct vw_pkt *segs[MAX_SEGS];
+	int i, j;
+
+	if (!sh || sh->owner != vw_worker_self)
+		return false;
+	for (i = 0; i < n; i++) {
+		int k = prepare(&f->pool, pkts[i], false, sh->max_item, false, segs);
+
+		if (k < 0) {
+			if (k == -ENOBUFS)
+				sh->st.drop_nobuf++;
+			else
+				sh->st.drop_bad++;
+			vw_pkt_free(&f->pool, pkts[i]);
+			continue;
+		}
+		if (segs[0] != pkts[i])
+			vw_pkt_free(&f->pool, pkts[i]);
+		for (j = 0; j < k; j++) {
+			int why = vw_shaper_enqueue(sh->sh, 0, 0, segs[j], wire_bytes(segs[j]), now);
+
+			if (why) {
+				count_refusal(sh, why);
+				vw_pkt_free(&f->pool, segs[j]);
+			}
+		}
+	}
+	sh->task.due = now; /* let what may go leave at once */
+	return true;
+}
+
+int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+{
+	int self = vw_worker_self, i, j, taken = 0;
+	struct vw_pkt *segs[MAX_SEGS];
+	struct vw_fwd *f = vw_worker_fwd;
+
+	if (self < 0 || !f)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int k = prepare(&f->pool, pkts[i], tag, sh->max_item, true, segs);
+
+		if (k < 0) {
+			if (k == -ENOBUFS)
+				sh->prod[self].nobuf++;
+			else
+				sh->prod[self].bad++;
+			continue;
+		}
+		for (j = 0; j < k; j++)
+			if (!vw_spsc_put(&sh->in[self], (void **)&segs[j], 1)) {
+				sh->prod[self].nobuf++;
+				vw_pkt_free(&f->pool, segs[j]);
+			}
+		taken++;
+	}
+	vw_worker_kick(sh->owner);
+	return taken;
+}
+
+/* The owner's timed work: take what other workers handed over, let go
+ * what the rate allows, and say when to come back. */
+static int shape_run(struct vw_task *t, uint64_t now)
+{
+	struct vw_shape *sh = (struct vw_shape *)t;
+	struct vw_shaper_stats rs;
+	void *items[64];
+	uint32_t bytes[64];
+	int n, i, w, nw = vw_workers_count();
+
+	if (sh->dir == VW_SHAPE_IN)
+		for (w = 0; w < nw; w++) {
+			unsigned got;
+
+			while ((got = vw_spsc_get(&sh->in[w], items, 64)) > 0)
+				for (i = 0; i < (int)got; i++) {
+					int why = vw_shaper_enqueue(sh->sh, 0, 0, items[i],
+								    wire_bytes(items[i]), now);
+
+					if (why) {
+						count_refusal(sh, why);
+						release(items[i]);
+					}
+				}
+		}
+	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
+	if (n > 0) {
+		for (i = 0; i < n; i++)
+			sh->st.bytes += bytes[i];
+		sh->st.pkts += (unsigned)n;
+		if (sh->dir == VW_SHAPE_OUT) {
+			vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
+		} else {
+			vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
+			for (i = 0; i < n; i++)
+				release(items[i]);
+		}
+	}
+	vw_shaper_root_stats(sh->sh, &rs);
+	sh->st.qlen = rs.qlen;
+	sh->st.qbytes = rs.qbytes;
+	t->due = vw_shaper_next_time(sh->sh);
+	return n;
+}
+
+/* CoDel drops (and, at destroy, what is still queued: why 0). */
+static void on_drop(void *arg, void *item, uint32_t bytes, int why)
+{
+	struct vw_shape *sh = arg;
+
+	(void)bytes;
+	if (why == VW_SHAPER_DROP_CODEL)
+		sh->st.drop_codel++;
+	release(item);
+}
+
+/* ---- control thread ----------------------------------------------------- */
+
+struct shape_pair {
+	struct vw_shape *sh[2];
+	uint64_t rate;
+	int rc;
+	char err[200];
+};
+
+static void on_owner_add(void *arg)
+{
+	struct shape_pair *p = arg;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		p->sh[d]->task.due = UINT64_MAX;
+		vw_worker_task_add(&p->sh[d]->task);
+	}
+}
+
+static void on_owner_rate(void *arg)
+{
+	struct shape_pair *p = arg;
+	uint64_t now = mono_ns();
+	int d;
+
+	p->rc = 0;
+	for (d = 0; d < 2 && !p->rc; d++) {
+		p->rc = vw_shaper_set_rate(p->sh[d]->sh, p->rate, now, p->err, sizeof(p->err));
+		if (!p->rc) {
+			p->sh[d]->rate = p->rate;
+			p->sh[d]->max_item = vw_shaper_max_item(p->rate);
+			p->sh[d]->task.due = now;
+		}
+	}
+}
+
+/* Shaping off: what is queued or handed over is sent on as it is. */
+static void on_owner_remove(void *arg)
+{
+	struct shape_pair *p = arg;
+	void *items[64];
+	uint32_t bytes[64];
+	int d, n, i, w, nw = vw_workers_count();
+
+	for (d = 0; d < 2; d++) {
+		struct vw_shape *sh = p->sh[d];
+
+		vw_worker_task_del(&sh->task);
+		if (d == VW_SHAPE_IN)
+			for (w = 0; w < nw; w++) {
+				unsigned got;
+
+				while ((got = vw_spsc_get(&sh->in[w], items, 64)) > 0) {
+					vw_tap_write(sh->port, (struct vw_pkt **)items, (int)got, false);
+					for (i = 0; i < (int)got; i++)
+						release(items[i]);
+				}
+			}
+		while ((n = vw_shaper_flush(sh->sh, items, bytes, 64)) > 0) {
+			if (d == VW_SHAPE_OUT) {
+				vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
+			} else {
+				vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
+				for (i = 0; i < n; i++)
+					release(items[i]);
+			}
+		}
+		vw_shaper_destroy(sh->sh);
+		sh->sh = NULL;
+	}
+}
+
+static void shape_free(struct vw_shape *sh)
+{
+	int w;
+
+	if (!sh)
+		return;
+	if (sh->sh)
+		vw_shaper_destroy(sh->sh);
+	for (w = 0; w < VW_MAX_WORKERS; w++)
+		vw_spsc_fini(&sh->in[w]);
+	free(sh);
+}
+
+static int rings_init(void)
+{
+	int a, b;
+
+	if (ret_ready)
+		return 0;
+	for (a = 0; a < VW_MAX_WORKERS; a++)
+		for (b = 0; b < VW_MAX_WORKERS; b++)
+			if (vw_spsc_init(&ret[a][b], RETURN_RING) < 0)
+				return -ENOMEM;
+	__atomic_store_n(&ret_ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen)
+{
+	struct shape_pair p = { .rate = rate };
+	int d, w, nw = vw_workers_count(), owner;
+
+	p.sh[0] = port->shape[VW_SHAPE_OUT];
+	p.sh[1] = port->shape[VW_SHAPE_IN];
+	if (!rate) {
+		if (!p.sh[0])
+			return 0;
+		owner = p.sh[0]->owner;
+		__atomic_store_n(&port->shape[VW_SHAPE_OUT], NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&port->shape[VW_SHAPE_IN], NULL, __ATOMIC_RELEASE);
+		if (port->nq > 1)
+			vw_tap_steer(port, -1);
+		/* no worker is inside vw_shape_in_tx/out_take for it after this */
+		vw_rcu_synchronize();
+		vw_worker_call(owner, on_owner_remove, &p);
+		owner_load[owner]--;
+		shape_free(p.sh[0]);
+		shape_free(p.sh[1]);
+		return 0;
+	}
+	if (p.sh[0]) {
+		vw_worker_call(p.sh[0]->owner, on_owner_rate, &p);
+		if (p.rc)
+			snprintf(err, errlen, "%s", p.err);
+		return p.rc;
+	}
+	if (!port->ops || strcmp(port->ops->kind, "tap") || nw < 1) {
+		snprintf(err, errlen, "shaping needs a VNIC's TAP and a running worker");
+		return -EINVAL;
+	}
+	if (rings_init()) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	owner = 0;
+	for (w = 1; w < nw; w++)
+		if (owner_load[w] < owner_load[owner])
+			owner = w;
+	for (d = 0; d < 2; d++) {
+		struct vw_shaper_cfg cfg = {
+			.maxbw = rate,
+			.max_items = SHAPER_ITEMS,
+			.max_classes = 1,
+			.drop = on_drop,
+		};
+		struct vw_shape *sh = calloc(1, sizeof(*sh));
+		int rc;
+
+		p.sh[d] = sh;
+		if (!sh) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		sh->port = port;
+		sh->dir = d;
+		sh->owner = owner;
+		sh->rate = rate;
+		sh->max_item = vw_shaper_max_item(rate);
+		sh->task.run = shape_run;
+		cfg.drop_arg = sh;
+		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
+		if (rc)
+			goto fail_rc;
+		if (d == VW_SHAPE_IN)
+			for (w = 0; w < nw; w++)
+				if (vw_spsc_init(&sh->in[w], HANDOFF_RING) < 0) {
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+		continue;
+fail_rc:
+		shape_free(p.sh[0]);
+		shape_free(p.sh[1]);
+		return rc;
+	}
+	vw_worker_call(owner, on_owner_add, &p);
+	owner_load[owner]++;
+	__atomic_store_n(&port->shape[VW_SHAPE_IN], p.sh[1], __ATOMIC_RELEASE);
+	__atomic_store_n(&port->shape[VW_SHAPE_OUT], p.sh[0], __ATOMIC_RELEASE);
+	if (port->nq > 1 && vw_tap_steer(port, owner) < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot steer the TAP's frames to one queue");
+		vw_shape_set(port, 0, NULL, 0);
+		return rc ? rc : -EIO;
+	}
+	return 0;
+fail:
+	shape_free(p.sh[0]);
+	shape_free(p.sh[1]);
+	return -ENOMEM;
+}
+
+void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st)
+{
+	const struct vw_shape *sh = port->shape[dir];
+	int w;
+
+	memset(st, 0, sizeof(*st));
+	if (!sh)
+		return;
+	st->pkts = __atomic_load_n(&sh->st.pkts, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&sh->st.bytes, __ATOMIC_RELAXED);
+	st->drop_codel = __atomic_load_n(&sh->st.drop_codel, __ATOMIC_RELAXED);
+	st->drop_limit = __atomic_load_n(&sh->st.drop_limit, __ATOMIC_RELAXED);
+	st->drop_nobuf = __atomic_load_n(&sh->st.drop_nobuf, __ATOMIC_RELAXED);
+	st->drop_bad = __atomic_load_n(&sh->st.drop_bad, __ATOMIC_RELAXED);
+	st->qlen = __atomic_load_n(&sh->st.qlen, __ATOMIC_RELAXED);
+	st->qbytes = __atomic_load_n(&sh->st.qbytes, __ATOMIC_RELAXED);
+	for (w = 0; w < VW_MAX_WORKERS; w++) {
+		st->drop_nobuf += __atomic_load_n(&sh->prod[w].nobuf, __ATOMIC_RELAXED);
+		st->drop_bad += __atomic_load_n(&sh->prod[w].bad, __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,75 @@
+/*
+ * Shaping a VNIC's traffic (link property maxbw, each direction held to the
+ * rate): the datapath side of datapath/shaper.h.
+ *
+ * A shaped port has one owner worker for both directions, and each
+ * direction a shaper (struct vw_shaper) that only the owner touches:
+ *
+ *   out  frames the VNIC sends.  The TAP steers all of them to the owner's
+ *        queue (vw_tap_steer), so only the owner reads them; it queues them
+ *        in the shaper instead of forwarding them, and forwards them
+ *        (vw_switch_input) when the shaper lets them go.
+ *   in   frames delivered to the VNIC, by any worker.  The port's tx_burst
+ *        copies each frame into a buffer of the calling worker's pool and
+ *        hands the pointer to the owner through a ring of its own (one per
+ *        worker, single producer, single consumer: datapath/spsc.h), then
+ *        wakes the owner; the owner queues it and writes it to the TAP when
+ *        the shaper lets it go.  Copying frees the switch's batch at once,
+ *        whatever the fan-out.
+ *
+ * Buffers go back to the pool they came from: a worker that is done with
+ * another worker's buffer puts it on a return ring (one per pair of
+ * workers, sized above a pool so it never fills), and every worker drains
+ * its return rings into its pool once per loop (vw_shape_reclaim).
+ * Super-frames longer than the shaper's largest item at the rate (about
+ * 1 ms of the link) are cut into Ethernet frames first (datapath/gso.h), so
+ * low rates stay accurate and a ping does not wait behind 64 KiB.
+ *
+ * The control thread creates, changes and removes shaping
+ * (vw_shape_set); changes run on the owner through vw_worker_call, so the
+ * shaper itself needs no lock.
+ */
+#ifndef VW_SHAPE_H
+#define VW_SHAPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "datapath/port.h"
+
+enum { VW_SHAPE_OUT, VW_SHAPE_IN };
+
+struct vw_fwd;
+
+/* Counters of one direction, summed by the control thread. */
+struct vw_shape_stats {
+	uint64_t pkts, bytes;   /* frames the shaper let go */
+	uint64_t drop_codel;    /* dropped by CoDel: waited too long */
+	uint64_t drop_limit;    /* queue full (bytes) */
+	uint64_t drop_nobuf;    /* no buffer to copy into, or a full hand-over ring */
+	uint64_t drop_bad;      /* a super-frame that could not be cut */
+	uint32_t qlen;          /* frames queued now */
+	uint64_t qbytes;
+};
+
+/* Control thread.  rate: bits/s (0: no shaping).  Creates shaping for both
+ * directions of a TAP port (choosing its owner), changes the rate of
+ * existing shaping (queued frames stay), or removes it (queued frames are
+ * sent on as they are: nothing is lost by turning shaping off).  0, or
+ * -errno with a one-line reason in err. */
+int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen);
+/* Control thread: the counters of one direction (all zero without). */
+void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st);
+
+/* Worker side. */
+/* The owner of port's out direction takes the n frames it read from the
+ * port (they are then the shaper's); false when the port is not shaped on
+ * this worker (the caller forwards them as usual). */
+bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now);
+/* tx_burst of a port whose in direction is shaped; takes every frame
+ * (copies it), returns n minus the frames it had to drop. */
+int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag);
+/* Puts buffers other workers are done with back into f's pool. */
+void vw_shape_reclaim(struct vw_fwd *f);
+
+#endif
