@@ -19,3 +19,13 @@ $(B)/bench/gso: bench/gso.c $(B)/datapath/gso.o
 bench-gso: $(B)/bench/gso
 
 .PHONY: bench-gso
+
+# Admission-control helpers (bench/conntab.c): parser, MSS clamp, RST,
+# connection table lookups.
+$(B)/bench/conntab: bench/conntab.c $(B)/datapath/conntab.o $(B)/datapath/pktparse.o $(B)/datapath/tcpops.o $(B)/datapath/gso.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
+
+bench-conntab: $(B)/bench/conntab
+
+.PHONY: bench-conntab
