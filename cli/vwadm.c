@@ -76,6 +76,28 @@ static const struct out_field addr_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field flow_fields[] = {
+	{ "FLOW", "flow", 14, 0, NULL },
+	{ "LINK", "link", 12, 0, NULL },
+	{ "IPADDR", "ipaddr", 24, 0, NULL },
+	{ "PROTO", "proto", 6, 0, NULL },
+	{ "LPORT", "lport", 6, 0, NULL },
+	{ "RPORT", "rport", 6, 0, NULL },
+	{ "DSFLD", "dsfield", 9, 0, NULL },
+	{ "ATTRS", "attrs", 30, 0, NULL },
+	{ "TEMPORARY", "temporary", 9, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field flowprop_fields[] = {
+	{ "FLOW", "flow", 14, 0, NULL },
+	{ "PROPERTY", "property", 10, 0, NULL },
+	{ "VALUE", "value", 10, 0, NULL },
+	{ "DEFAULT", "default", 10, 0, NULL },
+	{ "POSSIBLE", "possible", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 struct cmd_out;
 typedef int (*print_fn)(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
 
@@ -104,6 +126,8 @@ static const struct cmd_out cmd_outs[] = {
 	{ "show-linkprop", "linkprop", linkprop_fields, NULL, 'c', print_show },
 	{ "show-zone", "zone", zone_fields, NULL, 'p', print_show },
 	{ "show-addr", "addr", addr_fields, NULL, 'p', print_show },
+	{ "show-flow", "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p', print_show },
+	{ "show-flowprop", "flowprop", flowprop_fields, NULL, 'c', print_show },
 	{ "export", "line", NULL, NULL, 0, print_export },
 };
 

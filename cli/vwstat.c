@@ -1,8 +1,9 @@
 /*
- * vwstat: link and datapath worker statistics (the dlstat analogue).  It
- * asks vwired for the internal command "stats" and prints the "stats" or
- * "worker" records of the reply: totals once, or with -i the change of every
- * counter over each interval.
+ * vwstat: link, flow and datapath worker statistics (the dlstat and
+ * flowstat analogue).  It asks vwired for the internal command "stats" (or
+ * "flowstats" for show-flow) and prints the "stats", "worker" or
+ * "flowstats" records of the reply: totals once, or with -i the change of
+ * every counter over each interval.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +18,9 @@
 #define PROG "vwstat"
 #define USAGE \
 	"usage: " PROG " [--socket PATH] [show-link] [-r|-t|-w] [-i SECONDS] [-c COUNT]" \
-	" [-o FIELD,...] [-p] [-F json] [LINK...]"
+	" [-o FIELD,...] [-p] [-F json] [LINK...]\n" \
+	"       " PROG " [--socket PATH] show-flow [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
+	" [-l LINK] [FLOW...]"
 
 static const struct out_field link_fields[] = {
 	{ "LINK", "link", 12, 0, NULL },
@@ -57,6 +60,16 @@ static const struct out_field worker_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field flow_fields[] = {
+	{ "FLOW", "flow", 14, 0, NULL },
+	{ "LINK", "link", 12, 0, NULL },
+	{ "IPKTS", "ipkts", 10, OUT_F_COUNTER, NULL },
+	{ "RBYTES", "rbytes", 12, OUT_F_COUNTER, NULL },
+	{ "OPKTS", "opkts", 10, OUT_F_COUNTER, NULL },
+	{ "OBYTES", "obytes", 12, OUT_F_COUNTER, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 /* What is shown: a record type, its key field and its columns. */
 struct view {
 	const char *rectype;
@@ -70,9 +83,10 @@ static const struct view view_rx = { "stats", "link", link_fields,
 				     "link,ipkts,rbytes,idrops,drop_face,drop_shape,drop_tagged,drop_vlan,drop_unknown,batches" };
 static const struct view view_tx = { "stats", "link", link_fields, "link,opkts,obytes,odrops,drop_txerr,odrop_shape,qlen_in" };
 static const struct view view_worker = { "worker", "worker", worker_fields, NULL };
+static const struct view view_flow = { "flowstats", "flow", flow_fields, "flow,ipkts,rbytes,opkts,obytes" };
 
 /* vwstat subcommands of SPEC §6; show-link is the default. */
-static const char *const later_subcommands[] = { "show-flow", "show-aggr", "show-history" };
+static const char *const later_subcommands[] = { "show-aggr", "show-history" };
 
 struct opts {
 	const char *sock;
@@ -82,6 +96,7 @@ struct opts {
 	bool interval_set;
 	struct timespec interval;
 	unsigned long count; /* 0: forever */
+	const char *link;    /* show-flow -l */
 	int nlinks;
 	char **links;
 };
@@ -102,9 +117,13 @@ static int help(void)
 	       "  -r            receive detail      -t            transmit detail\n"
 	       "  -w, --workers datapath worker lanes\n"
 	       "  -i SECONDS    one output per interval (deltas), -c COUNT times\n"
-	       "  -o FIELDS     columns (or 'all'); -p parsable (needs -o); -F json\n\n"
+	       "  -o FIELDS     columns (or 'all'); -p parsable (needs -o); -F json\n"
+	       "  -l LINK       show-flow: the flows of LINK only\n\n"
 	       "link fields:");
 	for (f = link_fields; f->name; f++)
+		printf(" %s", f->name);
+	printf("\nflow fields:");
+	for (f = flow_fields; f->name; f++)
 		printf(" %s", f->name);
 	printf("\nworker fields:");
 	for (f = worker_fields; f->name; f++)
@@ -149,13 +168,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *interval = NULL, *count = NULL, *format = NULL;
-	bool rx = false, tx = false, workers = false;
+	bool rx = false, tx = false, workers = false, flows = false;
 	uint64_t n;
 	size_t i;
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":rtwi:c:o:pF:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":rtwi:c:o:pF:l:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S': o->sock = optarg; break;
 		case 'r': rx = true; break;
@@ -166,6 +185,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->fields = optarg; break;
 		case 'p': o->parsable = true; break;
 		case 'F': format = optarg; break;
+		case 'l': o->link = optarg; break;
 		case 'h': return -1;
 		case ':':
 			if (optopt == 'S')
@@ -182,6 +202,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->nlinks && !strcmp(o->links[0], "show-link")) {
 		o->links++;
 		o->nlinks--;
+	} else if (o->nlinks && !strcmp(o->links[0], "show-flow")) {
+		o->links++;
+		o->nlinks--;
+		flows = true;
 	}
 	for (i = 0; o->nlinks && i < sizeof(later_subcommands) / sizeof(later_subcommands[0]); i++)
 		if (!strcmp(o->links[0], later_subcommands[i])) {
@@ -189,6 +213,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 1;
 		}
 
+	if (flows && (rx || tx || workers))
+		return usage_error("%s", "-r, -t and -w apply to links, not to show-flow");
+	if (o->link && !flows)
+		return usage_error("%s", "-l applies to show-flow only");
 	if (rx + tx + workers > 1)
 		return usage_error("%s", "-r, -t and -w cannot be combined");
 	if (workers && o->nlinks)
@@ -219,7 +247,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->count = (unsigned long)n;
 	}
-	o->view = workers ? &view_worker : rx ? &view_rx : tx ? &view_tx : &view_link;
+	o->view = flows ? &view_flow : workers ? &view_worker : rx ? &view_rx : tx ? &view_tx : &view_link;
 	return 0;
 }
 
@@ -312,7 +340,7 @@ static void print_sample(struct out *out, const struct opts *o, const struct vw_
 
 static int sample(struct vw_handle *h, const struct opts *o, char **req, struct vw_reply *rep)
 {
-	vw_status_t st = vw_call(h, o->nlinks + 1, req, rep);
+	vw_status_t st = vw_call(h, o->nlinks + 1 + (o->link ? 2 : 0), req, rep);
 
 	if (st != VW_OK) {
 		if (st == VW_E_INVAL)
@@ -329,7 +357,8 @@ static int sample(struct vw_handle *h, const struct opts *o, char **req, struct 
 		vw_reply_free(rep);
 		return vw_status_exit(st);
 	}
-	if (o->view != &view_worker && check_links(o, rep)) {
+	/* the daemon checks FLOW operands itself */
+	if (o->view != &view_worker && o->view != &view_flow && check_links(o, rep)) {
 		vw_reply_free(rep);
 		return 1;
 	}
@@ -356,14 +385,18 @@ static int run(const struct opts *o, struct out *out)
 	vw_status_t st;
 	int i, rc;
 
-	req = calloc((size_t)o->nlinks + 2, sizeof(*req));
+	req = calloc((size_t)o->nlinks + 4, sizeof(*req));
 	if (!req) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
-	req[0] = "stats";
+	req[0] = o->view == &view_flow ? "flowstats" : "stats";
 	for (i = 0; i < o->nlinks; i++)
 		req[i + 1] = o->links[i];
+	if (o->link) {
+		req[o->nlinks + 1] = "-l";
+		req[o->nlinks + 2] = (char *)o->link;
+	}
 	st = vw_open(o->sock, &h, err, sizeof(err));
 	if (st != VW_OK) {
 		fprintf(stderr, PROG ": %s\n", err);

@@ -25,6 +25,7 @@
 struct vw_port;
 struct vw_switch;
 struct vw_shape;
+struct vw_flowtab;
 
 /* Counters in the switch's terms: "rx" is what the switch received from the
  * port, "tx" what it delivered to the port. */
@@ -71,6 +72,9 @@ struct vw_port {
 	 * (datapath/vswitch.c); 0 while it is not attached.  Set by the
 	 * control thread, read by workers. */
 	uint32_t swid;
+	/* The link's flow table (datapath/flow.h), NULL when it has no flow.
+	 * Published by vw_switch_set_flows(); workers load it once per batch. */
+	struct vw_flowtab *flows;
 	/* Unused by the engine since the per-destination scratch moved into
 	 * the switch's per-worker arrays; kept so that code which sets it
 	 * still builds (a stale value here cannot misroute anything). */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datapath/flow.h"
 #include "datapath/rcu.h"
 #include "datapath/vnet.h"
 #include "datapath/vswitch.h"
@@ -72,6 +73,7 @@ struct vw_fdb {
 	struct vw_slot *slots;
 	uint32_t cap;         /* indices the per-worker arrays hold */
 	uint32_t used, tombs; /* control thread only */
+	uint32_t flowports;   /* ports with a flow table; atomic */
 	struct vw_dst *dst[VW_MAX_WORKERS];
 	uint16_t *qslot[VW_MAX_WORKERS]; /* the index's queue in the batch */
 	uint64_t *txerr[VW_MAX_WORKERS]; /* drop_txerr: rarely written */
@@ -801,6 +803,25 @@ out:
 	return err;
 }
 
+struct vw_flowtab *vw_switch_set_flows(struct vw_switch *sw, struct vw_port *port, struct vw_flowtab *ft)
+{
+	struct vw_flowtab *old = port->flows;
+	uint32_t n = sw->fdb->flowports;
+
+	if (ft && !old)
+		n++;
+	else if (!ft && old)
+		n--;
+	/* the table first, then the count that makes workers look at it; a
+	 * worker that still sees the old count for a batch misses at most
+	 * that batch's counts */
+	vw_rcu_publish(&port->flows, ft);
+	__atomic_store_n(&sw->fdb->flowports, n, __ATOMIC_RELEASE);
+	if (old)
+		vw_rcu_synchronize();
+	return old;
+}
+
 void vw_switch_stats_add(const struct vw_port *port, struct vw_port_stats *sum)
 {
 	const struct vw_switch *sw = port->sw;
@@ -993,7 +1014,19 @@ struct batch {
 	uint16_t *qslot;
 	uint64_t *txerr;
 	uint32_t uplink;
+	bool flows; /* some port of the switch has flows */
 };
+
+/* Counts the frames delivered to a port that has flows: what the link
+ * received (a VNIC) or sent (the uplink, toward the wire). */
+static void __attribute__((noinline)) flows_delivered(const struct vw_fwd *f, const struct vw_fwd_queue *q,
+						       const struct vw_dst *e, unsigned sent)
+{
+	const struct vw_flowtab *ft = vw_rcu_deref(&e->port->flows);
+
+	if (ft)
+		vw_flowtab_count(ft, f->worker, q->pkts, sent, q->tag);
+}
 
 static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 {
@@ -1018,6 +1051,8 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		}
 		e->tx_pkts += (unsigned)sent;
 		e->tx_bytes += bytes;
+		if (__builtin_expect(b->flows, 0))
+			flows_delivered(f, q, e, (unsigned)sent);
 	}
 	f->ndst = 0;
 }
@@ -1124,12 +1159,30 @@ static void vw_switch_notify(struct vw_port *port)
 		return; /* the counter is full: a wake-up is pending anyway */
 }
 
+/* Counts the frames the input port's link sent (a VNIC), or received (the
+ * uplink, from the wire), that passed the VLAN rules (key[i] != 0). */
+static void flows_sent(struct vw_port *in, int w, struct vw_pkt **pkts, const uint64_t *key, int n)
+{
+	const struct vw_flowtab *ft = vw_rcu_deref(&in->flows);
+	struct vw_pkt *ok[VW_BATCH];
+	unsigned m = 0;
+	int i;
+
+	if (!ft)
+		return;
+	for (i = 0; i < n; i++)
+		if (key[i])
+			ok[m++] = pkts[i];
+	vw_flowtab_count(ft, w, ok, m, !in->uplink);
+}
+
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n)
 {
 	const struct vw_fdb *fdb = vw_rcu_deref(&in->sw->fdb);
 	const int w = f->worker;
 	struct vw_port_stats *st = &in->stats[w];
-	struct batch b = { fdb->dst[w], fdb->qslot[w], fdb->txerr[w], __atomic_load_n(&fdb->uplink, __ATOMIC_ACQUIRE) };
+	struct batch b = { fdb->dst[w], fdb->qslot[w], fdb->txerr[w], __atomic_load_n(&fdb->uplink, __ATOMIC_ACQUIRE),
+			   __atomic_load_n(&fdb->flowports, __ATOMIC_ACQUIRE) != 0 };
 	/* the sender's own index: never a destination (0 - 1: none) */
 	uint32_t self = __atomic_load_n(&in->swid, __ATOMIC_ACQUIRE) - 1;
 	const struct vw_slot *slots = fdb->slots;
@@ -1157,6 +1210,8 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 		key[i] = fdb_key(pkt->vid, pkt->data);
 		hash[i] = fdb_hash(key[i]) & mask;
 	}
+	if (__builtin_expect(b.flows, 0))
+		flows_sent(in, w, pkts, key, n);
 	/* pass two: look up */
 	for (i = 0; i < n; i++) {
 		if (!key[i])

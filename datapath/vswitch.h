@@ -90,6 +90,16 @@ void vw_switch_detach(struct vw_switch *sw, struct vw_port *port);
  * does. */
 int vw_switch_set_mcast(struct vw_switch *sw, struct vw_port *port, const uint8_t (*macs)[6], unsigned n);
 
+/*
+ * Publishes ft as the port's flow table (NULL: no flows) and returns the old
+ * one once no worker can hold it any more (after a grace period), for the
+ * caller to free.  While any port of the switch has a table, workers
+ * classify what crosses the switch: what a port sends on receive, what it
+ * is given on delivery (vw_switch_input); otherwise one branch per batch is
+ * all flows cost.  Control thread.
+ */
+struct vw_flowtab *vw_switch_set_flows(struct vw_switch *sw, struct vw_port *port, struct vw_flowtab *ft);
+
 /* Adds port's live tx counters (what the switch delivered to it while
  * attached) to sum; vw_port_stats_sum() calls it.  Control thread. */
 void vw_switch_stats_add(const struct vw_port *port, struct vw_port_stats *sum);

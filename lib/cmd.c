@@ -40,12 +40,12 @@ static const struct vw_cmddef cmds[] = {
 	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta" },
 	{ "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "" },
 	{ "show-tunnel", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", false, "" },
-	{ "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", false, "la" },
-	{ "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", false, "" },
-	{ "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", false, "p" },
-	{ "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", false, "p" },
-	{ "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", false, "" },
-	{ "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", false, "" },
+	{ "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", true, "la" },
+	{ "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", true, "" },
+	{ "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", true, "p" },
+	{ "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", true, "p" },
+	{ "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", true, "" },
+	{ "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", true, "" },
 	{ "start-accounting", "i:f:", "", 0, 0, "[-i SECONDS] [-f FILE]", false, "" },
 	{ "stop-accounting", "", "", 0, 0, "", false, "" },
 	{ "show-accounting", "", "", 0, 0, "", false, "" },
@@ -58,6 +58,7 @@ static const struct vw_cmddef cmds[] = {
 	{ "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "" },
 	/* internal, for vwstat */
 	{ "stats", "", "", 0, -1, NULL, true, "" },
+	{ "flowstats", "l:", "", 0, -1, NULL, true, "" },
 };
 
 const struct vw_cmddef *vw_cmd_table(int *n)
@@ -150,6 +151,11 @@ vw_status_t vw_cmd_parse(int argc, char *const argv[], struct vw_cmd *c, char *e
 			snprintf(err, errlen, "%s: option '-%c' is required", def->name, def->required[i]);
 			return VW_E_USAGE;
 		}
+	/* remove-flow takes a flow or -l LINK, exactly one of them */
+	if (!strcmp(def->name, "remove-flow") && (c->noperand == 1) == (vw_cmd_opt(c, 'l') != NULL)) {
+		snprintf(err, errlen, "%s: give either a flow name or -l LINK", def->name);
+		return VW_E_USAGE;
+	}
 	if (c->noperand < def->min_operands) {
 		snprintf(err, errlen, "%s: missing operand", def->name);
 		return VW_E_USAGE;

@@ -105,6 +105,94 @@ bool vw_uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *v);
  */
 int vw_kvlist_split(char *s, char **keys, char **vals, int max);
 
+/* ---- flows (lib/flow.c) ---- */
+
+/*
+ * A flow's attributes (SPEC §4): the packets of one link it matches.  Every
+ * attribute given is a constraint; a packet matches when it meets all of
+ * them.  "local" is the link's own side: the source of what the link sends,
+ * the destination of what it receives (for a phys link, the host's side).
+ */
+#define VW_FA_TRANSPORT   0x01
+#define VW_FA_LOCAL_IP    0x02
+#define VW_FA_REMOTE_IP   0x04
+#define VW_FA_LOCAL_PORT  0x08
+#define VW_FA_REMOTE_PORT 0x10
+#define VW_FA_DSFIELD     0x20
+
+struct vw_flow_attrs {
+	uint8_t mask;            /* VW_FA_* given */
+	uint8_t proto;           /* IP protocol number (transport) */
+	uint8_t dsfield, dsmask; /* DS byte (DSCP << 2 | ECN): value, mask */
+	uint16_t lport, rport;   /* 1..65535 */
+	struct vw_prefix local, remote; /* no host bits set */
+};
+
+/*
+ * "transport=tcp,local_port=80".  Checks each value
+ * and the combination rules: an attribute at most once, ports only with
+ * transport tcp, udp or sctp, local_ip and remote_ip of one family, icmp
+ * with IPv4 and icmpv6 with IPv6 only.  false with a one-line reason in err
+ * ("unknown attribute 'foo'").
+ */
+bool vw_flow_attrs_parse(const char *list, struct vw_flow_attrs *a, char *err, size_t errlen);
+/* Canonical text, as the parser takes it back; buf >= 256 bytes. */
+char *vw_flow_attrs_format(const struct vw_flow_attrs *a, char *buf, size_t len);
+/* Address family the attributes imply (AF_INET, AF_INET6), 0 for none. */
+int vw_flow_attrs_family(const struct vw_flow_attrs *a);
+/*
+ * Whether some packet could match both: the implied families agree, and for
+ * every attribute both constrain, the values intersect (prefixes nest,
+ * transports and ports are equal, DS values agree on the bits both masks
+ * have).  An attribute only one of them constrains does not separate them.
+ */
+bool vw_flow_attrs_overlap(const struct vw_flow_attrs *a, const struct vw_flow_attrs *b);
+bool vw_flow_attrs_equal(const struct vw_flow_attrs *a, const struct vw_flow_attrs *b);
+/* "tcp", "icmpv6", ...; NULL for a protocol without a name here. */
+const char *vw_flow_proto_name(uint8_t proto);
+
+/*
+ * Flow properties (SPEC §4).  The table lists each with whether the
+ * datapath enforces it yet: a property that is not enforced is refused by
+ * add-flow -p and set-flowprop ("property 'maxbw' is not supported yet")
+ * rather than accepted and ignored.
+ */
+enum vw_flowprop_id {
+	VW_FP_MAXBW, VW_FP_PRIORITY, VW_FP_GUARANTEE, VW_FP_MAXCONN, VW_FP_MSS, VW_FP_FAIRNESS, VW_FP_COUNT
+};
+enum vw_priority { VW_PRIO_MEDIUM = 0, VW_PRIO_HIGH, VW_PRIO_LOW };
+enum vw_fairness { VW_FAIR_NONE = 0, VW_FAIR_CONN };
+
+#define VW_FLOW_MSS_MIN 536
+#define VW_FLOW_MSS_MAX 65495
+#define VW_FLOW_MAXCONN_MAX 4294967295ULL
+
+/* Values of the properties that are set (bit 1 << VW_FP_x in set). */
+struct vw_flowprops {
+	unsigned set;
+	uint64_t maxbw, guarantee; /* bits per second */
+	uint32_t maxconn;
+	uint16_t mss;
+	uint8_t priority;          /* enum vw_priority */
+	uint8_t fairness;          /* enum vw_fairness */
+};
+
+struct vw_flowpropdef {
+	const char *name;
+	enum vw_flowprop_id id;
+	bool enforced;        /* false: refused by add-flow -p, set-flowprop */
+	const char *deflt;    /* for show-flowprop ("" when none) */
+	const char *possible; /* for show-flowprop */
+};
+const struct vw_flowpropdef *vw_flowprop_table(int *n);
+const struct vw_flowpropdef *vw_flowprop_find(const char *name);
+/* Parses one value into p (and marks it set); false with a reason in err
+ * naming the value and what is allowed. */
+bool vw_flowprop_parse(const struct vw_flowpropdef *pd, const char *value, struct vw_flowprops *p, char *err,
+		       size_t errlen);
+/* The value as text ("" when not set); buf >= 32 bytes. */
+char *vw_flowprop_format(const struct vw_flowpropdef *pd, const struct vw_flowprops *p, char *buf, size_t len);
+
 /* ---- vWire files (lib/vwfile.c) ---- */
 
 /*

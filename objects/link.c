@@ -20,6 +20,7 @@
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
+#include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
 
@@ -169,6 +170,7 @@ static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int 
 	}
 	nl_link_set_up(NULL, name, true);
 	link_insert(l);
+	flows_link_attached(l);
 	return l;
 fail:
 	vw_port_destroy(l->uplink);
@@ -183,6 +185,7 @@ static void phys_put(struct vw_link *l)
 {
 	if (l->cls != VW_CLASS_PHYS || l->nvnics)
 		return;
+	flows_link_detaching(l); /* they stay, and come back with the next VNIC */
 	vw_worker_del_port(l->uplink);
 	vw_switch_detach(l->sw, l->uplink);
 	vw_port_destroy(l->uplink);
@@ -495,6 +498,7 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	over = l->over;
+	flows_link_deleted(l); /* a VNIC's flows go with it, as in Crossbow */
 	link_unlink(l);
 	/* out of the datapath first: after the detach's grace period no
 	 * worker reads the TAP or forwards to its MAC */
@@ -845,6 +849,7 @@ void links_destroy_all(void)
 	struct vw_link *l, *next;
 	char err[256];
 
+	flows_destroy_all();
 	for (l = vw_links; l; l = next) {
 		next = l->next;
 		if (l->cls == VW_CLASS_VNIC) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "objects/flow.h"
 #include "objects/link.h"
 
 static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
@@ -71,6 +72,7 @@ void state_export(struct vw_buf *out)
 		for (i = 0; i < l->naddr; i++)
 			vw_buf_printf(out, "create-addr -a %s %s\n", vw_prefix_format(&l->addrs[i].p, a), l->name);
 	}
+	flows_export(out);
 }
 
 static int mkdir_p(const char *dir)

@@ -1,0 +1,487 @@
+/*
+ * Flows: the model side.  Read objects/flow.h first.
+ *
+ * Every change that alters a link's live flows rebuilds the link's table
+ * from them and publishes it on the link's port (vw_switch_set_flows waits
+ * for the grace period); only then are the old table and a removed flow's
+ * counters freed.  Anything that can fail is checked before the model
+ * changes, so a failed command changes nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapath/vswitch.h"
+#include "objects/flow.h"
+#include "objects/link.h"
+#include "objects/netlink.h"
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+#define MAXPROPS 16
+
+struct vw_flow *vw_flows;
+
+struct vw_flow *flow_find(const char *name)
+{
+	struct vw_flow *f;
+
+	for (f = vw_flows; f; f = f->next)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+struct vw_flow *flow_find_live(const char *name)
+{
+	struct vw_flow *f = flow_find(name);
+
+	return f && f->live ? f : NULL;
+}
+
+/* The switch and port a link's table goes on; false when it has none (a
+ * phys link that is not attached). */
+static bool link_port(const char *link, struct vw_switch **sw, struct vw_port **port)
+{
+	struct vw_link *l = link_find(link);
+
+	if (l && l->cls == VW_CLASS_VNIC && l->port) {
+		*sw = l->over->sw;
+		*port = l->port;
+		return true;
+	}
+	if (l && l->cls == VW_CLASS_PHYS && l->uplink) {
+		*sw = l->sw;
+		*port = l->uplink;
+		return true;
+	}
+	return false;
+}
+
+/* Rebuilds and publishes the table of the link's live flows.  Fails only
+ * for want of memory, and then changes nothing. */
+static int flows_publish(const char *link)
+{
+	struct vw_flow_attrs *attrs;
+	struct vw_flow_stats **stats;
+	struct vw_flowtab *ft = NULL;
+	struct vw_switch *sw;
+	struct vw_port *port;
+	struct vw_flow *f;
+	unsigned n = 0;
+
+	if (!link_port(link, &sw, &port))
+		return 0;
+	for (f = vw_flows; f; f = f->next)
+		n += f->live && !strcmp(f->link, link);
+	attrs = calloc(n ? n : 1, sizeof(*attrs));
+	stats = calloc(n ? n : 1, sizeof(*stats));
+	if (!attrs || !stats)
+		goto nomem;
+	n = 0;
+	for (f = vw_flows; f; f = f->next)
+		if (f->live && !strcmp(f->link, link)) {
+			attrs[n] = f->attrs;
+			stats[n++] = f->stats;
+		}
+	if (n && !(ft = vw_flowtab_build(attrs, stats, n)))
+		goto nomem;
+	free(attrs);
+	free(stats);
+	vw_flowtab_free(vw_switch_set_flows(sw, port, ft));
+	return 0;
+nomem:
+	free(attrs);
+	free(stats);
+	return -ENOMEM;
+}
+
+static void flow_unlink(struct vw_flow *f)
+{
+	struct vw_flow **pp;
+
+	for (pp = &vw_flows; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			return;
+		}
+}
+
+static void flow_insert(struct vw_flow *f)
+{
+	struct vw_flow **pp = &vw_flows;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = f;
+}
+
+int flow_link_check(const char *link, const char *who, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(link);
+	struct nl_link_info li;
+
+	if (l && l->cls == VW_CLASS_ETHERSTUB) {
+		ERR("%s: '%s' is an etherstub; flows go on VNICs and phys links", who, link);
+		return -EINVAL;
+	}
+	if (l)
+		return 0;
+	/* a phys link need not be attached to carry flows */
+	if (!vw_linkname_valid(link) || nl_link_get(NULL, link, &li) < 0 || li.loopback || !strcmp(li.kind, "tun")) {
+		ERR("%s: no such link '%s'", who, link);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int flow_check_guarantees(const char *link, const struct vw_flow *f, uint64_t guarantee, char *err, size_t errlen)
+{
+	const struct vw_flow *o;
+	uint64_t sum = guarantee, link_maxbw = 0; /* 0: the link has no maxbw (not implemented yet) */
+	char a[32], b[32];
+
+	for (o = vw_flows; o; o = o->next)
+		if (o != f && !strcmp(o->link, link) && (o->props.set & (1u << VW_FP_GUARANTEE)))
+			sum += o->props.guarantee;
+	if (link_maxbw && sum > link_maxbw) {
+		ERR("%s: the guarantees of the flows on '%s' would sum to %s, over its maxbw %s", f ? f->name : link, link,
+		    vw_bw_format(sum, a), vw_bw_format(link_maxbw, b));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Parses PROP=VAL lists into *p (which holds the flow's values so far):
+ * unknown, repeated and not enforced properties and bad values are refused,
+ * then the rules that need only configuration are checked.
+ */
+static int props_apply(const char *who, const char *link, const struct vw_flow *f, const char *const *lists, int nl,
+		       struct vw_flowprops *p, char *err, size_t errlen)
+{
+	char buf[4096], *keys[MAXPROPS], *vals[MAXPROPS], a[32], b[32];
+	int i, k, n;
+
+	buf[0] = 0;
+	for (i = 0; i < nl; i++) {
+		size_t used = strlen(buf);
+
+		if (used + strlen(lists[i]) + 2 > sizeof(buf)) {
+			ERR("%s: property list too long", who);
+			return -EINVAL;
+		}
+		snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? "," : "", lists[i]);
+	}
+	n = vw_kvlist_split(buf, keys, vals, MAXPROPS);
+	if (n <= 0) {
+		ERR("%s: invalid property list (PROP=VAL[,...] expected)", who);
+		return -EINVAL;
+	}
+	for (k = 0; k < n; k++) {
+		int j;
+
+		for (j = 0; j < k; j++)
+			if (!strcmp(keys[j], keys[k])) {
+				ERR("%s: property '%s' given twice", who, keys[k]);
+				return -EINVAL;
+			}
+	}
+	for (k = 0; k < n; k++) {
+		const struct vw_flowpropdef *pd = vw_flowprop_find(keys[k]);
+
+		if (!pd) {
+			ERR("%s: unknown property '%s'", who, keys[k]);
+			return -EINVAL;
+		}
+		if (!pd->enforced) {
+			ERR("%s: property '%s' is not supported yet", who, keys[k]);
+			return -EOPNOTSUPP;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		char why[256];
+
+		if (!vw_flowprop_parse(vw_flowprop_find(keys[k]), vals[k], p, why, sizeof(why))) {
+			ERR("%s: %s", who, why);
+			return -EINVAL;
+		}
+	}
+	if ((p->set & (1u << VW_FP_GUARANTEE)) && (p->set & (1u << VW_FP_MAXBW)) && p->guarantee > p->maxbw) {
+		ERR("%s: guarantee %s is over the flow's maxbw %s", who, vw_bw_format(p->guarantee, a),
+		    vw_bw_format(p->maxbw, b));
+		return -EINVAL;
+	}
+	if (p->set & (1u << VW_FP_GUARANTEE))
+		return flow_check_guarantees(link, f, p->guarantee, err, errlen);
+	return 0;
+}
+
+int flow_add(const char *name, const char *link, const char *attrs, const char *const *props, int nprops,
+	     bool temporary, char *err, size_t errlen)
+{
+	struct vw_flow_attrs a;
+	struct vw_flowprops p = { 0 };
+	struct vw_link *l;
+	struct vw_flow *f, *o;
+	char why[256], oa[256];
+	int rc;
+
+	if (!vw_flowname_valid(name)) {
+		ERR("%s: invalid flow name (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)", name);
+		return -EINVAL;
+	}
+	if ((o = flow_find(name))) {
+		ERR("%s: flow already exists%s", name, o->live ? "" : " (removed with -t; it is in the saved state)");
+		return -EEXIST;
+	}
+	rc = flow_link_check(link, name, err, errlen);
+	if (rc)
+		return rc;
+	l = link_find(link);
+	if (l && l->cls == VW_CLASS_VNIC && l->temporary && !temporary) {
+		ERR("%s: '%s' is temporary; a flow on it must be too (-t)", name, link);
+		return -EINVAL;
+	}
+	if (!vw_flow_attrs_parse(attrs, &a, why, sizeof(why))) {
+		ERR("%s: %s", name, why);
+		return -EINVAL;
+	}
+	if (nprops && (rc = props_apply(name, link, NULL, props, nprops, &p, err, errlen)))
+		return rc;
+	/* every flow the link has or will have again after a restart */
+	for (o = vw_flows; o; o = o->next)
+		if (!strcmp(o->link, link) && vw_flow_attrs_overlap(&a, &o->attrs)) {
+			ERR("%s: overlaps flow '%s' (%s) on '%s'", name, o->name, vw_flow_attrs_format(&o->attrs, oa, sizeof(oa)),
+			    link);
+			return -EEXIST;
+		}
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->stats = vw_flow_stats_new())) {
+		free(f);
+		ERR("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->link, sizeof(f->link), "%s", link);
+	f->attrs = a;
+	f->props = f->props_saved = p;
+	f->temporary = temporary;
+	f->live = true;
+	flow_insert(f);
+	rc = flows_publish(link);
+	if (rc) {
+		flow_unlink(f);
+		free(f->stats);
+		free(f);
+		ERR("%s: out of memory", name);
+	}
+	return rc;
+}
+
+/* Takes the flows marked doomed out of the model and their link's tables,
+ * or, with keep, only out of the tables (they stay as saved, not live). */
+static int flows_drop(const char *link, struct vw_flow **doomed, int n, bool keep, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < n; i++)
+		doomed[i]->live = false;
+	rc = flows_publish(link);
+	if (rc) {
+		for (i = 0; i < n; i++)
+			doomed[i]->live = true;
+		ERR("%s: out of memory", n ? doomed[0]->name : link);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if (keep && !doomed[i]->temporary)
+			continue;
+		flow_unlink(doomed[i]);
+		free(doomed[i]->stats);
+		free(doomed[i]);
+	}
+	return 0;
+}
+
+int flow_remove(const char *name, bool temporary, char *err, size_t errlen)
+{
+	struct vw_flow *f = temporary ? flow_find_live(name) : flow_find(name);
+
+	if (!f) {
+		ERR("%s: no such flow", name);
+		return -ENOENT;
+	}
+	return flows_drop(f->link, &f, 1, temporary, err, errlen);
+}
+
+int flow_remove_link(const char *link, bool temporary, char *err, size_t errlen)
+{
+	struct vw_flow **doomed, *f;
+	int n = 0, rc;
+
+	rc = flow_link_check(link, link, err, errlen);
+	if (rc == -ENOENT) {
+		/* the flows of a phys link that has gone from Linux */
+		for (f = vw_flows; f && strcmp(f->link, link); f = f->next)
+			;
+		if (f)
+			rc = 0;
+		else
+			ERR("%s: no such link", link);
+	}
+	if (rc)
+		return rc;
+	for (f = vw_flows; f; f = f->next)
+		n += !strcmp(f->link, link);
+	doomed = calloc(n ? (size_t)n : 1, sizeof(*doomed));
+	if (!doomed) {
+		ERR("%s: out of memory", link);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (f = vw_flows; f; f = f->next)
+		if (!strcmp(f->link, link) && (f->live || !temporary))
+			doomed[n++] = f;
+	rc = flows_drop(link, doomed, n, temporary, err, errlen);
+	free(doomed);
+	return rc;
+}
+
+int flowprop_set(const char *name, const char *const *lists, int nlists, bool temporary, char *err, size_t errlen)
+{
+	struct vw_flow *f = flow_find_live(name);
+	struct vw_flowprops p;
+	int rc;
+
+	if (!f) {
+		ERR("%s: no such flow", name);
+		return -ENOENT;
+	}
+	p = f->props;
+	rc = props_apply(name, f->link, f, lists, nlists, &p, err, errlen);
+	if (rc)
+		return rc;
+	if (!temporary && !f->temporary) {
+		/* the saved values take what is set now, and keep the rest */
+		struct vw_flowprops ps = f->props_saved;
+
+		rc = props_apply(name, f->link, f, lists, nlists, &ps, err, errlen);
+		if (rc)
+			return rc;
+		f->props_saved = ps;
+	}
+	f->props = p;
+	return 0;
+}
+
+int flowprop_reset(const char *name, const char *const *lists, int nlists, bool temporary, char *err,
+		   size_t errlen)
+{
+	struct vw_flow *f = flow_find_live(name);
+	struct vw_flowprops p;
+	unsigned clear = 0;
+	int i;
+
+	if (!f) {
+		ERR("%s: no such flow", name);
+		return -ENOENT;
+	}
+	for (i = 0; i < nlists; i++) {
+		char buf[512], *s, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lists[i]);
+		for (s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+			const struct vw_flowpropdef *pd = vw_flowprop_find(s);
+
+			if (!pd) {
+				ERR("%s: unknown property '%s'", name, s);
+				return -EINVAL;
+			}
+			if (!pd->enforced) {
+				ERR("%s: property '%s' is not supported yet", name, s);
+				return -EOPNOTSUPP;
+			}
+			clear |= 1u << pd->id;
+		}
+	}
+	p = f->props;
+	p.set &= ~clear;
+	f->props = p;
+	if (!temporary && !f->temporary)
+		f->props_saved.set &= ~clear;
+	return 0;
+}
+
+/* ---- hooks of the link objects ---- */
+
+void flows_link_attached(struct vw_link *l)
+{
+	flows_publish(l->name); /* best effort: the phys is attached anyway */
+}
+
+void flows_link_detaching(struct vw_link *l)
+{
+	if (l->cls == VW_CLASS_PHYS && l->uplink && l->sw)
+		vw_flowtab_free(vw_switch_set_flows(l->sw, l->uplink, NULL));
+}
+
+void flows_link_deleted(struct vw_link *l)
+{
+	struct vw_flow *f, *next;
+
+	if (l->cls == VW_CLASS_VNIC && l->port && l->over)
+		vw_flowtab_free(vw_switch_set_flows(l->over->sw, l->port, NULL));
+	for (f = vw_flows; f; f = next) {
+		next = f->next;
+		if (!strcmp(f->link, l->name)) {
+			flow_unlink(f);
+			free(f->stats);
+			free(f);
+		}
+	}
+}
+
+void flows_destroy_all(void)
+{
+	struct vw_link *l;
+
+	for (l = vw_links; l; l = l->next) {
+		struct vw_switch *sw;
+		struct vw_port *port;
+
+		if (link_port(l->name, &sw, &port) && port->flows)
+			vw_flowtab_free(vw_switch_set_flows(sw, port, NULL));
+	}
+	while (vw_flows) {
+		struct vw_flow *f = vw_flows;
+
+		vw_flows = f->next;
+		free(f->stats);
+		free(f);
+	}
+}
+
+void flows_export(struct vw_buf *out)
+{
+	const struct vw_flowpropdef *pds;
+	struct vw_flow *f;
+	char a[256], v[64];
+	int npd, i;
+
+	pds = vw_flowprop_table(&npd);
+	for (f = vw_flows; f; f = f->next) {
+		const char *sep = " -p ";
+
+		if (f->temporary)
+			continue;
+		vw_buf_printf(out, "add-flow -l %s -a %s", f->link, vw_flow_attrs_format(&f->attrs, a, sizeof(a)));
+		for (i = 0; i < npd; i++)
+			if (f->props_saved.set & (1u << pds[i].id)) {
+				vw_buf_printf(out, "%s%s=%s", sep, pds[i].name,
+					      vw_flowprop_format(&pds[i], &f->props_saved, v, sizeof(v)));
+				sep = ",";
+			}
+		vw_buf_printf(out, " %s\n", f->name);
+	}
+}
