@@ -19,3 +19,12 @@ $(B)/bench/gso: bench/gso.c $(B)/datapath/gso.o
 bench-gso: $(B)/bench/gso
 
 .PHONY: bench-gso
+
+# Traffic management engine cost and accuracy (bench/shaper.c): datapath/shaper.c alone.
+$(B)/bench/shaper: bench/shaper.c $(B)/datapath/shaper.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
+
+bench-shaper: $(B)/bench/shaper
+
+.PHONY: bench-shaper
