@@ -38,3 +38,12 @@ $(B)/bench/flow: bench/flow.c $(B)/datapath/flow.o $(B)/datapath/pktparse.o $(B)
 bench-flow: $(B)/bench/flow
 
 .PHONY: bench-flow
+
+# Traffic management engine cost and accuracy (bench/shaper.c): datapath/shaper.c alone.
+$(B)/bench/shaper: bench/shaper.c $(B)/datapath/shaper.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
+
+bench-shaper: $(B)/bench/shaper
+
+.PHONY: bench-shaper
