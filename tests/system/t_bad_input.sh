@@ -129,16 +129,22 @@ bad 1 "vwadm: vwtb9: MAC address 02:00:00:00:00:01 is already in use on 'vwtbs'"
 
 log "---- properties"
 bad 1 "vwadm: vwtb9: unknown property 'foo'" create-vnic -l vwtbs -p foo=1 vwtb9
-bad 1 "vwadm: vwtb9: property 'maxbw' is not supported yet" create-vnic -l vwtbs -p maxbw=100M vwtb9
+bad 1 "vwadm: vwtb9: property 'priority' is not supported yet" create-vnic -l vwtbs -p priority=high vwtb9
+bad 1 "vwadm: vwtb9: invalid maxbw '0' (10K to 100G; a bare number is Mb/s)" create-vnic -l vwtbs -p maxbw=0 vwtb9
+bad 1 "vwadm: vwtb9: invalid maxbw '5K' (10K to 100G; a bare number is Mb/s)" create-vnic -l vwtbs -p maxbw=5K vwtb9
+bad 1 "vwadm: vwtb9: property 'maxbw' given twice" create-vnic -l vwtbs -p maxbw=1M,maxbw=2M vwtb9
 bad 1 "vwadm: vwtb9: invalid mtu '67' (68-9000)" create-vnic -l vwtbs -p mtu=67 vwtb9
 bad 1 "vwadm: vwtb9: invalid mtu '9001' (68-9000)" create-vnic -l vwtbs -p mtu=9001 vwtb9
 bad 1 "vwadm: vwtb9: invalid mtu 'abc' (68-9000)" create-vnic -l vwtbs -p mtu=abc vwtb9
 bad 1 "vwadm: vwtb9: invalid property list 'mtu' (PROP=VAL[,...] expected)" create-vnic -l vwtbs -p mtu vwtb9
 bad 1 "vwadm: vwtb9: no such zone 'vwtbnosuch'" create-vnic -l vwtbs -p zone=vwtbnosuch vwtb9
 bad 1 "vwadm: vwtb1: unknown property 'foo'" set-linkprop -p foo=1 vwtb1
-bad 1 "vwadm: vwtb1: property 'maxbw' is not supported yet" set-linkprop -p maxbw=100M vwtb1
+bad 1 "vwadm: vwtb1: property 'priority' is not supported yet" set-linkprop -p priority=low vwtb1
+bad 1 "vwadm: vwtb1: invalid maxbw '10X' (10K to 100G; a bare number is Mb/s)" set-linkprop -p maxbw=10X vwtb1
+bad 1 "vwadm: vwtb1: invalid maxbw '101G' (10K to 100G; a bare number is Mb/s)" set-linkprop -p maxbw=101G vwtb1
 bad 1 "vwadm: vwtb1: invalid mtu '1' (68-9000)" set-linkprop -p mtu=1 vwtb1
-bad 1 "vwadm: vwtb1: property 'maxbw' is not supported yet" set-linkprop -p mtu=1400,maxbw=10M vwtb1
+bad 1 "vwadm: vwtb1: property 'priority' is not supported yet" set-linkprop -p mtu=1400,priority=high vwtb1
+bad 1 "vwadm: vwtb1: invalid maxbw 'fast' (10K to 100G; a bare number is Mb/s)" set-linkprop -p mtu=1400,maxbw=fast vwtb1
 bad 1 "vwadm: vwtb1: no such zone 'vwtbnosuch'" set-linkprop -p zone=vwtbnosuch vwtb1
 bad 1 "vwadm: vwtbnosuch: no such link" set-linkprop -p mtu=1400 vwtbnosuch
 bad 1 "vwadm: vwtbs: property 'mtu' applies only to VNICs" set-linkprop -p mtu=1400 vwtbs
