@@ -69,7 +69,11 @@ static uint32_t wire_bytes(const struct vw_pkt *pkt)
 /* A buffer this worker is done with goes back to its own pool. */
 static void release(struct vw_pkt *pkt)
 {
-	int self = vw_worker_self, from = vw_worker_pool_of(pkt);
+	int self = vw_worker_self, from;
+
+	if (self < 0 || !vw_worker_fwd)
+		return; /* not a worker: the daemon is stopping, pools go with it */
+	from = vw_worker_pool_of(pkt);
 
 	if (from < 0)
 		return; /* not a pool buffer: cannot happen */

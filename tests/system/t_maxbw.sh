@@ -92,5 +92,11 @@ expect_eq "the error names the value" "vwadm: $VB: invalid maxbw 'fast' (10K to 
 expect_eq "nothing changed" "$before" "$(vwadm export)"
 
 check "delete $VB while limited" vwadm delete-vnic $VB
+# a daemon stopped with a limited VNIC that has frames queued
+check "maxbw=1M on $VA" vwadm set-linkprop -p maxbw=1M $VA
+vw_bg ip netns exec $ZA ping -n -q -f -c 2000 -s 1400 $B4
+sleep 1
 vw_stop
+expect_eq "vwired exited with status 0 on SIGTERM with a limited VNIC busy" 0 "$VW_STOP_STATUS"
+check "no TAP device left in $ZA" bash -c "! ip -n $ZA -o link show | grep -q $VA"
 
