@@ -4,7 +4,10 @@
  * Ownership: every buffer belongs to exactly one pool, and every pool to one
  * worker thread; only that thread allocates from it or frees to it, so the
  * pool needs no lock.  A packet is owned by whoever holds the pointer within
- * one run of vw_switch_input() and is back in its pool when that returns.
+ * one run of vw_switch_input() and is back in its pool when that returns;
+ * the one exception is a shaped VNIC's queue (datapath/shape.h), which holds
+ * its own copies and hands another worker's buffers back to it through a
+ * return ring, never to a foreign pool.
  *
  * Layout of a buffer: the struct, then VW_PKT_HEADROOM bytes (room for a
  * virtio-net header in front of the frame and for a VLAN tag), then room for
