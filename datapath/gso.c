@@ -405,3 +405,12 @@ int vw_gso_segment(struct virtio_net_hdr_v1 *vnet, uint8_t *frame, uint32_t len,
 	}
 	return (int)n;
 }
+
+int vw_gso_cut(struct virtio_net_hdr_v1 *vnet, const uint8_t *frame, uint32_t len, uint16_t vid,
+	       struct vw_gso_scratch *s, int max)
+{
+	if (len + 4 > sizeof(s->frame))
+		return -EINVAL;
+	len = vw_frame_copy(s->frame, frame, len, vid, vnet);
+	return vw_gso_segment(vnet, s->frame, len, s->out, sizeof(s->out), s->segs, max);
+}

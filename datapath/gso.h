@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/virtio_net.h>
+#include "datapath/pkt.h"
 
 #define VW_GSO_SCRATCH (96 * 1024)
 #define VW_GSO_SEGS_MAX 256
@@ -83,6 +84,27 @@ struct vw_seg {
  */
 int vw_gso_segment(struct virtio_net_hdr_v1 *vnet, uint8_t *frame, uint32_t len,
 		   uint8_t *scratch, size_t cap, struct vw_seg *segs, int max);
+
+/*
+ * Per-worker scratch of vw_gso_cut(): the copy of the frame, and the
+ * segments cut from it.  About 160 KiB; allocate one per thread.
+ */
+struct vw_gso_scratch {
+	struct vw_seg segs[VW_GSO_SEGS_MAX];
+	uint8_t frame[VW_PKT_DATA_MAX + 4];
+	uint8_t out[VW_GSO_SCRATCH];
+};
+
+/*
+ * vw_gso_segment() on a copy: for a frame that may be going to other
+ * destinations too, and so must not change.  The copy gets an 802.1Q tag
+ * for vid (0: none) first; *vnet is the caller's copy of the frame's
+ * header, updated as vw_gso_segment() updates it.  Returns what that
+ * returns (the frames in s->segs, pointing into s), or -EINVAL when the
+ * frame is too long for the scratch.
+ */
+int vw_gso_cut(struct virtio_net_hdr_v1 *vnet, const uint8_t *frame, uint32_t len, uint16_t vid,
+	       struct vw_gso_scratch *s, int max);
 
 /*
  * The Internet checksum (RFC 1071), for captures and mirrors too.  A

@@ -228,16 +228,14 @@ static int send_msgs(int fd, struct mmsghdr *msgs, int n)
 	return done;
 }
 
-/* Per-worker scratch of the software offload path: the frame with its tag
- * (the frame itself may be shared with other destinations, so it is never
- * changed here), the segments cut from it, and their messages. */
+/* Per-worker scratch of the software offload path: the cut (on a copy,
+ * since the frame may be shared with other destinations) and the messages
+ * of its segments. */
 struct soft_scratch {
 	struct virtio_net_hdr_v1 zero; /* the header every segment goes with */
-	struct vw_seg segs[VW_GSO_SEGS_MAX];
 	struct mmsghdr msgs[VW_GSO_SEGS_MAX];
 	struct iovec iov[VW_GSO_SEGS_MAX][2];
-	uint8_t frame[VW_PKT_HEADROOM + VW_PKT_DATA_MAX];
-	uint8_t out[VW_GSO_SCRATCH];
+	struct vw_gso_scratch cut;
 };
 
 static __thread struct soft_scratch *soft_scratch;
@@ -249,7 +247,6 @@ static bool soft_send(struct vw_port *port, struct vw_pkt *pkt, bool tag)
 {
 	struct soft_scratch *ss = soft_scratch;
 	struct virtio_net_hdr_v1 vnet = pkt->vnet;
-	uint32_t len = pkt->len;
 	int i, n;
 
 	if (!ss) {
@@ -258,39 +255,17 @@ static bool soft_send(struct vw_port *port, struct vw_pkt *pkt, bool tag)
 		if (!ss)
 			return false;
 	}
-	if (tag && pkt->vid) {
-		if (len < 12 || len + 4 > sizeof(ss->frame))
-			return false;
-		memcpy(ss->frame, pkt->data, 12);
-		ss->frame[12] = 0x81;
-		ss->frame[13] = 0x00;
-		ss->frame[14] = (uint8_t)(pkt->vid >> 8);
-		ss->frame[15] = (uint8_t)pkt->vid;
-		memcpy(ss->frame + 16, pkt->data + 12, len - 12);
-		len += 4;
-		vw_vnet_shift(&vnet, 4);
-	} else {
-		if (len > sizeof(ss->frame))
-			return false;
-		memcpy(ss->frame, pkt->data, len);
-	}
-	n = vw_gso_segment(&vnet, ss->frame, len, ss->out, sizeof(ss->out), ss->segs, VW_GSO_SEGS_MAX);
+	n = vw_gso_cut(&vnet, pkt->data, pkt->len, tag ? pkt->vid : 0, &ss->cut, VW_GSO_SEGS_MAX);
 	if (n <= 0)
 		return false;
 	memset(ss->msgs, 0, sizeof(ss->msgs[0]) * (size_t)n);
 	for (i = 0; i < n; i++) {
 		ss->iov[i][0] = (struct iovec){ &ss->zero, VNET_LEN };
-		ss->iov[i][1] = (struct iovec){ ss->segs[i].data, ss->segs[i].len };
+		ss->iov[i][1] = (struct iovec){ ss->cut.segs[i].data, ss->cut.segs[i].len };
 		ss->msgs[i].msg_hdr.msg_iov = ss->iov[i];
 		ss->msgs[i].msg_hdr.msg_iovlen = 2;
 	}
 	return send_msgs(port->fd, ss->msgs, n) == n;
-}
-
-static inline bool needs_offload(const struct vw_pkt *pkt)
-{
-	return (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
-	       pkt->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
 }
 
 static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
@@ -308,7 +283,7 @@ static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag
 		struct vw_pkt *pkt = pkts[i];
 		int niov = 0;
 
-		if (pp->soft && needs_offload(pkt)) {
+		if (pp->soft && vw_vnet_has_work(&pkt->vnet)) {
 			/* keep the order: what is queued goes first */
 			sent += send_msgs(port->fd, msgs, m);
 			m = 0;

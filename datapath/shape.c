@@ -26,8 +26,8 @@ struct vw_shape {
 	uint64_t rate;
 	uint32_t max_item;
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
-	struct vw_shape_stats st;          /* written by the owner */
-	/* written by the worker that hands frames over */
+	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
+	/* frames a worker could not copy or cut (the owner's own included) */
 	struct {
 		uint64_t nobuf, bad;
 	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
@@ -38,13 +38,8 @@ static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
 static int ret_ready;
 static unsigned owner_load[VW_MAX_WORKERS];
 
-/* Per-worker scratch for cutting super-frames. */
-struct cut_scratch {
-	struct vw_seg segs[VW_GSO_SEGS_MAX];
-	uint8_t frame[VW_PKT_HEADROOM + VW_PKT_DATA_MAX];
-	uint8_t out[VW_GSO_SCRATCH];
-};
-static __thread struct cut_scratch *cut;
+/* Per-worker scratch for cutting super-frames (allocated on first use). */
+static __thread struct vw_gso_scratch *cut;
 
 static uint64_t mono_ns(void)
 {
@@ -60,7 +55,7 @@ static uint32_t wire_bytes(const struct vw_pkt *pkt)
 {
 	uint32_t hdr = pkt->vnet.hdr_len, gso = pkt->vnet.gso_size, nseg;
 
-	if (pkt->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE || !gso || !hdr || hdr >= pkt->len)
+	if (!vw_vnet_is_gso(&pkt->vnet) || !gso || !hdr || hdr >= pkt->len)
 		return pkt->len;
 	nseg = (pkt->len - hdr + gso - 1) / gso;
 	return pkt->len + (nseg - 1) * hdr;
@@ -112,64 +107,31 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 		   struct vw_pkt **out)
 {
 	struct virtio_net_hdr_v1 vnet = pkt->vnet;
-	const uint8_t *frame = pkt->data;
-	uint32_t len = pkt->len;
-	bool tagged = tag && pkt->vid && len >= 12;
+	uint16_t vid = tag ? pkt->vid : 0;
 	int n, i;
 
-	if (len <= max || vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+	if (pkt->len <= max || !vw_vnet_is_gso(&vnet)) {
 		struct vw_pkt *c;
 
-		if (!copy && !tagged) {
+		if (!copy && !vid) {
 			out[0] = pkt;
 			return 1;
 		}
+		if (pkt->len + (vid ? 4u : 0u) > sizeof(pkt->buf))
+			return -EINVAL;
 		c = vw_pkt_alloc(pool);
 		if (!c)
 			return -ENOBUFS;
-		if (len + (tagged ? 4 : 0) > sizeof(c->buf)) {
-			vw_pkt_free(pool, c);
-			return -EINVAL;
-		}
 		c->vnet = vnet;
-		if (tagged) {
-			memcpy(c->buf, frame, 12);
-			c->buf[12] = 0x81;
-			c->buf[13] = 0x00;
-			c->buf[14] = (uint8_t)(pkt->vid >> 8);
-			c->buf[15] = (uint8_t)pkt->vid;
-			memcpy(c->buf + 16, frame + 12, len - 12);
-			c->len = len + 4;
-			vw_vnet_shift(&c->vnet, 4);
-		} else {
-			memcpy(c->buf, frame, len);
-			c->len = len;
-		}
+		c->len = vw_frame_copy(c->buf, pkt->data, pkt->len, vid, &c->vnet);
 		out[0] = c;
 		return 1;
 	}
 	/* a super-frame too long for the rate: cut it (on a copy: the frame
 	 * may be going to other destinations too) */
-	if (!cut) {
-		cut = calloc(1, sizeof(*cut)); /* once per worker */
-		if (!cut)
-			return -ENOBUFS;
-	}
-	if (len + 4 > sizeof(cut->frame))
-		return -EINVAL;
-	if (tagged) {
-		memcpy(cut->frame, frame, 12);
-		cut->frame[12] = 0x81;
-		cut->frame[13] = 0x00;
-		cut->frame[14] = (uint8_t)(pkt->vid >> 8);
-		cut->frame[15] = (uint8_t)pkt->vid;
-		memcpy(cut->frame + 16, frame + 12, len - 12);
-		len += 4;
-		vw_vnet_shift(&vnet, 4);
-	} else {
-		memcpy(cut->frame, frame, len);
-	}
-	n = vw_gso_segment(&vnet, cut->frame, len, cut->out, sizeof(cut->out), cut->segs, MAX_SEGS);
+	if (!cut && !(cut = malloc(sizeof(*cut)))) /* once per worker */
+		return -ENOBUFS;
+	n = vw_gso_cut(&vnet, pkt->data, pkt->len, vid, cut, MAX_SEGS);
 	if (n <= 0)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
@@ -192,12 +154,37 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	return n;
 }
 
-static void count_refusal(struct vw_shape *sh, int why)
+/* Queues one frame; a refused one is freed (the shaper counts why). */
+static void enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
 {
-	if (why == VW_SHAPER_DROP_LIMIT || why == VW_SHAPER_DROP_FULL)
-		sh->st.drop_limit++;
-	else
-		sh->st.drop_bad++;
+	if (vw_shaper_enqueue(sh->sh, 0, 0, pkt, wire_bytes(pkt), now))
+		release(pkt);
+}
+
+/* Sends frames the shaper let go (or gives back): out into the switch as
+ * the VNIC's, in to the VNIC's TAP; either way the buffers go home. */
+static void send_on(struct vw_shape *sh, void **items, int n)
+{
+	int i;
+
+	if (sh->dir == VW_SHAPE_OUT) {
+		vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
+		return;
+	}
+	vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
+	for (i = 0; i < n; i++)
+		release(items[i]);
+}
+
+/* What other workers handed over, in arrival order per worker. */
+static unsigned take_handed(struct vw_shape *sh, void **items, unsigned max)
+{
+	int w, nw = vw_workers_count();
+	unsigned got = 0;
+
+	for (w = 0; w < nw && got < max; w++)
+		got += vw_spsc_get(&sh->in[w], items + got, max - got);
+	return got;
 }
 
 bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now)
@@ -213,22 +200,16 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 
 		if (k < 0) {
 			if (k == -ENOBUFS)
-				sh->st.drop_nobuf++;
+				sh->prod[vw_worker_self].nobuf++;
 			else
-				sh->st.drop_bad++;
+				sh->prod[vw_worker_self].bad++;
 			vw_pkt_free(&f->pool, pkts[i]);
 			continue;
 		}
 		if (segs[0] != pkts[i])
 			vw_pkt_free(&f->pool, pkts[i]);
-		for (j = 0; j < k; j++) {
-			int why = vw_shaper_enqueue(sh->sh, 0, 0, segs[j], wire_bytes(segs[j]), now);
-
-			if (why) {
-				count_refusal(sh, why);
-				vw_pkt_free(&f->pool, segs[j]);
-			}
-		}
+		for (j = 0; j < k; j++)
+			enqueue(sh, segs[j], now);
 	}
 	sh->task.due = now; /* let what may go leave at once */
 	return true;
@@ -271,37 +252,23 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	struct vw_shaper_stats rs;
 	void *items[64];
 	uint32_t bytes[64];
-	int n, i, w, nw = vw_workers_count();
+	unsigned got, i;
+	int n;
 
 	if (sh->dir == VW_SHAPE_IN)
-		for (w = 0; w < nw; w++) {
-			unsigned got;
-
-			while ((got = vw_spsc_get(&sh->in[w], items, 64)) > 0)
-				for (i = 0; i < (int)got; i++) {
-					int why = vw_shaper_enqueue(sh->sh, 0, 0, items[i],
-								    wire_bytes(items[i]), now);
-
-					if (why) {
-						count_refusal(sh, why);
-						release(items[i]);
-					}
-				}
-		}
+		while ((got = take_handed(sh, items, 64)) > 0)
+			for (i = 0; i < got; i++)
+				enqueue(sh, items[i], now);
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
-	if (n > 0) {
-		for (i = 0; i < n; i++)
-			sh->st.bytes += bytes[i];
-		sh->st.pkts += (unsigned)n;
-		if (sh->dir == VW_SHAPE_OUT) {
-			vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
-		} else {
-			vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
-			for (i = 0; i < n; i++)
-				release(items[i]);
-		}
-	}
+	if (n > 0)
+		send_on(sh, items, n);
+	/* the shaper counts; the control thread may not ask it, so copy */
 	vw_shaper_root_stats(sh->sh, &rs);
+	sh->st.pkts = rs.pkts;
+	sh->st.bytes = rs.bytes;
+	sh->st.drop_codel = rs.drops[VW_SHAPER_DROP_CODEL];
+	sh->st.drop_limit = rs.drops[VW_SHAPER_DROP_LIMIT] + rs.drops[VW_SHAPER_DROP_FULL];
+	sh->st.drop_bad = rs.drops[VW_SHAPER_DROP_INVAL];
 	sh->st.qlen = rs.qlen;
 	sh->st.qbytes = rs.qbytes;
 	t->due = vw_shaper_next_time(sh->sh);
@@ -311,11 +278,7 @@ static int shape_run(struct vw_task *t, uint64_t now)
 /* CoDel drops (and, at destroy, what is still queued: why 0). */
 static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
-	struct vw_shape *sh = arg;
-
-	(void)bytes;
-	if (why == VW_SHAPER_DROP_CODEL)
-		sh->st.drop_codel++;
+	(void)arg, (void)bytes, (void)why;
 	release(item);
 }
 
@@ -362,31 +325,19 @@ static void on_owner_remove(void *arg)
 	struct shape_pair *p = arg;
 	void *items[64];
 	uint32_t bytes[64];
-	int d, n, i, w, nw = vw_workers_count();
+	unsigned got;
+	int d, n;
 
 	for (d = 0; d < 2; d++) {
 		struct vw_shape *sh = p->sh[d];
 
 		vw_worker_task_del(&sh->task);
+		/* the queue first: what was handed over came after it */
+		while ((n = vw_shaper_flush(sh->sh, items, bytes, 64)) > 0)
+			send_on(sh, items, n);
 		if (d == VW_SHAPE_IN)
-			for (w = 0; w < nw; w++) {
-				unsigned got;
-
-				while ((got = vw_spsc_get(&sh->in[w], items, 64)) > 0) {
-					vw_tap_write(sh->port, (struct vw_pkt **)items, (int)got, false);
-					for (i = 0; i < (int)got; i++)
-						release(items[i]);
-				}
-			}
-		while ((n = vw_shaper_flush(sh->sh, items, bytes, 64)) > 0) {
-			if (d == VW_SHAPE_OUT) {
-				vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
-			} else {
-				vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
-				for (i = 0; i < n; i++)
-					release(items[i]);
-			}
-		}
+			while ((got = take_handed(sh, items, 64)) > 0)
+				send_on(sh, items, (int)got);
 		vw_shaper_destroy(sh->sh);
 		sh->sh = NULL;
 	}
@@ -527,7 +478,6 @@ void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *
 	st->bytes = __atomic_load_n(&sh->st.bytes, __ATOMIC_RELAXED);
 	st->drop_codel = __atomic_load_n(&sh->st.drop_codel, __ATOMIC_RELAXED);
 	st->drop_limit = __atomic_load_n(&sh->st.drop_limit, __ATOMIC_RELAXED);
-	st->drop_nobuf = __atomic_load_n(&sh->st.drop_nobuf, __ATOMIC_RELAXED);
 	st->drop_bad = __atomic_load_n(&sh->st.drop_bad, __ATOMIC_RELAXED);
 	st->qlen = __atomic_load_n(&sh->st.qlen, __ATOMIC_RELAXED);
 	st->qbytes = __atomic_load_n(&sh->st.qbytes, __ATOMIC_RELAXED);

@@ -15,6 +15,7 @@
 #define VW_VNET_H
 
 #include <endian.h>
+#include <string.h>
 #include <stdbool.h>
 #include <linux/virtio_net.h>
 
@@ -35,6 +36,33 @@ static inline void vw_vnet_shift(struct virtio_net_hdr_v1 *h, int delta)
 static inline bool vw_vnet_is_gso(const struct virtio_net_hdr_v1 *h)
 {
 	return (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE;
+}
+
+/* Work left for whoever sends the frame: a checksum or segmentation. */
+static inline bool vw_vnet_has_work(const struct virtio_net_hdr_v1 *h)
+{
+	return (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || vw_vnet_is_gso(h);
+}
+
+/* Copies an Ethernet frame of len bytes to dst with an 802.1Q tag for vid
+ * after its addresses (none when vid is 0, or the frame is too short to
+ * have them), moving h's offsets with the tag.  dst holds len + 4 bytes.
+ * Returns the copy's length. */
+static inline uint32_t vw_frame_copy(uint8_t *dst, const uint8_t *src, uint32_t len, uint16_t vid,
+				     struct virtio_net_hdr_v1 *h)
+{
+	if (!vid || len < 12) {
+		memcpy(dst, src, len);
+		return len;
+	}
+	memcpy(dst, src, 12);
+	dst[12] = 0x81;
+	dst[13] = 0x00;
+	dst[14] = (uint8_t)(vid >> 8);
+	dst[15] = (uint8_t)vid;
+	memcpy(dst + 16, src + 12, len - 12);
+	vw_vnet_shift(h, 4);
+	return len + 4;
 }
 
 #endif
