@@ -23,53 +23,14 @@
 #include <string.h>
 #include <linux/virtio_net.h>
 
+#include "tests/unit/frametest.h"
 #include "datapath/gso.h"
 #include "datapath/pktparse.h"
 #include "datapath/tcpops.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- reference checksum and byte helpers ---- */
-
-static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
+/* ---- reference checksum (the rest is in tests/unit/frametest.h) ---- */
 
 /* Pseudo-header sum; src/dst are where the IP header keeps them. */
 static uint32_t ref_pseudo(const uint8_t *src, const uint8_t *dst, int alen, uint8_t proto, uint32_t l4len)
@@ -100,39 +61,6 @@ static uint32_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)(rng >> 16);
-}
-
-/* ---- pcap output (optional) ---- */
-
-static FILE *pcap;
-
-static void pcap_open(void)
-{
-	const char *path = getenv("VWT_TCPOPS_PCAP");
-	uint32_t hdr[6] = { 0xa1b2c3d4, 2 | 4u << 16, 0, 0, 262144, 1 /* Ethernet */ };
-
-	if (!path || pcap)
-		return;
-	pcap = fopen(path, "w");
-	if (!pcap || fwrite(hdr, sizeof(hdr), 1, pcap) != 1) {
-		fprintf(stderr, "test_tcpops: cannot write %s\n", path);
-		exit(1);
-	}
-}
-
-static void pcap_write(const uint8_t *frame, uint32_t len)
-{
-	static uint32_t usec;
-	uint32_t rec[4];
-
-	if (!pcap)
-		return;
-	usec++;
-	rec[0] = 1700000000 + usec / 1000000;
-	rec[1] = usec % 1000000;
-	rec[2] = rec[3] = len;
-	assert_int_equal(fwrite(rec, sizeof(rec), 1, pcap), 1);
-	assert_int_equal(fwrite(frame, len, 1, pcap), 1);
 }
 
 /* ---- frames ---- */
@@ -1054,17 +982,14 @@ static void test_tcpops_fuzz(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	pcap_open();
+	pcap_open("VWT_TCPOPS_PCAP");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (pcap && fclose(pcap) != 0)
-		return -1;
-	pcap = NULL;
-	return 0;
+	return pcap_close();
 }
 
 int main(void)
