@@ -139,10 +139,8 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 				}
 				s->zone = vals[k];
 			} else if (!strcmp(keys[k], "maxbw")) {
-				if (!vw_bw_parse(vals[k], &s->maxbw) || s->maxbw < VW_MAXBW_MIN || s->maxbw > VW_MAXBW_MAX) {
-					ERR("%s: invalid maxbw '%s' (10K to 100G; a bare number is Mb/s)", name, vals[k]);
+				if (!linkprop_maxbw_parse(name, vals[k], &s->maxbw, err, errlen))
 					return -EINVAL;
-				}
 			} else {
 				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
 					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);

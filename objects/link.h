@@ -72,9 +72,9 @@ const char *link_class_name(enum vw_class c);
 int etherstub_create(const char *name, bool temporary, char *err, size_t errlen);
 int etherstub_delete(const char *name, char *err, size_t errlen);
 
-/* The range of link property maxbw, bits/s. */
-#define VW_MAXBW_MIN 10000ULL
-#define VW_MAXBW_MAX 100000000000ULL
+/* A value of link property maxbw (10K to 100G bits/s) for link name; false
+ * with the one-line error in err. */
+bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, char *err, size_t errlen);
 
 struct vnic_spec {
 	const char *name;

@@ -37,6 +37,14 @@ const struct vw_propdef *linkprop_find(const char *name)
 	return NULL;
 }
 
+bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, char *err, size_t errlen)
+{
+	if (vw_bw_parse(value, bps) && *bps >= 10000 && *bps <= 100000000000ULL)
+		return true;
+	ERR("%s: invalid maxbw '%s' (10K to 100G; a bare number is Mb/s)", name, value);
+	return false;
+}
+
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen)
 {
 	const struct vw_propdef *pd = linkprop_find(prop);
@@ -76,10 +84,8 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 	if (!strcmp(prop, "maxbw")) {
 		uint64_t bps = 0;
 
-		if (value && (!vw_bw_parse(value, &bps) || bps < VW_MAXBW_MIN || bps > VW_MAXBW_MAX)) {
-			ERR("%s: invalid maxbw '%s' (10K to 100G; a bare number is Mb/s)", l->name, value);
+		if (value && !linkprop_maxbw_parse(l->name, value, &bps, err, errlen))
 			return -EINVAL;
-		}
 		rc = vnic_set_maxbw(l, bps, err, errlen);
 		if (rc)
 			return rc;
