@@ -67,6 +67,9 @@ static const struct out_field flow_fields[] = {
 	{ "RBYTES", "rbytes", 12, OUT_F_COUNTER, NULL },
 	{ "OPKTS", "opkts", 10, OUT_F_COUNTER, NULL },
 	{ "OBYTES", "obytes", 12, OUT_F_COUNTER, NULL },
+	{ "CONNS", "conns", 7, 0, NULL },
+	{ "REFUSED", "refused", 9, OUT_F_COUNTER, NULL },
+	{ "CLAMPED", "clamped", 9, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

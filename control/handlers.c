@@ -872,7 +872,7 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	if (rc)
 		return rc;
 	for (f = vw_flows; f; f = f->next) {
-		uint64_t ip, ib, op, ob;
+		uint64_t ip, ib, op, ob, refused, clamped;
 
 		if (!flow_selected(c, link, f))
 			continue;
@@ -884,6 +884,10 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 		vw_buf_kv(out, "rbytes", "%lu", ib);
 		vw_buf_kv(out, "opkts", "%lu", op);
 		vw_buf_kv(out, "obytes", "%lu", ob);
+		vw_buf_kv(out, "conns", "%u", __atomic_load_n(&f->stats->conns, __ATOMIC_RELAXED));
+		vw_flow_stats_tm(f->stats, &refused, &clamped);
+		vw_buf_kv(out, "refused", "%lu", refused);
+		vw_buf_kv(out, "clamped", "%lu", clamped);
 	}
 	return 0;
 }

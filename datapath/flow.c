@@ -75,6 +75,17 @@ void vw_flow_stats_sum(const struct vw_flow_stats *s, uint64_t *ipkts, uint64_t 
 	}
 }
 
+void vw_flow_stats_tm(const struct vw_flow_stats *s, uint64_t *refused, uint64_t *clamped)
+{
+	int w;
+
+	*refused = *clamped = 0;
+	for (w = 0; w < VW_MAX_WORKERS; w++) {
+		*refused += __atomic_load_n(&s->w[w].refused, __ATOMIC_RELAXED);
+		*clamped += __atomic_load_n(&s->w[w].clamped, __ATOMIC_RELAXED);
+	}
+}
+
 /* ---- compiling ---- */
 
 /* An address prefix as mask and value bytes of a key address. */

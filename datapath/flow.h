@@ -60,9 +60,12 @@ struct vw_flow_stats {
 	 * link's default class, while the flow has no traffic property.
 	 * Written and read only by the link's owner worker. */
 	uint16_t cls;
+	uint32_t conns; /* connections counted against maxconn (owner, now and then) */
 	struct {
 		uint64_t ipkts, ibytes; /* the link received */
 		uint64_t opkts, obytes; /* the link sent */
+		uint64_t refused;       /* connections refused by maxconn */
+		uint64_t clamped;       /* SYNs whose MSS was clamped */
 	} __attribute__((aligned(64))) w[VW_MAX_WORKERS];
 };
 
@@ -73,6 +76,8 @@ struct vw_flow_stats *vw_flow_stats_new(void);
 /* Sums every worker's slot (control thread). */
 void vw_flow_stats_sum(const struct vw_flow_stats *s, uint64_t *ipkts, uint64_t *ibytes, uint64_t *opkts,
 		       uint64_t *obytes);
+/* The same for the traffic-management counters. */
+void vw_flow_stats_tm(const struct vw_flow_stats *s, uint64_t *refused, uint64_t *clamped);
 
 /*
  * Compiles n flows (their attributes, and the counters each one counts in)

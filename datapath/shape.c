@@ -5,12 +5,14 @@
 #include <time.h>
 #include <sys/random.h>
 
+#include "datapath/conntab.h"
 #include "datapath/flow.h"
 #include "datapath/gso.h"
 #include "datapath/rcu.h"
 #include "datapath/shape.h"
 #include "datapath/shaper.h"
 #include "datapath/spsc.h"
+#include "datapath/tcpops.h"
 #include "datapath/vnet.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
@@ -19,6 +21,9 @@
 #define SHAPER_ITEMS 512  /* frames a shaper may hold, per direction */
 #define RETURN_RING 4096  /* above a pool's size: never fills */
 #define MAX_SEGS 64       /* frames one super-frame may be cut into */
+#define CT_CONNS 16384    /* connections a link's maxconn flows may have */
+#define CT_SWEEP 64       /* connection slots looked at per run */
+#define CT_COPY_NS (100 * 1000 * 1000) /* how often counts reach the flows */
 
 struct vw_shape {
 	struct vw_task task; /* first: the owner's timed work */
@@ -27,9 +32,18 @@ struct vw_shape {
 	int dir, owner;
 	uint64_t rate;
 	uint32_t max_item;
-	/* the owner's: the flow of each class (NULL: no such class) */
+	/* the owner's, per flow id (struct vw_flow_stats.cls): the flow (NULL:
+	 * no such id), whether it has a class of the shaper, its MSS clamp
+	 * and connection limit (0: none) */
 	struct vw_flow_stats *flow_of[VW_SHAPE_MAX_CLASSES];
-	int ncls;
+	uint8_t shaped[VW_SHAPE_MAX_CLASSES];
+	uint16_t mss[VW_SHAPE_MAX_CLASSES];
+	uint32_t maxconn[VW_SHAPE_MAX_CLASSES];
+	int nflows;
+	/* connections of the flows with maxconn, both directions (the out
+	 * direction's shape owns it) */
+	struct vw_conntab *ct;
+	uint64_t ct_copied;
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
 	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
 	/* frames a worker could not copy or cut (the owner's own included) */
@@ -159,7 +173,7 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	return n;
 }
 
-/* The class of a frame (its flow's, or the default class 0) and, for
+/* The flow id of a frame (0: none, or a flow without properties) and, for
  * fairness=conn, its connection: the 5-tuple without the DS field, whose
  * ECN bits change within a connection. */
 static int classify(const struct vw_shape *sh, const struct vw_pkt *pkt, uint32_t *conn)
@@ -171,7 +185,7 @@ static int classify(const struct vw_shape *sh, const struct vw_pkt *pkt, uint32_
 	int i;
 
 	*conn = 0;
-	if (!sh->ncls || !(ft = vw_rcu_deref(&sh->port->flows)) ||
+	if (!sh->nflows || !(ft = vw_rcu_deref(&sh->port->flows)) ||
 	    !vw_flow_key_from_frame(pkt->data, pkt->len, sh->dir == VW_SHAPE_OUT, &k) || !(fs = vw_flowtab_find(ft, &k)) ||
 	    !fs->cls)
 		return 0;
@@ -182,14 +196,69 @@ static int classify(const struct vw_shape *sh, const struct vw_pkt *pkt, uint32_
 	return fs->cls;
 }
 
-/* Queues one frame in its class; a refused one is freed (the shaper counts
- * why). */
+/* Refuses a TCP connection as a closed port would: a RST back to where the
+ * SYN came from (the VNIC for one it sent, the switch for one sent to it). */
+static void send_rst(struct vw_shape *sh, const struct vw_pkt *syn, const struct vw_pktinfo *pi)
+{
+	struct vw_fwd *f = vw_worker_fwd;
+	struct vw_pkt *rst = vw_pkt_alloc(&f->pool);
+	int len;
+
+	if (!rst)
+		return;
+	len = vw_tcp_build_rst(rst->buf, sizeof(rst->buf), syn->data, syn->len, pi);
+	if (len <= 0) {
+		vw_pkt_free(&f->pool, rst);
+		return;
+	}
+	rst->len = (uint32_t)len;
+	memset(&rst->vnet, 0, sizeof(rst->vnet));
+	if (sh->dir == VW_SHAPE_OUT) {
+		vw_tap_write(sh->port, &rst, 1, false);
+		vw_pkt_free(&f->pool, rst);
+	} else {
+		vw_switch_input(f, sh->port, &rst, 1);
+	}
+}
+
+/* The flow's mss and maxconn on one frame: false when it opens a
+ * connection over the limit (answered with a RST if TCP, counted). */
+static bool admit(struct vw_shape *sh, int id, struct vw_pkt *pkt, uint64_t now)
+{
+	struct vw_flow_stats *fs = sh->flow_of[id];
+	struct vw_pktinfo pi;
+	struct vw_ct_key k;
+	int dir, self = vw_worker_self;
+	enum vw_ct_verdict v;
+
+	if (vw_pkt_parse(pkt->data, pkt->len, &pi) != VW_PP_OK || !pi.ipver)
+		return true;
+	if (sh->mss[id] && pi.proto == VW_IPPROTO_TCP && (pi.tcp_flags & VW_TCP_SYN) &&
+	    vw_tcp_clamp_mss(pkt->data, pkt->len, pkt->vnet.flags, &pi, sh->mss[id]) > 0)
+		fs->w[self].clamped++;
+	if (!sh->maxconn[id] || !sh->ct || (dir = vw_ct_key_make(&k, &pi)) < 0)
+		return true;
+	v = vw_ct_lookup(sh->ct, &k, dir, pi.tcp_flags, (uint32_t)id, sh->maxconn[id], now);
+	if (v != VW_CT_REFUSE && v != VW_CT_FULL)
+		return true;
+	fs->w[self].refused++;
+	if (pi.proto == VW_IPPROTO_TCP && (pi.tcp_flags & (VW_TCP_SYN | VW_TCP_ACK)) == VW_TCP_SYN)
+		send_rst(sh, pkt, &pi);
+	return false;
+}
+
+/* Queues one frame in its flow's class (or the default one); a refused
+ * one is freed (the shaper counts why, or admit() did). */
 static void enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
 {
 	uint32_t conn;
-	int cls = classify(sh, pkt, &conn);
+	int id = classify(sh, pkt, &conn);
 
-	if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
+	if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
+		release(pkt);
+		return;
+	}
+	if (vw_shaper_enqueue(sh->sh, sh->shaped[id] ? id : 0, conn, pkt, wire_bytes(pkt), now))
 		release(pkt);
 }
 
@@ -276,6 +345,21 @@ int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
 	return taken;
 }
 
+/* Expires idle connections a little at a time, and now and then tells
+ * the flows how many they have. */
+static void ct_tend(struct vw_shape *sh, uint64_t now)
+{
+	int id;
+
+	vw_ct_sweep(sh->ct, now, CT_SWEEP);
+	if (now - sh->ct_copied < CT_COPY_NS)
+		return;
+	sh->ct_copied = now;
+	for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
+		if (sh->maxconn[id])
+			__atomic_store_n(&sh->flow_of[id]->conns, vw_ct_count(sh->ct, (uint32_t)id), __ATOMIC_RELAXED);
+}
+
 /* The owner's timed work: take what other workers handed over, let go
  * what the rate allows, and say when to come back. */
 static int shape_run(struct vw_task *t, uint64_t now)
@@ -294,6 +378,8 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
 	if (n > 0)
 		send_on(sh, items, n);
+	if (sh->ct && sh->dir == VW_SHAPE_OUT)
+		ct_tend(sh, now);
 	/* the shaper counts; the control thread may not ask it, so copy */
 	vw_shaper_root_stats(sh->sh, &rs);
 	sh->st.pkts = rs.pkts;
@@ -319,6 +405,8 @@ static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 struct shape_pair {
 	struct vw_shape *sh[2];
 	const struct vw_shape_conf *conf;
+	struct vw_conntab *ct_new, *ct_old; /* installed / given back */
+	bool want_ct;                       /* some flow has maxconn */
 	int rc;
 	char err[200];
 };
@@ -330,7 +418,7 @@ static uint32_t conf_max_item(const struct vw_shape_conf *c)
 	int i;
 
 	for (i = 0; i < c->n; i++)
-		if (c->cls[i].cfg.maxbw && (!low || c->cls[i].cfg.maxbw < low))
+		if (c->cls[i].shaped && c->cls[i].cfg.maxbw && (!low || c->cls[i].cfg.maxbw < low))
 			low = c->cls[i].cfg.maxbw;
 	return vw_shaper_max_item(low);
 }
@@ -346,52 +434,79 @@ static void on_owner_add(void *arg)
 	}
 }
 
-/* Applies a checked configuration: the rate, then the classes (removed
- * ones first, so their ids are free for new ones), then each flow's class. */
+/* Forgets flow id on one direction: its class goes (its queued frames
+ * move to the default class), its connections are no longer counted. */
+static void id_clear(struct vw_shape *sh, int id, uint64_t now)
+{
+	if (sh->shaped[id])
+		vw_shaper_class_remove(sh->sh, id, now, NULL, 0);
+	if (sh->ct && sh->maxconn[id])
+		vw_ct_flush_flow(sh->ct, (uint32_t)id);
+	sh->flow_of[id] = NULL;
+	sh->shaped[id] = 0;
+	sh->mss[id] = 0;
+	sh->maxconn[id] = 0;
+}
+
+/* Applies a checked configuration: the rate, the connection table, then
+ * per flow id what went (first, so that its id is free), what changed and
+ * what came; last, each flow's id, which makes classification find it. */
 static void on_owner_conf(void *arg)
 {
 	struct shape_pair *p = arg;
 	const struct vw_shape_conf *c = p->conf;
-	struct vw_flow_stats *keep[VW_SHAPE_MAX_CLASSES] = { 0 };
+	const struct vw_shape_class *byid[VW_SHAPE_MAX_CLASSES] = { 0 };
 	uint64_t now = mono_ns();
 	char err[200];
 	int d, i, id, rc;
 
 	p->rc = 0;
 	for (i = 0; i < c->n; i++)
-		keep[c->cls[i].id] = c->cls[i].flow;
+		byid[c->cls[i].id] = &c->cls[i];
 	for (d = 0; d < 2; d++) {
 		struct vw_shape *sh = p->sh[d];
 
 		rc = vw_shaper_set_rate(sh->sh, c->rate, now, err, sizeof(err));
+		if (p->ct_new)
+			sh->ct = p->ct_new;
 		for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
-			if (sh->flow_of[id] && sh->flow_of[id] != keep[id]) {
+			if (sh->flow_of[id] && (!byid[id] || byid[id]->flow != sh->flow_of[id])) {
 				sh->flow_of[id]->cls = 0;
-				sh->flow_of[id] = NULL;
-				vw_shaper_class_remove(sh->sh, id, now, NULL, 0);
+				id_clear(sh, id, now);
 			}
 		for (i = 0; i < c->n && !rc; i++) {
 			const struct vw_shape_class *k = &c->cls[i];
 
-			if (sh->flow_of[k->id])
+			if (k->shaped && sh->shaped[k->id])
 				rc = vw_shaper_class_modify(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
-			else
+			else if (k->shaped)
 				rc = vw_shaper_class_add(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
-			if (!rc)
-				sh->flow_of[k->id] = k->flow;
+			else if (sh->shaped[k->id])
+				rc = vw_shaper_class_remove(sh->sh, k->id, now, err, sizeof(err));
+			if (rc)
+				break;
+			if (sh->ct && sh->maxconn[k->id] && !k->maxconn)
+				vw_ct_flush_flow(sh->ct, k->id);
+			sh->flow_of[k->id] = k->flow;
+			sh->shaped[k->id] = k->shaped;
+			sh->mss[k->id] = k->mss;
+			sh->maxconn[k->id] = k->maxconn;
 		}
 		if (rc && !p->rc) {
 			p->rc = rc; /* cannot happen for a checked configuration */
 			snprintf(p->err, sizeof(p->err), "%s", err);
 		}
+		if (!p->ct_new && sh->ct && !p->want_ct) {
+			p->ct_old = sh->ct; /* the control thread frees it */
+			sh->ct = NULL;
+		}
 		sh->rate = c->rate;
 		sh->max_item = conf_max_item(c);
-		sh->ncls = c->n;
+		sh->nflows = c->n;
 		sh->task.due = now;
 	}
 	for (i = 0; i < c->n; i++)
-		if (p->sh[0]->flow_of[c->cls[i].id])
-			c->cls[i].flow->cls = c->cls[i].id;
+		c->cls[i].flow->cls = c->cls[i].id;
 }
 
 /* Shaping off: what is queued or handed over is sent on as it is. */
@@ -421,6 +536,14 @@ static void on_owner_remove(void *arg)
 	}
 }
 
+static void ct_free(struct vw_conntab *ct)
+{
+	if (ct) {
+		vw_ct_fini(ct);
+		free(ct);
+	}
+}
+
 static void shape_free(struct vw_shape *sh)
 {
 	int w;
@@ -429,6 +552,8 @@ static void shape_free(struct vw_shape *sh)
 		return;
 	if (sh->sh)
 		vw_shaper_destroy(sh->sh);
+	if (sh->dir == VW_SHAPE_OUT)
+		ct_free(sh->ct);
 	for (w = 0; w < VW_MAX_WORKERS; w++)
 		vw_spsc_fini(&sh->in[w]);
 	free(sh);
@@ -466,7 +591,7 @@ int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen)
 	struct vw_shaper_class_cfg cls[VW_SHAPE_MAX_CLASSES];
 	struct vw_shaper_cfg cfg;
 	bool seen[VW_SHAPE_MAX_CLASSES] = { 0 };
-	int i;
+	int i, n = 0;
 
 	if (conf->n < 0 || conf->n >= VW_SHAPE_MAX_CLASSES) {
 		snprintf(err, errlen, "too many flows with traffic properties (at most %d)", VW_SHAPE_MAX_CLASSES - 1);
@@ -480,11 +605,12 @@ int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		seen[id] = true;
-		cls[i] = conf->cls[i].cfg;
+		if (conf->cls[i].shaped)
+			cls[n++] = conf->cls[i].cfg;
 	}
 	shaper_cfg(&cfg, NULL);
 	cfg.maxbw = conf->rate;
-	return vw_shaper_validate(&cfg, cls, conf->n, err, errlen);
+	return vw_shaper_validate(&cfg, cls, n, err, errlen);
 }
 
 /* Turns shaping off: queued frames go on, the TAP's steering goes back to
@@ -523,8 +649,23 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		return rc;
 	p.sh[0] = port->shape[VW_SHAPE_OUT];
 	p.sh[1] = port->shape[VW_SHAPE_IN];
+	for (d = 0; d < conf->n; d++)
+		p.want_ct |= conf->cls[d].maxconn != 0;
+	if (p.want_ct && !(p.sh[0] && p.sh[0]->ct)) {
+		uint64_t seed;
+
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+			seed = (uint64_t)(uintptr_t)port ^ mono_ns();
+		p.ct_new = calloc(1, sizeof(*p.ct_new));
+		if (!p.ct_new || vw_ct_init(p.ct_new, CT_CONNS, VW_SHAPE_MAX_CLASSES, seed, NULL) < 0) {
+			free(p.ct_new);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	if (p.sh[0]) {
 		vw_worker_call(p.sh[0]->owner, on_owner_conf, &p);
+		ct_free(p.ct_old);
 		if (p.rc)
 			snprintf(err, errlen, "%s", p.err);
 		return p.rc;
@@ -582,10 +723,12 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 fail_rc:
 	shape_free(p.sh[0]);
 	shape_free(p.sh[1]);
+	ct_free(p.ct_new);
 	return rc;
 fail:
 	shape_free(p.sh[0]);
 	shape_free(p.sh[1]);
+	ct_free(p.ct_new);
 	return -ENOMEM;
 }
 

@@ -66,7 +66,10 @@ struct vw_flow_stats;
  * configuration holds each direction. */
 struct vw_shape_class {
 	uint16_t id; /* 1..VW_SHAPE_MAX_CLASSES-1, stable while the flow lives */
+	bool shaped; /* a class of the shaper, with cfg */
 	struct vw_shaper_class_cfg cfg;
+	uint16_t mss;     /* MSS clamp on SYNs both ways; 0: none */
+	uint32_t maxconn; /* connections admitted at once; 0: no limit */
 	struct vw_flow_stats *flow;
 };
 

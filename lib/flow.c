@@ -268,8 +268,8 @@ static const struct vw_flowpropdef flowprops[] = {
 	{ "maxbw", VW_FP_MAXBW, true, "", "--" },
 	{ "priority", VW_FP_PRIORITY, true, "medium", "high,medium,low" },
 	{ "guarantee", VW_FP_GUARANTEE, true, "", "--" },
-	{ "maxconn", VW_FP_MAXCONN, false, "", "1-4294967295" },
-	{ "mss", VW_FP_MSS, false, "", "536-65495" },
+	{ "maxconn", VW_FP_MAXCONN, true, "", "1-4294967295" },
+	{ "mss", VW_FP_MSS, true, "", "536-65495" },
 	{ "fairness", VW_FP_FAIRNESS, true, "none", "conn,none" },
 };
 

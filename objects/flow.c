@@ -72,6 +72,12 @@ static bool needs_class(const struct vw_flowprops *p)
 	       ((p->set & (1u << VW_FP_FAIRNESS)) && p->fairness == VW_FAIR_CONN);
 }
 
+/* Whether the link's owner worker must look at the flow's frames. */
+static bool needs_id(const struct vw_flowprops *p)
+{
+	return needs_class(p) || (p->set & ((1u << VW_FP_MAXCONN) | (1u << VW_FP_MSS)));
+}
+
 static bool is_fair(const struct vw_flowprops *p)
 {
 	return (p->set & (1u << VW_FP_FAIRNESS)) && p->fairness == VW_FAIR_CONN;
@@ -115,7 +121,7 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 		if (!strcmp(f->link, l->name) && f->cls)
 			used[f->cls] = 1;
 	for (f = vw_flows; f; f = f->next) {
-		if (!f->live || strcmp(f->link, l->name) || !needs_class(&f->props))
+		if (!f->live || strcmp(f->link, l->name) || !needs_id(&f->props))
 			continue;
 		if (conf.n == VW_SHAPE_MAX_CLASSES - 1) {
 			ERR("%s: more than %d flows with traffic properties", l->name, VW_SHAPE_MAX_CLASSES - 1);
@@ -134,7 +140,10 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 		}
 		cls[conf.n].id = f->cls;
 		cls[conf.n].flow = f->stats;
+		cls[conf.n].shaped = needs_class(&f->props);
 		class_cfg(&f->props, &cls[conf.n].cfg);
+		cls[conf.n].mss = f->props.set & (1u << VW_FP_MSS) ? f->props.mss : 0;
+		cls[conf.n].maxconn = f->props.set & (1u << VW_FP_MAXCONN) ? f->props.maxconn : 0;
 		conf.n++;
 	}
 	return vw_shape_set(l->port, maxbw || conf.n ? &conf : NULL, err, errlen);
@@ -257,7 +266,7 @@ static int props_check_link(const char *who, const char *link, const struct vw_f
 {
 	const struct vw_link *l = link_find(link);
 	const struct vw_flow *o;
-	int ncls = needs_class(p), nfair = is_fair(p);
+	int ncls = needs_id(p), nfair = is_fair(p);
 
 	if (p->set && (!l || l->cls != VW_CLASS_VNIC)) {
 		ERR("%s: flow properties on a phys link are not supported yet (they work on VNICs)", who);
@@ -265,7 +274,7 @@ static int props_check_link(const char *who, const char *link, const struct vw_f
 	}
 	for (o = vw_flows; o; o = o->next)
 		if (o != f && o->live && !strcmp(o->link, link)) {
-			ncls += needs_class(&o->props);
+			ncls += needs_id(&o->props);
 			nfair += is_fair(&o->props);
 		}
 	if (ncls > VW_SHAPE_MAX_CLASSES - 1) {

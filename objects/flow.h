@@ -65,9 +65,10 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
 			  size_t errlen);
 
-/* Applies the shaping of VNIC l: maxbw each way and a class for each of its
- * live flows with traffic properties (maxbw, guarantee, a priority other
- * than medium, fairness=conn).  Shaping is off when there is neither.
+/* Applies the shaping of VNIC l: maxbw each way, and for each of its live
+ * flows with properties an id in its shaping: a class of the shaper for
+ * maxbw, guarantee, a priority other than medium, fairness=conn; the MSS
+ * clamp and the connection limit.  Shaping is off when there is neither.
  * Also the way vnic_set_maxbw changes the rate.  0 or -errno with a
  * reason (nothing changed). */
 int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen);
