@@ -410,7 +410,7 @@ int vw_proplist_split(char *s, char **keys, char **vals, int max, const char *co
 		if (end)
 			*end = '\0';
 		eq = strchr(s, '=');
-		if (!eq && *s && n > 0 && lists) {
+		if (!eq && n > 0 && lists) {
 			const char *const *l;
 
 			for (l = lists; *l && strcmp(*l, keys[n - 1]); l++)

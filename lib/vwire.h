@@ -108,7 +108,8 @@ int vw_kvlist_split(char *s, char **keys, char **vals, int max);
  * The same for link properties, dladm's way: a piece with no '=' continues
  * the value before it when that property takes a list (its name is in
  * lists, NULL-terminated), so "cpus=0,2,mtu=1400" is cpus "0,2" and mtu
- * "1400".  -1 as above, or for such a piece after any other property.
+ * "1400" (the value's own parser judges it: "cpus=0,,1" is cpus "0,,1").
+ * -1 as above, or for such a piece after any other property.
  */
 int vw_proplist_split(char *s, char **keys, char **vals, int max, const char *const *lists);
 

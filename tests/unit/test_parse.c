@@ -666,6 +666,13 @@ static void test_proplist_split(void **state)
 	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 2);
 	assert_string_equal(k[1], "cpus");
 	assert_string_equal(v[1], "0,1");
+	/* empty items are the value's: its parser refuses them */
+	strcpy(s3, "cpus=0,,1");
+	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 1);
+	assert_string_equal(v[0], "0,,1");
+	strcpy(s3, "cpus=0,");
+	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 1);
+	assert_string_equal(v[0], "0,");
 }
 
 static void test_proplist_split_bad(void **state)
@@ -673,7 +680,7 @@ static void test_proplist_split_bad(void **state)
 	static const char *const lists[] = { "cpus", NULL };
 	/* a bare piece continues only a list property's value */
 	static const char *const bad[] = {
-		"", "cpus", "1,cpus=0", "mtu=1400,1", "cpus=0,,1", "cpus=0,", ",cpus=0",
+		"", "cpus", "1,cpus=0", "mtu=1400,1", "mtu=1,,cpus=0", "mtu=1,", ",cpus=0",
 		"zone=z,cpus", "=1", "a=1,=2",
 	};
 	char buf[32], *k[4], *v[4];
