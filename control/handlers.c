@@ -110,7 +110,7 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 		}
 		memcpy(copy, lists[i], len);
 		used += len;
-		n = vw_kvlist_split(copy, keys, vals, 16);
+		n = vw_proplist_split(copy, keys, vals, 16, linkprop_lists);
 		if (n < 0) {
 			ERR("%s: invalid property list '%s' (PROP=VAL[,...] expected)", name, lists[i]);
 			return -EINVAL;
@@ -120,7 +120,8 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			uint64_t v;
 
 			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
-			    (!strcmp(keys[k], "maxbw") && s->maxbw)) {
+			    (!strcmp(keys[k], "maxbw") && s->maxbw) ||
+			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus))) {
 				ERR("%s: property '%s' given twice", name, keys[k]);
 				return -EINVAL;
 			}
@@ -140,6 +141,9 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 				s->zone = vals[k];
 			} else if (!strcmp(keys[k], "maxbw")) {
 				if (!linkprop_maxbw_parse(name, vals[k], &s->maxbw, err, errlen))
+					return -EINVAL;
+			} else if (!strcmp(keys[k], "cpus")) {
+				if (!linkprop_cpus_parse(name, vals[k], &s->cpus, err, errlen))
 					return -EINVAL;
 			} else {
 				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
@@ -323,6 +327,7 @@ static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err
 	bool temporary = vw_cmd_opt(c, 't') != NULL;
 	char buf[4096], *keys[16], *vals[16];
 	struct linkprop_undo undo;
+	size_t used = 0;
 	int nl, i, n = 0, k;
 
 	(void)out;
@@ -330,13 +335,22 @@ static int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err
 		return -ENOENT;
 	linkprop_save(l, &undo);
 	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
-	buf[0] = 0;
+	/* each -p on its own: a list value does not run on into the next */
 	for (i = 0; i < nl; i++) {
-		size_t used = strlen(buf);
+		size_t len = strlen(lists[i]) + 1;
+		int got = -1;
 
-		snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? "," : "", lists[i]);
+		if (used + len <= sizeof(buf)) {
+			memcpy(buf + used, lists[i], len);
+			got = vw_proplist_split(buf + used, keys + n, vals + n, 16 - n, linkprop_lists);
+			used += len;
+		}
+		if (got <= 0) {
+			ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
+			return -EINVAL;
+		}
+		n += got;
 	}
-	n = vw_kvlist_split(buf, keys, vals, 16);
 	if (n <= 0) {
 		ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
 		return -EINVAL;

@@ -63,6 +63,10 @@ struct vw_port {
 			  * queue each (a multi-queue TAP) */
 	int nq;          /* queues: qfd[0..nq-1], qfd[0] == fd */
 	int qfd[VW_MAX_WORKERS];
+	/* The workers that may read what a multi-queue TAP's stack sends (bit
+	 * w: queue w), from the link's cpus property; 0: all.  Set by the
+	 * control thread (vw_tap_allow); a shaped VNIC's owner is one of them. */
+	uint32_t workers_allowed;
 	bool uplink;     /* the switch's uplink (trunk) rather than a VNIC */
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
@@ -110,9 +114,17 @@ void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
  * long as the port is open. */
 struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int *err);
 /* Steers every frame the TAP's stack sends to queue q (so only worker q
- * reads the VNIC's traffic), or with q < 0 back to the kernel's per-flow
- * choice.  0 or -errno (-EINVAL: not a TAP, or no such queue). */
+ * reads the VNIC's traffic), or with q < 0 back to the port's own steering:
+ * flows spread over the queues of port->workers_allowed, or the kernel's
+ * per-flow choice when that is 0.  0 or -errno (-EINVAL: not a TAP, or no
+ * such queue). */
 int vw_tap_steer(struct vw_port *port, int q);
+/* Sets port->workers_allowed (0 or every queue: all) and steers the TAP's
+ * frames to those queues only, each flow to one of them, unless the port is
+ * shaped (its steering then goes to the shaper's owner, which the caller
+ * keeps among them).  0 or -errno, the port unchanged (-EINVAL: not a TAP,
+ * or no such queue). */
+int vw_tap_allow(struct vw_port *port, uint32_t mask);
 /* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
  * frames it sends itself. */
 struct vw_port *vw_packet_open(const char *ifname, int *err);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,35 +101,157 @@ static const struct vw_port_ops tap_ops = {
 	.close = tap_close,
 };
 
-/* A steering program that sends every frame to one queue: two eBPF
- * instructions, r0 = queue; exit.  tun takes the result modulo its number of
- * queues. */
-static int steer_prog_load(int queue)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = queue },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	union bpf_attr attr;
-	int fd;
+/*
+ * TAP steering programs (TUNSETSTEERINGEBPF): socket-filter eBPF run on
+ * every frame the device's stack sends; tun takes the result modulo its
+ * number of queues.  To one queue: r0 = queue; exit.  Over a set of queues
+ * (a link's cpus): each flow to one of them, by the skb's flow hash when the
+ * stack set one (TCP does: the socket's txhash), else by a hash of the
+ * frame's IPv4/IPv6 addresses and TCP/UDP ports (what a raw or UDP socket
+ * sends has none), spread with a multiplicative hash and mapped onto the
+ * allowed queues with a small jump table.  A load beyond the frame ends a
+ * program with 0, which may not be an allowed queue: every load is behind a
+ * length check.
+ */
+enum { L_PICK, L_MIX, L_V6, L_V4P, L_V6P, L_N };
 
+struct bpf_asm {
+	struct bpf_insn i[96];
+	int n, label[L_N], fix[16], fixl[16], nfix;
+};
+
+static void emit(struct bpf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+	a->i[a->n++] = (struct bpf_insn){ .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+}
+
+/* A jump to label l, patched by asm_link. */
+static void emit_jmp(struct bpf_asm *a, uint8_t code, uint8_t dst, uint8_t src, int32_t imm, int l)
+{
+	a->fix[a->nfix] = a->n;
+	a->fixl[a->nfix++] = l;
+	emit(a, code, dst, src, 0, imm);
+}
+
+static void asm_label(struct bpf_asm *a, int l)
+{
+	a->label[l] = a->n;
+}
+
+static void asm_link(struct bpf_asm *a)
+{
+	int k;
+
+	for (k = 0; k < a->nfix; k++)
+		a->i[a->fix[k]].off = (int16_t)(a->label[a->fixl[k]] - a->fix[k] - 1);
+}
+
+#define R0 BPF_REG_0
+#define LDABS(sz, off) emit(&a, BPF_LD | BPF_ABS | (sz), 0, 0, 0, (off))
+#define XOR_R8() emit(&a, BPF_ALU | BPF_XOR | BPF_X, BPF_REG_8, R0, 0, 0)
+
+static int steer_prog_build(const int *q, int k, struct bpf_asm *out)
+{
+	struct bpf_asm a = { .n = 0 };
+	int j, off;
+
+	if (k == 1) {
+		emit(&a, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, q[0]);
+		emit(&a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		*out = a;
+		return a.n;
+	}
+	/* r6 = skb (LD_ABS reads through it); r0 = skb->hash */
+	emit(&a, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
+	emit(&a, BPF_LDX | BPF_MEM | BPF_W, R0, BPF_REG_6, offsetof(struct __sk_buff, hash), 0);
+	emit_jmp(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, L_PICK);
+	/* no hash: r8 = a hash of the headers, r7 = the frame's length */
+	emit(&a, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_8, 0, 0, 0);
+	emit(&a, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_7, BPF_REG_6, offsetof(struct __sk_buff, len), 0);
+	emit_jmp(&a, BPF_JMP | BPF_JLT | BPF_K, BPF_REG_7, 0, 34, L_MIX);
+	LDABS(BPF_H, 12);
+	emit_jmp(&a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0x86dd, L_V6);
+	emit_jmp(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0x0800, L_MIX);
+	/* IPv4: addresses, then the ports of a TCP or UDP first fragment */
+	LDABS(BPF_W, 26);
+	XOR_R8();
+	LDABS(BPF_W, 30);
+	XOR_R8();
+	LDABS(BPF_B, 23);
+	emit_jmp(&a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 6, L_V4P);
+	emit_jmp(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 17, L_MIX);
+	asm_label(&a, L_V4P);
+	LDABS(BPF_H, 20);
+	emit(&a, BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0x3fff);
+	emit_jmp(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, L_MIX);
+	LDABS(BPF_B, 14);
+	emit(&a, BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf);
+	emit(&a, BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2);
+	emit(&a, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_9, R0, 0, 0);
+	emit(&a, BPF_ALU64 | BPF_ADD | BPF_K, R0, 0, 0, 14 + 4);
+	emit_jmp(&a, BPF_JMP | BPF_JGT | BPF_X, R0, BPF_REG_7, 0, L_MIX);
+	emit(&a, BPF_LD | BPF_IND | BPF_W, 0, BPF_REG_9, 0, 14);
+	XOR_R8();
+	emit_jmp(&a, BPF_JMP | BPF_JA, 0, 0, 0, L_MIX);
+	/* IPv6: addresses, then the ports of TCP or UDP right behind */
+	asm_label(&a, L_V6);
+	emit_jmp(&a, BPF_JMP | BPF_JLT | BPF_K, BPF_REG_7, 0, 54, L_MIX);
+	for (off = 22; off < 54; off += 4) {
+		LDABS(BPF_W, off);
+		XOR_R8();
+	}
+	LDABS(BPF_B, 20);
+	emit_jmp(&a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 6, L_V6P);
+	emit_jmp(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 17, L_MIX);
+	asm_label(&a, L_V6P);
+	emit_jmp(&a, BPF_JMP | BPF_JLT | BPF_K, BPF_REG_7, 0, 58, L_MIX);
+	LDABS(BPF_W, 54);
+	XOR_R8();
+	asm_label(&a, L_MIX);
+	emit(&a, BPF_ALU64 | BPF_MOV | BPF_X, R0, BPF_REG_8, 0, 0);
+	/* spread the hash's bits (Fibonacci hashing), then pick a queue */
+	asm_label(&a, L_PICK);
+	emit(&a, BPF_ALU | BPF_MUL | BPF_K, R0, 0, 0, (int32_t)0x9e3779b1u);
+	emit(&a, BPF_ALU | BPF_RSH | BPF_K, R0, 0, 0, 16);
+	emit(&a, BPF_ALU | BPF_MOD | BPF_K, R0, 0, 0, k);
+	for (j = 0; j < k - 1; j++) {
+		emit(&a, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 2, j);
+		emit(&a, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, q[j]);
+		emit(&a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	}
+	emit(&a, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, q[k - 1]);
+	emit(&a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	asm_link(&a);
+	*out = a;
+	return a.n;
+}
+
+/* Loads the program that steers to the queues of mask (not 0). */
+static int steer_prog_load(uint32_t mask)
+{
+	struct bpf_asm prog;
+	union bpf_attr attr;
+	int q[VW_MAX_WORKERS], k = 0, i, fd;
+
+	for (i = 0; i < VW_MAX_WORKERS; i++)
+		if (mask & (1u << i))
+			q[k++] = i;
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-	attr.insns = (uint64_t)(uintptr_t)insns;
-	attr.insn_cnt = 2;
+	attr.insns = (uint64_t)(uintptr_t)prog.i;
+	attr.insn_cnt = (uint32_t)steer_prog_build(q, k, &prog);
 	attr.license = (uint64_t)(uintptr_t)"GPL";
 	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;
 }
 
-int vw_tap_steer(struct vw_port *port, int queue)
+/* Sets the device's steering: to the queues of mask, or none with 0. */
+static int steer_set(struct vw_port *port, uint32_t mask)
 {
 	int pfd = -1, err = 0;
 
-	if (port->ops != &tap_ops || queue >= port->nq)
-		return -EINVAL;
-	if (queue >= 0) {
-		pfd = steer_prog_load(queue);
+	if (mask) {
+		pfd = steer_prog_load(mask);
 		if (pfd < 0)
 			return pfd;
 	}
@@ -139,6 +262,29 @@ int vw_tap_steer(struct vw_port *port, int queue)
 	if (pfd >= 0)
 		close(pfd);
 	return err;
+}
+
+int vw_tap_steer(struct vw_port *port, int queue)
+{
+	if (port->ops != &tap_ops || queue >= port->nq)
+		return -EINVAL;
+	return steer_set(port, queue >= 0 ? 1u << queue : port->workers_allowed);
+}
+
+int vw_tap_allow(struct vw_port *port, uint32_t mask)
+{
+	uint32_t all = port->nq >= 32 ? ~0u : (1u << port->nq) - 1;
+	int rc = 0;
+
+	if (port->ops != &tap_ops || (mask & ~all))
+		return -EINVAL;
+	if (mask == all)
+		mask = 0;
+	if (!__atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_ACQUIRE) && port->nq > 1)
+		rc = steer_set(port, mask);
+	if (!rc)
+		port->workers_allowed = mask;
+	return rc;
 }
 
 /* Opens one queue of the device (the first creates it). */

@@ -678,10 +678,14 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	owner = 0;
-	for (w = 1; w < nw; w++)
-		if (owner_load[w] < owner_load[owner])
+	/* the least loaded of the workers the link may use (cpus) */
+	owner = -1;
+	for (w = 0; w < nw; w++)
+		if ((!port->workers_allowed || (port->workers_allowed & (1u << w))) &&
+		    (owner < 0 || owner_load[w] < owner_load[owner]))
 			owner = w;
+	if (owner < 0)
+		owner = 0;
 	for (d = 0; d < 2; d++) {
 		struct vw_shaper_cfg cfg;
 		struct vw_shape *sh = calloc(1, sizeof(*sh));

@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ struct worker {
 	struct vw_task *tasks; /* the worker's timed work (its own thread only) */
 	bool kicked;           /* run every task in this iteration */
 	pthread_t thread;
+	int cpu;         /* the CPU it is pinned to; -1: not pinned */
 	unsigned nports; /* control thread only */
 	uint64_t spin_ns;
 	struct vw_worker_stats st;
@@ -190,8 +193,32 @@ static void worker_free(struct worker *w)
 	free(w);
 }
 
+/*
+ * Pins worker i to the i-th CPU (modulo their number) of those the daemon
+ * may run on, so that a link's cpus property names the workers that process
+ * it (vw_workers_on_cpu).  Returns the CPU, or -1 if it cannot be pinned
+ * (the worker then runs where the scheduler puts it).
+ */
+static int worker_pin(pthread_t t, int i)
+{
+	cpu_set_t avail, one;
+	int c, k = 0, n;
+
+	if (sched_getaffinity(0, sizeof(avail), &avail) < 0 || !(n = CPU_COUNT(&avail)))
+		return -1;
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &avail) || k++ != i % n)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		return pthread_setaffinity_np(t, sizeof(one), &one) ? -1 : c;
+	}
+	return -1;
+}
+
 int vw_workers_start(int n)
 {
+	char name[16];
 	int i, err;
 
 	if (n < 1 || n > VW_MAX_WORKERS)
@@ -222,7 +249,9 @@ int vw_workers_start(int n)
 			worker_free(w);
 			return err;
 		}
-		pthread_setname_np(w->thread, "vwired-dp");
+		w->cpu = worker_pin(w->thread, i);
+		snprintf(name, sizeof(name), "vw-worker-%u", (unsigned)i % 10000u);
+		pthread_setname_np(w->thread, name);
 		workers[i] = w;
 		nworkers = i + 1;
 		__atomic_store_n(&vw_rcu_nworkers, nworkers, __ATOMIC_RELEASE);
@@ -308,6 +337,22 @@ void vw_worker_del_port(struct vw_port *port)
 	/* the worker may have dropped a dead port from its set already */
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->fd, NULL);
 	w->nports--;
+}
+
+int vw_worker_cpu(int i)
+{
+	return i >= 0 && i < nworkers ? workers[i]->cpu : -1;
+}
+
+uint32_t vw_workers_on_cpu(int cpu)
+{
+	uint32_t mask = 0;
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		if (cpu >= 0 && workers[i]->cpu == cpu)
+			mask |= 1u << i;
+	return mask;
 }
 
 void vw_worker_get_stats(int i, struct vw_worker_stats *st)

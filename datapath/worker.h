@@ -26,6 +26,14 @@ int vw_workers_start(int n);
 void vw_workers_stop(void);
 int vw_workers_count(void);
 
+/* Worker i runs on the i-th CPU, modulo their number, of those the daemon
+ * may use (its affinity when the workers start), so several workers may
+ * share one.  vw_worker_cpu: the CPU worker w is pinned to, -1 if it could
+ * not be pinned or does not exist.  vw_workers_on_cpu: the workers pinned to
+ * cpu, as a mask (bit w), 0 if none. */
+int vw_worker_cpu(int w);
+uint32_t vw_workers_on_cpu(int cpu);
+
 int vw_worker_add_port(struct vw_port *port);
 void vw_worker_del_port(struct vw_port *port);
 

@@ -397,3 +397,115 @@ int vw_kvlist_split(char *s, char **keys, char **vals, int max)
 		s = end + 1;
 	}
 }
+
+int vw_proplist_split(char *s, char **keys, char **vals, int max, const char *const *lists)
+{
+	int n = 0;
+
+	if (!s)
+		return -1;
+	for (;;) {
+		char *end = strchr(s, ','), *eq;
+
+		if (end)
+			*end = '\0';
+		eq = strchr(s, '=');
+		if (!eq && n > 0 && lists) {
+			const char *const *l;
+
+			for (l = lists; *l && strcmp(*l, keys[n - 1]); l++)
+				;
+			if (!*l)
+				return -1;
+			s[-1] = ','; /* one more item of the value before */
+		} else {
+			if (!eq || eq == s || n == max)
+				return -1;
+			*eq = '\0';
+			keys[n] = s;
+			vals[n] = eq + 1;
+			n++;
+		}
+		if (!end)
+			return n;
+		s = end + 1;
+	}
+}
+
+/* ---- CPU lists ---- */
+
+/* One CPU number at *s, moved past it. */
+static bool cpu_num(const char **s, unsigned *cpu)
+{
+	const char *p = *s;
+	unsigned n = 0;
+
+	if (!is_digit(*p) || (p[0] == '0' && is_digit(p[1])))
+		return false;
+	for (; is_digit(*p); p++) {
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n >= VW_CPUS_MAX)
+			return false;
+	}
+	*s = p;
+	*cpu = n;
+	return true;
+}
+
+bool vw_cpulist_parse(const char *s, struct vw_cpuset *set)
+{
+	struct vw_cpuset r = { { 0 } };
+
+	if (!s || !*s)
+		return false;
+	for (;;) {
+		unsigned lo, hi, c;
+
+		if (!cpu_num(&s, &lo))
+			return false;
+		hi = lo;
+		if (*s == '-') {
+			s++;
+			if (!cpu_num(&s, &hi) || hi < lo)
+				return false;
+		}
+		for (c = lo; c <= hi; c++)
+			vw_cpuset_add(&r, c);
+		if (!*s)
+			break;
+		if (*s++ != ',')
+			return false;
+	}
+	*set = r;
+	return true;
+}
+
+char *vw_cpulist_format(const struct vw_cpuset *set, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned c = 0;
+
+	if (!len)
+		return NULL;
+	buf[0] = '\0';
+	while (c < VW_CPUS_MAX) {
+		unsigned hi;
+		int k;
+
+		if (!vw_cpuset_has(set, c)) {
+			c++;
+			continue;
+		}
+		for (hi = c; hi + 1 < VW_CPUS_MAX && vw_cpuset_has(set, hi + 1); hi++)
+			;
+		if (hi == c)
+			k = snprintf(buf + used, len - used, "%s%u", used ? "," : "", c);
+		else
+			k = snprintf(buf + used, len - used, "%s%u-%u", used ? "," : "", c, hi);
+		if (k < 0 || (size_t)k >= len - used)
+			return NULL;
+		used += (size_t)k;
+		c = hi + 1;
+	}
+	return buf;
+}

@@ -104,6 +104,47 @@ bool vw_uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *v);
  * number of pairs, or -1 if a piece has no '=' or an empty name.
  */
 int vw_kvlist_split(char *s, char **keys, char **vals, int max);
+/*
+ * The same for link properties, dladm's way: a piece with no '=' continues
+ * the value before it when that property takes a list (its name is in
+ * lists, NULL-terminated), so "cpus=0,2,mtu=1400" is cpus "0,2" and mtu
+ * "1400" (the value's own parser judges it: "cpus=0,,1" is cpus "0,,1").
+ * -1 as above, or for such a piece after any other property.
+ */
+int vw_proplist_split(char *s, char **keys, char **vals, int max, const char *const *lists);
+
+/*
+ * A set of CPUs, numbered 0..VW_CPUS_MAX-1, and its text form as taskset -c
+ * and /sys/devices/system/cpu/online write it: "0-3,8,10-11".
+ */
+#define VW_CPUS_MAX 1024
+struct vw_cpuset {
+	uint64_t w[VW_CPUS_MAX / 64];
+};
+static inline void vw_cpuset_add(struct vw_cpuset *s, unsigned c)
+{
+	if (c < VW_CPUS_MAX)
+		s->w[c / 64] |= 1ULL << (c % 64);
+}
+static inline bool vw_cpuset_has(const struct vw_cpuset *s, unsigned c)
+{
+	return c < VW_CPUS_MAX && (s->w[c / 64] >> (c % 64) & 1);
+}
+static inline bool vw_cpuset_empty(const struct vw_cpuset *s)
+{
+	unsigned i;
+
+	for (i = 0; i < VW_CPUS_MAX / 64; i++)
+		if (s->w[i])
+			return false;
+	return true;
+}
+/* Comma-separated CPUs and ranges LOW-HIGH (LOW <= HIGH), decimal, each
+ * below VW_CPUS_MAX; no blanks, not empty.  Repeats and overlaps are fine. */
+bool vw_cpulist_parse(const char *s, struct vw_cpuset *set);
+/* The shortest form, ascending ("0-1,3"; "" when empty).  NULL if it does
+ * not fit in len bytes. */
+char *vw_cpulist_format(const struct vw_cpuset *set, char *buf, size_t len);
 
 /* ---- flows (lib/flow.c) ---- */
 

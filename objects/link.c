@@ -378,6 +378,13 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	rc = vnic_face_up(l, err, errlen);
 	if (rc < 0)
 		goto fail_plumb;
+	if (!vw_cpuset_empty(&s->cpus)) {
+		/* before maxbw: the shaper's owner is one of these CPUs' workers */
+		rc = vnic_set_cpus(l, &s->cpus, err, errlen);
+		if (rc < 0)
+			goto fail_plumb;
+		l->cpus_saved = s->cpus;
+	}
 	if (s->maxbw) {
 		rc = vnic_set_maxbw(l, s->maxbw, err, errlen);
 		if (rc < 0)
@@ -547,6 +554,111 @@ int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
 		return rc;
 	}
 	l->maxbw = bps;
+	return 0;
+}
+
+/* The CPUs online (/sys/devices/system/cpu/online; failing that, those the
+ * workers run on). */
+static void cpus_online(struct vw_cpuset *set)
+{
+	char buf[4096];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	int w;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	if (vw_cpulist_parse(buf, set))
+		return;
+	memset(set, 0, sizeof(*set));
+	for (w = 0; w < vw_workers_count(); w++)
+		if (vw_worker_cpu(w) >= 0)
+			vw_cpuset_add(set, (unsigned)vw_worker_cpu(w));
+}
+
+/* The workers on the CPUs of set, as a mask; each CPU must be online and
+ * run one (else -EINVAL with the first bad CPU named). */
+static int cpus_workers(struct vw_link *l, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen)
+{
+	struct vw_cpuset online, busy = { { 0 } };
+	char list[256];
+	unsigned c;
+	int w;
+
+	cpus_online(&online);
+	for (w = 0; w < vw_workers_count(); w++)
+		if (vw_worker_cpu(w) >= 0)
+			vw_cpuset_add(&busy, (unsigned)vw_worker_cpu(w));
+	*mask = 0;
+	for (c = 0; c < VW_CPUS_MAX; c++) {
+		if (!vw_cpuset_has(set, c))
+			continue;
+		if (!vw_cpuset_has(&online, c)) {
+			ERR("%s: CPU %u is not online (online: %s)", l->name, c,
+			    vw_cpulist_format(&online, list, sizeof(list)) ? list : "?");
+			return -EINVAL;
+		}
+		if (!vw_workers_on_cpu((int)c)) {
+			if (vw_cpuset_empty(&busy))
+				ERR("%s: no datapath worker runs on CPU %u (workers are not pinned to CPUs)", l->name, c);
+			else
+				ERR("%s: no datapath worker runs on CPU %u (workers run on %s)", l->name, c,
+				    vw_cpulist_format(&busy, list, sizeof(list)) ? list : "?");
+			return -EINVAL;
+		}
+		*mask |= vw_workers_on_cpu((int)c);
+	}
+	return 0;
+}
+
+/* Restricts the port's readers to mask; a shaped VNIC's shaping is made
+ * again so that its owner is among them (what it held is sent on, and its
+ * flows' connection counts start again). */
+static int port_allow(struct vw_link *l, uint32_t mask, char *why, size_t whylen)
+{
+	bool shaped = l->port->shape[0] != NULL;
+	int rc;
+
+	if (shaped)
+		vw_shape_set(l->port, NULL, NULL, 0);
+	rc = vw_tap_allow(l->port, mask);
+	if (rc)
+		snprintf(why, whylen, "cannot steer the TAP's frames: %s", strerror(-rc));
+	if (shaped) {
+		int rc2 = flows_shape(l, l->maxbw, why, whylen);
+
+		rc = rc ? rc : rc2;
+	}
+	return rc;
+}
+
+int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, size_t errlen)
+{
+	uint32_t mask = 0, all = (1u << l->port->nq) - 1, old = l->port->workers_allowed;
+	char why[200] = "", why2[200];
+	int rc;
+
+	if (set && !vw_cpuset_empty(set)) {
+		rc = cpus_workers(l, set, &mask, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (mask == all)
+		mask = 0;
+	if (mask != old) {
+		rc = port_allow(l, mask, why, sizeof(why));
+		if (rc) {
+			port_allow(l, old, why2, sizeof(why2)); /* as it was */
+			ERR("%s: cannot set cpus: %s", l->name, why[0] ? why : strerror(-rc));
+			return rc;
+		}
+	}
+	if (set)
+		l->cpus = *set;
+	else
+		memset(&l->cpus, 0, sizeof(l->cpus));
 	return 0;
 }
 

@@ -53,6 +53,7 @@ struct vw_link {
 	char zone_saved[VW_ZONENAME_MAX + 1];   /* persistent value */
 	unsigned mtu, mtu_saved;                /* 0 = default */
 	uint64_t maxbw, maxbw_saved;            /* bits/s each way; 0 = none */
+	struct vw_cpuset cpus, cpus_saved;      /* CPUs that read it; empty = all */
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
@@ -75,6 +76,13 @@ int etherstub_delete(const char *name, char *err, size_t errlen);
 /* A value of link property maxbw (10K to 100G bits/s) for link name; false
  * with the one-line error in err. */
 bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, char *err, size_t errlen);
+/* A value of link property cpus (a CPU list, "0,2-3") for link name; false
+ * with the one-line error in err.  Whether the CPUs can be used is
+ * vnic_set_cpus's to say. */
+bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen);
+/* The link properties whose value is a list ("cpus=0,2"): for
+ * vw_proplist_split. */
+extern const char *const linkprop_lists[];
 
 struct vnic_spec {
 	const char *name;
@@ -86,6 +94,7 @@ struct vnic_spec {
 	const char *zone;   /* NULL: host */
 	unsigned mtu;       /* 0: default */
 	uint64_t maxbw;     /* bits/s; 0: none */
+	struct vw_cpuset cpus; /* empty: all */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
 /* Takes the VNIC out of the model and the datapath (its MAC is no longer
@@ -103,6 +112,10 @@ int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
 /* Holds each direction of the VNIC to bps bits/s by shaping (0: no limit);
  * live, queued frames kept (datapath/shape.h). */
 int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
+/* Lets only the datapath workers on these CPUs (NULL or empty: all) read
+ * what the VNIC sends.  Each CPU must be online and run a worker.  A shaped
+ * VNIC's shaping is set up again, so that its owner is one of them. */
+int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, size_t errlen);
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
 /* Calls fn once for each zone ("" = host) that holds a VNIC. */
@@ -136,6 +149,7 @@ struct linkprop_undo {
 	char zone[VW_ZONENAME_MAX + 1], zone_saved[VW_ZONENAME_MAX + 1];
 	unsigned mtu, mtu_saved;
 	uint64_t maxbw, maxbw_saved;
+	struct vw_cpuset cpus, cpus_saved;
 };
 void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);

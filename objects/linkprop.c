@@ -16,7 +16,7 @@ static const struct vw_propdef props[] = {
 	{ "mtu", true, "68-9000" },
 	{ "maxbw", true, "--" },
 	{ "priority", false, "high,medium,low" },
-	{ "cpus", false, "--" },
+	{ "cpus", true, "--" },
 	{ "protection", false, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
 	{ "allowed-ips", false, "--" },
 };
@@ -35,6 +35,16 @@ const struct vw_propdef *linkprop_find(const char *name)
 		if (!strcmp(props[i].name, name))
 			return &props[i];
 	return NULL;
+}
+
+const char *const linkprop_lists[] = { "cpus", NULL };
+
+bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen)
+{
+	if (vw_cpulist_parse(value, set))
+		return true;
+	ERR("%s: invalid cpus '%s' (a CPU list such as 0,2-3)", name, value);
+	return false;
 }
 
 bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, char *err, size_t errlen)
@@ -93,6 +103,18 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 			l->maxbw_saved = bps;
 		return 0;
 	}
+	if (!strcmp(prop, "cpus")) {
+		struct vw_cpuset set = { { 0 } };
+
+		if (value && !linkprop_cpus_parse(l->name, value, &set, err, errlen))
+			return -EINVAL;
+		rc = vnic_set_cpus(l, &set, err, errlen);
+		if (rc)
+			return rc;
+		if (!temporary)
+			l->cpus_saved = set;
+		return 0;
+	}
 	/* mtu */
 	v = 0;
 	if (value && !vw_uint_parse(value, 68, 9000, &v)) {
@@ -122,6 +144,13 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 		snprintf(def, len, "--");
 		if (l->maxbw_saved)
 			snprintf(saved, len, "%s", vw_bw_format(l->maxbw_saved, b));
+	} else if (!strcmp(prop, "cpus")) {
+		/* "--": every worker's CPU */
+		if (vw_cpuset_empty(&l->cpus) || !vw_cpulist_format(&l->cpus, cur, len))
+			snprintf(cur, len, "--");
+		snprintf(def, len, "--");
+		if (!vw_cpuset_empty(&l->cpus_saved) && !vw_cpulist_format(&l->cpus_saved, saved, len))
+			*saved = 0;
 	} else if (!strcmp(prop, "mtu")) {
 		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
 		snprintf(def, len, "1500");
@@ -138,6 +167,8 @@ void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
 	u->mtu_saved = l->mtu_saved;
 	u->maxbw = l->maxbw;
 	u->maxbw_saved = l->maxbw_saved;
+	u->cpus = l->cpus;
+	u->cpus_saved = l->cpus_saved;
 }
 
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
@@ -150,8 +181,11 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 		vnic_set_zone(l, u->zone, err, sizeof(err));
 	if (l->mtu != u->mtu)
 		vnic_set_mtu(l, u->mtu, err, sizeof(err));
+	if (memcmp(&l->cpus, &u->cpus, sizeof(l->cpus)))
+		vnic_set_cpus(l, &u->cpus, err, sizeof(err));
 	if (l->maxbw != u->maxbw)
 		vnic_set_maxbw(l, u->maxbw, err, sizeof(err));
+	l->cpus_saved = u->cpus_saved;
 	l->maxbw_saved = u->maxbw_saved;
 	memcpy(l->zone_saved, u->zone_saved, sizeof(l->zone_saved));
 	l->mtu_saved = u->mtu_saved;

@@ -67,6 +67,14 @@ void state_export(struct vw_buf *out)
 			char b[32];
 
 			vw_buf_printf(out, "%smaxbw=%s", sep, vw_bw_format(l->maxbw_saved, b));
+			sep = ",";
+		}
+		if (!vw_cpuset_empty(&l->cpus_saved)) {
+			char c[512];
+
+			/* last: its value has commas of its own */
+			if (vw_cpulist_format(&l->cpus_saved, c, sizeof(c)))
+				vw_buf_printf(out, "%scpus=%s", sep, c);
 		}
 		vw_buf_printf(out, " %s\n", l->name);
 		for (i = 0; i < l->naddr; i++)

@@ -137,6 +137,8 @@ bad 1 "vwadm: vwtb9: invalid mtu '67' (68-9000)" create-vnic -l vwtbs -p mtu=67 
 bad 1 "vwadm: vwtb9: invalid mtu '9001' (68-9000)" create-vnic -l vwtbs -p mtu=9001 vwtb9
 bad 1 "vwadm: vwtb9: invalid mtu 'abc' (68-9000)" create-vnic -l vwtbs -p mtu=abc vwtb9
 bad 1 "vwadm: vwtb9: invalid property list 'mtu' (PROP=VAL[,...] expected)" create-vnic -l vwtbs -p mtu vwtb9
+bad 1 "vwadm: vwtb9: invalid cpus 'x' (a CPU list such as 0,2-3)" create-vnic -l vwtbs -p cpus=x vwtb9
+bad 1 "vwadm: vwtb9: invalid property list 'mtu=1400,0' (PROP=VAL[,...] expected)" create-vnic -l vwtbs -p mtu=1400,0 vwtb9
 bad 1 "vwadm: vwtb9: no such zone 'vwtbnosuch'" create-vnic -l vwtbs -p zone=vwtbnosuch vwtb9
 bad 1 "vwadm: vwtb1: unknown property 'foo'" set-linkprop -p foo=1 vwtb1
 bad 1 "vwadm: vwtb1: property 'priority' is not supported yet" set-linkprop -p priority=low vwtb1
@@ -148,6 +150,9 @@ bad 1 "vwadm: vwtb1: invalid maxbw 'fast' (10K to 100G; a bare number is Mb/s)" 
 bad 1 "vwadm: vwtb1: no such zone 'vwtbnosuch'" set-linkprop -p zone=vwtbnosuch vwtb1
 bad 1 "vwadm: vwtbnosuch: no such link" set-linkprop -p mtu=1400 vwtbnosuch
 bad 1 "vwadm: vwtbs: property 'mtu' applies only to VNICs" set-linkprop -p mtu=1400 vwtbs
+bad 1 "vwadm: vwtb1: invalid cpus '1-0' (a CPU list such as 0,2-3)" set-linkprop -p cpus=1-0 vwtb1
+bad 1 "vwadm: vwtb1: CPU 1023 is not online (online: $(cat /sys/devices/system/cpu/online))" set-linkprop -p cpus=1023 vwtb1
+bad 1 "vwadm: vwtbs: property 'cpus' applies only to VNICs" set-linkprop -p cpus=0 vwtbs
 
 log "---- addresses"
 bad 1 "vwadm: vwtb1: invalid address '10.200.9.7' (ADDR/PREFIX expected)" create-addr -a 10.200.9.7 vwtb1

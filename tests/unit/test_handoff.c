@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@
 #include "datapath/spsc.h"
 #include "datapath/worker.h"
 #include <time.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static void *ptr(uintptr_t i)
 {
@@ -216,6 +220,201 @@ static void test_tap_steer_bad(void **state)
 	assert_int_equal(vw_tap_steer(&fake, 0), -EINVAL);
 }
 
+/* ---- steering to a set of queues (a link's cpus) ------------------------ */
+
+static struct vw_port *tap4;
+static int psock4 = -1;
+
+static int tap4_setup(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, 0x02 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct ifreq ifr = { 0 };
+	char name[IFNAMSIZ];
+	int err, s;
+
+	(void)state;
+	snprintf(name, sizeof(name), "vwthm%d", (int)getpid() % 100000);
+	tap4 = vw_tap_open(name, mac, 4, &err);
+	if (!tap4)
+		return -1;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memcpy(ifr.ifr_name, name, sizeof(name));
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return -1;
+	close(s);
+	psock4 = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	sll.sll_ifindex = (int)if_nametoindex(name);
+	sll.sll_protocol = htons(ETH_P_ALL);
+	return psock4 >= 0 && bind(psock4, (struct sockaddr *)&sll, sizeof(sll)) == 0 ? 0 : -1;
+}
+
+static int tap4_teardown(void **state)
+{
+	(void)state;
+	if (psock4 >= 0)
+		close(psock4);
+	if (tap4)
+		vw_port_destroy(tap4);
+	return 0;
+}
+
+enum { F_UDP4, F_TCP4, F_UDP6, F_TCP6, F_OPT4, F_FRAG4, F_ICMP4, F_ARP, F_SHORT, F_KINDS };
+
+/* Frame i of a kind (i picks the flow: the source port, or an address);
+ * returns its length. */
+static size_t make_frame(uint8_t *f, int kind, int i)
+{
+	size_t len = 0;
+
+	memset(f, 0, 128);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x76\x77\x00\x00\x02", 6);
+	switch (kind) {
+	case F_UDP4: case F_TCP4: case F_OPT4: case F_FRAG4: case F_ICMP4: {
+		int ihl = kind == F_OPT4 ? 24 : 20;
+		uint8_t *l4 = f + 14 + ihl;
+
+		f[12] = 0x08;
+		f[14] = (uint8_t)(0x40 | ihl / 4);
+		f[17] = (uint8_t)(ihl + 32);
+		f[22] = 64;
+		f[23] = kind == F_TCP4 ? 6 : kind == F_ICMP4 ? 1 : 17;
+		if (kind == F_FRAG4) {
+			f[20] = 0x20 | (uint8_t)(i & 0x1f); /* MF, a later piece */
+			f[21] = 0x40;
+		}
+		memcpy(f + 26, "\x0a\xd3\x00\x01\x0a\xd3\x00\x02", 8);
+		if (kind == F_ICMP4) {
+			f[29] = (uint8_t)i;       /* the flow: the source address */
+			l4[0] = 8;
+			l4[2] = (uint8_t)(i * 7); /* checksum: must not matter */
+		} else {
+			l4[0] = (uint8_t)(i >> 8); /* the flow: the source port */
+			l4[1] = (uint8_t)i;
+			l4[2] = 0x13;
+			l4[3] = 0x89;
+		}
+		len = 14 + (size_t)ihl + 32;
+		break;
+	}
+	case F_UDP6: case F_TCP6:
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		f[14] = 0x60;
+		f[19] = 32;
+		f[20] = kind == F_TCP6 ? 6 : 17;
+		f[21] = 64;
+		f[22] = 0xfd;
+		f[37] = 1;
+		f[38] = 0xfd;
+		f[53] = 2;
+		f[54] = (uint8_t)(i >> 8);
+		f[55] = (uint8_t)i;
+		f[56] = 0x13;
+		f[57] = 0x89;
+		len = 14 + 40 + 32;
+		break;
+	case F_ARP:
+		f[12] = 0x08;
+		f[13] = 0x06;
+		f[41] = (uint8_t)i;
+		len = 60;
+		break;
+	default: /* shorter than an IPv4 header: nothing to hash */
+		f[12] = 0x08;
+		f[14] = 0x45;
+		len = 20;
+		break;
+	}
+	return len;
+}
+
+/* Sends n frames of a kind (n flows) through tap4 and counts what each of
+ * its queues holds. */
+static void send4(int kind, int n, int got[4])
+{
+	uint8_t f[128], buf[70000];
+	int i, q;
+
+	for (i = 0; i < n; i++) {
+		size_t len = make_frame(f, kind, i);
+
+		assert_int_equal(send(psock4, f, len, 0), (ssize_t)len);
+	}
+	for (q = 0; q < 4; q++) {
+		got[q] = 0;
+		while (read(tap4->qfd[q], buf, sizeof(buf)) > 0)
+			got[q]++;
+	}
+}
+
+/* Every kind of frame lands on the allowed queues only; flows of UDP and
+ * TCP (no skb hash from a packet socket: the program hashes the headers)
+ * spread over all of them, and the same flow always lands on one queue. */
+static void test_tap_allow(void **state)
+{
+	static const uint32_t masks[] = { 0xa, 0xd, 0x6, 0x4, 0x1 };
+	int got[4], again[4], m, kind, q;
+
+	(void)state;
+	send4(F_ARP, 0, got); /* whatever the kernel sent on its own */
+	for (m = 0; m < (int)ARRAY_SIZE(masks); m++) {
+		uint32_t mask = masks[m];
+
+		assert_int_equal(vw_tap_allow(tap4, mask), 0);
+		assert_int_equal(tap4->workers_allowed, mask);
+		for (kind = 0; kind < F_KINDS; kind++) {
+			int total = 0;
+
+			send4(kind, 64, got);
+			for (q = 0; q < 4; q++) {
+				total += got[q];
+				if (!(mask & (1u << q)) && got[q])
+					fail_msg("mask %#x, kind %d: %d frames on queue %d", mask, kind, got[q], q);
+				if ((mask & (1u << q)) && !got[q] && kind <= F_ICMP4 && kind != F_FRAG4)
+					fail_msg("mask %#x, kind %d: no flow on queue %d", mask, kind, q);
+			}
+			assert_int_equal(total, 64);
+		}
+		/* one flow, many frames: one queue */
+		for (q = 0; q < 4; q++)
+			again[q] = 0;
+		for (kind = 0; kind < 16; kind++) {
+			send4(F_UDP4, 1, got);
+			for (q = 0; q < 4; q++)
+				again[q] += got[q];
+		}
+		for (q = 0, kind = 0; q < 4; q++)
+			kind += again[q] > 0;
+		assert_int_equal(kind, 1);
+	}
+	/* shaping's one queue, then back to the allowed set */
+	assert_int_equal(vw_tap_allow(tap4, 0x6), 0);
+	assert_int_equal(vw_tap_steer(tap4, 3), 0);
+	send4(F_UDP4, 64, got);
+	assert_int_equal(got[3], 64);
+	assert_int_equal(vw_tap_steer(tap4, -1), 0);
+	send4(F_UDP4, 64, got);
+	assert_true(got[0] == 0 && got[3] == 0 && got[1] > 0 && got[2] > 0);
+	/* every queue, or none given: the kernel's own choice (no program) */
+	assert_int_equal(vw_tap_allow(tap4, 0xf), 0);
+	assert_int_equal(tap4->workers_allowed, 0);
+	send4(F_UDP4, 64, got);
+	assert_int_equal(got[0] + got[1] + got[2] + got[3], 64);
+	assert_true(got[0] > 0 && got[1] > 0 && got[2] > 0 && got[3] > 0);
+	/* a queue it does not have: refused, nothing changed */
+	assert_int_equal(vw_tap_allow(tap4, 0x2), 0);
+	assert_int_equal(vw_tap_allow(tap4, 0x12), -EINVAL);
+	assert_int_equal(tap4->workers_allowed, 0x2);
+	send4(F_UDP6, 64, got);
+	assert_int_equal(got[1], 64);
+	assert_int_equal(vw_tap_allow(tap4, 0), 0);
+}
+
 /* ---- calls into a worker, and timed tasks -------------------------------- */
 
 static int seen_self = -2;
@@ -264,6 +463,45 @@ static void tick_add(void *arg)
 	vw_worker_task_add(&k->task);
 }
 
+/* Worker w runs on the (w mod n)-th CPU the process may use, under its
+ * name vw-worker-W, and vw_workers_on_cpu maps CPUs back to workers. */
+static void check_pinning(int n)
+{
+	cpu_set_t avail;
+	int w, c, k, ncpu, named = 0;
+	char path[300], comm[32];
+	DIR *d;
+	struct dirent *e;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(avail), &avail), 0);
+	ncpu = CPU_COUNT(&avail);
+	for (w = 0; w < n; w++) {
+		for (c = 0, k = -1; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &avail) && ++k == w % ncpu)
+				break;
+		assert_int_equal(vw_worker_cpu(w), c);
+		assert_true(vw_workers_on_cpu(c) & (1u << w));
+	}
+	assert_int_equal(vw_worker_cpu(n), -1);
+	assert_int_equal(vw_workers_on_cpu(-1), 0);
+	assert_int_equal(vw_workers_on_cpu(CPU_SETSIZE + 5), 0);
+	d = opendir("/proc/self/task");
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "vw-worker-", 10))
+			named++;
+		fclose(f);
+	}
+	closedir(d);
+	assert_int_equal(named, n);
+}
+
 /* A call runs on the worker named; a task wakes a sleeping worker when it
  * is due (never early) and can remove itself. */
 static void test_worker_call_and_tasks(void **state)
@@ -273,6 +511,7 @@ static void test_worker_call_and_tasks(void **state)
 
 	(void)state;
 	assert_int_equal(vw_workers_start(2), 0);
+	check_pinning(2);
 	assert_int_equal(vw_worker_call(1, record_self, NULL), 0);
 	assert_int_equal(seen_self, 1);
 	assert_int_equal(vw_worker_call(0, record_self, NULL), 0);
@@ -298,6 +537,9 @@ int main(void)
 		cmocka_unit_test(test_tap_steer),
 		cmocka_unit_test(test_tap_steer_bad),
 	};
+	const struct CMUnitTest steer4[] = {
+		cmocka_unit_test(test_tap_allow),
+	};
 	const struct CMUnitTest workers[] = {
 		cmocka_unit_test(test_worker_call_and_tasks),
 	};
@@ -305,5 +547,6 @@ int main(void)
 
 	fails += cmocka_run_group_tests_name("workers", workers, NULL, NULL);
 
-	return fails + cmocka_run_group_tests_name("tap steering", steer, tap_setup, tap_teardown);
+	fails += cmocka_run_group_tests_name("tap steering", steer, tap_setup, tap_teardown);
+	return fails + cmocka_run_group_tests_name("tap steering to a set", steer4, tap4_setup, tap4_teardown);
 }

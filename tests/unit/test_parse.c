@@ -647,6 +647,118 @@ static void test_kvlist_split_bad(void **state)
 	assert_int_equal(vw_kvlist_split(NULL, k, v, 4), -1);
 }
 
+static void test_proplist_split(void **state)
+{
+	static const char *const lists[] = { "cpus", NULL };
+	char *k[4], *v[4];
+	char s1[] = "cpus=0,2-3,mtu=1400";
+	char s2[] = "mtu=1400,cpus=1";
+	char s3[] = "zone=z1,cpus=0,1";
+
+	(void)state;
+	assert_int_equal(vw_proplist_split(s1, k, v, 4, lists), 2);
+	assert_string_equal(k[0], "cpus");
+	assert_string_equal(v[0], "0,2-3");
+	assert_string_equal(k[1], "mtu");
+	assert_string_equal(v[1], "1400");
+	assert_int_equal(vw_proplist_split(s2, k, v, 4, lists), 2);
+	assert_string_equal(v[1], "1");
+	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 2);
+	assert_string_equal(k[1], "cpus");
+	assert_string_equal(v[1], "0,1");
+	/* empty items are the value's: its parser refuses them */
+	strcpy(s3, "cpus=0,,1");
+	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 1);
+	assert_string_equal(v[0], "0,,1");
+	strcpy(s3, "cpus=0,");
+	assert_int_equal(vw_proplist_split(s3, k, v, 4, lists), 1);
+	assert_string_equal(v[0], "0,");
+}
+
+static void test_proplist_split_bad(void **state)
+{
+	static const char *const lists[] = { "cpus", NULL };
+	/* a bare piece continues only a list property's value */
+	static const char *const bad[] = {
+		"", "cpus", "1,cpus=0", "mtu=1400,1", "mtu=1,,cpus=0", "mtu=1,", ",cpus=0",
+		"zone=z,cpus", "=1", "a=1,=2",
+	};
+	char buf[32], *k[4], *v[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		strcpy(buf, bad[i]);
+		if (vw_proplist_split(buf, k, v, 4, lists) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+	}
+	strcpy(buf, "cpus=0,1");
+	assert_int_equal(vw_proplist_split(buf, k, v, 4, NULL), -1); /* no list property */
+	strcpy(buf, "a=1,b=2");
+	assert_int_equal(vw_proplist_split(buf, k, v, 1, lists), -1);
+}
+
+/* ---- CPU lists ---- */
+
+static void test_cpulist(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} t[] = {
+		{ "0", "0" },
+		{ "1", "1" },
+		{ "0,1", "0-1" },
+		{ "0-1", "0-1" },
+		{ "1,0", "0-1" },
+		{ "0-3,8,10-11", "0-3,8,10-11" },
+		{ "5,3,4,3-4", "3-5" },
+		{ "2-2", "2" },
+		{ "0,2,4", "0,2,4" },
+		{ "1023", "1023" },
+		{ "62-65", "62-65" },
+	};
+	struct vw_cpuset set;
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		memset(&set, 0xa5, sizeof(set)); /* replaced, not added to */
+		if (!vw_cpulist_parse(t[i].in, &set))
+			fail_msg("refused \"%s\"", t[i].in);
+		assert_string_equal(vw_cpulist_format(&set, buf, sizeof(buf)), t[i].out);
+	}
+	assert_true(vw_cpulist_parse("0-3,8", &set));
+	assert_true(vw_cpuset_has(&set, 0) && vw_cpuset_has(&set, 3) && vw_cpuset_has(&set, 8));
+	assert_false(vw_cpuset_has(&set, 4) || vw_cpuset_has(&set, 7) || vw_cpuset_has(&set, 9));
+	assert_false(vw_cpuset_has(&set, VW_CPUS_MAX));
+	assert_false(vw_cpuset_empty(&set));
+	memset(&set, 0, sizeof(set));
+	assert_true(vw_cpuset_empty(&set));
+	assert_string_equal(vw_cpulist_format(&set, buf, sizeof(buf)), "");
+	/* too long for the buffer */
+	assert_true(vw_cpulist_parse("0,2,4,6", &set));
+	assert_null(vw_cpulist_format(&set, buf, 7));
+	assert_string_equal(vw_cpulist_format(&set, buf, 8), "0,2,4,6");
+}
+
+static void test_cpulist_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "abc", "1-0", "3-2", "-1", "1-", "-", ",", "0,", ",0", "0,,1", " 0", "0 ", "0 ,1",
+		"01", "00", "+1", "0x1", "1.5", "1024", "0-1024", "99999999999999999999", "0-1-2",
+		"0:2", "a-1", "1-b", "0;1",
+	};
+	struct vw_cpuset set;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (vw_cpulist_parse(bad[i], &set))
+			fail_msg("accepted \"%s\"", bad[i]);
+	assert_false(vw_cpulist_parse(NULL, &set));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +785,10 @@ int main(void)
 		cmocka_unit_test(test_prefix_format_round_trip),
 		cmocka_unit_test(test_kvlist_split),
 		cmocka_unit_test(test_kvlist_split_bad),
+		cmocka_unit_test(test_proplist_split),
+		cmocka_unit_test(test_proplist_split_bad),
+		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_cpulist_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
