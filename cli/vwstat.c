@@ -70,6 +70,7 @@ static const struct out_field flow_fields[] = {
 	{ "CONNS", "conns", 7, 0, NULL },
 	{ "REFUSED", "refused", 9, OUT_F_COUNTER, NULL },
 	{ "CLAMPED", "clamped", 9, OUT_F_COUNTER, NULL },
+	{ "DROPS", "drops", 9, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

@@ -902,6 +902,7 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 		vw_flow_stats_tm(f->stats, &refused, &clamped);
 		vw_buf_kv(out, "refused", "%lu", refused);
 		vw_buf_kv(out, "clamped", "%lu", clamped);
+		vw_buf_kv(out, "drops", "%lu", __atomic_load_n(&f->stats->drops, __ATOMIC_RELAXED));
 	}
 	return 0;
 }

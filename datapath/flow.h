@@ -61,6 +61,7 @@ struct vw_flow_stats {
 	 * Written and read only by the link's owner worker. */
 	uint16_t cls;
 	uint32_t conns; /* connections counted against maxconn (owner, now and then) */
+	uint64_t drops; /* its class's queue drops, both ways (owner, now and then) */
 	struct {
 		uint64_t ipkts, ibytes; /* the link received */
 		uint64_t opkts, obytes; /* the link sent */

@@ -23,7 +23,7 @@
 #define MAX_SEGS 64       /* frames one super-frame may be cut into */
 #define CT_CONNS 16384    /* connections a link's maxconn flows may have */
 #define CT_SWEEP 64       /* connection slots looked at per run */
-#define CT_COPY_NS (100 * 1000 * 1000) /* how often counts reach the flows */
+#define COPY_NS (100 * 1000 * 1000) /* how often counts reach the flows */
 
 struct vw_shape {
 	struct vw_task task; /* first: the owner's timed work */
@@ -43,7 +43,8 @@ struct vw_shape {
 	/* connections of the flows with maxconn, both directions (the out
 	 * direction's shape owns it) */
 	struct vw_conntab *ct;
-	uint64_t ct_copied;
+	uint64_t copied;                           /* when tend() last copied */
+	uint64_t drops_seen[VW_SHAPE_MAX_CLASSES]; /* class drops already counted */
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
 	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
 	/* frames a worker could not copy or cut (the owner's own included) */
@@ -346,18 +347,34 @@ int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
 }
 
 /* Expires idle connections a little at a time, and now and then tells
- * the flows how many they have. */
-static void ct_tend(struct vw_shape *sh, uint64_t now)
+ * the flows how many connections they have and what their classes
+ * dropped (a class made again counts from 0: only increases are added). */
+static void tend(struct vw_shape *sh, uint64_t now)
 {
+	struct vw_shaper_stats cs;
 	int id;
 
-	vw_ct_sweep(sh->ct, now, CT_SWEEP);
-	if (now - sh->ct_copied < CT_COPY_NS)
+	if (sh->ct && sh->dir == VW_SHAPE_OUT)
+		vw_ct_sweep(sh->ct, now, CT_SWEEP);
+	if (now - sh->copied < COPY_NS)
 		return;
-	sh->ct_copied = now;
-	for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
-		if (sh->maxconn[id])
-			__atomic_store_n(&sh->flow_of[id]->conns, vw_ct_count(sh->ct, (uint32_t)id), __ATOMIC_RELAXED);
+	sh->copied = now;
+	for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++) {
+		struct vw_flow_stats *fs = sh->flow_of[id];
+
+		if (!fs)
+			continue;
+		if (sh->ct && sh->maxconn[id] && sh->dir == VW_SHAPE_OUT)
+			__atomic_store_n(&fs->conns, vw_ct_count(sh->ct, (uint32_t)id), __ATOMIC_RELAXED);
+		if (sh->shaped[id] && !vw_shaper_class_stats(sh->sh, id, &cs)) {
+			uint64_t d = cs.drops[VW_SHAPER_DROP_CODEL] + cs.drops[VW_SHAPER_DROP_LIMIT] +
+				     cs.drops[VW_SHAPER_DROP_FULL];
+
+			if (d > sh->drops_seen[id])
+				__atomic_store_n(&fs->drops, fs->drops + d - sh->drops_seen[id], __ATOMIC_RELAXED);
+			sh->drops_seen[id] = d;
+		}
+	}
 }
 
 /* The owner's timed work: take what other workers handed over, let go
@@ -378,8 +395,7 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
 	if (n > 0)
 		send_on(sh, items, n);
-	if (sh->ct && sh->dir == VW_SHAPE_OUT)
-		ct_tend(sh, now);
+	tend(sh, now);
 	/* the shaper counts; the control thread may not ask it, so copy */
 	vw_shaper_root_stats(sh->sh, &rs);
 	sh->st.pkts = rs.pkts;
@@ -444,6 +460,7 @@ static void id_clear(struct vw_shape *sh, int id, uint64_t now)
 		vw_ct_flush_flow(sh->ct, (uint32_t)id);
 	sh->flow_of[id] = NULL;
 	sh->shaped[id] = 0;
+	sh->drops_seen[id] = 0;
 	sh->mss[id] = 0;
 	sh->maxconn[id] = 0;
 }

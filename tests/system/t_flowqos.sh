@@ -87,6 +87,18 @@ log "     fcap without maxbw: $r kb/s"
 within "TCP in flow fcap after the reset: the link's 20M" "$r" 20
 check "remove-flow fcap" vwadm remove-flow fcap
 
+log "---- UDP over a flow's maxbw: held to it, the excess dropped and counted"
+check "flow fudp: udp to port 5301, maxbw=2M" vwadm add-flow -l $VA -a transport=udp,remote_port=5301 -p maxbw=2M fudp
+server 5301
+ip netns exec $ZA iperf3 -c $B4 -p 5301 -u -b 10M -l 1400 -t 4 -J >"$VW_TMP/u.json" ||
+	fail "iperf3 UDP failed: $(tail -3 "$VW_TMP/u.json")"
+r=$(kbps "$VW_TMP/u.json")
+log "     fudp at maxbw=2M, offered 10M: $r kb/s"
+# payload of 1400-byte datagrams is 94.5% of their 1442 bytes on the wire
+within "UDP in flow fudp (maxbw=2M)" "$r" 2
+wait_until 5 "vwstat show-flow shows fudp's drops" bash -c "[ \"\$($VW_BIN/vwstat show-flow -p -o drops fudp)\" -gt 1000 ]"
+check "remove-flow fudp" vwadm remove-flow fudp
+
 log "---- priority: two TCP streams on the 20M link"
 check "flow fhi: port 5301, priority=high" vwadm add-flow -l $VA -a transport=tcp,remote_port=5301 -p priority=high fhi
 check "flow flo: port 5302, priority=low" vwadm add-flow -l $VA -a transport=tcp,remote_port=5302 -p priority=low flo
