@@ -112,7 +112,7 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 	if (l->cls != VW_CLASS_VNIC) {
 		if (!strcmp(prop, "maxbw"))
 			ERR("%s: property 'maxbw' applies only to VNICs and phys links", l->name);
-		else if (!strcmp(prop, "priority"))
+		else if (!strcmp(prop, "priority") && l->cls == VW_CLASS_PHYS)
 			ERR("%s: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)",
 			    l->name);
 		else
