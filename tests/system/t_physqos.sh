@@ -24,6 +24,19 @@ check "move vwtu1 into $FAR" ip link set vwtu1 netns $FAR
 check "address $F4/24 on vwtu1" ip -n $FAR addr add $F4/24 dev vwtu1
 check "vwtu1 up" ip -n $FAR link set vwtu1 up
 check "loopback up in $FAR" ip -n $FAR link set lo up
+mkdir -p "$VW_TMP"
+if ip -n $FAR link add link vwtu1 name vwtu1.100 type vlan id 100 2>"$VW_TMP/vlan.err"; then
+	log "ok   - VLAN device vwtu1.100 on vwtu1 (kernel 802.1Q)"
+elif grep -q "Unknown device type" "$VW_TMP/vlan.err"; then
+	log "---- kernel without 802.1Q: userspace vwtu1.100 (vlan_if.py)"
+	vw_bg ip netns exec $FAR python3 "$VW_ROOT/tests/system/vlan_if.py" vwtu1 vwtu1.100 100 >/dev/null 2>&1
+	wait_until 10 "userspace VLAN interface vwtu1.100 is up" ip -n $FAR link show vwtu1.100
+else
+	fail "cannot create VLAN device vwtu1.100: $(cat "$VW_TMP/vlan.err")"
+fi
+
+check "address 10.200.42.1/24 on vwtu1.100" ip -n $FAR addr add 10.200.42.1/24 dev vwtu1.100
+check "vwtu1.100 up" ip -n $FAR link set vwtu1.100 up
 
 # iperf3_server NS PORT ADDR: one-shot server, returns once it listens
 iperf3_server() {
@@ -155,7 +168,11 @@ expect_eq "export: the persistent 20M, and the VNICs' priorities" "set-linkprop 
 priority=high $VA
 priority=low $VB" "$(vwadm export | grep -oE "^set-linkprop.*|priority=[a-z]+ vwtu[ab]$")"
 vw_kill9
-vw_start
+# the uplink reads with recvmmsg from now on: frames in pool buffers, not
+# in the ring, go into the shaper
+VWIRE_UPLINK_RING=0 vw_start
+expect_eq "the daemon logged that uplink $PHYS reads with recvmmsg" 1 \
+	"$(grep -c "uplink $PHYS: recvmmsg/sendmmsg" "$VW_TMP/vwired.log")"
 wait_ping 10 $ZA $F4
 expect_eq "after a restart $PHYS has maxbw 20M" "maxbw:20M" "$(vwadm show-linkprop -c -o property,value -p maxbw $PHYS)"
 expect_eq "after a restart $VA is high and $VB low" "$VA:high
@@ -191,6 +208,12 @@ bad "priority on a phys" \
 bad "maxbw=junk on a phys" "vwadm: $PHYS: invalid maxbw 'junk' (10K to 100G; a bare number is Mb/s)" \
 	set-linkprop -p maxbw=junk $PHYS
 bad "maxbw on a phys that does not exist" "vwadm: vwtunone: no such link" set-linkprop -p maxbw=10M vwtunone
+check "a VNIC with VID 100 over the limited $PHYS" vwadm create-vnic -t -l $PHYS -v 100 -p zone=$ZB,priority=high vwtuv
+check "address 10.200.42.2/24 on it" vwadm create-addr -a 10.200.42.2/24 vwtuv
+wait_ping 10 $ZB 10.200.42.1
+check "10 pings through the limited uplink in VID 100 (tag put into the shaped copy)" \
+	ip netns exec $ZB ping -n -q -c 10 -i 0.05 -W 2 10.200.42.1
+check "delete it" vwadm delete-vnic vwtuv
 bad "a change with one bad value changes nothing" "vwadm: $VA: invalid priority 'urgent' (high, medium or low)" \
 	set-linkprop -p maxbw=1M,priority=urgent $VA
 expect_eq "nothing changed" "$before" "$(vwadm export)"
