@@ -121,6 +121,7 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 
 			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
 			    (!strcmp(keys[k], "maxbw") && s->maxbw) ||
+			    (!strcmp(keys[k], "priority") && s->has_priority) ||
 			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus))) {
 				ERR("%s: property '%s' given twice", name, keys[k]);
 				return -EINVAL;
@@ -145,6 +146,14 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			} else if (!strcmp(keys[k], "cpus")) {
 				if (!linkprop_cpus_parse(name, vals[k], &s->cpus, err, errlen))
 					return -EINVAL;
+			} else if (!strcmp(keys[k], "priority")) {
+				if (strcmp(vals[k], "high") && strcmp(vals[k], "medium") && strcmp(vals[k], "low")) {
+					ERR("%s: invalid priority '%s' (high, medium or low)", name, vals[k]);
+					return -EINVAL;
+				}
+				s->priority = !strcmp(vals[k], "high") ? VW_PRIO_HIGH :
+					      !strcmp(vals[k], "low") ? VW_PRIO_LOW : VW_PRIO_MEDIUM;
+				s->has_priority = true;
 			} else {
 				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
 					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);
@@ -313,7 +322,7 @@ static int do_show_phys(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 
 static struct vw_link *prop_link(const char *name, char *err, size_t errlen)
 {
-	struct vw_link *l = link_find(name);
+	struct vw_link *l = linkprop_link(name); /* a phys need not be attached */
 
 	if (!l)
 		ERR("%s: no such link", name);
@@ -415,15 +424,43 @@ static int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *e
 	return 0;
 }
 
+static bool prop_link_exists(const char *n)
+{
+	return linkprop_link(n) != NULL;
+}
+
+static void show_props(struct vw_buf *out, const struct vw_link *l, const struct vw_propdef *pds, int npd,
+		       const char *want)
+{
+	int i;
+
+	for (i = 0; i < npd; i++) {
+		char cur[64], def[64], saved[64], key[64];
+
+		snprintf(key, sizeof(key), ",%s,", pds[i].name);
+		if (!pds[i].implemented || (want && !strstr(want, key)) || !linkprop_applies(l, pds[i].name))
+			continue;
+		linkprop_get(l, pds[i].name, cur, def, saved, sizeof(cur));
+		vw_buf_kv(out, "record", "linkprop");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "property", "%s", pds[i].name);
+		vw_buf_kv(out, "perm", "rw");
+		vw_buf_kv(out, "value", "%s", cur);
+		vw_buf_kv(out, "default", "%s", def);
+		vw_buf_kv(out, "possible", "%s", pds[i].possible);
+	}
+}
+
 static int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	const char *lists[VW_CMD_MAXOPT];
 	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), npd, i, rc;
 	const struct vw_propdef *pds = linkprop_table(&npd);
 	char want[512] = "";
+	struct vw_physprop *pp;
 	struct vw_link *l;
 
-	rc = check_operands(c, link_exists, "link", err, errlen);
+	rc = check_operands(c, prop_link_exists, "link", err, errlen);
 	if (rc)
 		return rc;
 	for (i = 0; i < nl; i++) {
@@ -442,25 +479,16 @@ static int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *er
 			snprintf(want + used, sizeof(want) - used, ",%s,", p);
 		}
 	}
-	for (l = vw_links; l; l = l->next) {
-		if (!in_operands(c, l->name) || l->cls != VW_CLASS_VNIC)
-			continue;
-		for (i = 0; i < npd; i++) {
-			char cur[64], def[64], saved[64], key[64];
-
-			snprintf(key, sizeof(key), ",%s,", pds[i].name);
-			if (!pds[i].implemented || (nl && !strstr(want, key)))
-				continue;
-			linkprop_get(l, pds[i].name, cur, def, saved, sizeof(cur));
-			vw_buf_kv(out, "record", "linkprop");
-			vw_buf_kv(out, "link", "%s", l->name);
-			vw_buf_kv(out, "property", "%s", pds[i].name);
-			vw_buf_kv(out, "perm", "rw");
-			vw_buf_kv(out, "value", "%s", cur);
-			vw_buf_kv(out, "default", "%s", def);
-			vw_buf_kv(out, "possible", "%s", pds[i].possible);
-		}
-	}
+	/* VNICs and phys links, attached or only named by a property */
+	for (l = vw_links; l; l = l->next)
+		if (in_operands(c, l->name) && l->cls != VW_CLASS_ETHERSTUB)
+			show_props(out, l, pds, npd, nl ? want : NULL);
+	for (pp = vw_physprops; pp; pp = pp->next)
+		if (!link_find(pp->name) && in_operands(c, pp->name) && (l = linkprop_link(pp->name)))
+			show_props(out, l, pds, npd, nl ? want : NULL);
+	for (i = 0; i < c->noperand; i++)
+		if (!link_find(c->operand[i]) && !physprop_find(c->operand[i]) && (l = linkprop_link(c->operand[i])))
+			show_props(out, l, pds, npd, nl ? want : NULL);
 	return 0;
 }
 
@@ -630,8 +658,11 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 		/* what the VNIC received is what the switch delivered to it */
 		ip = s.tx_pkts, ib = s.tx_bytes, op = s.rx_pkts, ob = s.rx_bytes;
 	} else {
-		if (l->uplink)
+		if (l->uplink) {
 			stats_add(&s, l->uplink);
+			vw_shape_stats(l->uplink, VW_SHAPE_OUT, &so);
+			vw_shape_stats(l->uplink, VW_SHAPE_IN, &si);
+		}
 		if (l->cls == VW_CLASS_ETHERSTUB) {
 			for (i = 0; i < l->sw->nports; i++)
 				stats_add(&s, l->sw->ports[i]);

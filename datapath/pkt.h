@@ -29,7 +29,8 @@ struct vw_pkt {
 	uint8_t *data;    /* first byte of the Ethernet frame */
 	uint32_t len;     /* frame length */
 	uint16_t vid;     /* VLAN of the frame once classified (0: untagged) */
-	uint16_t pad;
+	uint16_t cls;     /* a copy handed to a shaped uplink: its egress class
+			   * (datapath/shape.c); unused elsewhere */
 	struct virtio_net_hdr_v1 vnet; /* offload metadata (all zero: none) */
 	uint8_t head[VW_PKT_HEADROOM];
 	uint8_t buf[VW_PKT_DATA_MAX];

@@ -71,6 +71,10 @@ struct vw_port {
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */
+	/* A VNIC's class in its uplink's egress shaper (link property
+	 * priority; 0: the default class).  Set by the control thread, read
+	 * by workers forwarding the VNIC's frames to a shaped uplink. */
+	uint16_t uplink_class;
 	void *priv;      /* the backend's own state */
 	/* 1 + the port's index in its switch's per-worker destination arrays
 	 * (datapath/vswitch.c); 0 while it is not attached.  Set by the
@@ -130,6 +134,8 @@ int vw_tap_allow(struct vw_port *port, uint32_t mask);
 struct vw_port *vw_packet_open(const char *ifname, int *err);
 /* Writes frames to a TAP as they are, bypassing its shaper (which uses it). */
 int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
+/* The same for an uplink: sends frames to the wire past its shaper. */
+int vw_packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
 /* Closes and frees a port made by either. */
 void vw_port_destroy(struct vw_port *port);
 

@@ -20,7 +20,10 @@
  * a millisecond to every frame of an idle link (see docs/design.md).
  * When the ring cannot be set up, or VWIRE_UPLINK_RING=0 is in the
  * environment, frames are read with recvmmsg.  Send: sendmmsg in batches,
- * safe for several workers at once.
+ * safe for several workers at once.  With link property maxbw, both
+ * directions go through the uplink's shaper (datapath/shape.h): the worker
+ * that polls the port owns it, so what it reads is queued there, and what
+ * any worker sends is handed over to it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +39,7 @@
 
 #include "datapath/gso.h"
 #include "datapath/port.h"
+#include "datapath/shape.h"
 #include "datapath/vnet.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -268,7 +272,7 @@ static bool soft_send(struct vw_port *port, struct vw_pkt *pkt, bool tag)
 	return send_msgs(port->fd, ss->msgs, n) == n;
 }
 
-static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+int vw_packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	struct packet_priv *pp = port->priv;
 	struct mmsghdr msgs[VW_BATCH];
@@ -313,6 +317,15 @@ static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag
 		m++;
 	}
 	return sent + send_msgs(port->fd, msgs, m);
+}
+
+static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(sh != NULL, 0))
+		return vw_shape_uplink_tx(sh, pkts, n, tag);
+	return vw_packet_write(port, pkts, n, tag);
 }
 
 static void packet_close(struct vw_port *port)

@@ -47,6 +47,8 @@ struct vw_shape {
 	uint64_t drops_seen[VW_SHAPE_MAX_CLASSES]; /* class drops already counted */
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
 	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
+	/* an uplink's egress: the classes that exist (owner only) */
+	uint8_t cls_live[VW_SHAPE_MAX_CLASSES / 8];
 	/* frames a worker could not copy or cut (the owner's own included) */
 	struct {
 		uint64_t nobuf, bad;
@@ -130,6 +132,10 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	uint16_t vid = tag ? pkt->vid : 0;
 	int n, i;
 
+	/* a frame in an uplink's receive ring must leave it before the
+	 * worker next reads the port */
+	copy |= (uintptr_t)pkt->data < (uintptr_t)pkt->head ||
+		(uintptr_t)pkt->data >= (uintptr_t)(pkt->buf + sizeof(pkt->buf));
 	if (pkt->len <= max || !vw_vnet_is_gso(&vnet)) {
 		struct vw_pkt *c;
 
@@ -173,6 +179,8 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	}
 	return n;
 }
+
+static void uplink_enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now);
 
 /* The flow id of a frame (0: none, or a flow without properties) and, for
  * fairness=conn, its connection: the 5-tuple without the DS field, whose
@@ -264,7 +272,8 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
 }
 
 /* Sends frames the shaper let go (or gives back): out into the switch as
- * the VNIC's, in to the VNIC's TAP; either way the buffers go home. */
+ * the port's, in to the VNIC's TAP or the wire; either way the buffers go
+ * home. */
 static void send_on(struct vw_shape *sh, void **items, int n)
 {
 	int i;
@@ -273,7 +282,10 @@ static void send_on(struct vw_shape *sh, void **items, int n)
 		vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
 		return;
 	}
-	vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
+	if (sh->port->uplink)
+		vw_packet_write(sh->port, (struct vw_pkt **)items, n, false);
+	else
+		vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
 	for (i = 0; i < n; i++)
 		release(items[i]);
 }
@@ -390,8 +402,12 @@ static int shape_run(struct vw_task *t, uint64_t now)
 
 	if (sh->dir == VW_SHAPE_IN)
 		while ((got = take_handed(sh, items, 64)) > 0)
-			for (i = 0; i < got; i++)
-				enqueue(sh, items[i], now);
+			for (i = 0; i < got; i++) {
+				if (sh->port->uplink)
+					uplink_enqueue(sh, items[i], now);
+				else
+					enqueue(sh, items[i], now);
+			}
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
 	if (n > 0)
 		send_on(sh, items, n);
@@ -414,6 +430,104 @@ static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
 	(void)arg, (void)bytes, (void)why;
 	release(item);
+}
+
+/* ---- an uplink's egress: one class per VNIC with a priority ---------------
+ *
+ * The worker forwarding a VNIC's batch to a shaped uplink copies each frame
+ * (as vw_shape_in_tx) and marks the copy with the VNIC's class, which the
+ * owner queues it in.  A class the owner does not have (removed, or not
+ * added yet, while the frame was on its way) means class 0. */
+
+int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+{
+	const struct vw_port *src = vw_switch_src;
+	uint16_t cls = src ? __atomic_load_n(&src->uplink_class, __ATOMIC_RELAXED) : 0;
+	int self = vw_worker_self, i, j, taken = 0;
+	struct vw_pkt *segs[MAX_SEGS];
+	struct vw_fwd *f = vw_worker_fwd;
+
+	if (self < 0 || !f)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int k = prepare(&f->pool, pkts[i], tag, sh->max_item, true, segs);
+
+		if (k < 0) {
+			if (k == -ENOBUFS)
+				sh->prod[self].nobuf++;
+			else
+				sh->prod[self].bad++;
+			continue;
+		}
+		for (j = 0; j < k; j++) {
+			segs[j]->cls = cls;
+			if (!vw_spsc_put(&sh->in[self], (void **)&segs[j], 1)) {
+				sh->prod[self].nobuf++;
+				vw_pkt_free(&f->pool, segs[j]);
+			}
+		}
+		taken++;
+	}
+	vw_worker_kick(sh->owner);
+	return taken;
+}
+
+static bool uplink_class_live(const struct vw_shape *sh, unsigned id)
+{
+	return id < VW_SHAPE_MAX_CLASSES && (sh->cls_live[id / 8] >> (id % 8) & 1);
+}
+
+/* The owner queues a frame handed over for the uplink in its class. */
+static void uplink_enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
+{
+	int id = uplink_class_live(sh, pkt->cls) ? pkt->cls : 0;
+
+	if (vw_shaper_enqueue(sh->sh, id, 0, pkt, wire_bytes(pkt), now))
+		release(pkt);
+}
+
+struct uplink_class_call {
+	struct vw_shape *sh;
+	int id, prio, rc;
+	char err[200];
+};
+
+static void on_owner_class(void *arg)
+{
+	struct uplink_class_call *c = arg;
+	struct vw_shaper_class_cfg cfg = { .priority = c->prio >= 0 ? (enum vw_shaper_prio)c->prio : VW_SHAPER_MEDIUM };
+	uint64_t now = mono_ns();
+	struct vw_shape *sh = c->sh;
+	uint8_t bit = (uint8_t)(1u << (c->id % 8));
+
+	if (c->prio < 0) {
+		c->rc = uplink_class_live(sh, (unsigned)c->id) ?
+				vw_shaper_class_remove(sh->sh, c->id, now, c->err, sizeof(c->err)) : 0;
+		sh->cls_live[c->id / 8] &= (uint8_t)~bit;
+	} else if (uplink_class_live(sh, (unsigned)c->id)) {
+		c->rc = vw_shaper_class_modify(sh->sh, c->id, &cfg, now, c->err, sizeof(c->err));
+	} else {
+		c->rc = vw_shaper_class_add(sh->sh, c->id, &cfg, now, c->err, sizeof(c->err));
+		if (!c->rc)
+			sh->cls_live[c->id / 8] |= bit;
+	}
+	sh->task.due = now; /* the order of service may have changed */
+}
+
+int vw_shape_uplink_class(struct vw_port *uplink, int id, int prio, char *err, size_t errlen)
+{
+	struct uplink_class_call c = { .sh = uplink->shape[VW_SHAPE_IN], .id = id, .prio = prio };
+
+	if (!c.sh || !uplink->uplink)
+		return 0;
+	if (id < VW_SHAPE_UPLINK_FIRST || id >= VW_SHAPE_MAX_CLASSES || prio >= VW_SHAPER_NPRIO) {
+		snprintf(err, errlen, "no egress class %d", id);
+		return -EINVAL;
+	}
+	vw_worker_call(c.sh->owner, on_owner_class, &c);
+	if (c.rc)
+		snprintf(err, errlen, "%s", c.err);
+	return c.rc;
 }
 
 /* ---- control thread ----------------------------------------------------- */
@@ -687,8 +801,9 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 			snprintf(err, errlen, "%s", p.err);
 		return p.rc;
 	}
-	if (!port->ops || strcmp(port->ops->kind, "tap") || nw < 1) {
-		snprintf(err, errlen, "shaping needs a VNIC's TAP and a running worker");
+	if (!port->ops || nw < 1 ||
+	    (strcmp(port->ops->kind, "tap") && (strcmp(port->ops->kind, "packet") || port->worker < 0))) {
+		snprintf(err, errlen, "shaping needs a VNIC's TAP or a polled uplink, and a running worker");
 		return -EINVAL;
 	}
 	if (rings_init()) {
@@ -703,6 +818,9 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 			owner = w;
 	if (owner < 0)
 		owner = 0;
+	/* an uplink has one reader, which owns its shaping */
+	if (port->uplink)
+		owner = port->worker;
 	for (d = 0; d < 2; d++) {
 		struct vw_shaper_cfg cfg;
 		struct vw_shape *sh = calloc(1, sizeof(*sh));
@@ -719,6 +837,8 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		sh->max_item = vw_shaper_max_item(conf->rate);
 		sh->task.run = shape_run;
 		shaper_cfg(&cfg, sh);
+		if (port->uplink)
+			cfg.dflt.priority = VW_SHAPER_MEDIUM; /* between its VNICs' classes */
 		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
 		if (rc)
 			goto fail_rc;

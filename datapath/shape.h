@@ -28,6 +28,16 @@
  * The control thread creates, changes and removes shaping
  * (vw_shape_set); changes run on the owner through vw_worker_call, so the
  * shaper itself needs no lock.
+ *
+ * An uplink (a phys link's AF_PACKET port) is shaped the same way, its owner
+ * being the one worker that polls it: "out" is what it receives from the
+ * wire (read only by that worker, copied out of the receive ring and
+ * queued), "in" what the switch sends to the wire (any worker; handed over
+ * as above).  The uplink's "in" shaper has one class per VNIC with a
+ * priority other than medium (link property priority), the VNIC's port's
+ * uplink_class; every other frame goes to class 0 (medium).  The class is
+ * picked by the worker that hands the frame over, from the port whose batch
+ * it is forwarding (vw_switch_src).
  */
 #ifndef VW_SHAPE_H
 #define VW_SHAPE_H
@@ -85,13 +95,25 @@ struct vw_shape_conf {
  * one-line reason. */
 int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen);
 /* Control thread.  Creates shaping for both directions of a TAP port
- * (choosing its owner), changes existing shaping (queued frames stay; a
+ * (choosing its owner) or of an uplink (its owner: the worker polling it),
+ * changes existing shaping (queued frames stay; a
  * removed class's frames go to the default class), or with conf NULL
  * removes it (queued frames are sent on as they are: nothing is lost by
  * turning shaping off).  A flow removed from the classes has its cls back
  * at 0 when this returns; only then may its counters be freed.  0, or
  * -errno with a one-line reason in err (nothing changed). */
 int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *err, size_t errlen);
+/* An uplink's egress shaper has a class per VNIC with a priority other
+ * than medium, ids VW_SHAPE_UPLINK_FIRST..VW_SHAPE_MAX_CLASSES-1 (the top
+ * of the range, away from the ids flows are numbered from); class 0, the
+ * default, is medium. */
+#define VW_SHAPE_UPLINK_VNICS 255
+#define VW_SHAPE_UPLINK_FIRST (VW_SHAPE_MAX_CLASSES - VW_SHAPE_UPLINK_VNICS)
+/* Control thread: adds or changes class id of the uplink's egress shaper
+ * with priority prio (enum vw_shaper_prio), or removes it with prio < 0
+ * (its queued frames move to class 0).  Does nothing when the uplink is
+ * not shaped.  0 or -errno with a reason. */
+int vw_shape_uplink_class(struct vw_port *uplink, int id, int prio, char *err, size_t errlen);
 /* Control thread: the counters of one direction (all zero without). */
 void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st);
 
@@ -103,6 +125,9 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 /* tx_burst of a port whose in direction is shaped; takes every frame
  * (copies it), returns n minus the frames it had to drop. */
 int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag);
+/* tx_burst of a shaped uplink: as vw_shape_in_tx, each frame in the egress
+ * class of the VNIC it comes from (vw_switch_src's uplink_class). */
+int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag);
 /* Puts buffers other workers are done with back into f's pool. */
 void vw_shape_reclaim(struct vw_fwd *f);
 

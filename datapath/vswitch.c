@@ -1176,6 +1176,8 @@ static void flows_sent(struct vw_port *in, int w, struct vw_pkt **pkts, const ui
 	vw_flowtab_count(ft, w, ok, m, !in->uplink);
 }
 
+__thread struct vw_port *vw_switch_src;
+
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n)
 {
 	const struct vw_fdb *fdb = vw_rcu_deref(&in->sw->fdb);
@@ -1194,6 +1196,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 
 	st->rx_batches++;
 	f->ndst = 0;
+	vw_switch_src = in;
 	/* pass one: classify, key and hash */
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];
@@ -1261,6 +1264,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 			st->drop_unknown++;
 	}
 	fwd_flush(f, &b);
+	vw_switch_src = NULL;
 	for (i = 0; i < n; i++)
 		vw_pkt_free(&f->pool, pkts[i]);
 	if (report)

@@ -118,5 +118,9 @@ extern int vw_switch_event_fd;
 /* Worker side: forwards a batch of n <= VW_BATCH packets received from port
  * in.  Every packet is back in f->pool when it returns. */
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n);
+/* The port whose batch the calling worker is forwarding, while it is in
+ * vw_switch_input() (NULL outside): a destination's tx_burst may read it
+ * (a shaped uplink picks the egress class of the VNIC it comes from). */
+extern __thread struct vw_port *vw_switch_src;
 
 #endif

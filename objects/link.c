@@ -20,6 +20,7 @@
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
+#include "datapath/shaper.h"
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
@@ -130,6 +131,8 @@ int etherstub_delete(const char *name, char *err, size_t errlen)
 
 /* ---- phys: attached while it has VNICs ---- */
 
+static int uplink_shape(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
+
 static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int *rc)
 {
 	struct nl_link_info li;
@@ -171,6 +174,14 @@ static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int 
 	nl_link_set_up(NULL, name, true);
 	link_insert(l);
 	flows_link_attached(l);
+	{
+		struct vw_physprop *p = physprop_find(name);
+		char why[256];
+
+		/* best effort, as flows: the phys is attached anyway */
+		if (p && p->maxbw && uplink_shape(l, p->maxbw, why, sizeof(why)))
+			fprintf(stderr, "vwired: %s\n", why);
+	}
 	return l;
 fail:
 	vw_port_destroy(l->uplink);
@@ -186,12 +197,123 @@ static void phys_put(struct vw_link *l)
 	if (l->cls != VW_CLASS_PHYS || l->nvnics)
 		return;
 	flows_link_detaching(l); /* they stay, and come back with the next VNIC */
+	vw_shape_set(l->uplink, NULL, NULL, 0); /* maxbw stays, for the next attach */
 	vw_worker_del_port(l->uplink);
 	vw_switch_detach(l->sw, l->uplink);
 	vw_port_destroy(l->uplink);
 	vw_switch_free(l->sw);
 	link_unlink(l);
 	free(l);
+}
+
+/* ---- phys link properties: kept by name, attached or not ---- */
+
+struct vw_physprop *vw_physprops;
+
+struct vw_physprop *physprop_find(const char *name)
+{
+	struct vw_physprop *p;
+
+	for (p = vw_physprops; p; p = p->next)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
+/* Drops the entry once it holds nothing. */
+static void physprop_gc(struct vw_physprop *p)
+{
+	struct vw_physprop **pp;
+
+	if (p->maxbw || p->maxbw_saved)
+		return;
+	for (pp = &vw_physprops; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+}
+
+static struct vw_physprop *physprop_new(const char *name)
+{
+	struct vw_physprop *p = calloc(1, sizeof(*p)), **pp = &vw_physprops;
+
+	if (!p)
+		return NULL;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	while (*pp) /* appended: exports keep the order */
+		pp = &(*pp)->next;
+	*pp = p;
+	return p;
+}
+
+static enum vw_shaper_prio shaper_prio(enum vw_priority p)
+{
+	return p == VW_PRIO_HIGH ? VW_SHAPER_HIGH : p == VW_PRIO_LOW ? VW_SHAPER_LOW : VW_SHAPER_MEDIUM;
+}
+
+/* Shapes an attached phys's uplink at bps (0: not), with a class for each
+ * of its VNICs that has a priority other than medium. */
+static int uplink_shape(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
+{
+	bool was = l->uplink->shape[VW_SHAPE_IN] != NULL;
+	char why[200] = "";
+	struct vw_link *v;
+	struct vw_shape_conf conf = { .rate = bps };
+	int rc = vw_shape_set(l->uplink, bps ? &conf : NULL, why, sizeof(why));
+
+	if (rc) {
+		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));
+		return rc;
+	}
+	for (v = vw_links; bps && !was && v; v = v->next)
+		if (v->cls == VW_CLASS_VNIC && v->over == l && v->port && v->port->uplink_class &&
+		    (rc = vw_shape_uplink_class(l->uplink, v->port->uplink_class, shaper_prio(v->priority), why,
+						sizeof(why)))) {
+			ERR("%s: cannot set maxbw: %s: %s", l->name, v->name, why);
+			vw_shape_set(l->uplink, NULL, NULL, 0);
+			return rc;
+		}
+	return 0;
+}
+
+int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen)
+{
+	struct vw_physprop *p = physprop_find(name);
+	struct vw_link *l = link_find(name);
+	int rc;
+
+	if (!p && bps && !(p = physprop_new(name))) {
+		ERR("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if (!p)
+		return 0;
+	if (l && l->cls == VW_CLASS_PHYS && l->uplink && (rc = uplink_shape(l, bps, err, errlen))) {
+		physprop_gc(p);
+		return rc;
+	}
+	p->maxbw = bps;
+	if (!temporary)
+		p->maxbw_saved = bps;
+	physprop_gc(p);
+	return 0;
+}
+
+void phys_restore_maxbw(const char *name, uint64_t bps, uint64_t saved)
+{
+	struct vw_physprop *p;
+	char err[256];
+
+	phys_set_maxbw(name, bps, true, err, sizeof(err)); /* the live value */
+	p = physprop_find(name);
+	if (!p && saved)
+		p = physprop_new(name);
+	if (p) {
+		p->maxbw_saved = saved;
+		physprop_gc(p);
+	}
 }
 
 /* ---- VNICs ---- */
@@ -250,8 +372,11 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 	return -EEXIST;
 }
 
+static void vnic_class_drop(struct vw_link *l);
+
 static void vnic_unplumb(struct vw_link *l)
 {
+	vnic_class_drop(l);
 	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(l->over->sw, l->port);
@@ -391,6 +516,12 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 			goto fail_plumb;
 		l->maxbw_saved = s->maxbw;
 	}
+	if (s->priority != VW_PRIO_MEDIUM) {
+		rc = vnic_set_priority(l, s->priority, err, errlen);
+		if (rc < 0)
+			goto fail_plumb;
+		l->priority_saved = s->priority;
+	}
 	over->nvnics++;
 	link_insert(l);
 	vnic_refresh_mcast(l);
@@ -509,6 +640,7 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	link_unlink(l);
 	/* out of the datapath first: after the detach's grace period no
 	 * worker reads the TAP or forwards to its MAC */
+	vnic_class_drop(l);
 	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(over->sw, l->port);
@@ -659,6 +791,70 @@ int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, siz
 		l->cpus = *set;
 	else
 		memset(&l->cpus, 0, sizeof(l->cpus));
+	return 0;
+}
+
+/*
+ * Priority: a class of the phys's egress shaper per VNIC whose priority is
+ * not medium (medium VNICs share class 0), numbered per phys link from
+ * VW_SHAPE_UPLINK_FIRST
+ * (port->uplink_class).  The class exists while the phys has a maxbw; the
+ * number is kept regardless, so setting maxbw later finds it.
+ */
+static uint16_t uplink_class_free(const struct vw_link *phys)
+{
+	uint8_t used[VW_SHAPE_MAX_CLASSES / 8] = { 0 };
+	const struct vw_link *v;
+	unsigned id;
+
+	for (v = vw_links; v; v = v->next)
+		if (v->cls == VW_CLASS_VNIC && v->over == phys && v->port && v->port->uplink_class)
+			used[v->port->uplink_class / 8] |= (uint8_t)(1u << (v->port->uplink_class % 8));
+	for (id = VW_SHAPE_UPLINK_FIRST; id < VW_SHAPE_MAX_CLASSES; id++)
+		if (!(used[id / 8] >> (id % 8) & 1))
+			return (uint16_t)id;
+	return 0;
+}
+
+/* The VNIC's frames go back to class 0 and its class is removed (queued
+ * frames move to class 0). */
+static void vnic_class_drop(struct vw_link *l)
+{
+	uint16_t id = l->port ? l->port->uplink_class : 0;
+	char why[200];
+
+	if (!id)
+		return;
+	__atomic_store_n(&l->port->uplink_class, 0, __ATOMIC_RELAXED);
+	vw_shape_uplink_class(l->over->uplink, id, -1, why, sizeof(why));
+}
+
+int vnic_set_priority(struct vw_link *l, enum vw_priority prio, char *err, size_t errlen)
+{
+	struct vw_link *phys = l->over && l->over->cls == VW_CLASS_PHYS ? l->over : NULL;
+	uint16_t id = l->port->uplink_class;
+	char why[200] = "";
+	int rc;
+
+	if (!phys || prio == VW_PRIO_MEDIUM) {
+		/* over an etherstub the value is only kept: no egress to share */
+		vnic_class_drop(l);
+		l->priority = (uint8_t)prio;
+		return 0;
+	}
+	if (!id && !(id = uplink_class_free(phys))) {
+		ERR("%s: cannot set priority: '%s' has %d VNICs with a priority other than medium already", l->name,
+		    phys->name, VW_SHAPE_UPLINK_VNICS);
+		return -ENOSPC;
+	}
+	rc = vw_shape_uplink_class(phys->uplink, id, shaper_prio(prio), why, sizeof(why));
+	if (rc) {
+		ERR("%s: cannot set priority: %s", l->name, why[0] ? why : strerror(-rc));
+		return rc;
+	}
+	/* the class exists before frames are marked with it */
+	__atomic_store_n(&l->port->uplink_class, id, __ATOMIC_RELAXED);
+	l->priority = (uint8_t)prio;
 	return 0;
 }
 
@@ -975,6 +1171,12 @@ void links_destroy_all(void)
 		vw_links = l->next;
 		vw_switch_free(l->sw);
 		free(l);
+	}
+	while (vw_physprops) {
+		struct vw_physprop *p = vw_physprops;
+
+		vw_physprops = p->next;
+		free(p);
 	}
 	while (vw_zones) {
 		struct vw_zone *z = vw_zones;

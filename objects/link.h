@@ -54,6 +54,7 @@ struct vw_link {
 	unsigned mtu, mtu_saved;                /* 0 = default */
 	uint64_t maxbw, maxbw_saved;            /* bits/s each way; 0 = none */
 	struct vw_cpuset cpus, cpus_saved;      /* CPUs that read it; empty = all */
+	uint8_t priority, priority_saved;       /* enum vw_priority (0: medium) */
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
@@ -95,6 +96,8 @@ struct vnic_spec {
 	unsigned mtu;       /* 0: default */
 	uint64_t maxbw;     /* bits/s; 0: none */
 	struct vw_cpuset cpus; /* empty: all */
+	uint8_t priority;   /* enum vw_priority */
+	bool has_priority;  /* -p priority= given */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
 /* Takes the VNIC out of the model and the datapath (its MAC is no longer
@@ -116,6 +119,26 @@ int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
  * what the VNIC sends.  Each CPU must be online and run a worker.  A shaped
  * VNIC's shaping is set up again, so that its owner is one of them. */
 int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, size_t errlen);
+/* The VNIC's priority at its phys link's egress (live); takes effect while
+ * the phys has a maxbw (its shaper has a class per VNIC with a priority
+ * other than medium). */
+int vnic_set_priority(struct vw_link *l, enum vw_priority prio, char *err, size_t errlen);
+
+/* Properties of phys links (maxbw), kept by name whether the phys is
+ * attached or not, and applied when it is. */
+struct vw_physprop {
+	struct vw_physprop *next;
+	char name[VW_LINKNAME_MAX + 1];
+	uint64_t maxbw, maxbw_saved; /* bits/s each way; 0 = none */
+};
+extern struct vw_physprop *vw_physprops;
+struct vw_physprop *physprop_find(const char *name);
+/* Sets (0: resets) the maxbw of phys link name: live when it is attached.
+ * With temporary, the persistent value stays. */
+int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen);
+/* Puts back both values (undo of a failed change). */
+void phys_restore_maxbw(const char *name, uint64_t bps, uint64_t saved);
+
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
 /* Calls fn once for each zone ("" = host) that holds a VNIC. */
@@ -141,6 +164,12 @@ struct vw_propdef {
 };
 const struct vw_propdef *linkprop_table(int *n);
 const struct vw_propdef *linkprop_find(const char *name);
+/* The link whose properties name names: a link of the model, or else a
+ * Linux interface that could be a phys link (a scratch object, valid until
+ * the next call); NULL: no such link. */
+struct vw_link *linkprop_link(const char *name);
+/* Whether property prop applies to the link (show-linkprop lists those). */
+bool linkprop_applies(const struct vw_link *l, const char *prop);
 /* Sets, or with value NULL resets, one property; temporary changes are not
  * saved. */
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen);
@@ -150,6 +179,7 @@ struct linkprop_undo {
 	unsigned mtu, mtu_saved;
 	uint64_t maxbw, maxbw_saved;
 	struct vw_cpuset cpus, cpus_saved;
+	uint8_t priority, priority_saved;
 };
 void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "objects/link.h"
+#include "objects/netlink.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
@@ -15,7 +16,7 @@ static const struct vw_propdef props[] = {
 	{ "zone", true, "--" },
 	{ "mtu", true, "68-9000" },
 	{ "maxbw", true, "--" },
-	{ "priority", false, "high,medium,low" },
+	{ "priority", true, "high,medium,low" },
 	{ "cpus", true, "--" },
 	{ "protection", false, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
 	{ "allowed-ips", false, "--" },
@@ -55,6 +56,43 @@ bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, ch
 	return false;
 }
 
+static const char *const prio_names[] = { "medium", "high", "low" }; /* enum vw_priority */
+
+struct vw_link *linkprop_link(const char *name)
+{
+	static struct vw_link scratch;
+	struct vw_link *l = link_find(name);
+	struct nl_link_info li;
+
+	if (l)
+		return l;
+	/* a phys link need not be attached to carry properties */
+	if (!vw_linkname_valid(name) || nl_link_get(NULL, name, &li) < 0 || li.loopback || !strcmp(li.kind, "tun"))
+		return NULL;
+	memset(&scratch, 0, sizeof(scratch));
+	snprintf(scratch.name, sizeof(scratch.name), "%s", name);
+	scratch.cls = VW_CLASS_PHYS;
+	scratch.temporary = true;
+	return &scratch;
+}
+
+bool linkprop_applies(const struct vw_link *l, const char *prop)
+{
+	if (l->cls == VW_CLASS_VNIC)
+		return true;
+	return l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw");
+}
+
+/* maxbw of a phys link: its uplink, both ways (objects/link.c). */
+static int phys_maxbw(struct vw_link *l, const char *value, bool temporary, char *err, size_t errlen)
+{
+	uint64_t bps = 0;
+
+	if (value && !linkprop_maxbw_parse(l->name, value, &bps, err, errlen))
+		return -EINVAL;
+	return phys_set_maxbw(l->name, bps, temporary, err, errlen);
+}
+
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen)
 {
 	const struct vw_propdef *pd = linkprop_find(prop);
@@ -69,8 +107,16 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 		ERR("%s: property '%s' is not supported yet", l->name, prop);
 		return -EOPNOTSUPP;
 	}
+	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw"))
+		return phys_maxbw(l, value, temporary, err, errlen);
 	if (l->cls != VW_CLASS_VNIC) {
-		ERR("%s: property '%s' applies only to VNICs", l->name, prop);
+		if (!strcmp(prop, "maxbw"))
+			ERR("%s: property 'maxbw' applies only to VNICs and phys links", l->name);
+		else if (!strcmp(prop, "priority") && l->cls == VW_CLASS_PHYS)
+			ERR("%s: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)",
+			    l->name);
+		else
+			ERR("%s: property '%s' applies only to VNICs", l->name, prop);
 		return -EINVAL;
 	}
 	if (!temporary && l->temporary) {
@@ -115,6 +161,24 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 			l->cpus_saved = set;
 		return 0;
 	}
+	if (!strcmp(prop, "priority")) {
+		int p = VW_PRIO_MEDIUM;
+
+		if (value) {
+			for (p = 0; p < 3 && strcmp(value, prio_names[p]); p++)
+				;
+			if (p == 3) {
+				ERR("%s: invalid priority '%s' (high, medium or low)", l->name, value);
+				return -EINVAL;
+			}
+		}
+		rc = vnic_set_priority(l, (enum vw_priority)p, err, errlen);
+		if (rc)
+			return rc;
+		if (!temporary)
+			l->priority_saved = (uint8_t)p;
+		return 0;
+	}
 	/* mtu */
 	v = 0;
 	if (value && !vw_uint_parse(value, 68, 9000, &v)) {
@@ -132,6 +196,16 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len)
 {
 	*cur = *def = *saved = 0;
+	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw")) {
+		const struct vw_physprop *p = physprop_find(l->name);
+		char b[32];
+
+		snprintf(cur, len, "%s", p && p->maxbw ? vw_bw_format(p->maxbw, b) : "--");
+		snprintf(def, len, "--");
+		if (p && p->maxbw_saved)
+			snprintf(saved, len, "%s", vw_bw_format(p->maxbw_saved, b));
+		return;
+	}
 	if (l->cls != VW_CLASS_VNIC)
 		return;
 	if (!strcmp(prop, "zone")) {
@@ -151,6 +225,11 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 		snprintf(def, len, "--");
 		if (!vw_cpuset_empty(&l->cpus_saved) && !vw_cpulist_format(&l->cpus_saved, saved, len))
 			*saved = 0;
+	} else if (!strcmp(prop, "priority")) {
+		snprintf(cur, len, "%s", prio_names[l->priority % 3]);
+		snprintf(def, len, "medium");
+		if (l->priority_saved)
+			snprintf(saved, len, "%s", prio_names[l->priority_saved % 3]);
 	} else if (!strcmp(prop, "mtu")) {
 		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
 		snprintf(def, len, "1500");
@@ -161,6 +240,16 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 
 void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
 {
+	if (l->cls == VW_CLASS_PHYS) {
+		const struct vw_physprop *p = physprop_find(l->name);
+
+		memset(u, 0, sizeof(*u));
+		u->maxbw = p ? p->maxbw : 0;
+		u->maxbw_saved = p ? p->maxbw_saved : 0;
+		return;
+	}
+	u->priority = l->priority;
+	u->priority_saved = l->priority_saved;
 	memcpy(u->zone, l->zone, sizeof(u->zone));
 	memcpy(u->zone_saved, l->zone_saved, sizeof(u->zone_saved));
 	u->mtu = l->mtu;
@@ -175,8 +264,13 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 {
 	char err[256];
 
+	if (l->cls == VW_CLASS_PHYS)
+		phys_restore_maxbw(l->name, u->maxbw, u->maxbw_saved);
 	if (l->cls != VW_CLASS_VNIC)
 		return;
+	if (l->priority != u->priority)
+		vnic_set_priority(l, (enum vw_priority)u->priority, err, sizeof(err));
+	l->priority_saved = u->priority_saved;
 	if (strcmp(l->zone, u->zone))
 		vnic_set_zone(l, u->zone, err, sizeof(err));
 	if (l->mtu != u->mtu)

@@ -31,6 +31,7 @@ const char *state_path(void)
 
 void state_export(struct vw_buf *out)
 {
+	struct vw_physprop *p;
 	struct vw_zone *z;
 	struct vw_link *l;
 	char mac[18], a[64];
@@ -41,6 +42,14 @@ void state_export(struct vw_buf *out)
 	for (l = vw_links; l; l = l->next)
 		if (l->cls == VW_CLASS_ETHERSTUB && !l->temporary)
 			vw_buf_printf(out, "create-etherstub %s\n", l->name);
+	/* phys links' properties, kept whether attached or not: before the
+	 * VNICs, so their first VNIC attaches the phys shaped already */
+	for (p = vw_physprops; p; p = p->next)
+		if (p->maxbw_saved) {
+			char b[32];
+
+			vw_buf_printf(out, "set-linkprop -p maxbw=%s %s\n", vw_bw_format(p->maxbw_saved, b), p->name);
+		}
 	for (l = vw_links; l; l = l->next) {
 		const char *sep = " -p ";
 
@@ -67,6 +76,10 @@ void state_export(struct vw_buf *out)
 			char b[32];
 
 			vw_buf_printf(out, "%smaxbw=%s", sep, vw_bw_format(l->maxbw_saved, b));
+			sep = ",";
+		}
+		if (l->priority_saved) {
+			vw_buf_printf(out, "%spriority=%s", sep, l->priority_saved == VW_PRIO_HIGH ? "high" : "low");
 			sep = ",";
 		}
 		if (!vw_cpuset_empty(&l->cpus_saved)) {

@@ -129,7 +129,8 @@ bad 1 "vwadm: vwtb9: MAC address 02:00:00:00:00:01 is already in use on 'vwtbs'"
 
 log "---- properties"
 bad 1 "vwadm: vwtb9: unknown property 'foo'" create-vnic -l vwtbs -p foo=1 vwtb9
-bad 1 "vwadm: vwtb9: property 'priority' is not supported yet" create-vnic -l vwtbs -p priority=high vwtb9
+bad 1 "vwadm: vwtb9: invalid priority 'urgent' (high, medium or low)" create-vnic -l vwtbs -p priority=urgent vwtb9
+bad 1 "vwadm: vwtb9: property 'priority' given twice" create-vnic -l vwtbs -p priority=high,priority=low vwtb9
 bad 1 "vwadm: vwtb9: invalid maxbw '0' (10K to 100G; a bare number is Mb/s)" create-vnic -l vwtbs -p maxbw=0 vwtb9
 bad 1 "vwadm: vwtb9: invalid maxbw '5K' (10K to 100G; a bare number is Mb/s)" create-vnic -l vwtbs -p maxbw=5K vwtb9
 bad 1 "vwadm: vwtb9: property 'maxbw' given twice" create-vnic -l vwtbs -p maxbw=1M,maxbw=2M vwtb9
@@ -141,11 +142,14 @@ bad 1 "vwadm: vwtb9: invalid cpus 'x' (a CPU list such as 0,2-3)" create-vnic -l
 bad 1 "vwadm: vwtb9: invalid property list 'mtu=1400,0' (PROP=VAL[,...] expected)" create-vnic -l vwtbs -p mtu=1400,0 vwtb9
 bad 1 "vwadm: vwtb9: no such zone 'vwtbnosuch'" create-vnic -l vwtbs -p zone=vwtbnosuch vwtb9
 bad 1 "vwadm: vwtb1: unknown property 'foo'" set-linkprop -p foo=1 vwtb1
-bad 1 "vwadm: vwtb1: property 'priority' is not supported yet" set-linkprop -p priority=low vwtb1
+bad 1 "vwadm: vwtb1: invalid priority 'urgent' (high, medium or low)" set-linkprop -p priority=urgent vwtb1
+bad 1 "vwadm: vwtb1: invalid priority '' (high, medium or low)" set-linkprop -p priority= vwtb1
 bad 1 "vwadm: vwtb1: invalid maxbw '10X' (10K to 100G; a bare number is Mb/s)" set-linkprop -p maxbw=10X vwtb1
 bad 1 "vwadm: vwtb1: invalid maxbw '101G' (10K to 100G; a bare number is Mb/s)" set-linkprop -p maxbw=101G vwtb1
 bad 1 "vwadm: vwtb1: invalid mtu '1' (68-9000)" set-linkprop -p mtu=1 vwtb1
-bad 1 "vwadm: vwtb1: property 'priority' is not supported yet" set-linkprop -p mtu=1400,priority=high vwtb1
+bad 1 "vwadm: vwtb1: invalid priority 'HIGH' (high, medium or low)" set-linkprop -p mtu=1400,priority=HIGH vwtb1
+bad 1 "vwadm: vwtb1: invalid mtu '1' (68-9000)" set-linkprop -p priority=high,mtu=1 vwtb1
+bad 1 "vwadm: vwtb1: property 'priority' given twice" set-linkprop -p priority=high,mtu=1400,priority=low vwtb1
 bad 1 "vwadm: vwtb1: invalid maxbw 'fast' (10K to 100G; a bare number is Mb/s)" set-linkprop -p mtu=1400,maxbw=fast vwtb1
 bad 1 "vwadm: vwtb1: no such zone 'vwtbnosuch'" set-linkprop -p zone=vwtbnosuch vwtb1
 bad 1 "vwadm: vwtbnosuch: no such link" set-linkprop -p mtu=1400 vwtbnosuch
@@ -153,6 +157,11 @@ bad 1 "vwadm: vwtbs: property 'mtu' applies only to VNICs" set-linkprop -p mtu=1
 bad 1 "vwadm: vwtb1: invalid cpus '1-0' (a CPU list such as 0,2-3)" set-linkprop -p cpus=1-0 vwtb1
 bad 1 "vwadm: vwtb1: CPU 1023 is not online (online: $(cat /sys/devices/system/cpu/online))" set-linkprop -p cpus=1023 vwtb1
 bad 1 "vwadm: vwtbs: property 'cpus' applies only to VNICs" set-linkprop -p cpus=0 vwtbs
+bad 1 "vwadm: vwtbs: property 'priority' applies only to VNICs" set-linkprop -p priority=high vwtbs
+bad 1 "vwadm: vwtbs: property 'maxbw' applies only to VNICs and phys links" set-linkprop -p maxbw=10M vwtbs
+bad 1 "vwadm: vwtbveth0: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)" \
+	set-linkprop -p priority=high vwtbveth0
+bad 1 "vwadm: vwtbveth0: property 'mtu' applies only to VNICs" set-linkprop -p mtu=1400 vwtbveth0
 
 log "---- addresses"
 bad 1 "vwadm: vwtb1: invalid address '10.200.9.7' (ADDR/PREFIX expected)" create-addr -a 10.200.9.7 vwtb1
