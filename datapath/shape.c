@@ -711,6 +711,7 @@ static void shaper_cfg(struct vw_shaper_cfg *cfg, struct vw_shape *sh)
 	cfg->max_items = SHAPER_ITEMS;
 	cfg->max_classes = VW_SHAPE_MAX_CLASSES;
 	cfg->max_fair = VW_SHAPE_MAX_FAIR;
+	cfg->dflt.priority = VW_SHAPER_MEDIUM; /* traffic of no flow (no class) */
 	cfg->drop = on_drop;
 	cfg->drop_arg = sh;
 	if (sh && getrandom(&cfg->seed, sizeof(cfg->seed), GRND_NONBLOCK) != sizeof(cfg->seed))
@@ -837,8 +838,6 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		sh->max_item = vw_shaper_max_item(conf->rate);
 		sh->task.run = shape_run;
 		shaper_cfg(&cfg, sh);
-		if (port->uplink)
-			cfg.dflt.priority = VW_SHAPER_MEDIUM; /* between its VNICs' classes */
 		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
 		if (rc)
 			goto fail_rc;

@@ -115,6 +115,14 @@ log "     high $hi kb/s, low (guarantee 8M) $lo kb/s"
 expect_ge "low gets at least 80% of its 8M guarantee" "$lo" 6400
 expect_ge "high still gets the rest, at least 80% of 12M" "$hi" 9600
 
+log "---- traffic of no flow is medium: below a high flow"
+check "remove-flow flo" vwadm remove-flow flo
+read -r hi lo <<<"$(tcp2 6)"
+log "     high $hi kb/s, no flow (medium) $lo kb/s"
+expect_ge "the high flow gets at least 4 times what traffic of no flow gets" "$hi" $((4 * lo))
+check "flow flo again: port 5302, priority=low, guarantee=8M" \
+	vwadm add-flow -l $VA -a transport=tcp,remote_port=5302 -p priority=low,guarantee=8M flo
+
 log "---- rules on guarantees and fairness classes"
 before=$(vwadm export)
 expect_eq "guarantees over the link's maxbw refused" \
