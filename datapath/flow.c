@@ -16,14 +16,17 @@
 _Static_assert(sizeof(struct vw_flow_key) == NW * 8, "the key is five words");
 
 /*
- * The table (a Swiss-table-like layout, the shape of DPDK's rte_hash):
+ * A subtable (the shape of DPDK's rte_hash, with OVS's miniflows):
  *
- *   ents[]   one 64-byte entry per flow, indexed by the flow's number: its
- *            value (already masked) and its counters, so a hit reads one
- *            line of it
- *   bkts[]   per subtable, a power of two of 64-byte buckets of 8 slots,
- *            each slot a 16-bit tag (16 more bits of the hash; 0: empty)
- *            and the index of its entry; at most half the slots are used
+ *   ents    one entry per flow of the subtable: the words of its value
+ *           that its mask has bits in (a local_ip flow: 3 of the key's 5),
+ *           then the pointer to its counters; a power of two of bytes
+ *           (16 to 64), so an entry never straddles two lines and 10,000
+ *           flows of a kind take 160 to 640 KB
+ *   bkts    a power of two of 64-byte buckets of 8 slots, each slot a
+ *           16-bit tag (16 more bits of the hash; 0: empty) and the
+ *           position of its entry; at most half the slots are used
+ *   ids     the flow index of each entry, read only to return it
  *
  * A probe reads the key's home bucket, compares its 8 tags at once and
  * reads an entry only on a tag hit (a false one: at most 1 probe in
@@ -40,31 +43,33 @@ _Static_assert(sizeof(struct vw_flow_key) == NW * 8, "the key is five words");
 
 _Static_assert(FT_CHUNK <= 256, "batch positions are bytes");
 
-struct ft_ent {
-	uint64_t val[NW];
-	struct vw_flow_stats *stats;
-} __attribute__((aligned(64)));
-
 struct ft_bkt {
 	uint16_t tag[FT_SLOTS];
-	uint32_t idx[FT_SLOTS];
+	uint32_t pos[FT_SLOTS];
 	uint32_t more; /* some key whose probe passes here lives further on */
 } __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct ft_ent) == 64 && sizeof(struct ft_bkt) == 64, "one line each");
+_Static_assert(sizeof(struct ft_bkt) == 64, "a bucket is a line");
 
 struct ft_sub {
 	uint64_t mask[NW];
-	uint32_t bmask; /* buckets - 1 */
-	uint32_t bits;  /* mask bits: the most specific subtable goes first */
+	uint8_t widx[NW]; /* the words the mask has bits in */
+	uint8_t nw;       /* how many */
+	uint8_t eshift;   /* an entry is 1 << eshift words */
+	uint32_t bmask;   /* buckets - 1 */
+	uint32_t bits;    /* mask bits: the most specific subtable goes first */
 	struct ft_bkt *bkts;
+	uint64_t *ents;
+	uint32_t *ids;
 };
 
 struct vw_flowtab {
 	unsigned nsub, nent;
 	struct ft_sub *subs;
-	struct ft_ent *ents;
-	struct ft_bkt *bkts; /* every subtable's buckets, one allocation */
+	/* every subtable's buckets, entries and ids: one allocation each */
+	struct ft_bkt *bkts;
+	uint64_t *ents;
+	uint32_t *ids;
 };
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -203,8 +208,9 @@ void vw_flowtab_free(struct vw_flowtab *ft)
 	if (!ft)
 		return;
 	free(ft->subs);
-	free(ft->ents);
 	free(ft->bkts);
+	free(ft->ents);
+	free(ft->ids);
 	free(ft);
 }
 
@@ -223,24 +229,31 @@ static void *lines_alloc(size_t n)
 	return p;
 }
 
+/* The lines n entries of 1 << eshift words take. */
+static size_t ent_lines(size_t n, unsigned eshift)
+{
+	return ((n << eshift) + 7) / 8;
+}
+
+static inline struct vw_flow_stats *ent_stats(const struct ft_sub *sub, const uint64_t *e)
+{
+	return (struct vw_flow_stats *)(uintptr_t)e[sub->nw];
+}
+
 struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw_flow_stats *const *stats, unsigned n)
 {
 	struct vw_flowtab *ft = calloc(1, sizeof(*ft));
-	struct vw_flow_key *m = calloc(n ? n : 1, sizeof(*m));
+	struct vw_flow_key *m = calloc(n ? n : 1, sizeof(*m)), *v = calloc(n ? n : 1, sizeof(*v));
 	uint32_t *count = calloc(n ? n : 1, sizeof(*count)), *subof = calloc(n ? n : 1, sizeof(*subof));
-	size_t nb = 0;
+	size_t nb = 0, nl = 0, ni = 0;
 	unsigned i, s, k;
 
-	if (!ft || !m || !count || !subof || !(ft->subs = calloc(n ? n : 1, sizeof(*ft->subs))) ||
-	    !(ft->ents = lines_alloc(n)))
+	if (!ft || !m || !v || !count || !subof || !(ft->subs = calloc(n ? n : 1, sizeof(*ft->subs))) ||
+	    !(ft->ids = calloc(n ? n : 1, sizeof(*ft->ids))))
 		goto fail;
 	/* each flow's mask and value; the distinct masks become subtables */
 	for (i = 0; i < n; i++) {
-		struct vw_flow_key v;
-
-		compile(&attrs[i], &m[i], &v);
-		memcpy(ft->ents[i].val, v.w, sizeof(v.w));
-		ft->ents[i].stats = stats ? stats[i] : NULL;
+		compile(&attrs[i], &m[i], &v[i]);
 		for (s = 0; s < ft->nsub && memcmp(ft->subs[s].mask, m[i].w, sizeof(m[i].w)); s++)
 			;
 		if (s == ft->nsub) {
@@ -257,27 +270,47 @@ struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw
 		subof[i] = s;
 		count[s]++;
 	}
-	/* at most half the slots used: few buckets spill */
+	/* sizes: at most half the slots used, so few buckets spill; entries
+	 * of nw words and the counters' pointer, rounded to a power of two */
 	for (s = 0; s < ft->nsub; s++) {
+		struct ft_sub *sub = &ft->subs[s];
 		uint32_t size = 1;
 
 		while (size * FT_SLOTS < 2 * count[s])
 			size <<= 1;
-		ft->subs[s].bmask = size - 1;
+		sub->bmask = size - 1;
 		nb += size;
+		for (k = 0; k < NW; k++)
+			if (sub->mask[k])
+				sub->widx[sub->nw++] = (uint8_t)k;
+		while ((1u << sub->eshift) < sub->nw + 1u)
+			sub->eshift++;
+		nl += ent_lines(count[s], sub->eshift);
 	}
-	if (!(ft->bkts = lines_alloc(nb)))
+	if (!(ft->bkts = lines_alloc(nb)) || !(ft->ents = lines_alloc(nl)))
 		goto fail;
-	for (nb = 0, s = 0; s < ft->nsub; s++) {
-		ft->subs[s].bkts = ft->bkts + nb;
-		nb += ft->subs[s].bmask + 1;
+	for (nb = nl = 0, s = 0; s < ft->nsub; s++) {
+		struct ft_sub *sub = &ft->subs[s];
+
+		sub->bkts = ft->bkts + nb;
+		sub->ents = ft->ents + nl * 8;
+		sub->ids = ft->ids + ni;
+		nb += sub->bmask + 1;
+		nl += ent_lines(count[s], sub->eshift);
+		ni += count[s];
+		count[s] = 0; /* now: entries placed */
 	}
 	for (i = 0; i < n; i++) {
-		const struct ft_sub *sub = &ft->subs[subof[i]];
-		uint64_t h = ft_hash(ft->ents[i].val);
+		struct ft_sub *sub = &ft->subs[subof[i]];
+		uint32_t pos = count[subof[i]]++;
+		uint64_t h = ft_hash(v[i].w), *e = sub->ents + ((size_t)pos << sub->eshift);
 		uint32_t j = (uint32_t)h & sub->bmask;
 		struct ft_bkt *b;
 
+		for (k = 0; k < sub->nw; k++)
+			e[k] = v[i].w[sub->widx[k]];
+		e[k] = (uintptr_t)(stats ? stats[i] : NULL);
+		sub->ids[pos] = i;
 		/* the first free slot from the home bucket on */
 		for (;;) {
 			b = &sub->bkts[j];
@@ -289,15 +322,17 @@ struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw
 			j = (j + 1) & sub->bmask;
 		}
 		b->tag[k] = ft_tag(h);
-		b->idx[k] = i;
+		b->pos[k] = pos;
 	}
 	ft->nent = n;
 	free(m);
+	free(v);
 	free(count);
 	free(subof);
 	return ft;
 fail:
 	free(m);
+	free(v);
 	free(count);
 	free(subof);
 	vw_flowtab_free(ft);
@@ -315,67 +350,65 @@ static inline void mask_key(uint64_t *m, const struct vw_flow_key *k, const stru
 	m[4] = k->w[4] & sub->mask[4];
 }
 
-static inline bool ent_eq(const struct ft_ent *e, const uint64_t *m)
+static inline bool ent_eq(const struct ft_sub *sub, const uint64_t *e, const uint64_t *m)
 {
-	return !((e->val[0] ^ m[0]) | (e->val[1] ^ m[1]) | (e->val[2] ^ m[2]) | (e->val[3] ^ m[3]) |
-		 (e->val[4] ^ m[4]));
+	uint64_t d = 0;
+	unsigned i;
+
+	for (i = 0; i < sub->nw; i++)
+		d |= e[i] ^ m[sub->widx[i]];
+	return !d;
 }
 
-/* The entry of masked key m in sub, from its bucket b on, whose tag
- * matches are match; NULL when none. */
-static inline const struct ft_ent *sub_probe(const struct vw_flowtab *ft, const struct ft_sub *sub,
-					     const struct ft_bkt *b, uint16_t tag, unsigned match, const uint64_t *m)
+/* The position of masked key m in sub, from its bucket b on, whose tag
+ * matches are match; -1 when none. */
+static inline int sub_probe(const struct ft_sub *sub, const struct ft_bkt *b, uint16_t tag, unsigned match,
+			    const uint64_t *m)
 {
 	for (;;) {
 		for (; match; match &= match - 1) {
-			const struct ft_ent *e = &ft->ents[b->idx[__builtin_ctz(match)]];
+			uint32_t pos = b->pos[__builtin_ctz(match)];
 
-			if (ent_eq(e, m))
-				return e;
+			if (ent_eq(sub, sub->ents + ((size_t)pos << sub->eshift), m))
+				return (int)pos;
 		}
 		if (__builtin_expect(!b->more, 1))
-			return NULL;
+			return -1;
 		b = &sub->bkts[(uint32_t)(b - sub->bkts + 1) & sub->bmask];
 		match = tag_match(b, tag);
 	}
 }
 
-static inline const struct ft_ent *ft_find(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
 {
 	unsigned s;
 
-	if (!k->family)
-		return NULL;
+	if (!ft || !k->family)
+		return -1;
 	for (s = 0; s < ft->nsub; s++) {
 		const struct ft_sub *sub = &ft->subs[s];
-		const struct ft_ent *e;
 		const struct ft_bkt *b;
 		uint64_t m[NW], h;
+		int pos;
 
 		mask_key(m, k, sub);
 		h = ft_hash(m);
 		b = &sub->bkts[(uint32_t)h & sub->bmask];
-		if ((e = sub_probe(ft, sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)))
-			return e;
+		if ((pos = sub_probe(sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)) >= 0)
+			return (int)sub->ids[pos];
 	}
-	return NULL;
-}
-
-int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
-{
-	const struct ft_ent *e = ft ? ft_find(ft, k) : NULL;
-
-	return e ? (int)(e - ft->ents) : -1;
+	return -1;
 }
 
 /*
- * ft_find on n <= FT_CHUNK keys, in passes over the batch per subtable:
- * hash and prefetch the bucket, match the tags and prefetch the entry,
- * compare.  Each pass finds the lines the previous one asked for in cache.
- * w >= 0: also prefetch the hits' counters of worker w, to be written.
+ * Looks n <= FT_CHUNK keys up in passes over the batch, per subtable: hash
+ * and prefetch the bucket, match the tags and prefetch the entry, compare.
+ * Each pass finds the lines the previous one asked for in cache.  Fills
+ * id[] (flow index or -1) when id, else st[] (the flow's counters or NULL),
+ * prefetching worker w's counters to be written.
  */
-static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_flow_key *k, unsigned n,
-				 const struct ft_ent **out, int w)
+static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_flow_key *k, unsigned n, int *id,
+				 struct vw_flow_stats **st, int w)
 {
 	const struct ft_bkt *b[FT_CHUNK];
 	uint8_t todo[FT_CHUNK], match[FT_CHUNK];
@@ -383,7 +416,10 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 	unsigned nt = 0, s, j, i;
 
 	for (i = 0; i < n; i++) {
-		out[i] = NULL;
+		if (id)
+			id[i] = -1;
+		else
+			st[i] = NULL;
 		if (k[i].family)
 			todo[nt++] = (uint8_t)i;
 	}
@@ -402,16 +438,19 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 		for (j = 0; j < nt; j++) {
 			match[j] = (uint8_t)tag_match(b[j], tag[j]);
 			if (match[j])
-				__builtin_prefetch(&ft->ents[b[j]->idx[__builtin_ctz(match[j])]]);
+				__builtin_prefetch(sub->ents + ((size_t)b[j]->pos[__builtin_ctz(match[j])] << sub->eshift));
 		}
 		for (j = 0; j < nt; j++) {
-			const struct ft_ent *e;
+			int pos;
 
 			mask_key(m, &k[todo[j]], sub);
-			if (!(e = out[todo[j]] = sub_probe(ft, sub, b[j], tag[j], match[j], m)))
+			if ((pos = sub_probe(sub, b[j], tag[j], match[j], m)) < 0) {
 				todo[left++] = todo[j];
-			else if (w >= 0 && e->stats)
-				__builtin_prefetch(&e->stats->w[w], 1);
+			} else if (id) {
+				id[todo[j]] = (int)sub->ids[pos];
+			} else if ((st[todo[j]] = ent_stats(sub, sub->ents + ((size_t)pos << sub->eshift)))) {
+				__builtin_prefetch(&st[todo[j]]->w[w], 1);
+			}
 		}
 		nt = left;
 	}
@@ -419,7 +458,6 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 
 void vw_flowtab_lookup_batch(const struct vw_flowtab *ft, const struct vw_flow_key *k, unsigned n, int *id)
 {
-	const struct ft_ent *e[FT_CHUNK];
 	unsigned i, c;
 
 	if (!ft) {
@@ -429,9 +467,7 @@ void vw_flowtab_lookup_batch(const struct vw_flowtab *ft, const struct vw_flow_k
 	}
 	for (; n; k += c, id += c, n -= c) {
 		c = n < FT_CHUNK ? n : FT_CHUNK;
-		ft_find_batch(ft, k, c, e, -1);
-		for (i = 0; i < c; i++)
-			id[i] = e[i] ? (int)(e[i] - ft->ents) : -1;
+		ft_find_batch(ft, k, c, id, NULL, -1);
 	}
 }
 
@@ -494,25 +530,23 @@ bool vw_flow_key_from_frame(const uint8_t *frame, uint32_t len, bool sent, struc
 void vw_flowtab_count(const struct vw_flowtab *ft, int w, struct vw_pkt *const *pkts, unsigned n, bool sent)
 {
 	struct vw_flow_key k[FT_CHUNK];
-	const struct ft_ent *e[FT_CHUNK];
+	struct vw_flow_stats *st[FT_CHUNK];
 	unsigned i, c;
 
 	for (; n; pkts += c, n -= c) {
 		c = n < FT_CHUNK ? n : FT_CHUNK;
 		for (i = 0; i < c; i++)
 			vw_flow_key_from_frame(pkts[i]->data, pkts[i]->len, sent, &k[i]); /* family 0: no flow */
-		ft_find_batch(ft, k, c, e, w);
+		ft_find_batch(ft, k, c, NULL, st, w);
 		for (i = 0; i < c; i++) {
-			struct vw_flow_stats *st = e[i] ? e[i]->stats : NULL;
-
-			if (!st)
+			if (!st[i])
 				continue;
 			if (sent) {
-				st->w[w].opkts++;
-				st->w[w].obytes += pkts[i]->len;
+				st[i]->w[w].opkts++;
+				st[i]->w[w].obytes += pkts[i]->len;
 			} else {
-				st->w[w].ipkts++;
-				st->w[w].ibytes += pkts[i]->len;
+				st[i]->w[w].ipkts++;
+				st[i]->w[w].ibytes += pkts[i]->len;
 			}
 		}
 	}
