@@ -24,11 +24,13 @@
  *   batch   vw_flowtab_lookup_batch() on 64 keys at a time
  *   count   vw_flowtab_count() on 64 frames at a time: parse + lookup +
  *           counters, what the datapath does per frame of a link with flows
- * Each case runs RUN_MS of thread CPU time, RUNS times interleaved with the
- * others; the median ns/packet is printed.  Environment: RUNS (default 5),
- * RUN_MS (default 200).  With four arguments (SET MEASURE TRAFFIC FLOWS,
- * e.g. "lip single hit 10000") only that case runs, for 10 x RUN_MS, which
- * is what `perf stat` wants.
+ * A run of a (set, measure, traffic) takes its three table sizes in turn,
+ * a pass (every key once) each, until each has had RUN_MS of thread CPU
+ * time, so that a machine that slows down for a while (it is shared)
+ * slows the three down alike; the median of RUNS runs is printed.
+ * Environment: RUNS (default 5), RUN_MS (default 200).  With four
+ * arguments (SET MEASURE TRAFFIC FLOWS, e.g. "lip single hit 10000") only
+ * that case runs, for 10 x RUN_MS, which is what `perf stat` wants.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -122,36 +124,54 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double run(const struct vw_flowtab *ft, const struct traffic *t, int measure, long long ns)
+/* One pass of a measure over the NKEYS / BATCH * BATCH keys of t. */
+static int pass(const struct vw_flowtab *ft, const struct traffic *t, int measure)
 {
-	long long t0 = cpu_ns(), el;
-	unsigned long n = 0;
-	volatile int sink = 0;
-	int id[BATCH];
+	int id[BATCH], sink = 0;
 	unsigned i, j;
 
+	switch (measure) {
+	case 0:
+		for (i = 0; i < NKEYS / BATCH * BATCH; i++)
+			sink += vw_flowtab_lookup(ft, &t->keys[i]);
+		break;
+	case 1:
+		for (i = 0; i + BATCH <= NKEYS; i += BATCH) {
+			vw_flowtab_lookup_batch(ft, t->keys + i, BATCH, id);
+			for (j = 0; j < BATCH; j += 16)
+				sink += id[j];
+		}
+		break;
+	default:
+		for (i = 0; i + BATCH <= NKEYS; i += BATCH)
+			vw_flowtab_count(ft, 0, t->pkts + i, BATCH, true);
+		break;
+	}
+	return sink;
+}
+
+/* ns per packet of a measure on nt tables (1, 100 and 10,000 flows), in
+ * passes taken in turn until each has had ns of CPU time: a machine that
+ * slows down for a while slows all of them down alike. */
+static void run(const struct vw_flowtab *const *ft, const struct traffic *const *t, int nt, int measure, long long ns,
+		double *res)
+{
+	long long el[NSIZES] = { 0 }, t0;
+	unsigned long n = 0;
+	volatile int sink = 0;
+	int z;
+
 	do {
-		switch (measure) {
-		case 0:
-			for (i = 0; i < NKEYS / BATCH * BATCH; i++)
-				sink += vw_flowtab_lookup(ft, &t->keys[i]);
-			break;
-		case 1:
-			for (i = 0; i + BATCH <= NKEYS; i += BATCH) {
-				vw_flowtab_lookup_batch(ft, t->keys + i, BATCH, id);
-				for (j = 0; j < BATCH; j += 16)
-					sink += id[j];
-			}
-			break;
-		default:
-			for (i = 0; i + BATCH <= NKEYS; i += BATCH)
-				vw_flowtab_count(ft, 0, t->pkts + i, BATCH, true);
-			break;
+		for (z = 0; z < nt; z++) {
+			t0 = cpu_ns();
+			sink += pass(ft[z], t[z], measure);
+			el[z] += cpu_ns() - t0;
 		}
 		n += NKEYS / BATCH * BATCH;
-	} while ((el = cpu_ns() - t0) < ns);
+	} while (el[0] < ns);
 	(void)sink;
-	return (double)el / (double)n;
+	for (z = 0; z < nt; z++)
+		res[z] = (double)el[z] / (double)n;
 }
 
 static int find(const char *const *names, int n, const char *s)
@@ -237,8 +257,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "flow: no case %s %s %s %s\n", argv[1], argv[2], argv[3], argv[4]);
 			return 2;
 		}
-		printf("%s %s %s %u flows (hit rate %.0f%%): %.2f ns/pkt\n", sets[s], measures[m], traffics[k], sizes[z],
-		       hit[s][k][z], run(ft[s][k][z], tof[k][z], m, 10 * run_ns));
+		{
+			double v;
+
+			run(&ft[s][k][z], &tof[k][z], 1, m, 10 * run_ns, &v);
+			printf("%s %s %s %u flows (hit rate %.0f%%): %.2f ns/pkt\n", sets[s], measures[m], traffics[k],
+			       sizes[z], hit[s][k][z], v);
+		}
 		return 0;
 	}
 	/* [set][measure][traffic][size][run] */
@@ -247,9 +272,13 @@ int main(int argc, char **argv)
 	for (r = 0; r < runs; r++)
 		for (s = 0; s < 2; s++)
 			for (m = 0; m < 3; m++)
-				for (k = 0; k < 2; k++)
+				for (k = 0; k < 2; k++) {
+					double v[NSIZES];
+
+					run(ft[s][k], tof[k], NSIZES, m, run_ns, v);
 					for (z = 0; z < NSIZES; z++)
-						RES(s, m, k, z)[r] = run(ft[s][k][z], tof[k][z], m, run_ns);
+						RES(s, m, k, z)[r] = v[z];
+				}
 	printf("ns/packet, median of %d runs of %lld ms; %d keys; hit: hit rate 100%%, miss: 0%%\n", runs,
 	       run_ns / 1000000, NKEYS);
 	printf("%-5s %-7s %-5s %9s %9s %9s %8s\n", "SET", "MEASURE", "TRAF", "1", "100", "10000", "10000/1");

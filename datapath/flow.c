@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "datapath/flow.h"
 #include "datapath/pktparse.h"
@@ -41,7 +44,7 @@ _Static_assert(sizeof(struct vw_flow_key) == NW * 8, "the key is five words");
 #define FT_SLOTS 8
 #define FT_CHUNK 32 /* keys in flight in a batch: 16 and 64 measured slower */
 
-_Static_assert(FT_CHUNK <= 256, "batch positions are bytes");
+_Static_assert(FT_CHUNK <= 65536, "batch positions are 16-bit");
 
 struct ft_bkt {
 	uint16_t tag[FT_SLOTS];
@@ -53,7 +56,7 @@ _Static_assert(sizeof(struct ft_bkt) == 64, "a bucket is a line");
 
 struct ft_sub {
 	uint64_t mask[NW];
-	uint8_t widx[NW]; /* the words the mask has bits in */
+	uint8_t wbits;    /* the words the mask has bits in (bit i: word i) */
 	uint8_t nw;       /* how many */
 	uint8_t eshift;   /* an entry is 1 << eshift words */
 	uint32_t bmask;   /* buckets - 1 */
@@ -103,11 +106,16 @@ static inline uint16_t ft_tag(uint64_t h)
 	return (uint16_t)(h >> 48 | 1);
 }
 
-/* The slots of b whose tag is t, as bits 0..7. */
+/* The slots of b whose tag is t: slot i as bit 2i (what SSE2 gives). */
 static inline unsigned tag_match(const struct ft_bkt *b, uint16_t t)
 {
+#ifdef __SSE2__
+	__m128i x = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)b->tag), _mm_set1_epi16((short)t));
+
+	return (unsigned)_mm_movemask_epi8(x) & 0x5555;
+#else
 	const uint64_t lo7 = 0x7fff7fff7fff7fffULL, rep = t * 0x0001000100010001ULL;
-	uint64_t w[2], z[2];
+	uint64_t w[2];
 	unsigned i, m = 0;
 
 	memcpy(w, b->tag, sizeof(w));
@@ -115,13 +123,15 @@ static inline unsigned tag_match(const struct ft_bkt *b, uint16_t t)
 		uint64_t x = w[i] ^ rep;
 
 		/* bit 15 of each 16-bit lane that is zero, exactly */
-		z[i] = ~(((x & lo7) + lo7) | x | lo7);
+		x = ~(((x & lo7) + lo7) | x | lo7) >> 15;
+		/* lane l of word i -> bit 8i + 2l */
+		m |= (unsigned)((x * 0x0001000400100040ULL) >> 48 & 0x55) << (8 * i);
 	}
-	/* lane l of word i -> bit 4i + l */
-	for (i = 0; i < 2; i++)
-		m |= (unsigned)(((z[i] >> 15) * 0x0001000200040008ULL) >> 48 & 0xf) << (4 * i);
 	return m;
+#endif
 }
+
+#define MATCH_SLOT(m) (__builtin_ctz(m) >> 1)
 
 struct vw_flow_stats *vw_flow_stats_new(void)
 {
@@ -246,7 +256,7 @@ struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw
 	struct vw_flow_key *m = calloc(n ? n : 1, sizeof(*m)), *v = calloc(n ? n : 1, sizeof(*v));
 	uint32_t *count = calloc(n ? n : 1, sizeof(*count)), *subof = calloc(n ? n : 1, sizeof(*subof));
 	size_t nb = 0, nl = 0, ni = 0;
-	unsigned i, s, k;
+	unsigned i, s, k, x;
 
 	if (!ft || !m || !v || !count || !subof || !(ft->subs = calloc(n ? n : 1, sizeof(*ft->subs))) ||
 	    !(ft->ids = calloc(n ? n : 1, sizeof(*ft->ids))))
@@ -281,8 +291,10 @@ struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw
 		sub->bmask = size - 1;
 		nb += size;
 		for (k = 0; k < NW; k++)
-			if (sub->mask[k])
-				sub->widx[sub->nw++] = (uint8_t)k;
+			if (sub->mask[k]) {
+				sub->wbits |= (uint8_t)(1u << k);
+				sub->nw++;
+			}
 		while ((1u << sub->eshift) < sub->nw + 1u)
 			sub->eshift++;
 		nl += ent_lines(count[s], sub->eshift);
@@ -307,9 +319,10 @@ struct vw_flowtab *vw_flowtab_build(const struct vw_flow_attrs *attrs, struct vw
 		uint32_t j = (uint32_t)h & sub->bmask;
 		struct ft_bkt *b;
 
-		for (k = 0; k < sub->nw; k++)
-			e[k] = v[i].w[sub->widx[k]];
-		e[k] = (uintptr_t)(stats ? stats[i] : NULL);
+		for (x = 0, k = 0; k < NW; k++)
+			if (sub->wbits & (1u << k))
+				e[x++] = v[i].w[k];
+		e[x] = (uintptr_t)(stats ? stats[i] : NULL);
 		sub->ids[pos] = i;
 		/* the first free slot from the home bucket on */
 		for (;;) {
@@ -350,13 +363,22 @@ static inline void mask_key(uint64_t *m, const struct vw_flow_key *k, const stru
 	m[4] = k->w[4] & sub->mask[4];
 }
 
+/* Whether entry e holds masked key m: one branch per key word, the same
+ * for every probe of the subtable, and m stays in registers. */
 static inline bool ent_eq(const struct ft_sub *sub, const uint64_t *e, const uint64_t *m)
 {
 	uint64_t d = 0;
-	unsigned i;
 
-	for (i = 0; i < sub->nw; i++)
-		d |= e[i] ^ m[sub->widx[i]];
+	if (sub->wbits & 1)
+		d |= *e++ ^ m[0];
+	if (sub->wbits & 2)
+		d |= *e++ ^ m[1];
+	if (sub->wbits & 4)
+		d |= *e++ ^ m[2];
+	if (sub->wbits & 8)
+		d |= *e++ ^ m[3];
+	if (sub->wbits & 16)
+		d |= *e ^ m[4];
 	return !d;
 }
 
@@ -367,7 +389,7 @@ static inline int sub_probe(const struct ft_sub *sub, const struct ft_bkt *b, ui
 {
 	for (;;) {
 		for (; match; match &= match - 1) {
-			uint32_t pos = b->pos[__builtin_ctz(match)];
+			uint32_t pos = b->pos[MATCH_SLOT(match)];
 
 			if (ent_eq(sub, sub->ents + ((size_t)pos << sub->eshift), m))
 				return (int)pos;
@@ -411,8 +433,7 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 				 struct vw_flow_stats **st, int w)
 {
 	const struct ft_bkt *b[FT_CHUNK];
-	uint8_t todo[FT_CHUNK], match[FT_CHUNK];
-	uint16_t tag[FT_CHUNK];
+	uint16_t todo[FT_CHUNK], tag[FT_CHUNK], match[FT_CHUNK];
 	unsigned nt = 0, s, j, i;
 
 	for (i = 0; i < n; i++) {
@@ -421,34 +442,35 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 		else
 			st[i] = NULL;
 		if (k[i].family)
-			todo[nt++] = (uint8_t)i;
+			todo[nt++] = (uint16_t)i;
 	}
 	for (s = 0; s < ft->nsub && nt; s++) {
-		const struct ft_sub *sub = &ft->subs[s];
+		/* a copy: the stores below cannot be taken for changes to it */
+		const struct ft_sub sub = ft->subs[s];
 		uint64_t m[NW], h;
 		unsigned left = 0;
 
 		for (j = 0; j < nt; j++) {
-			mask_key(m, &k[todo[j]], sub);
+			mask_key(m, &k[todo[j]], &sub);
 			h = ft_hash(m);
-			b[j] = &sub->bkts[(uint32_t)h & sub->bmask];
+			b[j] = &sub.bkts[(uint32_t)h & sub.bmask];
 			tag[j] = ft_tag(h);
 			__builtin_prefetch(b[j]);
 		}
 		for (j = 0; j < nt; j++) {
-			match[j] = (uint8_t)tag_match(b[j], tag[j]);
+			match[j] = (uint16_t)tag_match(b[j], tag[j]);
 			if (match[j])
-				__builtin_prefetch(sub->ents + ((size_t)b[j]->pos[__builtin_ctz(match[j])] << sub->eshift));
+				__builtin_prefetch(sub.ents + ((size_t)b[j]->pos[MATCH_SLOT(match[j])] << sub.eshift));
 		}
 		for (j = 0; j < nt; j++) {
 			int pos;
 
-			mask_key(m, &k[todo[j]], sub);
-			if ((pos = sub_probe(sub, b[j], tag[j], match[j], m)) < 0) {
+			mask_key(m, &k[todo[j]], &sub);
+			if ((pos = sub_probe(&sub, b[j], tag[j], match[j], m)) < 0) {
 				todo[left++] = todo[j];
 			} else if (id) {
-				id[todo[j]] = (int)sub->ids[pos];
-			} else if ((st[todo[j]] = ent_stats(sub, sub->ents + ((size_t)pos << sub->eshift)))) {
+				id[todo[j]] = (int)sub.ids[pos];
+			} else if ((st[todo[j]] = ent_stats(&sub, sub.ents + ((size_t)pos << sub.eshift)))) {
 				__builtin_prefetch(&st[todo[j]]->w[w], 1);
 			}
 		}
@@ -531,22 +553,25 @@ void vw_flowtab_count(const struct vw_flowtab *ft, int w, struct vw_pkt *const *
 {
 	struct vw_flow_key k[FT_CHUNK];
 	struct vw_flow_stats *st[FT_CHUNK];
+	uint32_t len[FT_CHUNK];
 	unsigned i, c;
 
 	for (; n; pkts += c, n -= c) {
 		c = n < FT_CHUNK ? n : FT_CHUNK;
-		for (i = 0; i < c; i++)
-			vw_flow_key_from_frame(pkts[i]->data, pkts[i]->len, sent, &k[i]); /* family 0: no flow */
+		for (i = 0; i < c; i++) {
+			len[i] = pkts[i]->len;
+			vw_flow_key_from_frame(pkts[i]->data, len[i], sent, &k[i]); /* family 0: no flow */
+		}
 		ft_find_batch(ft, k, c, NULL, st, w);
 		for (i = 0; i < c; i++) {
 			if (!st[i])
 				continue;
 			if (sent) {
 				st[i]->w[w].opkts++;
-				st[i]->w[w].obytes += pkts[i]->len;
+				st[i]->w[w].obytes += len[i];
 			} else {
 				st[i]->w[w].ipkts++;
-				st[i]->w[w].ibytes += pkts[i]->len;
+				st[i]->w[w].ibytes += len[i];
 			}
 		}
 	}
