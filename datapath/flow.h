@@ -13,10 +13,11 @@
  * attribute combination and the same prefix lengths) share one hash table,
  * a "subtable".  A lookup masks the key once per subtable and probes that
  * subtable's hash, so its cost depends on the number of distinct masks
- * present, never on the number of flows.  Subtables are probed from the
- * most specific mask (most bits) to the least; since the flows of one link
- * never overlap, at most one flow can match and the order changes only how
- * soon a hit returns, not which flow it finds.
+ * present, never on the number of flows (a probe reads one bucket line
+ * and, on a hit, one entry line; see datapath/flow.c).  Subtables are
+ * probed from the most specific mask (most bits) to the least; since the
+ * flows of one link never overlap, at most one flow can match and the
+ * order changes only how soon a hit returns, not which flow it finds.
  *
  * Counters: each flow has a struct vw_flow_stats owned by the control thread
  * (objects/flow.c), shared by every table that holds the flow, so a flow's
@@ -93,6 +94,13 @@ unsigned vw_flowtab_nsub(const struct vw_flowtab *ft);
 
 /* The index of the flow the key belongs to, or -1. */
 int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k);
+/* The same for n keys: id[i] = vw_flowtab_lookup(ft, &k[i]).  Cheaper per
+ * key than n single lookups on a large table: the memory accesses of
+ * several keys overlap (hash all, prefetch, then probe). */
+void vw_flowtab_lookup_batch(const struct vw_flowtab *ft, const struct vw_flow_key *k, unsigned n, int *id);
+/* The hash the table uses on a (masked) key; every bit of the key moves
+ * every bit of the hash.  Exposed for the tests. */
+uint64_t vw_flow_key_hash(const struct vw_flow_key *k);
 
 /* The counters (and class) of the flow the key belongs to, or NULL. */
 struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k);

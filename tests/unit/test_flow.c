@@ -489,6 +489,8 @@ static void random_key(struct vw_flow_key *k, const struct vw_flow_attrs *a)
 static void check_random(unsigned want, int kind, unsigned nkeys)
 {
 	struct vw_flow_attrs *f = malloc(want * sizeof(*f)), c;
+	struct vw_flow_key *keys = malloc(nkeys * sizeof(*keys));
+	int *got = malloc(nkeys * sizeof(*got)), *batch_id = malloc((nkeys + 1) * sizeof(*batch_id));
 	unsigned n = 0, tries = 0, i, j, hits = 0;
 	struct vw_flowtab *ft;
 
@@ -502,22 +504,35 @@ static void check_random(unsigned want, int kind, unsigned nkeys)
 	ft = vw_flowtab_build(f, NULL, n);
 	assert_non_null(ft);
 	for (i = 0; i < nkeys; i++) {
-		struct vw_flow_key k;
-		int want_id = -1, got;
+		int want_id = -1;
 
-		random_key(&k, i % 4 ? &f[rnd() % n] : NULL);
-		got = vw_flowtab_lookup(ft, &k);
+		random_key(&keys[i], i % 4 ? &f[rnd() % n] : NULL);
+		if (i % 50 == 7)
+			keys[i].family = 0; /* not IP: no flow */
+		got[i] = vw_flowtab_lookup(ft, &keys[i]);
 		for (j = 0; j < n; j++)
-			if (vw_flow_match(&f[j], &k)) {
+			if (vw_flow_match(&f[j], &keys[i])) {
 				assert_int_equal(want_id, -1);
 				want_id = (int)j;
 			}
-		assert_int_equal(got, want_id);
-		hits += got >= 0;
+		assert_int_equal(got[i], want_id);
+		hits += got[i] >= 0;
 	}
 	if (kind != 3)
 		assert_true(n >= want / 2);
 	assert_true(hits >= nkeys / 2);
+	/* batches of every size around the batch's chunks find the same */
+	for (i = 0; i < nkeys; i += j) {
+		j = (unsigned)(rnd() % 100);
+		if (j > nkeys - i)
+			j = nkeys - i;
+		batch_id[j] = 12345; /* one past the batch: not written */
+		vw_flowtab_lookup_batch(ft, keys + i, j, batch_id);
+		assert_memory_equal(batch_id, got + i, j * sizeof(*got));
+		assert_int_equal(batch_id[j], 12345);
+	}
+	vw_flowtab_lookup_batch(ft, keys, nkeys, batch_id);
+	assert_memory_equal(batch_id, got, nkeys * sizeof(*got));
 	/* a packet that is not IP matches nothing */
 	{
 		struct vw_flow_key k = { 0 };
@@ -526,6 +541,9 @@ static void check_random(unsigned want, int kind, unsigned nkeys)
 	}
 	vw_flowtab_free(ft);
 	free(f);
+	free(keys);
+	free(got);
+	free(batch_id);
 }
 
 static void test_classify_random(void **state)
@@ -556,7 +574,150 @@ static void test_classify_empty(void **state)
 	assert_int_equal(vw_flowtab_lookup(ft, &k), -1);
 	assert_int_equal(vw_flowtab_lookup(NULL, &k), -1);
 	assert_int_equal(vw_flowtab_nsub(ft), 0);
+	{
+		struct vw_flow_key ks[3] = { k, k, k };
+		int id[3] = { 7, 7, 7 };
+
+		vw_flowtab_lookup_batch(ft, ks, 3, id);
+		assert_true(id[0] == -1 && id[1] == -1 && id[2] == -1);
+		id[0] = id[1] = id[2] = 7;
+		vw_flowtab_lookup_batch(NULL, ks, 3, id);
+		assert_true(id[0] == -1 && id[1] == -1 && id[2] == -1);
+		vw_flowtab_lookup_batch(ft, ks, 0, id);
+	}
 	vw_flowtab_free(ft);
+}
+
+/* The key a flow transport=tcp,local_port=p compiles to (what the table
+ * hashes). */
+static struct vw_flow_key port_key(unsigned p)
+{
+	struct vw_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = 4;
+	k.proto = 6;
+	k.lport = (uint16_t)p;
+	return k;
+}
+
+/* Keys that pile into one bucket: flows whose hashes agree in their low
+ * bits spill over several buckets (and the last bucket into the first);
+ * each is still found, by single and batch lookups, and keys of the same
+ * bucket that are no flow's are not. */
+static void test_classify_collisions(void **state)
+{
+	static const unsigned lowv[] = { 0, 15 };
+	struct vw_flow_attrs f[40];
+	struct vw_flow_key keys[80];
+	int id[80];
+	unsigned v, n, p, i;
+	char s[64], err[256];
+
+	(void)state;
+	for (v = 0; v < ARRAY_SIZE(lowv); v++) {
+		struct vw_flowtab *ft;
+		unsigned nk = 0;
+
+		/* 40 flows: 16 buckets of 8 slots; all 40 hash to one */
+		for (n = 0, p = 1; nk < 80 && p < 65536; p++) {
+			struct vw_flow_key k = port_key(p);
+
+			if ((vw_flow_key_hash(&k) & 15) != lowv[v])
+				continue;
+			if (n < 40) {
+				snprintf(s, sizeof(s), "transport=tcp,local_port=%u", p);
+				assert_true(vw_flow_attrs_parse(s, &f[n++], err, sizeof(err)));
+			}
+			keys[nk++] = k;
+			keys[nk - 1].raddr[15] = (uint8_t)p; /* unmasked fields do not matter */
+		}
+		assert_int_equal(nk, 80);
+		ft = vw_flowtab_build(f, NULL, n);
+		assert_non_null(ft);
+		vw_flowtab_lookup_batch(ft, keys, nk, id);
+		for (i = 0; i < nk; i++) {
+			int want = i < 40 ? (int)i : -1;
+
+			assert_int_equal(vw_flowtab_lookup(ft, &keys[i]), want);
+			assert_int_equal(id[i], want);
+		}
+		vw_flowtab_free(ft);
+	}
+}
+
+static unsigned popcount64(uint64_t x)
+{
+	return (unsigned)__builtin_popcountll(x);
+}
+
+/* The hash is not weak on keys that differ in little: keys differing in
+ * one port, or in an address's last byte, spread evenly over buckets, and
+ * flipping any one bit of a key flips each bit of the hash half the time. */
+static void test_key_hash(void **state)
+{
+	enum { NB = 1024, N = 65536 };
+	static unsigned count[NB];
+	unsigned fi, i, b, flips[64];
+	uint64_t h0;
+
+	(void)state;
+	/* fi: which field varies: lport, rport, the last 16 bits of laddr */
+	for (fi = 0; fi < 3; fi++) {
+		double chi = 0;
+		unsigned max = 0, tags[64] = { 0 };
+
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < N; i++) {
+			struct vw_flow_key k = port_key(80);
+			uint64_t h;
+
+			key_addr(k.laddr, "10.1.2.3");
+			key_addr(k.raddr, "192.0.2.1");
+			if (fi == 0)
+				k.lport = (uint16_t)i;
+			else if (fi == 1)
+				k.rport = (uint16_t)i;
+			else
+				k.laddr[14] = (uint8_t)(i >> 8), k.laddr[15] = (uint8_t)i;
+			h = vw_flow_key_hash(&k);
+			count[h % NB]++;
+			tags[(h >> 48) % 64]++; /* the tag bits spread too */
+		}
+		/* 64 per bucket expected; chi-square with 1023 degrees of freedom
+		 * is 1023 +- 45: 1300 is far out for a fair hash */
+		for (b = 0; b < NB; b++) {
+			chi += (count[b] - 64.0) * (count[b] - 64.0) / 64.0;
+			if (count[b] > max)
+				max = count[b];
+		}
+		assert_true(chi < 1300);
+		assert_true(max < 120);
+		for (b = 0; b < 64; b++)
+			assert_true(tags[b] > N / 64 / 2 && tags[b] < N / 64 * 2);
+	}
+	/* avalanche: 400 random keys x 320 one-bit flips */
+	memset(flips, 0, sizeof(flips));
+	srandom(5);
+	for (i = 0; i < 400; i++) {
+		struct vw_flow_key k;
+
+		random_key(&k, NULL);
+		h0 = vw_flow_key_hash(&k);
+		for (b = 0; b < 320; b++) {
+			uint64_t d;
+
+			k.w[b / 64] ^= 1ULL << (b % 64);
+			d = vw_flow_key_hash(&k) ^ h0;
+			k.w[b / 64] ^= 1ULL << (b % 64);
+			assert_true(popcount64(d) >= 8); /* never close to the same */
+			for (fi = 0; fi < 64; fi++)
+				flips[fi] += (unsigned)(d >> fi & 1);
+		}
+	}
+	/* each hash bit flips in 128,000 trials: 64,000 +- 179 */
+	for (fi = 0; fi < 64; fi++)
+		assert_true(flips[fi] > 62000 && flips[fi] < 66000);
 }
 
 /* ---- frames ---- */
@@ -700,6 +861,8 @@ int main(void)
 		cmocka_unit_test(test_classify_universe),
 		cmocka_unit_test(test_classify_random),
 		cmocka_unit_test(test_classify_empty),
+		cmocka_unit_test(test_classify_collisions),
+		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_key_from_frame),
 		cmocka_unit_test(test_count),
 	};
