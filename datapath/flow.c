@@ -412,7 +412,8 @@ static inline int sub_probe(const struct ft_sub *sub, const struct ft_bkt *b, ui
 	}
 }
 
-int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+/* The position of k's flow in the subtable left in *subp, or -1. */
+static inline int ft_find(const struct vw_flowtab *ft, const struct vw_flow_key *k, const struct ft_sub **subp)
 {
 	unsigned s;
 
@@ -427,10 +428,28 @@ int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
 		mask_key(m, k, sub);
 		h = ft_hash(m);
 		b = &sub->bkts[(uint32_t)h & sub->bmask];
-		if ((pos = sub_probe(sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)) >= 0)
-			return (int)sub->ids[pos];
+		if ((pos = sub_probe(sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)) >= 0) {
+			*subp = sub;
+			return pos;
+		}
 	}
 	return -1;
+}
+
+int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+{
+	const struct ft_sub *sub;
+	int pos = ft_find(ft, k, &sub);
+
+	return pos < 0 ? -1 : (int)sub->ids[pos];
+}
+
+struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+{
+	const struct ft_sub *sub;
+	int pos = ft_find(ft, k, &sub);
+
+	return pos < 0 ? NULL : ent_stats(sub, sub->ents + ((size_t)pos << sub->eshift));
 }
 
 /*
@@ -482,7 +501,10 @@ static inline void ft_find_batch(const struct vw_flowtab *ft, const struct vw_fl
 			} else if (id) {
 				id[todo[j]] = (int)sub.ids[pos];
 			} else if ((st[todo[j]] = ent_stats(&sub, sub.ents + ((size_t)pos << sub.eshift)))) {
-				__builtin_prefetch(&st[todo[j]]->w[w], 1);
+				if (w >= 0)
+					__builtin_prefetch(&st[todo[j]]->w[w], 1);
+				else
+					__builtin_prefetch(st[todo[j]]); /* its cls */
 			}
 		}
 		nt = left;
@@ -560,11 +582,20 @@ bool vw_flow_key_from_frame(const uint8_t *frame, uint32_t len, bool sent, struc
 	return true;
 }
 
-struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+void vw_flowtab_classify(const struct vw_flowtab *ft, struct vw_pkt *const *pkts, unsigned n, bool sent,
+			 struct vw_flow_key *k, struct vw_flow_stats **st)
 {
-	const struct ft_slot *e = ft_find(ft, k);
+	unsigned i, c;
 
-	return e ? e->stats : NULL;
+	for (; n; pkts += c, k += c, st += c, n -= c) {
+		c = n < FT_CHUNK ? n : FT_CHUNK;
+		for (i = 0; i < c; i++)
+			vw_flow_key_from_frame(pkts[i]->data, pkts[i]->len, sent, &k[i]); /* family 0: no flow */
+		if (ft)
+			ft_find_batch(ft, k, c, NULL, st, -1);
+		else
+			memset(st, 0, c * sizeof(*st));
+	}
 }
 
 void vw_flowtab_count(const struct vw_flowtab *ft, int w, struct vw_pkt *const *pkts, unsigned n, bool sent)

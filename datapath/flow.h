@@ -98,6 +98,7 @@ int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k);
  * key than n single lookups on a large table: the memory accesses of
  * several keys overlap (hash all, prefetch, then probe). */
 void vw_flowtab_lookup_batch(const struct vw_flowtab *ft, const struct vw_flow_key *k, unsigned n, int *id);
+
 /* The hash the table uses on a (masked) key; every bit of the key moves
  * every bit of the hash.  Exposed for the tests. */
 uint64_t vw_flow_key_hash(const struct vw_flow_key *k);
@@ -113,6 +114,14 @@ bool vw_flow_match(const struct vw_flow_attrs *a, const struct vw_flow_key *k);
  * it (local = source), else it received it (local = destination).  false
  * when the frame is not IP or does not parse (k->family is then 0). */
 bool vw_flow_key_from_frame(const uint8_t *frame, uint32_t len, bool sent, struct vw_flow_key *k);
+
+/*
+ * Classifies n frames as vw_flowtab_count does, without counting: fills
+ * k[i] (vw_flow_key_from_frame; family 0 when not IP) and st[i], the
+ * counters (and so the cls) of frame i's flow, or NULL.  ft may be NULL.
+ */
+void vw_flowtab_classify(const struct vw_flowtab *ft, struct vw_pkt *const *pkts, unsigned n, bool sent,
+			 struct vw_flow_key *k, struct vw_flow_stats **st);
 
 /*
  * Worker w: classifies n frames and counts each that belongs to a flow

@@ -182,27 +182,17 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 
 static void uplink_enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now);
 
-/* The flow id of a frame (0: none, or a flow without properties) and, for
- * fairness=conn, its connection: the 5-tuple without the DS field, whose
- * ECN bits change within a connection. */
-static int classify(const struct vw_shape *sh, const struct vw_pkt *pkt, uint32_t *conn)
+/* A frame's connection for fairness=conn: its 5-tuple without the DS
+ * field, whose ECN bits change within a connection. */
+static uint32_t conn_hash(struct vw_flow_key *k)
 {
-	const struct vw_flowtab *ft;
-	const struct vw_flow_stats *fs;
-	struct vw_flow_key k;
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
 	int i;
 
-	*conn = 0;
-	if (!sh->nflows || !(ft = vw_rcu_deref(&sh->port->flows)) ||
-	    !vw_flow_key_from_frame(pkt->data, pkt->len, sh->dir == VW_SHAPE_OUT, &k) || !(fs = vw_flowtab_find(ft, &k)) ||
-	    !fs->cls)
-		return 0;
-	k.dsfield = 0;
+	k->dsfield = 0;
 	for (i = 0; i < 5; i++)
-		h = (h ^ k.w[i]) * 0xff51afd7ed558ccdULL;
-	*conn = (uint32_t)(h ^ (h >> 32));
-	return fs->cls;
+		h = (h ^ k->w[i]) * 0xff51afd7ed558ccdULL;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Refuses a TCP connection as a closed port would: a RST back to where the
@@ -256,19 +246,35 @@ static bool admit(struct vw_shape *sh, int id, struct vw_pkt *pkt, uint64_t now)
 	return false;
 }
 
-/* Queues one frame in its flow's class (or the default one); a refused
- * one is freed (the shaper counts why, or admit() did). */
-static void enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
+/* Queues up to VW_BATCH frames, each in its flow's class (or the default
+ * one), the flows looked up together (datapath/flow.h); a refused frame
+ * is freed (the shaper counts why, or admit() did). */
+static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint64_t now)
 {
-	uint32_t conn;
-	int id = classify(sh, pkt, &conn);
+	const struct vw_flowtab *ft = sh->nflows ? vw_rcu_deref(&sh->port->flows) : NULL;
+	struct vw_flow_key k[VW_BATCH];
+	struct vw_flow_stats *st[VW_BATCH];
+	unsigned i;
 
-	if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
-		release(pkt);
+	if (sh->port->uplink) {
+		for (i = 0; i < n; i++)
+			uplink_enqueue(sh, pkts[i], now);
 		return;
 	}
-	if (vw_shaper_enqueue(sh->sh, sh->shaped[id] ? id : 0, conn, pkt, wire_bytes(pkt), now))
-		release(pkt);
+	if (ft)
+		vw_flowtab_classify(ft, pkts, n, sh->dir == VW_SHAPE_OUT, k, st);
+	for (i = 0; i < n; i++) {
+		struct vw_pkt *pkt = pkts[i];
+		int id = ft && st[i] ? st[i]->cls : 0;
+		uint32_t conn = id ? conn_hash(&k[i]) : 0;
+
+		if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
+			release(pkt);
+			continue;
+		}
+		if (vw_shaper_enqueue(sh->sh, sh->shaped[id] ? id : 0, conn, pkt, wire_bytes(pkt), now))
+			release(pkt);
+	}
 }
 
 /* Sends frames the shaper let go (or gives back): out into the switch as
@@ -304,7 +310,8 @@ static unsigned take_handed(struct vw_shape *sh, void **items, unsigned max)
 bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now)
 {
 	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_ACQUIRE);
-	struct vw_pkt *segs[MAX_SEGS];
+	struct vw_pkt *segs[MAX_SEGS], *q[VW_BATCH];
+	unsigned nq = 0;
 	int i, j;
 
 	if (!sh || sh->owner != vw_worker_self)
@@ -322,9 +329,16 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 		}
 		if (segs[0] != pkts[i])
 			vw_pkt_free(&f->pool, pkts[i]);
-		for (j = 0; j < k; j++)
-			enqueue(sh, segs[j], now);
+		for (j = 0; j < k; j++) {
+			if (nq == VW_BATCH) {
+				enqueue(sh, q, nq, now);
+				nq = 0;
+			}
+			q[nq++] = segs[j];
+		}
 	}
+	if (nq)
+		enqueue(sh, q, nq, now);
 	sh->task.due = now; /* let what may go leave at once */
 	return true;
 }
@@ -397,17 +411,12 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	struct vw_shaper_stats rs;
 	void *items[64];
 	uint32_t bytes[64];
-	unsigned got, i;
+	unsigned got;
 	int n;
 
 	if (sh->dir == VW_SHAPE_IN)
-		while ((got = take_handed(sh, items, 64)) > 0)
-			for (i = 0; i < got; i++) {
-				if (sh->port->uplink)
-					uplink_enqueue(sh, items[i], now);
-				else
-					enqueue(sh, items[i], now);
-			}
+		while ((got = take_handed(sh, items, VW_BATCH)) > 0)
+			enqueue(sh, (struct vw_pkt **)items, got, now);
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
 	if (n > 0)
 		send_on(sh, items, n);

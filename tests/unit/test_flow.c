@@ -846,6 +846,26 @@ static void test_count(void **state)
 	vw_flow_stats_sum(st[1], &ip, &ib, &op, &ob);
 	assert_int_equal(op, 1);
 	assert_int_equal(ip + ib, 0);
+	/* vw_flowtab_classify finds the same flows, counts nothing, gives the
+	 * keys; a NULL table finds none */
+	{
+		struct vw_flow_key k[4];
+		struct vw_flow_stats *got[4];
+
+		p[0].len = frame(p[0].data, false, 6, "10.0.0.2", "10.0.0.1", 5201, 40000, 0, false);
+		vw_flowtab_classify(ft, pk, 4, true, k, got);
+		assert_ptr_equal(got[0], st[0]);
+		assert_ptr_equal(got[1], st[0]);
+		assert_null(got[2]);
+		assert_ptr_equal(got[3], st[1]);
+		assert_int_equal(k[0].lport, 5201);
+		assert_int_equal(k[2].proto, 17);
+		vw_flow_stats_sum(st[0], &ip, &ib, &op, &ob);
+		assert_int_equal(op, 2);
+		vw_flowtab_classify(NULL, pk, 4, true, k, got);
+		for (i = 0; i < 4; i++)
+			assert_null(got[i]);
+	}
 	vw_flowtab_free(ft);
 	free(st[0]);
 	free(st[1]);
