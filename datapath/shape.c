@@ -180,7 +180,16 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	return n;
 }
 
-static void uplink_enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now);
+static bool uplink_class_live(const struct vw_shape *sh, unsigned id);
+
+/* Writes frames to the port itself: its TAP, or the wire for an uplink. */
+static void port_write(struct vw_port *port, struct vw_pkt **pkts, int n)
+{
+	if (port->uplink)
+		vw_packet_write(port, pkts, n, false);
+	else
+		vw_tap_write(port, pkts, n, false);
+}
 
 /* A frame's connection for fairness=conn: its 5-tuple without the DS
  * field, whose ECN bits change within a connection. */
@@ -196,7 +205,8 @@ static uint32_t conn_hash(struct vw_flow_key *k)
 }
 
 /* Refuses a TCP connection as a closed port would: a RST back to where the
- * SYN came from (the VNIC for one it sent, the switch for one sent to it). */
+ * SYN came from (the port, VNIC or wire, for one it brought in; the switch
+ * for one sent to it). */
 static void send_rst(struct vw_shape *sh, const struct vw_pkt *syn, const struct vw_pktinfo *pi)
 {
 	struct vw_fwd *f = vw_worker_fwd;
@@ -213,7 +223,7 @@ static void send_rst(struct vw_shape *sh, const struct vw_pkt *syn, const struct
 	rst->len = (uint32_t)len;
 	memset(&rst->vnet, 0, sizeof(rst->vnet));
 	if (sh->dir == VW_SHAPE_OUT) {
-		vw_tap_write(sh->port, &rst, 1, false);
+		port_write(sh->port, &rst, 1);
 		vw_pkt_free(&f->pool, rst);
 	} else {
 		vw_switch_input(f, sh->port, &rst, 1);
@@ -252,27 +262,28 @@ static bool admit(struct vw_shape *sh, int id, struct vw_pkt *pkt, uint64_t now)
 static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint64_t now)
 {
 	const struct vw_flowtab *ft = sh->nflows ? vw_rcu_deref(&sh->port->flows) : NULL;
+	/* what the link sent: a VNIC's out; an uplink's in, towards the wire */
+	bool sent = sh->port->uplink ? sh->dir == VW_SHAPE_IN : sh->dir == VW_SHAPE_OUT;
 	struct vw_flow_key k[VW_BATCH];
 	struct vw_flow_stats *st[VW_BATCH];
 	unsigned i;
 
-	if (sh->port->uplink) {
-		for (i = 0; i < n; i++)
-			uplink_enqueue(sh, pkts[i], now);
-		return;
-	}
 	if (ft)
-		vw_flowtab_classify(ft, pkts, n, sh->dir == VW_SHAPE_OUT, k, st);
+		vw_flowtab_classify(ft, pkts, n, sent, k, st);
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];
-		int id = ft && st[i] ? st[i]->cls : 0;
+		int id = ft && st[i] ? st[i]->cls : 0, cls = 0;
 		uint32_t conn = id ? conn_hash(&k[i]) : 0;
 
 		if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
 			release(pkt);
 			continue;
 		}
-		if (vw_shaper_enqueue(sh->sh, sh->shaped[id] ? id : 0, conn, pkt, wire_bytes(pkt), now))
+		if (sh->shaped[id])
+			cls = id; /* the flow's class */
+		else if (sh->port->uplink && sh->dir == VW_SHAPE_IN && uplink_class_live(sh, pkt->cls))
+			cls = pkt->cls; /* the sending VNIC's */
+		if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
 			release(pkt);
 	}
 }
@@ -288,10 +299,7 @@ static void send_on(struct vw_shape *sh, void **items, int n)
 		vw_switch_input(vw_worker_fwd, sh->port, (struct vw_pkt **)items, n);
 		return;
 	}
-	if (sh->port->uplink)
-		vw_packet_write(sh->port, (struct vw_pkt **)items, n, false);
-	else
-		vw_tap_write(sh->port, (struct vw_pkt **)items, n, false);
+	port_write(sh->port, (struct vw_pkt **)items, n);
 	for (i = 0; i < n; i++)
 		release(items[i]);
 }
@@ -484,15 +492,6 @@ int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool ta
 static bool uplink_class_live(const struct vw_shape *sh, unsigned id)
 {
 	return id < VW_SHAPE_MAX_CLASSES && (sh->cls_live[id / 8] >> (id % 8) & 1);
-}
-
-/* The owner queues a frame handed over for the uplink in its class. */
-static void uplink_enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
-{
-	int id = uplink_class_live(sh, pkt->cls) ? pkt->cls : 0;
-
-	if (vw_shaper_enqueue(sh->sh, id, 0, pkt, wire_bytes(pkt), now))
-		release(pkt);
 }
 
 struct uplink_class_call {

@@ -98,12 +98,48 @@ static void class_cfg(const struct vw_flowprops *p, struct vw_shaper_class_cfg *
 	c->fair_conn = is_fair(p);
 }
 
-/* The VNIC a link's shaping goes on; NULL for any other link. */
-static struct vw_link *shaped_vnic(const char *link)
+/* The link a link's shaping goes on: a VNIC, or an attached phys (its
+ * uplink); NULL for any other. */
+static struct vw_link *shaped_link(const char *link)
 {
 	struct vw_link *l = link_find(link);
 
-	return l && l->cls == VW_CLASS_VNIC && l->port ? l : NULL;
+	if (l && l->cls == VW_CLASS_VNIC && l->port)
+		return l;
+	return l && l->cls == VW_CLASS_PHYS && l->uplink ? l : NULL;
+}
+
+/* Flow ids a link may give: a phys link's uplink keeps the top of the
+ * range for its VNICs' egress classes (datapath/shape.h). */
+static int max_ids(const char *link)
+{
+	const struct vw_link *l = link_find(link);
+
+	return l && l->cls == VW_CLASS_VNIC ? VW_SHAPE_MAX_CLASSES - 1 : VW_SHAPE_UPLINK_FIRST - 1;
+}
+
+static uint64_t guarantee_sum(const char *link, const struct vw_flow *skip)
+{
+	const struct vw_flow *o;
+	uint64_t sum = 0;
+
+	for (o = vw_flows; o; o = o->next)
+		if (o != skip && o->live && !strcmp(o->link, link) && (o->props.set & (1u << VW_FP_GUARANTEE)))
+			sum += o->props.guarantee;
+	return sum;
+}
+
+int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t errlen)
+{
+	uint64_t sum = guarantee_sum(link, NULL);
+	char a[32], b[32];
+
+	if (bps && sum > bps) {
+		ERR("%s: cannot set maxbw %s: the guarantees of its flows sum to %s", link, vw_bw_format(bps, b),
+		    vw_bw_format(sum, a));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
@@ -111,11 +147,15 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 	static struct vw_shape_class cls[VW_SHAPE_MAX_CLASSES];
 	static uint8_t used[VW_SHAPE_MAX_CLASSES];
 	struct vw_shape_conf conf = { .rate = maxbw, .cls = cls };
+	struct vw_port *port = l->cls == VW_CLASS_VNIC ? l->port : l->cls == VW_CLASS_PHYS ? l->uplink : NULL;
+	int max = max_ids(l->name), rc;
 	struct vw_flow *f;
 	unsigned id = 1;
+	bool was;
 
-	if (l->cls != VW_CLASS_VNIC || !l->port)
+	if (!port)
 		return 0;
+	was = port->shape[0] != NULL;
 	memset(used, 0, sizeof(used));
 	for (f = vw_flows; f; f = f->next)
 		if (!strcmp(f->link, l->name) && f->cls)
@@ -123,16 +163,15 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 	for (f = vw_flows; f; f = f->next) {
 		if (!f->live || strcmp(f->link, l->name) || !needs_id(&f->props))
 			continue;
-		if (conf.n == VW_SHAPE_MAX_CLASSES - 1) {
-			ERR("%s: more than %d flows with traffic properties", l->name, VW_SHAPE_MAX_CLASSES - 1);
+		if (conf.n == max) {
+			ERR("%s: more than %d flows with properties", l->name, max);
 			return -ENOSPC;
 		}
 		if (!f->cls) { /* a class id for as long as the flow lives */
-			while (id < VW_SHAPE_MAX_CLASSES && used[id])
+			while (id <= (unsigned)max && used[id])
 				id++;
-			if (id == VW_SHAPE_MAX_CLASSES) {
-				ERR("%s: more than %d flows with traffic properties", l->name,
-				    VW_SHAPE_MAX_CLASSES - 1);
+			if (id > (unsigned)max) {
+				ERR("%s: more than %d flows with properties", l->name, max);
 				return -ENOSPC;
 			}
 			used[id] = 1;
@@ -146,7 +185,10 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 		cls[conf.n].maxconn = f->props.set & (1u << VW_FP_MAXCONN) ? f->props.maxconn : 0;
 		conf.n++;
 	}
-	return vw_shape_set(l->port, maxbw || conf.n ? &conf : NULL, err, errlen);
+	rc = vw_shape_set(port, maxbw || conf.n ? &conf : NULL, err, errlen);
+	if (!rc && l->cls == VW_CLASS_PHYS && !was && port->shape[0] && (rc = phys_vnic_classes(l, err, errlen)))
+		vw_shape_set(port, NULL, NULL, 0);
+	return rc;
 }
 
 /* Rebuilds and publishes the table of the link's live flows, and the
@@ -182,9 +224,9 @@ static int flows_publish(const char *link, char *err, size_t errlen)
 		goto nomem;
 	free(attrs);
 	free(stats);
-	if ((l = shaped_vnic(link))) {
+	if ((l = shaped_link(link))) {
 		char why[200] = "";
-		int rc = flows_shape(l, l->maxbw, why, sizeof(why));
+		int rc = flows_shape(l, link_maxbw(link), why, sizeof(why));
 
 		if (rc) {
 			vw_flowtab_free(ft);
@@ -243,17 +285,12 @@ int flow_link_check(const char *link, const char *who, char *err, size_t errlen)
 int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
 			  size_t errlen)
 {
-	const struct vw_link *l = link_find(link);
-	const struct vw_flow *o;
-	uint64_t sum = guarantee, link_maxbw = l && l->cls == VW_CLASS_VNIC ? l->maxbw : 0;
+	uint64_t sum = guarantee + guarantee_sum(link, f), max = link_maxbw(link);
 	char a[32], b[32];
 
-	for (o = vw_flows; o; o = o->next)
-		if (o != f && o->live && !strcmp(o->link, link) && (o->props.set & (1u << VW_FP_GUARANTEE)))
-			sum += o->props.guarantee;
-	if (link_maxbw && sum > link_maxbw) {
+	if (max && sum > max) {
 		ERR("%s: the guarantees of the flows on '%s' would sum to %s, over its maxbw %s", who, link,
-		    vw_bw_format(sum, a), vw_bw_format(link_maxbw, b));
+		    vw_bw_format(sum, a), vw_bw_format(max, b));
 		return -EINVAL;
 	}
 	return 0;
@@ -264,22 +301,16 @@ int flow_check_guarantees(const char *who, const char *link, const struct vw_flo
 static int props_check_link(const char *who, const char *link, const struct vw_flow *f,
 			    const struct vw_flowprops *p, char *err, size_t errlen)
 {
-	const struct vw_link *l = link_find(link);
 	const struct vw_flow *o;
-	int ncls = needs_id(p), nfair = is_fair(p);
+	int ncls = needs_id(p), nfair = is_fair(p), max = max_ids(link);
 
-	if (p->set && (!l || l->cls != VW_CLASS_VNIC)) {
-		ERR("%s: flow properties on a phys link are not supported yet (they work on VNICs)", who);
-		return -EOPNOTSUPP;
-	}
 	for (o = vw_flows; o; o = o->next)
 		if (o != f && o->live && !strcmp(o->link, link)) {
 			ncls += needs_id(&o->props);
 			nfair += is_fair(&o->props);
 		}
-	if (ncls > VW_SHAPE_MAX_CLASSES - 1) {
-		ERR("%s: '%s' would have more than %d flows with traffic properties", who, link,
-		    VW_SHAPE_MAX_CLASSES - 1);
+	if (ncls > max) {
+		ERR("%s: '%s' would have more than %d flows with properties", who, link, max);
 		return -ENOSPC;
 	}
 	if (nfair > VW_SHAPE_MAX_FAIR) {
@@ -492,12 +523,12 @@ int flow_remove_link(const char *link, bool temporary, char *err, size_t errlen)
 static int props_commit(struct vw_flow *f, const struct vw_flowprops *p, char *err, size_t errlen)
 {
 	struct vw_flowprops old = f->props;
-	struct vw_link *l = shaped_vnic(f->link);
+	struct vw_link *l = shaped_link(f->link);
 	char why[200];
 	int rc;
 
 	f->props = *p;
-	if (l && (rc = flows_shape(l, l->maxbw, why, sizeof(why)))) {
+	if (l && (rc = flows_shape(l, link_maxbw(f->link), why, sizeof(why)))) {
 		f->props = old;
 		ERR("%s: %s", f->name, why);
 		return rc;

@@ -65,13 +65,17 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
 			  size_t errlen);
 
-/* Applies the shaping of VNIC l: maxbw each way, and for each of its live
+/* Applies the shaping of VNIC or attached phys l (its uplink): maxbw each way, and for each of its live
  * flows with properties an id in its shaping: a class of the shaper for
  * maxbw, guarantee, a priority other than medium, fairness=conn; the MSS
  * clamp and the connection limit.  Shaping is off when there is neither.
  * Also the way vnic_set_maxbw changes the rate.  0 or -errno with a
  * reason (nothing changed). */
 int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen);
+
+/* Whether link (a VNIC or phys) may take maxbw bps: not below the sum of
+ * its flows' guarantees.  0 or -EINVAL with a reason. */
+int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t errlen);
 
 /* Whether link names a link flows may be on: a VNIC, or a phys link
  * (attached or not); -errno with a reason otherwise. */

@@ -253,29 +253,46 @@ static enum vw_shaper_prio shaper_prio(enum vw_priority p)
 	return p == VW_PRIO_HIGH ? VW_SHAPER_HIGH : p == VW_PRIO_LOW ? VW_SHAPER_LOW : VW_SHAPER_MEDIUM;
 }
 
-/* Shapes an attached phys's uplink at bps (0: not), with a class for each
- * of its VNICs that has a priority other than medium. */
-static int uplink_shape(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
+uint64_t link_maxbw(const char *name)
 {
-	bool was = l->uplink->shape[VW_SHAPE_IN] != NULL;
+	const struct vw_link *l = link_find(name);
+	const struct vw_physprop *p;
+
+	if (l && l->cls == VW_CLASS_VNIC)
+		return l->maxbw;
+	return (p = physprop_find(name)) ? p->maxbw : 0;
+}
+
+int phys_vnic_classes(struct vw_link *l, char *err, size_t errlen)
+{
 	char why[200] = "";
 	struct vw_link *v;
-	struct vw_shape_conf conf = { .rate = bps };
-	int rc = vw_shape_set(l->uplink, bps ? &conf : NULL, why, sizeof(why));
+	int rc;
 
-	if (rc) {
-		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));
-		return rc;
-	}
-	for (v = vw_links; bps && !was && v; v = v->next)
+	for (v = vw_links; v; v = v->next)
 		if (v->cls == VW_CLASS_VNIC && v->over == l && v->port && v->port->uplink_class &&
 		    (rc = vw_shape_uplink_class(l->uplink, v->port->uplink_class, shaper_prio(v->priority), why,
 						sizeof(why)))) {
-			ERR("%s: cannot set maxbw: %s: %s", l->name, v->name, why);
-			vw_shape_set(l->uplink, NULL, NULL, 0);
+			ERR("%s: %s", v->name, why);
 			return rc;
 		}
 	return 0;
+}
+
+/* Shapes an attached phys's uplink at bps (0: not), with its flows' classes
+ * and a class for each of its VNICs that has a priority other than medium
+ * (flows_shape). */
+static int uplink_shape(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
+{
+	char why[200] = "";
+	int rc = flows_check_link_maxbw(l->name, bps, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = flows_shape(l, bps, why, sizeof(why));
+	if (rc)
+		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));
+	return rc;
 }
 
 int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen)
@@ -284,6 +301,8 @@ int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, si
 	struct vw_link *l = link_find(name);
 	int rc;
 
+	if ((rc = flows_check_link_maxbw(name, bps, err, errlen)))
+		return rc;
 	if (!p && bps && !(p = physprop_new(name))) {
 		ERR("%s: out of memory", name);
 		return -ENOMEM;
@@ -679,8 +698,11 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
 {
 	char why[200] = "";
-	int rc = flows_shape(l, bps, why, sizeof(why));
+	int rc = flows_check_link_maxbw(l->name, bps, err, errlen);
 
+	if (rc)
+		return rc;
+	rc = flows_shape(l, bps, why, sizeof(why));
 	if (rc) {
 		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));
 		return rc;

@@ -133,6 +133,12 @@ struct vw_physprop {
 };
 extern struct vw_physprop *vw_physprops;
 struct vw_physprop *physprop_find(const char *name);
+/* The maxbw of link name (a VNIC's, or a phys link's, attached or not);
+ * 0: none. */
+uint64_t link_maxbw(const char *name);
+/* Adds to attached phys l's newly made uplink shaping the egress class of
+ * each VNIC over it with a priority other than medium. */
+int phys_vnic_classes(struct vw_link *l, char *err, size_t errlen);
 /* Sets (0: resets) the maxbw of phys link name: live when it is attached.
  * With temporary, the persistent value stays. */
 int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen);

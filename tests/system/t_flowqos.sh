@@ -132,7 +132,7 @@ expect_eq "a new flow's guarantee over the rest refused" \
 	"vwadm: fx: the guarantees of the flows on '$VA' would sum to 21M, over its maxbw 20M" \
 	"$(vwadm add-flow -l $VA -a transport=udp -p guarantee=13M fx 2>&1)"
 expect_eq "the link's maxbw below its flows' guarantees refused" \
-	"vwadm: $VA: cannot set maxbw: guarantees sum to 8M, over maxbw 5M" \
+	"vwadm: $VA: cannot set maxbw 5M: the guarantees of its flows sum to 8M" \
 	"$(vwadm set-linkprop -p maxbw=5M $VA 2>&1)"
 for i in $(seq 1 16); do
 	vwadm add-flow -t -l $VA -a transport=udp,remote_port=$((6000 + i)) -p fairness=conn ffair$i

@@ -116,13 +116,11 @@ bad 1 "vwadm: fx: no such link 'vwtfnosuch'" add-flow -l vwtfnosuch -a transport
 bad 1 "vwadm: fx: '$STUB' is an etherstub; flows go on VNICs and phys links" add-flow -l $STUB -a transport=udp fx
 bad 1 "vwadm: 1fx: invalid flow name (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)" add-flow -l $VA -a transport=udp 1fx
 bad 1 "vwadm: fx: guarantee 2M is over the flow's maxbw 1M" add-flow -l $VA -a transport=udp -p maxbw=1M,guarantee=2M fx
-bad 1 "vwadm: fx: flow properties on a phys link are not supported yet (they work on VNICs)" \
-	add-flow -l vwtfv0 -a transport=udp -p maxbw=10M fx
+bad 1 "vwadm: fx: guarantee 3M is over the flow's maxbw 2M" add-flow -l vwtfv0 -a transport=udp -p maxbw=2M,guarantee=3M fx
 bad 1 "vwadm: fx: invalid mss '100' (536-65495)" add-flow -l $VA -a transport=udp -p mss=100 fx
 bad 1 "vwadm: fx: unknown property 'cpus'" add-flow -l $VA -a transport=udp -p cpus=1 fx
 bad 1 "vwadm: fiperf: invalid priority 'urgent' (high, medium or low)" set-flowprop -p priority=urgent fiperf
-bad 1 "vwadm: fphys: flow properties on a phys link are not supported yet (they work on VNICs)" \
-	set-flowprop -p guarantee=1M fphys
+bad 1 "vwadm: fphys: invalid fairness 'equal' (conn or none)" set-flowprop -p fairness=equal fphys
 bad 1 "vwadm: fiperf: unknown property 'bogus'" set-flowprop -p bogus=1 fiperf
 bad 1 "vwadm: fiperf: property 'maxconn' given twice" set-flowprop -p maxconn=1,maxconn=2 fiperf
 bad 1 "vwadm: fiperf: unknown property 'bogus'" reset-flowprop -p maxconn,bogus fiperf

@@ -112,6 +112,24 @@ r=$(tcp_kbps $FAR $ZA $A4 3)
 log "---- no maxbw, wire -> $VA: $r kb/s"
 expect_ge "TCP into the uplink after the reset is far above the old limit" "$r" 100000
 
+log "---- a flow on the phys link: a ceiling inside an unlimited uplink"
+check "flow fph on $PHYS: tcp, maxbw=5M, guarantee=4M" vwadm add-flow -l $PHYS -a transport=tcp -p maxbw=5M,guarantee=4M fph
+r=$(tcp_kbps $ZA $FAR $F4 6)
+log "---- flow fph at maxbw=5M, $VA -> wire: $r kb/s"
+within "TCP out of the uplink in flow fph (maxbw=5M)" "$r" 5
+r=$(tcp_kbps $FAR $ZA $A4 6)
+log "---- flow fph at maxbw=5M, wire -> $VA: $r kb/s"
+within "TCP into the uplink in flow fph (maxbw=5M)" "$r" 5
+expect_eq "the phys's maxbw below its flows' guarantees refused" \
+	"vwadm: $PHYS: cannot set maxbw 3M: the guarantees of its flows sum to 4M" \
+	"$(vwadm set-linkprop -p maxbw=3M $PHYS 2>&1)"
+expect_eq "show-flow counted fph both ways" "yes" \
+	"$(vwstat show-flow -p -o ipkts,opkts fph | awk -F: '$1 > 1000 && $2 > 1000 {print "yes"}')"
+check "remove-flow fph" vwadm remove-flow fph
+r=$(tcp_kbps $ZA $FAR $F4 3)
+log "---- without the flow, $VA -> wire: $r kb/s"
+expect_ge "TCP out of the uplink without the flow is far above its limit" "$r" 100000
+
 log "---- priority: two VNICs out of one limited uplink"
 check "create VNIC $VB over $PHYS in $ZB with priority=low" vwadm create-vnic -l $PHYS -p zone=$ZB,priority=low $VB
 check "address $B4/24 on $VB" vwadm create-addr -a $B4/24 $VB
