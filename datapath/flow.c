@@ -307,6 +307,13 @@ bool vw_flow_key_from_frame(const uint8_t *frame, uint32_t len, bool sent, struc
 	return true;
 }
 
+struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k)
+{
+	const struct ft_slot *e = ft_find(ft, k);
+
+	return e ? e->stats : NULL;
+}
+
 void vw_flowtab_count(const struct vw_flowtab *ft, int w, struct vw_pkt *const *pkts, unsigned n, bool sent)
 {
 	unsigned i;

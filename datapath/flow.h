@@ -56,6 +56,10 @@ struct vw_flow_key {
 };
 
 struct vw_flow_stats {
+	/* The flow's class in its link's shaper (datapath/shape.h); 0, the
+	 * link's default class, while the flow has no traffic property.
+	 * Written and read only by the link's owner worker. */
+	uint16_t cls;
 	struct {
 		uint64_t ipkts, ibytes; /* the link received */
 		uint64_t opkts, obytes; /* the link sent */
@@ -83,6 +87,9 @@ unsigned vw_flowtab_nsub(const struct vw_flowtab *ft);
 
 /* The index of the flow the key belongs to, or -1. */
 int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k);
+
+/* The counters (and class) of the flow the key belongs to, or NULL. */
+struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k);
 
 /* The reference: whether the key meets every attribute (a linear scan of
  * these is what the table must agree with). */

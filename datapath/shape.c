@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 
+#include "datapath/flow.h"
 #include "datapath/gso.h"
 #include "datapath/rcu.h"
 #include "datapath/shape.h"
@@ -25,6 +27,9 @@ struct vw_shape {
 	int dir, owner;
 	uint64_t rate;
 	uint32_t max_item;
+	/* the owner's: the flow of each class (NULL: no such class) */
+	struct vw_flow_stats *flow_of[VW_SHAPE_MAX_CLASSES];
+	int ncls;
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
 	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
 	/* frames a worker could not copy or cut (the owner's own included) */
@@ -154,10 +159,37 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	return n;
 }
 
-/* Queues one frame; a refused one is freed (the shaper counts why). */
+/* The class of a frame (its flow's, or the default class 0) and, for
+ * fairness=conn, its connection: the 5-tuple without the DS field, whose
+ * ECN bits change within a connection. */
+static int classify(const struct vw_shape *sh, const struct vw_pkt *pkt, uint32_t *conn)
+{
+	const struct vw_flowtab *ft;
+	const struct vw_flow_stats *fs;
+	struct vw_flow_key k;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	*conn = 0;
+	if (!sh->ncls || !(ft = vw_rcu_deref(&sh->port->flows)) ||
+	    !vw_flow_key_from_frame(pkt->data, pkt->len, sh->dir == VW_SHAPE_OUT, &k) || !(fs = vw_flowtab_find(ft, &k)) ||
+	    !fs->cls)
+		return 0;
+	k.dsfield = 0;
+	for (i = 0; i < 5; i++)
+		h = (h ^ k.w[i]) * 0xff51afd7ed558ccdULL;
+	*conn = (uint32_t)(h ^ (h >> 32));
+	return fs->cls;
+}
+
+/* Queues one frame in its class; a refused one is freed (the shaper counts
+ * why). */
 static void enqueue(struct vw_shape *sh, struct vw_pkt *pkt, uint64_t now)
 {
-	if (vw_shaper_enqueue(sh->sh, 0, 0, pkt, wire_bytes(pkt), now))
+	uint32_t conn;
+	int cls = classify(sh, pkt, &conn);
+
+	if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
 		release(pkt);
 }
 
@@ -286,10 +318,22 @@ static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 
 struct shape_pair {
 	struct vw_shape *sh[2];
-	uint64_t rate;
+	const struct vw_shape_conf *conf;
 	int rc;
 	char err[200];
 };
+
+/* Largest item at the lowest rate the configuration holds anything to. */
+static uint32_t conf_max_item(const struct vw_shape_conf *c)
+{
+	uint64_t low = c->rate;
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->cls[i].cfg.maxbw && (!low || c->cls[i].cfg.maxbw < low))
+			low = c->cls[i].cfg.maxbw;
+	return vw_shaper_max_item(low);
+}
 
 static void on_owner_add(void *arg)
 {
@@ -302,21 +346,52 @@ static void on_owner_add(void *arg)
 	}
 }
 
-static void on_owner_rate(void *arg)
+/* Applies a checked configuration: the rate, then the classes (removed
+ * ones first, so their ids are free for new ones), then each flow's class. */
+static void on_owner_conf(void *arg)
 {
 	struct shape_pair *p = arg;
+	const struct vw_shape_conf *c = p->conf;
+	struct vw_flow_stats *keep[VW_SHAPE_MAX_CLASSES] = { 0 };
 	uint64_t now = mono_ns();
-	int d;
+	char err[200];
+	int d, i, id, rc;
 
 	p->rc = 0;
-	for (d = 0; d < 2 && !p->rc; d++) {
-		p->rc = vw_shaper_set_rate(p->sh[d]->sh, p->rate, now, p->err, sizeof(p->err));
-		if (!p->rc) {
-			p->sh[d]->rate = p->rate;
-			p->sh[d]->max_item = vw_shaper_max_item(p->rate);
-			p->sh[d]->task.due = now;
+	for (i = 0; i < c->n; i++)
+		keep[c->cls[i].id] = c->cls[i].flow;
+	for (d = 0; d < 2; d++) {
+		struct vw_shape *sh = p->sh[d];
+
+		rc = vw_shaper_set_rate(sh->sh, c->rate, now, err, sizeof(err));
+		for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
+			if (sh->flow_of[id] && sh->flow_of[id] != keep[id]) {
+				sh->flow_of[id]->cls = 0;
+				sh->flow_of[id] = NULL;
+				vw_shaper_class_remove(sh->sh, id, now, NULL, 0);
+			}
+		for (i = 0; i < c->n && !rc; i++) {
+			const struct vw_shape_class *k = &c->cls[i];
+
+			if (sh->flow_of[k->id])
+				rc = vw_shaper_class_modify(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
+			else
+				rc = vw_shaper_class_add(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
+			if (!rc)
+				sh->flow_of[k->id] = k->flow;
 		}
+		if (rc && !p->rc) {
+			p->rc = rc; /* cannot happen for a checked configuration */
+			snprintf(p->err, sizeof(p->err), "%s", err);
+		}
+		sh->rate = c->rate;
+		sh->max_item = conf_max_item(c);
+		sh->ncls = c->n;
+		sh->task.due = now;
 	}
+	for (i = 0; i < c->n; i++)
+		if (p->sh[0]->flow_of[c->cls[i].id])
+			c->cls[i].flow->cls = c->cls[i].id;
 }
 
 /* Shaping off: what is queued or handed over is sent on as it is. */
@@ -326,12 +401,15 @@ static void on_owner_remove(void *arg)
 	void *items[64];
 	uint32_t bytes[64];
 	unsigned got;
-	int d, n;
+	int d, n, id;
 
 	for (d = 0; d < 2; d++) {
 		struct vw_shape *sh = p->sh[d];
 
 		vw_worker_task_del(&sh->task);
+		for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
+			if (sh->flow_of[id])
+				sh->flow_of[id]->cls = 0;
 		/* the queue first: what was handed over came after it */
 		while ((n = vw_shaper_flush(sh->sh, items, bytes, 64)) > 0)
 			send_on(sh, items, n);
@@ -370,31 +448,83 @@ static int rings_init(void)
 	return 0;
 }
 
-int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen)
+static void shaper_cfg(struct vw_shaper_cfg *cfg, struct vw_shape *sh)
 {
-	struct shape_pair p = { .rate = rate };
-	int d, w, nw = vw_workers_count(), owner;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->maxbw = sh ? sh->rate : 0;
+	cfg->max_items = SHAPER_ITEMS;
+	cfg->max_classes = VW_SHAPE_MAX_CLASSES;
+	cfg->max_fair = VW_SHAPE_MAX_FAIR;
+	cfg->drop = on_drop;
+	cfg->drop_arg = sh;
+	if (sh && getrandom(&cfg->seed, sizeof(cfg->seed), GRND_NONBLOCK) != sizeof(cfg->seed))
+		cfg->seed = (uint32_t)(uintptr_t)sh;
+}
 
-	p.sh[0] = port->shape[VW_SHAPE_OUT];
-	p.sh[1] = port->shape[VW_SHAPE_IN];
-	if (!rate) {
-		if (!p.sh[0])
-			return 0;
-		owner = p.sh[0]->owner;
-		__atomic_store_n(&port->shape[VW_SHAPE_OUT], NULL, __ATOMIC_RELEASE);
-		__atomic_store_n(&port->shape[VW_SHAPE_IN], NULL, __ATOMIC_RELEASE);
-		if (port->nq > 1)
-			vw_tap_steer(port, -1);
-		/* no worker is inside vw_shape_in_tx/out_take for it after this */
-		vw_rcu_synchronize();
-		vw_worker_call(owner, on_owner_remove, &p);
-		owner_load[owner]--;
-		shape_free(p.sh[0]);
-		shape_free(p.sh[1]);
+int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen)
+{
+	struct vw_shaper_class_cfg cls[VW_SHAPE_MAX_CLASSES];
+	struct vw_shaper_cfg cfg;
+	bool seen[VW_SHAPE_MAX_CLASSES] = { 0 };
+	int i;
+
+	if (conf->n < 0 || conf->n >= VW_SHAPE_MAX_CLASSES) {
+		snprintf(err, errlen, "too many flows with traffic properties (at most %d)", VW_SHAPE_MAX_CLASSES - 1);
+		return -ENOSPC;
+	}
+	for (i = 0; i < conf->n; i++) {
+		unsigned id = conf->cls[i].id;
+
+		if (!id || id >= VW_SHAPE_MAX_CLASSES || seen[id] || !conf->cls[i].flow) {
+			snprintf(err, errlen, "bad class %u", id);
+			return -EINVAL;
+		}
+		seen[id] = true;
+		cls[i] = conf->cls[i].cfg;
+	}
+	shaper_cfg(&cfg, NULL);
+	cfg.maxbw = conf->rate;
+	return vw_shaper_validate(&cfg, cls, conf->n, err, errlen);
+}
+
+/* Turns shaping off: queued frames go on, the TAP's steering goes back to
+ * the kernel's choice. */
+static void shape_off(struct vw_port *port)
+{
+	struct shape_pair p = { .sh = { port->shape[VW_SHAPE_OUT], port->shape[VW_SHAPE_IN] } };
+	int owner;
+
+	if (!p.sh[0])
+		return;
+	owner = p.sh[0]->owner;
+	__atomic_store_n(&port->shape[VW_SHAPE_OUT], NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&port->shape[VW_SHAPE_IN], NULL, __ATOMIC_RELEASE);
+	if (port->nq > 1)
+		vw_tap_steer(port, -1);
+	/* no worker is inside vw_shape_in_tx/out_take for it after this */
+	vw_rcu_synchronize();
+	vw_worker_call(owner, on_owner_remove, &p);
+	owner_load[owner]--;
+	shape_free(p.sh[0]);
+	shape_free(p.sh[1]);
+}
+
+int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *err, size_t errlen)
+{
+	struct shape_pair p = { .conf = conf };
+	int d, w, nw = vw_workers_count(), owner, rc;
+
+	if (!conf) {
+		shape_off(port);
 		return 0;
 	}
+	rc = vw_shape_check(conf, err, errlen);
+	if (rc)
+		return rc;
+	p.sh[0] = port->shape[VW_SHAPE_OUT];
+	p.sh[1] = port->shape[VW_SHAPE_IN];
 	if (p.sh[0]) {
-		vw_worker_call(p.sh[0]->owner, on_owner_rate, &p);
+		vw_worker_call(p.sh[0]->owner, on_owner_conf, &p);
 		if (p.rc)
 			snprintf(err, errlen, "%s", p.err);
 		return p.rc;
@@ -412,14 +542,8 @@ int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen)
 		if (owner_load[w] < owner_load[owner])
 			owner = w;
 	for (d = 0; d < 2; d++) {
-		struct vw_shaper_cfg cfg = {
-			.maxbw = rate,
-			.max_items = SHAPER_ITEMS,
-			.max_classes = 1,
-			.drop = on_drop,
-		};
+		struct vw_shaper_cfg cfg;
 		struct vw_shape *sh = calloc(1, sizeof(*sh));
-		int rc;
 
 		p.sh[d] = sh;
 		if (!sh) {
@@ -429,10 +553,10 @@ int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen)
 		sh->port = port;
 		sh->dir = d;
 		sh->owner = owner;
-		sh->rate = rate;
-		sh->max_item = vw_shaper_max_item(rate);
+		sh->rate = conf->rate;
+		sh->max_item = vw_shaper_max_item(conf->rate);
 		sh->task.run = shape_run;
-		cfg.drop_arg = sh;
+		shaper_cfg(&cfg, sh);
 		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
 		if (rc)
 			goto fail_rc;
@@ -442,24 +566,23 @@ int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen)
 					snprintf(err, errlen, "out of memory");
 					goto fail;
 				}
-		continue;
-fail_rc:
-		shape_free(p.sh[0]);
-		shape_free(p.sh[1]);
-		return rc;
 	}
 	vw_worker_call(owner, on_owner_add, &p);
+	vw_worker_call(owner, on_owner_conf, &p); /* the classes */
 	owner_load[owner]++;
 	__atomic_store_n(&port->shape[VW_SHAPE_IN], p.sh[1], __ATOMIC_RELEASE);
 	__atomic_store_n(&port->shape[VW_SHAPE_OUT], p.sh[0], __ATOMIC_RELEASE);
 	if (port->nq > 1 && vw_tap_steer(port, owner) < 0) {
-		int rc = -errno;
-
+		rc = -errno;
 		snprintf(err, errlen, "cannot steer the TAP's frames to one queue");
-		vw_shape_set(port, 0, NULL, 0);
+		shape_off(port);
 		return rc ? rc : -EIO;
 	}
 	return 0;
+fail_rc:
+	shape_free(p.sh[0]);
+	shape_free(p.sh[1]);
+	return rc;
 fail:
 	shape_free(p.sh[0]);
 	shape_free(p.sh[1]);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "datapath/port.h"
+#include "datapath/shaper.h"
 
 enum { VW_SHAPE_OUT, VW_SHAPE_IN };
 
@@ -52,12 +53,42 @@ struct vw_shape_stats {
 	uint64_t qbytes;
 };
 
-/* Control thread.  rate: bits/s (0: no shaping).  Creates shaping for both
- * directions of a TAP port (choosing its owner), changes the rate of
- * existing shaping (queued frames stay), or removes it (queued frames are
- * sent on as they are: nothing is lost by turning shaping off).  0, or
- * -errno with a one-line reason in err. */
-int vw_shape_set(struct vw_port *port, uint64_t rate, char *err, size_t errlen);
+/* Flows with traffic properties get a class each (datapath/shaper.h), at
+ * most VW_SHAPE_MAX_CLASSES - 1 of them per link, VW_SHAPE_MAX_FAIR of
+ * them with fairness=conn. */
+#define VW_SHAPE_MAX_CLASSES 1024
+#define VW_SHAPE_MAX_FAIR 16
+
+struct vw_flow_stats;
+
+/* One class: a flow, by the counters its table entries point to (the
+ * owner sets its cls, so classification needs no other lookup).  The same
+ * configuration holds each direction. */
+struct vw_shape_class {
+	uint16_t id; /* 1..VW_SHAPE_MAX_CLASSES-1, stable while the flow lives */
+	struct vw_shaper_class_cfg cfg;
+	struct vw_flow_stats *flow;
+};
+
+/* What a link's shaping is: the rate of each direction (bits/s; 0: none,
+ * classes only) and its classes. */
+struct vw_shape_conf {
+	uint64_t rate;
+	int n;
+	const struct vw_shape_class *cls;
+};
+
+/* Any thread: whether vw_shape_set would take conf.  0 or -errno with a
+ * one-line reason. */
+int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen);
+/* Control thread.  Creates shaping for both directions of a TAP port
+ * (choosing its owner), changes existing shaping (queued frames stay; a
+ * removed class's frames go to the default class), or with conf NULL
+ * removes it (queued frames are sent on as they are: nothing is lost by
+ * turning shaping off).  A flow removed from the classes has its cls back
+ * at 0 when this returns; only then may its counters be freed.  0, or
+ * -errno with a one-line reason in err (nothing changed). */
+int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *err, size_t errlen);
 /* Control thread: the counters of one direction (all zero without). */
 void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st);
 

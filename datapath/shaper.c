@@ -31,6 +31,7 @@
 #define TARGET_MAX 1000000000ULL  /* CoDel target/interval caps, ns */
 #define INTERVAL_MAX 4000000000ULL
 #define TB_SHIFT 36                /* token fixed point */
+#define FQ_PROBE 8                 /* buckets a connection may take from its home on */
 
 struct slot {
 	void *item;
@@ -63,6 +64,7 @@ struct sq {
 	uint32_t lnext;    /* bucket: next in the new/old list */
 	int32_t deficit;   /* bucket: DRR */
 	bool active;       /* bucket: in the new or old list */
+	uint32_t conn;     /* bucket: the connection it holds while active */
 	struct codel cv;
 };
 
@@ -264,6 +266,31 @@ static uint32_t bucket_of(const struct vw_shaper *s, uint32_t hash)
 	return ((hash ^ s->cfg.seed) * 0x9e3779b1u) >> s->fq_shift;
 }
 
+/*
+ * The bucket of a connection: the one that holds it already, if any, among
+ * the FQ_PROBE buckets from its home bucket on; else the first of those that
+ * holds none; else (all busy) its home bucket, shared.  The whole window is
+ * searched before a free bucket is taken, so a connection never has items
+ * in two buckets: two connections share a bucket only when FQ_PROBE
+ * connections already fill their window, not whenever their hashes collide.
+ */
+static uint32_t bucket_pick(const struct vw_shaper *s, const struct cls *c, uint32_t hash)
+{
+	uint32_t home = bucket_of(s, hash), mask = s->cfg.fq_buckets - 1, k, b, fresh = NIL;
+	uint32_t win = s->cfg.fq_buckets < FQ_PROBE ? s->cfg.fq_buckets : FQ_PROBE;
+
+	for (k = 0; k < win; k++) {
+		b = (home + k) & mask;
+		if (!c->fq[b].active) {
+			if (fresh == NIL)
+				fresh = b;
+		} else if (c->fq[b].conn == hash) {
+			return b;
+		}
+	}
+	return fresh != NIL ? fresh : home;
+}
+
 static void blist_push(struct cls *c, uint32_t *h, uint32_t *t, uint32_t b)
 {
 	c->fq[b].lnext = NIL;
@@ -290,12 +317,13 @@ static void cls_put(struct vw_shaper *s, struct cls *c, uint32_t i)
 	struct slot *sl = &s->slots[i];
 
 	if (c->fq) {
-		uint32_t b = bucket_of(s, sl->hash);
+		uint32_t b = bucket_pick(s, c, sl->hash);
 		struct sq *q = &c->fq[b];
 
 		sq_append(s, q, i);
 		if (!q->active) {
 			q->active = true;
+			q->conn = sl->hash;
 			q->deficit = (int32_t)s->cfg.mtu;
 			blist_push(c, &c->new_h, &c->new_t, b);
 		}

@@ -54,8 +54,11 @@
  * MTU times at the class's link rate (min of root and ceiling) and interval
  * grows to match (as sch_cake does), or CoDel would drop at every queue of
  * two frames.  With fair_conn (fairness=conn) the class queue is split in
- * fq_buckets sub-queues chosen by the caller's connection hash (stochastic:
- * two connections may share one), served by deficit round robin with a
+ * fq_buckets sub-queues chosen by the caller's connection hash (a connection
+ * keeps its sub-queue while it has one; a new one takes a free sub-queue
+ * among the 8 from the one its hash names, so connections share a sub-queue
+ * only when 8 busy ones surround it, not whenever their hashes collide),
+ * served by deficit round robin with a
  * quantum of one MTU, new sub-queues first, each with its own CoDel state
  * (fq_codel without its drop-from-the-fattest: over the byte limit the
  * arriving item is refused).

@@ -265,12 +265,12 @@ bool vw_flow_attrs_equal(const struct vw_flow_attrs *a, const struct vw_flow_att
  * applies the property (docs/design.md, "Flows").
  */
 static const struct vw_flowpropdef flowprops[] = {
-	{ "maxbw", VW_FP_MAXBW, false, "", "--" },
-	{ "priority", VW_FP_PRIORITY, false, "medium", "high,medium,low" },
-	{ "guarantee", VW_FP_GUARANTEE, false, "", "--" },
+	{ "maxbw", VW_FP_MAXBW, true, "", "--" },
+	{ "priority", VW_FP_PRIORITY, true, "medium", "high,medium,low" },
+	{ "guarantee", VW_FP_GUARANTEE, true, "", "--" },
 	{ "maxconn", VW_FP_MAXCONN, false, "", "1-4294967295" },
 	{ "mss", VW_FP_MSS, false, "", "536-65495" },
-	{ "fairness", VW_FP_FAIRNESS, false, "none", "conn,none" },
+	{ "fairness", VW_FP_FAIRNESS, true, "none", "conn,none" },
 };
 
 const struct vw_flowpropdef *vw_flowprop_table(int *n)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datapath/shape.h"
 #include "datapath/vswitch.h"
 #include "objects/flow.h"
 #include "objects/link.h"
@@ -58,15 +59,99 @@ static bool link_port(const char *link, struct vw_switch **sw, struct vw_port **
 	return false;
 }
 
-/* Rebuilds and publishes the table of the link's live flows.  Fails only
- * for want of memory, and then changes nothing. */
-static int flows_publish(const char *link)
+/* ---- shaping: a link's flows with traffic properties are classes of its
+ * shaper (datapath/shape.h) ---- */
+
+#define TRAFFIC_PROPS ((1u << VW_FP_MAXBW) | (1u << VW_FP_GUARANTEE))
+
+/* Whether a flow with these properties needs a class of its own. */
+static bool needs_class(const struct vw_flowprops *p)
+{
+	return (p->set & TRAFFIC_PROPS) ||
+	       ((p->set & (1u << VW_FP_PRIORITY)) && p->priority != VW_PRIO_MEDIUM) ||
+	       ((p->set & (1u << VW_FP_FAIRNESS)) && p->fairness == VW_FAIR_CONN);
+}
+
+static bool is_fair(const struct vw_flowprops *p)
+{
+	return (p->set & (1u << VW_FP_FAIRNESS)) && p->fairness == VW_FAIR_CONN;
+}
+
+static void class_cfg(const struct vw_flowprops *p, struct vw_shaper_class_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (p->set & (1u << VW_FP_MAXBW))
+		c->maxbw = p->maxbw;
+	if (p->set & (1u << VW_FP_GUARANTEE))
+		c->guarantee = p->guarantee;
+	c->priority = VW_SHAPER_MEDIUM;
+	if (p->set & (1u << VW_FP_PRIORITY))
+		c->priority = p->priority == VW_PRIO_HIGH ? VW_SHAPER_HIGH
+			      : p->priority == VW_PRIO_LOW ? VW_SHAPER_LOW
+							   : VW_SHAPER_MEDIUM;
+	c->fair_conn = is_fair(p);
+}
+
+/* The VNIC a link's shaping goes on; NULL for any other link. */
+static struct vw_link *shaped_vnic(const char *link)
+{
+	struct vw_link *l = link_find(link);
+
+	return l && l->cls == VW_CLASS_VNIC && l->port ? l : NULL;
+}
+
+int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
+{
+	static struct vw_shape_class cls[VW_SHAPE_MAX_CLASSES];
+	static uint8_t used[VW_SHAPE_MAX_CLASSES];
+	struct vw_shape_conf conf = { .rate = maxbw, .cls = cls };
+	struct vw_flow *f;
+	unsigned id = 1;
+
+	if (l->cls != VW_CLASS_VNIC || !l->port)
+		return 0;
+	memset(used, 0, sizeof(used));
+	for (f = vw_flows; f; f = f->next)
+		if (!strcmp(f->link, l->name) && f->cls)
+			used[f->cls] = 1;
+	for (f = vw_flows; f; f = f->next) {
+		if (!f->live || strcmp(f->link, l->name) || !needs_class(&f->props))
+			continue;
+		if (conf.n == VW_SHAPE_MAX_CLASSES - 1) {
+			ERR("%s: more than %d flows with traffic properties", l->name, VW_SHAPE_MAX_CLASSES - 1);
+			return -ENOSPC;
+		}
+		if (!f->cls) { /* a class id for as long as the flow lives */
+			while (id < VW_SHAPE_MAX_CLASSES && used[id])
+				id++;
+			if (id == VW_SHAPE_MAX_CLASSES) {
+				ERR("%s: more than %d flows with traffic properties", l->name,
+				    VW_SHAPE_MAX_CLASSES - 1);
+				return -ENOSPC;
+			}
+			used[id] = 1;
+			f->cls = (uint16_t)id;
+		}
+		cls[conf.n].id = f->cls;
+		cls[conf.n].flow = f->stats;
+		class_cfg(&f->props, &cls[conf.n].cfg);
+		conf.n++;
+	}
+	return vw_shape_set(l->port, maxbw || conf.n ? &conf : NULL, err, errlen);
+}
+
+/* Rebuilds and publishes the table of the link's live flows, and the
+ * classes of its shaping (before the table, so a new flow's class exists
+ * when the table sends frames to it; a removed flow's class goes before its
+ * counters may be freed).  A failure changes nothing. */
+static int flows_publish(const char *link, char *err, size_t errlen)
 {
 	struct vw_flow_attrs *attrs;
 	struct vw_flow_stats **stats;
 	struct vw_flowtab *ft = NULL;
 	struct vw_switch *sw;
 	struct vw_port *port;
+	struct vw_link *l;
 	struct vw_flow *f;
 	unsigned n = 0;
 
@@ -88,11 +173,22 @@ static int flows_publish(const char *link)
 		goto nomem;
 	free(attrs);
 	free(stats);
+	if ((l = shaped_vnic(link))) {
+		char why[200] = "";
+		int rc = flows_shape(l, l->maxbw, why, sizeof(why));
+
+		if (rc) {
+			vw_flowtab_free(ft);
+			ERR("%s", why);
+			return rc;
+		}
+	}
 	vw_flowtab_free(vw_switch_set_flows(sw, port, ft));
 	return 0;
 nomem:
 	free(attrs);
 	free(stats);
+	ERR("out of memory");
 	return -ENOMEM;
 }
 
@@ -135,20 +231,54 @@ int flow_link_check(const char *link, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
-int flow_check_guarantees(const char *link, const struct vw_flow *f, uint64_t guarantee, char *err, size_t errlen)
+int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
+			  size_t errlen)
 {
+	const struct vw_link *l = link_find(link);
 	const struct vw_flow *o;
-	uint64_t sum = guarantee, link_maxbw = 0; /* 0: the link has no maxbw (not implemented yet) */
+	uint64_t sum = guarantee, link_maxbw = l && l->cls == VW_CLASS_VNIC ? l->maxbw : 0;
 	char a[32], b[32];
 
 	for (o = vw_flows; o; o = o->next)
-		if (o != f && !strcmp(o->link, link) && (o->props.set & (1u << VW_FP_GUARANTEE)))
+		if (o != f && o->live && !strcmp(o->link, link) && (o->props.set & (1u << VW_FP_GUARANTEE)))
 			sum += o->props.guarantee;
 	if (link_maxbw && sum > link_maxbw) {
-		ERR("%s: the guarantees of the flows on '%s' would sum to %s, over its maxbw %s", f ? f->name : link, link,
+		ERR("%s: the guarantees of the flows on '%s' would sum to %s, over its maxbw %s", who, link,
 		    vw_bw_format(sum, a), vw_bw_format(link_maxbw, b));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The rules that need the link's other flows, for flow f (NULL: a new
+ * one) taking properties p. */
+static int props_check_link(const char *who, const char *link, const struct vw_flow *f,
+			    const struct vw_flowprops *p, char *err, size_t errlen)
+{
+	const struct vw_link *l = link_find(link);
+	const struct vw_flow *o;
+	int ncls = needs_class(p), nfair = is_fair(p);
+
+	if (p->set && (!l || l->cls != VW_CLASS_VNIC)) {
+		ERR("%s: flow properties on a phys link are not supported yet (they work on VNICs)", who);
+		return -EOPNOTSUPP;
+	}
+	for (o = vw_flows; o; o = o->next)
+		if (o != f && o->live && !strcmp(o->link, link)) {
+			ncls += needs_class(&o->props);
+			nfair += is_fair(&o->props);
+		}
+	if (ncls > VW_SHAPE_MAX_CLASSES - 1) {
+		ERR("%s: '%s' would have more than %d flows with traffic properties", who, link,
+		    VW_SHAPE_MAX_CLASSES - 1);
+		return -ENOSPC;
+	}
+	if (nfair > VW_SHAPE_MAX_FAIR) {
+		ERR("%s: '%s' would have more than %d flows with fairness=conn", who, link, VW_SHAPE_MAX_FAIR);
+		return -ENOSPC;
+	}
+	if (p->set & (1u << VW_FP_GUARANTEE))
+		return flow_check_guarantees(who, link, f, p->guarantee, err, errlen);
 	return 0;
 }
 
@@ -212,9 +342,7 @@ static int props_apply(const char *who, const char *link, const struct vw_flow *
 		    vw_bw_format(p->maxbw, b));
 		return -EINVAL;
 	}
-	if (p->set & (1u << VW_FP_GUARANTEE))
-		return flow_check_guarantees(link, f, p->guarantee, err, errlen);
-	return 0;
+	return props_check_link(who, link, f, p, err, errlen);
 }
 
 int flow_add(const char *name, const char *link, const char *attrs, const char *const *props, int nprops,
@@ -269,12 +397,12 @@ int flow_add(const char *name, const char *link, const char *attrs, const char *
 	f->temporary = temporary;
 	f->live = true;
 	flow_insert(f);
-	rc = flows_publish(link);
+	rc = flows_publish(link, why, sizeof(why));
 	if (rc) {
 		flow_unlink(f);
 		free(f->stats);
 		free(f);
-		ERR("%s: out of memory", name);
+		ERR("%s: %s", name, why);
 	}
 	return rc;
 }
@@ -285,13 +413,15 @@ static int flows_drop(const char *link, struct vw_flow **doomed, int n, bool kee
 {
 	int i, rc;
 
+	char why[200];
+
 	for (i = 0; i < n; i++)
 		doomed[i]->live = false;
-	rc = flows_publish(link);
+	rc = flows_publish(link, why, sizeof(why));
 	if (rc) {
 		for (i = 0; i < n; i++)
 			doomed[i]->live = true;
-		ERR("%s: out of memory", n ? doomed[0]->name : link);
+		ERR("%s: %s", n ? doomed[0]->name : link, why);
 		return rc;
 	}
 	for (i = 0; i < n; i++) {
@@ -348,10 +478,28 @@ int flow_remove_link(const char *link, bool temporary, char *err, size_t errlen)
 	return rc;
 }
 
+/* The flow's properties become p, applied to its link's shaping; on
+ * failure they stay as they were. */
+static int props_commit(struct vw_flow *f, const struct vw_flowprops *p, char *err, size_t errlen)
+{
+	struct vw_flowprops old = f->props;
+	struct vw_link *l = shaped_vnic(f->link);
+	char why[200];
+	int rc;
+
+	f->props = *p;
+	if (l && (rc = flows_shape(l, l->maxbw, why, sizeof(why)))) {
+		f->props = old;
+		ERR("%s: %s", f->name, why);
+		return rc;
+	}
+	return 0;
+}
+
 int flowprop_set(const char *name, const char *const *lists, int nlists, bool temporary, char *err, size_t errlen)
 {
 	struct vw_flow *f = flow_find_live(name);
-	struct vw_flowprops p;
+	struct vw_flowprops p, ps;
 	int rc;
 
 	if (!f) {
@@ -362,17 +510,14 @@ int flowprop_set(const char *name, const char *const *lists, int nlists, bool te
 	rc = props_apply(name, f->link, f, lists, nlists, &p, err, errlen);
 	if (rc)
 		return rc;
-	if (!temporary && !f->temporary) {
-		/* the saved values take what is set now, and keep the rest */
-		struct vw_flowprops ps = f->props_saved;
-
-		rc = props_apply(name, f->link, f, lists, nlists, &ps, err, errlen);
-		if (rc)
-			return rc;
+	ps = f->props_saved;
+	/* the saved values take what is set now, and keep the rest */
+	if (!temporary && !f->temporary && (rc = props_apply(name, f->link, f, lists, nlists, &ps, err, errlen)))
+		return rc;
+	rc = props_commit(f, &p, err, errlen);
+	if (!rc && !temporary && !f->temporary)
 		f->props_saved = ps;
-	}
-	f->props = p;
-	return 0;
+	return rc;
 }
 
 int flowprop_reset(const char *name, const char *const *lists, int nlists, bool temporary, char *err,
@@ -381,7 +526,7 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 	struct vw_flow *f = flow_find_live(name);
 	struct vw_flowprops p;
 	unsigned clear = 0;
-	int i;
+	int i, rc;
 
 	if (!f) {
 		ERR("%s: no such flow", name);
@@ -407,17 +552,19 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 	}
 	p = f->props;
 	p.set &= ~clear;
-	f->props = p;
-	if (!temporary && !f->temporary)
+	rc = props_commit(f, &p, err, errlen);
+	if (!rc && !temporary && !f->temporary)
 		f->props_saved.set &= ~clear;
-	return 0;
+	return rc;
 }
 
 /* ---- hooks of the link objects ---- */
 
 void flows_link_attached(struct vw_link *l)
 {
-	flows_publish(l->name); /* best effort: the phys is attached anyway */
+	char why[200];
+
+	flows_publish(l->name, why, sizeof(why)); /* best effort: the phys is attached anyway */
 }
 
 void flows_link_detaching(struct vw_link *l)
@@ -430,8 +577,10 @@ void flows_link_deleted(struct vw_link *l)
 {
 	struct vw_flow *f, *next;
 
-	if (l->cls == VW_CLASS_VNIC && l->port && l->over)
+	if (l->cls == VW_CLASS_VNIC && l->port && l->over) {
+		vw_shape_set(l->port, NULL, NULL, 0); /* its classes hold the counters */
 		vw_flowtab_free(vw_switch_set_flows(l->over->sw, l->port, NULL));
+	}
 	for (f = vw_flows; f; f = next) {
 		next = f->next;
 		if (!strcmp(f->link, l->name)) {
@@ -450,6 +599,8 @@ void flows_destroy_all(void)
 		struct vw_switch *sw;
 		struct vw_port *port;
 
+		if (l->cls == VW_CLASS_VNIC && l->port)
+			vw_shape_set(l->port, NULL, NULL, 0); /* its classes hold the counters */
 		if (link_port(l->name, &sw, &port) && port->flows)
 			vw_flowtab_free(vw_switch_set_flows(sw, port, NULL));
 	}

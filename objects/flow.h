@@ -33,6 +33,7 @@ struct vw_flow {
 	struct vw_flowprops props_saved; /* persistent */
 	bool temporary; /* added with -t: not saved */
 	bool live;      /* false: removed with -t, still in the saved state */
+	uint16_t cls;   /* its class in the link's shaping once it needed one */
 	struct vw_flow_stats *stats;
 };
 
@@ -56,12 +57,20 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 		   size_t errlen);
 
 /*
- * The configuration-only rule on guarantees: the guarantees of a link's
+ * The configuration-only rule on guarantees (who names the flow in err): the guarantees of a link's
  * flows must not sum over the link's maxbw.  f is the flow being changed
  * (its guarantee taken as guarantee; NULL for none), skip a flow to leave
- * out.  The link's maxbw is not implemented yet, so today every sum passes.
+ * out.  A link without maxbw takes any sum.
  */
-int flow_check_guarantees(const char *link, const struct vw_flow *f, uint64_t guarantee, char *err, size_t errlen);
+int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
+			  size_t errlen);
+
+/* Applies the shaping of VNIC l: maxbw each way and a class for each of its
+ * live flows with traffic properties (maxbw, guarantee, a priority other
+ * than medium, fairness=conn).  Shaping is off when there is neither.
+ * Also the way vnic_set_maxbw changes the rate.  0 or -errno with a
+ * reason (nothing changed). */
+int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen);
 
 /* Whether link names a link flows may be on: a VNIC, or a phys link
  * (attached or not); -errno with a reason otherwise. */

@@ -252,7 +252,7 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 
 static void vnic_unplumb(struct vw_link *l)
 {
-	vw_shape_set(l->port, 0, NULL, 0);
+	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(l->over->sw, l->port);
 	vw_port_destroy(l->port); /* closing the TAP removes its device */
@@ -502,7 +502,7 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	link_unlink(l);
 	/* out of the datapath first: after the detach's grace period no
 	 * worker reads the TAP or forwards to its MAC */
-	vw_shape_set(l->port, 0, NULL, 0);
+	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(over->sw, l->port);
 	vnic_retire(l->port, l->zone);
@@ -540,7 +540,7 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen)
 {
 	char why[200] = "";
-	int rc = vw_shape_set(l->port, bps, why, sizeof(why));
+	int rc = flows_shape(l, bps, why, sizeof(why));
 
 	if (rc) {
 		ERR("%s: cannot set maxbw: %s", l->name, why[0] ? why : strerror(-rc));

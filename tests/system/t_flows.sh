@@ -115,14 +115,17 @@ bad 1 "vwadm: fiperf: flow already exists" add-flow -l $VA -a transport=udp fipe
 bad 1 "vwadm: fx: no such link 'vwtfnosuch'" add-flow -l vwtfnosuch -a transport=udp fx
 bad 1 "vwadm: fx: '$STUB' is an etherstub; flows go on VNICs and phys links" add-flow -l $STUB -a transport=udp fx
 bad 1 "vwadm: 1fx: invalid flow name (1-31 of A-Z a-z 0-9 _ . -, starting with a letter)" add-flow -l $VA -a transport=udp 1fx
-bad 1 "vwadm: fx: property 'maxbw' is not supported yet" add-flow -l $VA -a transport=udp -p maxbw=10M fx
+bad 1 "vwadm: fx: guarantee 2M is over the flow's maxbw 1M" add-flow -l $VA -a transport=udp -p maxbw=1M,guarantee=2M fx
+bad 1 "vwadm: fx: flow properties on a phys link are not supported yet (they work on VNICs)" \
+	add-flow -l vwtfv0 -a transport=udp -p maxbw=10M fx
 bad 1 "vwadm: fx: property 'mss' is not supported yet" add-flow -l $VA -a transport=udp -p mss=1400 fx
 bad 1 "vwadm: fx: unknown property 'cpus'" add-flow -l $VA -a transport=udp -p cpus=1 fx
-bad 1 "vwadm: fiperf: property 'priority' is not supported yet" set-flowprop -p priority=high fiperf
-bad 1 "vwadm: fiperf: property 'guarantee' is not supported yet" set-flowprop -p guarantee=1M fiperf
+bad 1 "vwadm: fiperf: invalid priority 'urgent' (high, medium or low)" set-flowprop -p priority=urgent fiperf
+bad 1 "vwadm: fphys: flow properties on a phys link are not supported yet (they work on VNICs)" \
+	set-flowprop -p guarantee=1M fphys
 bad 1 "vwadm: fiperf: unknown property 'bogus'" set-flowprop -p bogus=1 fiperf
 bad 1 "vwadm: fiperf: property 'maxconn' given twice" set-flowprop -p maxconn=1,maxconn=2 fiperf
-bad 1 "vwadm: fiperf: property 'fairness' is not supported yet" reset-flowprop -p fairness fiperf
+bad 1 "vwadm: fiperf: property 'maxconn' is not supported yet" reset-flowprop -p maxconn fiperf
 bad 1 "vwadm: fnosuch: no such flow" set-flowprop -p maxbw=1M fnosuch
 bad 1 "vwadm: fnosuch: no such flow" remove-flow fnosuch
 bad 1 "vwadm: vwtfnosuch: no such link" remove-flow -l vwtfnosuch

@@ -155,8 +155,9 @@ static void test_props_parse(void **state)
 	assert_int_equal(n, VW_FP_COUNT);
 	for (k = 0; k < n; k++) {
 		assert_ptr_equal(vw_flowprop_find(tab[k].name), &tab[k]);
-		/* nothing is enforced until the shaper is wired in */
-		assert_false(tab[k].enforced);
+		/* the shaper's properties are enforced; admission control and
+		 * the MSS clamp are not wired in yet */
+		assert_int_equal(tab[k].enforced, tab[k].id != VW_FP_MAXCONN && tab[k].id != VW_FP_MSS);
 	}
 	assert_null(vw_flowprop_find("cpus"));
 	for (i = 0; i < ARRAY_SIZE(good); i++) {

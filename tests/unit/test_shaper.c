@@ -1048,6 +1048,40 @@ static void test_fairness(void **state)
 	assert_true(jg >= 0.99);
 }
 
+/* Connections whose hashes all name the same bucket still get a bucket
+ * each while there are free ones near it: equal shares, not halves. */
+static void test_fairness_collide(void **state)
+{
+	struct vw_shaper_cfg cfg;
+	struct sim *sim;
+	double x[6], j;
+	uint32_t x0;
+	int k, c;
+
+	(void)state;
+	base_cfg(&cfg, 20 * M);
+	cfg.fq_buckets = 8; /* hash >> 29: the same bucket for every hash below */
+	sim = sim_new(&cfg);
+	c = add_class(sim, 0, 0, VW_SHAPER_MEDIUM, true);
+	for (k = 0, x0 = 1; k < 6; k++) {
+		struct flow *f = flow_add(sim, SRC_TCP, c, 1514);
+
+		f->rtt = (uint64_t)(10 + 5 * k) * MS;
+		/* the next x with (x * 0x9e3779b1) >> 29 == 0: home bucket 0 */
+		while ((uint32_t)(x0 * 0x9e3779b1u) >> 29)
+			x0++;
+		f->hash = cfg.seed ^ x0++;
+	}
+	sim->t0 = 2 * SEC;
+	sim_run(sim, 12 * SEC + MS);
+	for (k = 0; k < 6; k++)
+		x[k] = wrate(sim, &sim->fl[k], 0);
+	j = jain(x, 6);
+	print_message("6 TCP, one home bucket of 8: Jain %.4f\n", j);
+	assert_true(j >= 0.99);
+	sim_free(sim);
+}
+
 /* Six connections of the seed's WAN test on 5.2 Mb/s. */
 static void test_fairness_wan(void **state)
 {
@@ -1514,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(test_guarantee_borrow),
 		cmocka_unit_test(test_fairness),
 		cmocka_unit_test(test_fairness_wan),
+		cmocka_unit_test(test_fairness_collide),
 		cmocka_unit_test(test_rate_accuracy),
 		cmocka_unit_test(test_random_ops),
 	};
