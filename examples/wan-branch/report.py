@@ -121,6 +121,10 @@ def main(argv):
             cells = ["-" if x is None else "%.0f (%.0f)" % (x * wire / 1e3, x / 1e3) for x in r["udp"]]
             print("%-13s" % r["name"] + "".join("%15s" % c for c in cells))
 
+    if rows[0]["tsum"] is not None and rows[2]["tsum"] is not None and rows[2]["usum"] is not None:
+        print("in short: TCP %.2f Mb/s alone, %.2f once the UDP streams joined (UDP %.2f Mb/s on the wire)" %
+              (rows[0]["tsum"] / 1e6, min(r["tsum"] for r in rows[1:] if r["tsum"] is not None) / 1e6,
+               rows[2]["usum"] / 1e6))
     if not goals:
         return 0
     results = []

@@ -67,6 +67,8 @@ echo
 echo "Run 1: no policy (one queue for the WAN link)"
 wan_run "$SECS" "$TMP/nopolicy" || die "run 1 failed"
 wan_report "$TMP/nopolicy" "no policy" || die "run 1: no report"
+echo "the branch VNIC after run 1 (vwstat; DROP_SHAPE: frames it sent that the shaper dropped):"
+sed 's/^/  /' "$TMP/nopolicy/link.txt"
 echo
 
 echo "Run 2: the policy"
@@ -77,7 +79,7 @@ wan_run "$SECS" "$TMP/policy" || die "run 2 failed"
 rc=0
 wan_report "$TMP/policy" "with the policy" --goals || rc=$?
 [ $rc -le 1 ] || die "run 2: no report"
-echo "per-flow counters (vwstat show-flow -l $WAN_VB):"
+echo "the branch VNIC's flows after run 2 (vwstat show-flow; OPKTS/OBYTES: what the branch sent):"
 sed 's/^/  /' "$TMP/policy/flows.txt"
 echo
 if [ $rc = 0 ]; then echo "PASS: every goal held"; else echo "FAIL: some goal did not hold"; fi
