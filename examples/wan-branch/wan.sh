@@ -81,9 +81,10 @@ _wan_now() { date +%s.%N; }
 
 # _wan_arrived PROTO N: wait (10 s at most) until the head office's stack has
 # received N more PROTO datagrams or segments than when called, and print
-# the time.  A client's data starts some time after it is launched: its
-# control connection crosses the congested WAN (a lost SYN costs a second),
-# so the UDP streams' start is taken from when their data arrives.
+# the time; fails if they did not come.  A client's data starts some time
+# after it is launched: its control connection crosses the congested WAN (a
+# lost SYN costs a second), so the UDP streams' start is taken from when
+# their data arrives.
 _wan_arrived() {
 	ip netns exec $WAN_ZH bash -c '
 		count() { awk -v p="$1" '\''$1 == p":" && $2 ~ /^[0-9]+$/ { print $col; exit }
@@ -91,10 +92,37 @@ _wan_arrived() {
 		f=InDatagrams; [ "$1" = Tcp ] && f=InSegs
 		base=$(count "$1" $f)
 		for _ in $(seq 1000); do
-			[ $(( $(count "$1" $f) - base )) -ge "$2" ] && break
+			if [ $(( $(count "$1" $f) - base )) -ge "$2" ]; then
+				date +%s.%N
+				exit 0
+			fi
 			sleep 0.01
 		done
-		date +%s.%N' _ "$1" "$2"
+		exit 1' _ "$1" "$2"
+}
+
+# _wan_udp SECS DIR: the UDP streams, SECS seconds; returns once their data
+# arrives.  iperf3 opens each UDP stream with one datagram each way and
+# waits 30 s for the answer; without a policy that datagram crosses the
+# congested WAN and may be dropped.  So a start that brings no data within
+# 10 s is abandoned and made again (3 times at most, each time shorter).
+_wan_udp() {
+	local secs=$1 dir=$2 try start=$(_wan_now)
+	for try in 1 2 3; do
+		ip netns exec $WAN_ZH iperf3 -s -1 -J -p $WAN_UDP_PORT >/dev/null 2>&1 &
+		WAN_UDP_SRV=$!
+		_wan_listen $WAN_UDP_PORT || return 1
+		ip netns exec $WAN_ZB iperf3 -c $WAN_AH -p $WAN_UDP_PORT -u -P $WAN_UDP -b $WAN_UDP_RATE \
+			-l $WAN_UDP_LEN -t "$secs" -i 1 -J --get-server-output >"$dir/udp.json" 2>"$dir/udp.err" &
+		WAN_UDP_PID=$!
+		WAN_UDP_T=$(_wan_arrived Udp $((WAN_UDP + 10))) && return 0
+		echo "wan_run: the UDP streams did not start (try $try); again" >&2
+		kill $WAN_UDP_PID $WAN_UDP_SRV 2>/dev/null
+		wait $WAN_UDP_PID $WAN_UDP_SRV 2>/dev/null
+		secs=$((secs - $(awk -v a="$start" -v b="$(_wan_now)" 'BEGIN { printf "%d", b - a + 0.999 }')))
+		start=$(_wan_now)
+	done
+	return 1
 }
 
 # wan_run SECS DIR: from the branch to the head office, WAN_TCP TCP streams
@@ -105,22 +133,22 @@ _wan_arrived() {
 # DIR/run.env records the timing; DIR/flows.txt and DIR/link.txt the
 # branch VNIC's per-flow and link counters after the run.
 wan_run() {
-	local secs=$1 dir=$2 t0 t1 udp_secs tcp_pid udp_pid rc=0
+	local secs=$1 dir=$2 t0 t1 udp_secs tcp_pid rc=0
 	mkdir -p "$dir" && rm -f "$dir"/*.json "$dir"/*.err "$dir"/run.env "$dir"/*.txt
 	udp_secs=$((secs - secs / 3))
 	ip netns exec $WAN_ZH iperf3 -s -1 -J -p $WAN_TCP_PORT >/dev/null 2>&1 &
-	ip netns exec $WAN_ZH iperf3 -s -1 -J -p $WAN_UDP_PORT >/dev/null 2>&1 &
-	_wan_listen $WAN_TCP_PORT && _wan_listen $WAN_UDP_PORT || return 1
+	_wan_listen $WAN_TCP_PORT || return 1
 	ip netns exec $WAN_ZB iperf3 -c $WAN_AH -p $WAN_TCP_PORT -P $WAN_TCP -t "$secs" -i 1 \
 		-J --get-server-output >"$dir/tcp.json" 2>"$dir/tcp.err" &
 	tcp_pid=$!
-	t0=$(_wan_arrived Tcp 100)
+	t0=$(_wan_arrived Tcp 100) || { echo "wan_run: no TCP data reached $WAN_ZH" >&2; wait $tcp_pid; return 1; }
 	sleep $((secs / 3))
-	ip netns exec $WAN_ZB iperf3 -c $WAN_AH -p $WAN_UDP_PORT -u -P $WAN_UDP -b $WAN_UDP_RATE \
-		-l $WAN_UDP_LEN -t "$udp_secs" -i 1 -J --get-server-output >"$dir/udp.json" 2>"$dir/udp.err" &
-	udp_pid=$!
-	t1=$(_wan_arrived Udp $((WAN_UDP + 10)))
-	wait $udp_pid || rc=1
+	if _wan_udp $udp_secs "$dir"; then
+		t1=$WAN_UDP_T
+		wait $WAN_UDP_PID || rc=1
+	else
+		t1=$t0 rc=1
+	fi
 	wait $tcp_pid || rc=1
 	cat >"$dir/run.env" <<-EOF
 		{"secs": $secs, "join": $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'),
