@@ -65,10 +65,14 @@ echo "branch $WAN_ZB ($WAN_AB, VNIC $WAN_VB maxbw=$WAN_RATE) -> head office $WAN
 echo
 
 echo "Run 1: no policy (one queue for the WAN link)"
-wan_run "$SECS" "$TMP/nopolicy" || die "run 1 failed"
-wan_report "$TMP/nopolicy" "no policy" || die "run 1: no report"
-echo "the branch VNIC after run 1 (vwstat; DROP_SHAPE: frames it sent that the shaper dropped):"
-sed 's/^/  /' "$TMP/nopolicy/link.txt"
+# (without a policy iperf3's UDP streams may fail to even open across the
+# congested link: that is said, and run 2 goes on)
+if wan_run "$SECS" "$TMP/nopolicy" && wan_report "$TMP/nopolicy" "no policy"; then
+	echo "the branch VNIC after run 1 (vwstat; DROP_SHAPE: frames it sent that the shaper dropped):"
+	sed 's/^/  /' "$TMP/nopolicy/link.txt"
+else
+	echo "run 1 did not complete: iperf3 could not open its UDP streams across the congested link"
+fi
 echo
 
 echo "Run 2: the policy"

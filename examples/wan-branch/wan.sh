@@ -79,9 +79,9 @@ _wan_listen() {
 
 _wan_now() { date +%s.%N; }
 
-# _wan_arrived PROTO N: wait (10 s at most) until the head office's stack has
-# received N more PROTO datagrams or segments than when called, and print
-# the time; fails if they did not come.  A client's data starts some time
+# _wan_arrived PROTO N [SECS]: wait (SECS, default 10, at most) until the
+# head office's stack has received N more PROTO datagrams or segments than
+# when called, and print the time; fails if they did not come.  A client's data starts some time
 # after it is launched: its control connection crosses the congested WAN (a
 # lost SYN costs a second), so the UDP streams' start is taken from when
 # their data arrives.
@@ -91,31 +91,32 @@ _wan_arrived() {
 			$1 == p":" { for (i = 2; i <= NF; i++) if ($i == f) col = i }'\'' f="$2" /proc/net/snmp; }
 		f=InDatagrams; [ "$1" = Tcp ] && f=InSegs
 		base=$(count "$1" $f)
-		for _ in $(seq 1000); do
+		for _ in $(seq $(($3 * 100))); do
 			if [ $(( $(count "$1" $f) - base )) -ge "$2" ]; then
 				date +%s.%N
 				exit 0
 			fi
 			sleep 0.01
 		done
-		exit 1' _ "$1" "$2"
+		exit 1' _ "$1" "$2" "${3:-10}"
 }
 
 # _wan_udp SECS DIR: the UDP streams, SECS seconds; returns once their data
 # arrives.  iperf3 opens each UDP stream with one datagram each way and
-# waits 30 s for the answer; without a policy that datagram crosses the
-# congested WAN and may be dropped.  So a start that brings no data within
-# 10 s is abandoned and made again (3 times at most, each time shorter).
+# waits 30 s for the answer; without a policy that datagram (and the
+# control connection) crosses the congested WAN and is often dropped.  So
+# a start that brings no data within 5 s is abandoned and made again (5
+# times at most, each time shorter; the phases follow the real start).
 _wan_udp() {
 	local secs=$1 dir=$2 try start=$(_wan_now)
-	for try in 1 2 3; do
+	for try in 1 2 3 4 5; do
 		ip netns exec $WAN_ZH iperf3 -s -1 -J -p $WAN_UDP_PORT >/dev/null 2>&1 &
 		WAN_UDP_SRV=$!
 		_wan_listen $WAN_UDP_PORT || return 1
 		ip netns exec $WAN_ZB iperf3 -c $WAN_AH -p $WAN_UDP_PORT -u -P $WAN_UDP -b $WAN_UDP_RATE \
 			-l $WAN_UDP_LEN -t "$secs" -i 1 -J --get-server-output >"$dir/udp.json" 2>"$dir/udp.err" &
 		WAN_UDP_PID=$!
-		WAN_UDP_T=$(_wan_arrived Udp $((WAN_UDP + 10))) && return 0
+		WAN_UDP_T=$(_wan_arrived Udp $((WAN_UDP + 10)) 5) && return 0
 		echo "wan_run: the UDP streams did not start (try $try); again" >&2
 		kill $WAN_UDP_PID $WAN_UDP_SRV 2>/dev/null
 		wait $WAN_UDP_PID $WAN_UDP_SRV 2>/dev/null

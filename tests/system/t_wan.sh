@@ -20,8 +20,13 @@ vw_start
 check "two zones on an etherstub, the branch VNIC $WAN_VB with maxbw=$WAN_RATE, ping across" wan_build
 
 log "---- run 1, no policy ($SECS s): reported, not asserted"
-wan_run $SECS "$VW_TMP/nopolicy" || fail "run 1: the traffic did not run"
-wan_report "$VW_TMP/nopolicy" "no policy" || fail "run 1: no report"
+# (without a policy iperf3's UDP streams may fail to even open across the
+# congested link: reported, and the test goes on)
+if wan_run $SECS "$VW_TMP/nopolicy"; then
+	wan_report "$VW_TMP/nopolicy" "no policy" || log "---- run 1: no report"
+else
+	log "---- run 1 did not complete (see above); no figures"
+fi
 
 check "the policy: UDP flow maxbw=1M,fairness=conn and TCP flow fairness=conn on $WAN_VB" wan_policy
 expect_eq "show-flowprop shows the policy" "$WAN_FUDP:maxbw:1M
