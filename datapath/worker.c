@@ -285,6 +285,11 @@ int vw_workers_count(void)
 
 int vw_worker_add_port(struct vw_port *port)
 {
+	return vw_worker_add_port_in(port, 0);
+}
+
+int vw_worker_add_port_in(struct vw_port *port, uint32_t mask)
+{
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = port };
 	struct worker *best = NULL;
 	int i;
@@ -308,7 +313,7 @@ int vw_worker_add_port(struct vw_port *port)
 	}
 
 	for (i = 0; i < nworkers; i++)
-		if (!best || workers[i]->nports < best->nports)
+		if ((!mask || (mask & (1u << i))) && (!best || workers[i]->nports < best->nports))
 			best = workers[i];
 	if (!best)
 		return -ENODEV;

@@ -35,6 +35,12 @@ int vw_worker_cpu(int w);
 uint32_t vw_workers_on_cpu(int cpu);
 
 int vw_worker_add_port(struct vw_port *port);
+/* The same, for a port with one queue, among the workers of mask (bit w;
+ * 0: all): the one of them with the fewest ports (-ENODEV: none). */
+int vw_worker_add_port_in(struct vw_port *port, uint32_t mask);
+/* No wait: the worker may still be reading the port (a batch it had
+ * already been woken for) until a grace period (vw_rcu_synchronize) has
+ * passed, so only then may another worker be given it. */
 void vw_worker_del_port(struct vw_port *port);
 
 /* Runs fn(arg) on worker w's own thread, between two batches, and returns

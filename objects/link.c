@@ -132,6 +132,22 @@ int etherstub_delete(const char *name, char *err, size_t errlen)
 /* ---- phys: attached while it has VNICs ---- */
 
 static int uplink_shape(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
+static int cpus_workers(const char *name, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen);
+
+/* The workers the phys's cpus name (0: any; so too when they cannot be
+ * used any more, with the reason on stderr: the phys is attached anyway). */
+static uint32_t phys_workers(const char *name)
+{
+	struct vw_physprop *p = physprop_find(name);
+	uint32_t mask = 0;
+	char why[256];
+
+	if (p && !vw_cpuset_empty(&p->cpus) && cpus_workers(name, &p->cpus, &mask, why, sizeof(why))) {
+		fprintf(stderr, "vwired: %s; its uplink is read by any worker\n", why);
+		mask = 0;
+	}
+	return mask;
+}
 
 static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int *rc)
 {
@@ -166,7 +182,7 @@ static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int 
 		ERR("%s: cannot attach: %s", name, strerror(l->uplink ? ENOMEM : -*rc));
 		goto fail;
 	}
-	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port(l->uplink))) {
+	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port_in(l->uplink, phys_workers(name)))) {
 		ERR("%s: cannot attach: %s", name, strerror(-*rc));
 		vw_switch_detach(l->sw, l->uplink);
 		goto fail;
@@ -225,7 +241,7 @@ static void physprop_gc(struct vw_physprop *p)
 {
 	struct vw_physprop **pp;
 
-	if (p->maxbw || p->maxbw_saved)
+	if (p->maxbw || p->maxbw_saved || !vw_cpuset_empty(&p->cpus) || !vw_cpuset_empty(&p->cpus_saved))
 		return;
 	for (pp = &vw_physprops; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
@@ -318,6 +334,89 @@ int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, si
 		p->maxbw_saved = bps;
 	physprop_gc(p);
 	return 0;
+}
+
+/*
+ * Hands the uplink to one of the workers of mask (0: any), unless the one
+ * that polls it is among them: out of the old worker's epoll set, a grace
+ * period (it may be reading a batch it was woken for), into the new one's.
+ * Frames that come meanwhile wait in the socket (its epoll is
+ * level-triggered, so the new worker is woken for them at once).  A shaped
+ * uplink's owner is its reader: shaping goes off first (what it held is
+ * sent on) and comes back on the new worker.
+ */
+static int uplink_move(struct vw_link *l, uint32_t mask, char *err, size_t errlen)
+{
+	struct vw_port *port = l->uplink;
+	struct vw_physprop *p = physprop_find(l->name);
+	bool shaped = port->shape[VW_SHAPE_IN] != NULL;
+	int old = port->worker, rc, rc2 = 0;
+	char why[256];
+
+	if (!mask || old < 0 || (mask & (1u << old)))
+		return 0;
+	if (shaped)
+		vw_shape_set(port, NULL, NULL, 0);
+	vw_worker_del_port(port);
+	vw_rcu_synchronize();
+	rc = vw_worker_add_port_in(port, mask);
+	if (rc) {
+		ERR("%s: cannot set cpus: %s", l->name, strerror(-rc));
+		vw_worker_add_port_in(port, 1u << old); /* back where it was */
+	}
+	if (shaped && p && p->maxbw)
+		rc2 = uplink_shape(l, p->maxbw, why, sizeof(why));
+	if (rc2 && !rc) {
+		ERR("%s", why);
+		rc = rc2;
+	}
+	return rc;
+}
+
+int phys_set_cpus(const char *name, const struct vw_cpuset *set, bool temporary, char *err, size_t errlen)
+{
+	struct vw_physprop *p = physprop_find(name);
+	struct vw_link *l = link_find(name);
+	bool empty = !set || vw_cpuset_empty(set);
+	uint32_t mask = 0;
+	int rc;
+
+	if (!empty && (rc = cpus_workers(name, set, &mask, err, errlen)))
+		return rc;
+	if (!p && !empty && !(p = physprop_new(name))) {
+		ERR("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if (!p)
+		return 0;
+	if (l && l->cls == VW_CLASS_PHYS && l->uplink && (rc = uplink_move(l, mask, err, errlen))) {
+		physprop_gc(p);
+		return rc;
+	}
+	if (empty)
+		memset(&p->cpus, 0, sizeof(p->cpus));
+	else
+		p->cpus = *set;
+	if (!temporary)
+		p->cpus_saved = p->cpus;
+	physprop_gc(p);
+	return 0;
+}
+
+void phys_restore_cpus(const char *name, const struct vw_cpuset *cpus, const struct vw_cpuset *saved)
+{
+	struct vw_physprop *p = physprop_find(name);
+	char err[256];
+
+	if (!p || memcmp(&p->cpus, cpus, sizeof(*cpus)))
+		phys_set_cpus(name, cpus, true, err, sizeof(err)); /* the live value */
+	p = physprop_find(name);
+	if (!p && !vw_cpuset_empty(saved))
+		p = physprop_new(name);
+	if (p) {
+		p->cpus_saved = *saved;
+		physprop_gc(p);
+	}
 }
 
 void phys_restore_maxbw(const char *name, uint64_t bps, uint64_t saved)
@@ -734,7 +833,7 @@ static void cpus_online(struct vw_cpuset *set)
 
 /* The workers on the CPUs of set, as a mask; each CPU must be online and
  * run one (else -EINVAL with the first bad CPU named). */
-static int cpus_workers(struct vw_link *l, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen)
+static int cpus_workers(const char *name, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen)
 {
 	struct vw_cpuset online, busy = { { 0 } };
 	char list[256];
@@ -750,15 +849,15 @@ static int cpus_workers(struct vw_link *l, const struct vw_cpuset *set, uint32_t
 		if (!vw_cpuset_has(set, c))
 			continue;
 		if (!vw_cpuset_has(&online, c)) {
-			ERR("%s: CPU %u is not online (online: %s)", l->name, c,
+			ERR("%s: CPU %u is not online (online: %s)", name, c,
 			    vw_cpulist_format(&online, list, sizeof(list)) ? list : "?");
 			return -EINVAL;
 		}
 		if (!vw_workers_on_cpu((int)c)) {
 			if (vw_cpuset_empty(&busy))
-				ERR("%s: no datapath worker runs on CPU %u (workers are not pinned to CPUs)", l->name, c);
+				ERR("%s: no datapath worker runs on CPU %u (workers are not pinned to CPUs)", name, c);
 			else
-				ERR("%s: no datapath worker runs on CPU %u (workers run on %s)", l->name, c,
+				ERR("%s: no datapath worker runs on CPU %u (workers run on %s)", name, c,
 				    vw_cpulist_format(&busy, list, sizeof(list)) ? list : "?");
 			return -EINVAL;
 		}
@@ -795,7 +894,7 @@ int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, siz
 	int rc;
 
 	if (set && !vw_cpuset_empty(set)) {
-		rc = cpus_workers(l, set, &mask, err, errlen);
+		rc = cpus_workers(l->name, set, &mask, err, errlen);
 		if (rc)
 			return rc;
 	}

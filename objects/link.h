@@ -124,12 +124,13 @@ int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, siz
  * other than medium). */
 int vnic_set_priority(struct vw_link *l, enum vw_priority prio, char *err, size_t errlen);
 
-/* Properties of phys links (maxbw), kept by name whether the phys is
+/* Properties of phys links (maxbw, cpus), kept by name whether the phys is
  * attached or not, and applied when it is. */
 struct vw_physprop {
 	struct vw_physprop *next;
 	char name[VW_LINKNAME_MAX + 1];
 	uint64_t maxbw, maxbw_saved; /* bits/s each way; 0 = none */
+	struct vw_cpuset cpus, cpus_saved; /* the uplink's reader's; empty = any */
 };
 extern struct vw_physprop *vw_physprops;
 struct vw_physprop *physprop_find(const char *name);
@@ -144,6 +145,12 @@ int phys_vnic_classes(struct vw_link *l, char *err, size_t errlen);
 int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen);
 /* Puts back both values (undo of a failed change). */
 void phys_restore_maxbw(const char *name, uint64_t bps, uint64_t saved);
+/* Sets (NULL or empty: resets) the cpus of phys link name: the uplink is
+ * read by a worker on one of them (vw_worker_add_port_in: the one with the
+ * fewest ports), live when it is attached; one that already does keeps
+ * it.  Each CPU must be online and run a worker, as for a VNIC. */
+int phys_set_cpus(const char *name, const struct vw_cpuset *set, bool temporary, char *err, size_t errlen);
+void phys_restore_cpus(const char *name, const struct vw_cpuset *cpus, const struct vw_cpuset *saved);
 
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);

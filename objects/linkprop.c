@@ -80,7 +80,7 @@ bool linkprop_applies(const struct vw_link *l, const char *prop)
 {
 	if (l->cls == VW_CLASS_VNIC)
 		return true;
-	return l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw");
+	return l->cls == VW_CLASS_PHYS && (!strcmp(prop, "maxbw") || !strcmp(prop, "cpus"));
 }
 
 /* maxbw of a phys link: its uplink, both ways (objects/link.c). */
@@ -91,6 +91,16 @@ static int phys_maxbw(struct vw_link *l, const char *value, bool temporary, char
 	if (value && !linkprop_maxbw_parse(l->name, value, &bps, err, errlen))
 		return -EINVAL;
 	return phys_set_maxbw(l->name, bps, temporary, err, errlen);
+}
+
+/* cpus of a phys link: the worker that reads its uplink (objects/link.c). */
+static int phys_cpus(struct vw_link *l, const char *value, bool temporary, char *err, size_t errlen)
+{
+	struct vw_cpuset set = { { 0 } };
+
+	if (value && !linkprop_cpus_parse(l->name, value, &set, err, errlen))
+		return -EINVAL;
+	return phys_set_cpus(l->name, &set, temporary, err, errlen);
 }
 
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen)
@@ -109,9 +119,11 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 	}
 	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw"))
 		return phys_maxbw(l, value, temporary, err, errlen);
+	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "cpus"))
+		return phys_cpus(l, value, temporary, err, errlen);
 	if (l->cls != VW_CLASS_VNIC) {
-		if (!strcmp(prop, "maxbw"))
-			ERR("%s: property 'maxbw' applies only to VNICs and phys links", l->name);
+		if (!strcmp(prop, "maxbw") || !strcmp(prop, "cpus"))
+			ERR("%s: property '%s' applies only to VNICs and phys links", l->name, prop);
 		else if (!strcmp(prop, "priority") && l->cls == VW_CLASS_PHYS)
 			ERR("%s: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)",
 			    l->name);
@@ -206,6 +218,17 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 			snprintf(saved, len, "%s", vw_bw_format(p->maxbw_saved, b));
 		return;
 	}
+	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "cpus")) {
+		const struct vw_physprop *p = physprop_find(l->name);
+
+		/* "--": any worker reads the uplink */
+		if (!p || vw_cpuset_empty(&p->cpus) || !vw_cpulist_format(&p->cpus, cur, len))
+			snprintf(cur, len, "--");
+		snprintf(def, len, "--");
+		if (p && !vw_cpuset_empty(&p->cpus_saved) && !vw_cpulist_format(&p->cpus_saved, saved, len))
+			*saved = 0;
+		return;
+	}
 	if (l->cls != VW_CLASS_VNIC)
 		return;
 	if (!strcmp(prop, "zone")) {
@@ -246,6 +269,10 @@ void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
 		memset(u, 0, sizeof(*u));
 		u->maxbw = p ? p->maxbw : 0;
 		u->maxbw_saved = p ? p->maxbw_saved : 0;
+		if (p) {
+			u->cpus = p->cpus;
+			u->cpus_saved = p->cpus_saved;
+		}
 		return;
 	}
 	u->priority = l->priority;
@@ -264,8 +291,10 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 {
 	char err[256];
 
-	if (l->cls == VW_CLASS_PHYS)
+	if (l->cls == VW_CLASS_PHYS) {
+		phys_restore_cpus(l->name, &u->cpus, &u->cpus_saved);
 		phys_restore_maxbw(l->name, u->maxbw, u->maxbw_saved);
+	}
 	if (l->cls != VW_CLASS_VNIC)
 		return;
 	if (l->priority != u->priority)

@@ -44,12 +44,22 @@ void state_export(struct vw_buf *out)
 			vw_buf_printf(out, "create-etherstub %s\n", l->name);
 	/* phys links' properties, kept whether attached or not: before the
 	 * VNICs, so their first VNIC attaches the phys shaped already */
-	for (p = vw_physprops; p; p = p->next)
-		if (p->maxbw_saved) {
-			char b[32];
+	for (p = vw_physprops; p; p = p->next) {
+		const char *sep = " -p ";
+		char b[32], c[512];
 
-			vw_buf_printf(out, "set-linkprop -p maxbw=%s %s\n", vw_bw_format(p->maxbw_saved, b), p->name);
+		if (!p->maxbw_saved && vw_cpuset_empty(&p->cpus_saved))
+			continue;
+		vw_buf_printf(out, "set-linkprop");
+		if (p->maxbw_saved) {
+			vw_buf_printf(out, "%smaxbw=%s", sep, vw_bw_format(p->maxbw_saved, b));
+			sep = ",";
 		}
+		/* last: its value has commas of its own */
+		if (!vw_cpuset_empty(&p->cpus_saved) && vw_cpulist_format(&p->cpus_saved, c, sizeof(c)))
+			vw_buf_printf(out, "%scpus=%s", sep, c);
+		vw_buf_printf(out, " %s\n", p->name);
+	}
 	for (l = vw_links; l; l = l->next) {
 		const char *sep = " -p ";
 

@@ -156,7 +156,7 @@ bad 1 "vwadm: vwtbnosuch: no such link" set-linkprop -p mtu=1400 vwtbnosuch
 bad 1 "vwadm: vwtbs: property 'mtu' applies only to VNICs" set-linkprop -p mtu=1400 vwtbs
 bad 1 "vwadm: vwtb1: invalid cpus '1-0' (a CPU list such as 0,2-3)" set-linkprop -p cpus=1-0 vwtb1
 bad 1 "vwadm: vwtb1: CPU 1023 is not online (online: $(cat /sys/devices/system/cpu/online))" set-linkprop -p cpus=1023 vwtb1
-bad 1 "vwadm: vwtbs: property 'cpus' applies only to VNICs" set-linkprop -p cpus=0 vwtbs
+bad 1 "vwadm: vwtbs: property 'cpus' applies only to VNICs and phys links" set-linkprop -p cpus=0 vwtbs
 bad 1 "vwadm: vwtbs: property 'priority' applies only to VNICs" set-linkprop -p priority=high vwtbs
 bad 1 "vwadm: vwtbs: property 'maxbw' applies only to VNICs and phys links" set-linkprop -p maxbw=10M vwtbs
 bad 1 "vwadm: vwtbveth0: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)" \

@@ -144,7 +144,7 @@ bad "vwadm: $VB: invalid cpus '0,,1' (a CPU list such as 0,2-3)" set-linkprop -p
 bad "vwadm: $VB: invalid cpus '0 1' (a CPU list such as 0,2-3)" set-linkprop -p "cpus=0 1" $VB
 bad "vwadm: $VB: property 'cpus' given twice" set-linkprop -p cpus=$C0,cpus=$C1 $VB
 bad "vwadm: $VB: invalid mtu 'x' (68-9000)" set-linkprop -p cpus=$C0,mtu=x $VB
-bad "vwadm: $STUB: property 'cpus' applies only to VNICs" set-linkprop -p cpus=$C0 $STUB
+bad "vwadm: $STUB: property 'cpus' applies only to VNICs and phys links" set-linkprop -p cpus=$C0 $STUB
 bad "vwadm: vwtuc: invalid cpus 'abc' (a CPU list such as 0,2-3)" create-vnic -l $STUB -p cpus=abc vwtuc
 bad "vwadm: vwtuc: CPU $OFF is not online (online: $ONLINE)" create-vnic -l $STUB -p cpus=$OFF vwtuc
 bad "vwadm: vwtuc: property 'cpus' given twice" create-vnic -l $STUB -p cpus=$C0,cpus=$C0 vwtuc

@@ -74,7 +74,8 @@ print(int(r[len(r) // 2] * 1000) if r else 999999999)'
 vw_start
 log "---- maxbw on the phys before it is attached"
 check "maxbw=20M on $PHYS (not attached yet)" vwadm set-linkprop -p maxbw=20M $PHYS
-expect_eq "show-linkprop: $PHYS has maxbw 20M, and no other property" "$PHYS:maxbw:20M:--" \
+expect_eq "show-linkprop: $PHYS has maxbw 20M, and cpus (the other phys property) unset" "$PHYS:maxbw:20M:--
+$PHYS:cpus:--:--" \
 	"$(vwadm show-linkprop -c -o link,property,value,default $PHYS)"
 expect_eq "export names it" "set-linkprop -p maxbw=20M $PHYS" "$(vwadm export)"
 check "create zone $ZA" vwadm create-zone $ZA
@@ -242,7 +243,8 @@ log "---- detached and attached again"
 check "delete $VA" vwadm delete-vnic $VA
 check "delete $VB" vwadm delete-vnic $VB
 expect_eq "show-phys: $PHYS detached" "$PHYS:no" "$(vwadm show-phys -p -o link,attached $PHYS)"
-expect_eq "show-linkprop: the detached $PHYS keeps maxbw 20M" "$PHYS:maxbw:20M" \
+expect_eq "show-linkprop: the detached $PHYS keeps maxbw 20M" "$PHYS:maxbw:20M
+$PHYS:cpus:--" \
 	"$(vwadm show-linkprop -c -o link,property,value)"
 check "create VNIC $VA again" vwadm create-vnic -l $PHYS -p zone=$ZA,priority=high $VA
 check "address $A4/24 on $VA" vwadm create-addr -a $A4/24 $VA
