@@ -364,8 +364,8 @@ static int uplink_move(struct vw_link *l, uint32_t mask, char *err, size_t errle
 		ERR("%s: cannot set cpus: %s", l->name, strerror(-rc));
 		vw_worker_add_port_in(port, 1u << old); /* back where it was */
 	}
-	if (shaped && p && p->maxbw)
-		rc2 = uplink_shape(l, p->maxbw, why, sizeof(why));
+	if (shaped) /* maxbw, or flows with properties */
+		rc2 = uplink_shape(l, p ? p->maxbw : 0, why, sizeof(why));
 	if (rc2 && !rc) {
 		ERR("%s", why);
 		rc = rc2;
