@@ -4,11 +4,12 @@
 # demo.  Objects go to build/ (and build/asan/ for the sanitizer build).
 
 CC      ?= gcc
-PKGS    := libmnl
+PKGS    := libmnl libmicrohttpd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_MNL := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS_MNL := $(shell pkg-config --libs libmnl 2>/dev/null)
+LDLIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -17,7 +18,8 @@ B := build
 LIB_SRCS := $(wildcard lib/*.c)
 DP_SRCS  := $(wildcard datapath/*.c)
 OBJ_SRCS := $(wildcard objects/*.c)
-CTL_SRCS := $(filter-out control/vwired.c,$(wildcard control/*.c))
+# control/metrics.c is the daemon's only (the unit tests do not link libmicrohttpd)
+CTL_SRCS := $(filter-out control/vwired.c control/metrics.c,$(wildcard control/*.c))
 CLI_COMMON := cli/output.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -37,8 +39,8 @@ $(B)/%.o: %.c
 $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-$(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL)
+$(B)/vwired: $(B)/control/vwired.o $(B)/control/metrics.o $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_MHD)
 
 $(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^

@@ -39,7 +39,26 @@ static char sockpath[108];
 static unsigned nclients;
 
 /* Tags for epoll data: the fixed fds are told apart by address. */
-static int tag_listen, tag_signal, tag_timer, tag_mcast;
+static int tag_listen, tag_signal, tag_timer, tag_mcast, tag_extra;
+
+static int extra_fd = -1;
+static void (*extra_fn)(void);
+static int (*extra_timeout)(void);
+
+void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
+{
+	extra_fd = fd;
+	extra_fn = fn;
+	extra_timeout = timeout;
+}
+
+/* The loop's wait: the sooner of the reap's and the extra descriptor's. */
+static int loop_timeout(void)
+{
+	int a = vnic_reap_timeout(), b = extra_fn ? extra_timeout() : -1;
+
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
 
 int ctl_listen(const char *path, char *err, size_t errlen)
 {
@@ -259,10 +278,15 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
+	if (extra_fd >= 0) {
+		ev.data.ptr = &tag_extra;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, extra_fd, &ev);
+	}
 	for (;;) {
 		struct epoll_event evs[32];
 		/* wakes for the reap of deleted VNICs' faces when one is due */
-		int i, n = epoll_wait(epfd, evs, 32, vnic_reap_timeout());
+		int i, n = epoll_wait(epfd, evs, 32, loop_timeout());
+		bool extra = n == 0 && extra_fn;
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -278,6 +302,9 @@ int ctl_run(void)
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
 					vnic_refresh_mcast(NULL);
+				extra = extra_fn != NULL;
+			} else if (p == &tag_extra) {
+				extra = true;
 			} else if (p == &tag_mcast) {
 				uint64_t n;
 
@@ -289,6 +316,8 @@ int ctl_run(void)
 				client_input(p);
 			}
 		}
+		if (extra)
+			extra_fn();
 		if (!vnic_reap_timeout())
 			vnic_reap();
 	}

@@ -20,5 +20,9 @@ int ctl_listen(const char *path, char *err, size_t errlen);
 /* Serves clients until SIGINT or SIGTERM. */
 int ctl_run(void);
 void ctl_close(void);
+/* One more descriptor for the loop (the metrics server's): fn runs on the
+ * control thread when fd is readable, on each one-second tick, and when
+ * timeout() milliseconds (-1: none) have passed. */
+void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void));
 
 #endif

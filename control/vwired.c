@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "control/metrics.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
@@ -26,7 +27,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N] [--poll-us N]\n");
+	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N] [--poll-us N]\n"
+		   "              [--metrics ADDRESS:PORT]\n");
 }
 
 static char *read_file(const char *path, int *err)
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "poll-us", required_argument, NULL, 'P' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +158,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			vw_workers_set_poll(v * 1000);
+			break;
+		case 'm':
+			if (metrics_parse(optarg, err, sizeof(err))) {
+				fprintf(stderr, "vwired: %s\n", err);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -212,6 +221,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vwired: %s\n", err);
 		return 1;
 	}
+	rc = metrics_start(err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "vwired: %s\n", err);
+		ctl_close();
+		return 1;
+	}
 	rc = nl_init();
 	if (rc < 0) {
 		fprintf(stderr, "vwired: netlink: %s\n", strerror(-rc));
@@ -245,6 +260,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = ctl_run();
+	metrics_stop();
 	ctl_close();
 	links_destroy_all();
 	vw_workers_stop();

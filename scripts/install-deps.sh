@@ -5,9 +5,11 @@ set -eu
 pkgs=(
   gcc make pkg-config            # build
   libmnl-dev                     # netlink (zones, addresses, links)
+  libmicrohttpd-dev              # vwired --metrics (Prometheus endpoint)
   libcmocka-dev                  # unit tests
   iproute2 iputils-ping iperf3   # demo and system tests
   tshark                         # captures in system tests
+  curl                           # metrics scrape in system tests
   procps psmisc                  # pgrep, fuser in system tests
   python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
 )

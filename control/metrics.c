@@ -1,0 +1,302 @@
+/*
+ * The /metrics endpoint: libmicrohttpd without a thread of its own (its
+ * epoll descriptor sits in the control loop and MHD_run runs there), so the
+ * handler reads the model on the thread that owns it.  The text is made
+ * from the records of the same "stats" and "flowstats" commands vwstat
+ * asks for, so a scrape shows vwstat's numbers by construction.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "control/ctl.h"
+#include "control/metrics.h"
+
+static struct sockaddr_storage maddr;
+static socklen_t maddrlen;
+static char mspec[128];
+static struct MHD_Daemon *mhd;
+
+int metrics_parse(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&maddr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&maddr;
+	char host[64];
+	const char *colon, *h = spec;
+	size_t hl;
+	uint64_t port;
+
+	colon = strrchr(spec, ':');
+	if (!colon || colon == spec || !vw_uint_parse(colon + 1, 1, 65535, &port)) {
+		snprintf(err, errlen, "invalid --metrics '%s' (ADDRESS:PORT, e.g. 127.0.0.1:9464)", spec);
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - spec);
+	if (*h == '[' && colon[-1] == ']')
+		h++, hl -= 2;
+	if (hl >= sizeof(host))
+		hl = sizeof(host) - 1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	memset(&maddr, 0, sizeof(maddr));
+	if (h == spec && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		maddrlen = sizeof(*s4);
+	} else if (h != spec && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		maddrlen = sizeof(*s6);
+	} else {
+		snprintf(err, errlen, "invalid --metrics '%s': '%s' is not an IP address", spec, host);
+		return -EINVAL;
+	}
+	snprintf(mspec, sizeof(mspec), "%s", spec);
+	return 0;
+}
+
+/* ---- records to metrics ---- */
+
+enum { GAUGE, COUNTER };
+
+static const struct family {
+	const char *rectype, *key, *name;
+	int type;
+	const char *help;
+	const char *fixed; /* labels of this series within its family */
+} families[] = {
+	{ "stats", "ipkts", "vwire_link_rx_packets_total", COUNTER, "Frames the link received (vwstat IPKTS).", NULL },
+	{ "stats", "rbytes", "vwire_link_rx_bytes_total", COUNTER, "Bytes the link received (vwstat RBYTES).", NULL },
+	{ "stats", "opkts", "vwire_link_tx_packets_total", COUNTER, "Frames the link sent (vwstat OPKTS).", NULL },
+	{ "stats", "obytes", "vwire_link_tx_bytes_total", COUNTER, "Bytes the link sent (vwstat OBYTES).", NULL },
+	{ "stats", "drop_tagged", "vwire_link_drops_total", COUNTER,
+	  "Frames dropped, by direction and cause; the rx causes add up to vwstat IDROPS, the tx ones to ODROPS.",
+	  "direction=\"rx\",cause=\"tagged\"" },
+	{ "stats", "drop_vlan", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"vlan\"" },
+	{ "stats", "drop_unknown", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"unknown\"" },
+	{ "stats", "drop_runt", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"runt\"" },
+	{ "stats", "drop_nobuf", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"nobuf\"" },
+	{ "stats", "drop_face", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"face\"" },
+	{ "stats", "drop_shape", "vwire_link_drops_total", COUNTER, NULL, "direction=\"rx\",cause=\"shape\"" },
+	{ "stats", "drop_txerr", "vwire_link_drops_total", COUNTER, NULL, "direction=\"tx\",cause=\"txerr\"" },
+	{ "stats", "odrop_shape", "vwire_link_drops_total", COUNTER, NULL, "direction=\"tx\",cause=\"shape\"" },
+	{ "flowstats", "ipkts", "vwire_flow_rx_packets_total", COUNTER, "Frames of the flow received (vwstat show-flow IPKTS).", NULL },
+	{ "flowstats", "rbytes", "vwire_flow_rx_bytes_total", COUNTER, "Bytes of the flow received (RBYTES).", NULL },
+	{ "flowstats", "opkts", "vwire_flow_tx_packets_total", COUNTER, "Frames of the flow sent (OPKTS).", NULL },
+	{ "flowstats", "obytes", "vwire_flow_tx_bytes_total", COUNTER, "Bytes of the flow sent (OBYTES).", NULL },
+	{ "flowstats", "refused", "vwire_flow_refused_total", COUNTER, "Connections of the flow refused (REFUSED).", NULL },
+	{ "flowstats", "clamped", "vwire_flow_clamped_total", COUNTER, "TCP segments of the flow clamped (CLAMPED).", NULL },
+	{ "flowstats", "drops", "vwire_flow_drops_total", COUNTER, "Frames of the flow dropped (DROPS).", NULL },
+	{ "flowstats", "conns", "vwire_flow_connections", GAUGE, "Connections of the flow open now (CONNS).", NULL },
+	{ "worker", "ports", "vwire_worker_ports", GAUGE, "Ports the datapath worker reads (vwstat -w).", NULL },
+	{ "worker", "wakeups", "vwire_worker_wakeups_total", COUNTER, "Times the worker woke from its wait.", NULL },
+	{ "worker", "polls", "vwire_worker_polls_total", COUNTER, "Busy-poll rounds of the worker.", NULL },
+	{ "worker", "batches", "vwire_worker_batches_total", COUNTER, "Batches of frames the worker read.", NULL },
+	{ "worker", "pkts", "vwire_worker_packets_total", COUNTER, "Frames the worker read.", NULL },
+};
+
+/* The labels of each record type: record keys, named as the labels. */
+static const char *const *rec_labels(const char *rectype)
+{
+	static const char *const stats[] = { "link", "class", NULL };
+	static const char *const flow[] = { "flow", "link", NULL };
+	static const char *const worker[] = { "worker", NULL };
+
+	return !strcmp(rectype, "stats") ? stats : !strcmp(rectype, "flowstats") ? flow : worker;
+}
+
+/* The value of key in the record starting at rec (after its record= line). */
+static const char *rec_get(const char *rec, const char *key, int *len)
+{
+	size_t kl = strlen(key);
+	const char *p = rec;
+
+	while (*p && strncmp(p, "record=", 7) && strncmp(p, "status=", 7)) {
+		const char *nl = strchr(p, '\n');
+
+		if (!nl)
+			break;
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			*len = (int)(nl - p - kl - 1);
+			return p + kl + 1;
+		}
+		p = nl + 1;
+	}
+	return NULL;
+}
+
+static void label_value(struct vw_buf *o, const char *v, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == '\\' || v[i] == '"')
+			vw_buf_printf(o, "\\%c", v[i]);
+		else
+			vw_buf_printf(o, "%c", v[i]);
+	}
+}
+
+static void family_out(struct vw_buf *o, const struct family *f, const char *recs)
+{
+	char head[64];
+	const char *r;
+	int hl = snprintf(head, sizeof(head), "record=%s\n", f->rectype);
+
+	for (r = strstr(recs, head); r; r = strstr(r + 1, head)) {
+		const char *const *lab = rec_labels(f->rectype);
+		const char *v, *sep = "";
+		int len, i;
+
+		if (r != recs && r[-1] != '\n')
+			continue;
+		v = rec_get(r + hl, f->key, &len);
+		if (!v)
+			continue;
+		vw_buf_printf(o, "%s{", f->name);
+		for (i = 0; lab[i]; i++) {
+			const char *lv;
+			int ll;
+
+			if (!(lv = rec_get(r + hl, lab[i], &ll)))
+				continue;
+			vw_buf_printf(o, "%s%s=\"", sep, lab[i]);
+			label_value(o, lv, ll);
+			vw_buf_printf(o, "\"");
+			sep = ",";
+		}
+		if (f->fixed)
+			vw_buf_printf(o, "%s%s", sep, f->fixed);
+		vw_buf_printf(o, "} %.*s\n", len, v);
+	}
+}
+
+static void metrics_text(struct vw_buf *o)
+{
+	static char *const stats[] = { "stats", NULL }, *const flows[] = { "flowstats", NULL };
+	struct vw_buf recs = { 0 };
+	size_t i;
+
+	ctl_handle(1, stats, &recs, false);
+	ctl_handle(1, flows, &recs, false);
+	if (recs.oom || !recs.p) {
+		vw_buf_free(&recs);
+		o->oom = true;
+		return;
+	}
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		const struct family *f = &families[i];
+
+		if (!i || strcmp(f->name, families[i - 1].name)) {
+			vw_buf_printf(o, "# HELP %s %s\n", f->name, f->help);
+			vw_buf_printf(o, "# TYPE %s %s\n", f->name, f->type == COUNTER ? "counter" : "gauge");
+		}
+		family_out(o, f, recs.p);
+	}
+	vw_buf_free(&recs);
+}
+
+/* ---- HTTP ---- */
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_len, void **state)
+{
+	struct MHD_Response *resp;
+	struct vw_buf o = { 0 };
+	unsigned code = MHD_HTTP_OK;
+	enum MHD_Result ret;
+
+	(void)cls, (void)version, (void)upload, (void)state;
+	if (*upload_len) /* no body is wanted: drop it */
+		*upload_len = 0;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+		vw_buf_printf(&o, "only GET\n");
+	} else if (strcmp(url, "/metrics")) {
+		code = MHD_HTTP_NOT_FOUND;
+		vw_buf_printf(&o, "vwired serves /metrics only\n");
+	} else {
+		metrics_text(&o);
+	}
+	if (o.oom) {
+		vw_buf_free(&o);
+		return MHD_NO; /* closes the connection */
+	}
+	resp = MHD_create_response_from_buffer(o.len, o.p ? o.p : (char *)"", o.p ? MHD_RESPMEM_MUST_FREE
+										: MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		vw_buf_free(&o);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				code == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain");
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void metrics_run(void)
+{
+	MHD_run(mhd);
+}
+
+/* Milliseconds until MHD has work of its own (a connection's timeout). */
+static int metrics_timeout(void)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (MHD_get_timeout(mhd, &t) != MHD_YES)
+		return -1;
+	return t > 1000 ? 1000 : (int)t;
+}
+
+int metrics_start(char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *di;
+	int fd, one = 1;
+
+	if (!maddrlen)
+		return 0;
+	/* our own socket: a bad address or a port in use is one clear line */
+	fd = socket(maddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&maddr, maddrlen) < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "metrics: cannot listen on %s: %s", mspec, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, NULL,
+			       MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	di = mhd ? MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (!di) {
+		snprintf(err, errlen, "metrics: cannot start the HTTP server on %s", mspec);
+		if (mhd)
+			MHD_stop_daemon(mhd);
+		mhd = NULL;
+		close(fd);
+		return -EIO;
+	}
+	ctl_add_poll(di->epoll_fd, metrics_run, metrics_timeout);
+	return 0;
+}
+
+void metrics_stop(void)
+{
+	if (mhd) {
+		MHD_stop_daemon(mhd);
+		mhd = NULL;
+	}
+}
