@@ -2,6 +2,7 @@
  * Table-driven output shared by vwadm and vwstat (see output.h).
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -79,13 +80,57 @@ static const char *value(const struct out_field *f, const char *v, const char *e
 	return f->none ? f->none : empty;
 }
 
+static const char unit_letters[] = "RKMGTP";
+
+int out_unit_parse(const char *s)
+{
+	const char *p;
+
+	if (!s[0] || s[1] || !(p = strchr(unit_letters, toupper((unsigned char)s[0]))))
+		return -2;
+	return (int)(p - unit_letters);
+}
+
+void out_human(char *buf, size_t len, uint64_t v, unsigned base, int unit)
+{
+	uint64_t div = 1, h;
+	int u;
+
+	if (unit == OUT_UNIT_RAW || (unit == OUT_UNIT_AUTO && v < base)) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return;
+	}
+	if (unit == OUT_UNIT_AUTO) {
+		for (u = 1, div = base; u < OUT_UNIT_MAX && v / div >= base; u++)
+			div *= base;
+	} else {
+		for (u = 0; u < unit; u++)
+			div *= base;
+	}
+	/* hundredths of the unit; (v % div) * 100 < 1024^5 * 100 cannot overflow */
+	h = v / div * 100 + ((v % div) * 100 + div / 2) / div;
+	if (unit == OUT_UNIT_AUTO && h >= (uint64_t)base * 100 && u < OUT_UNIT_MAX) {
+		div *= base;
+		u++;
+		h = v / div * 100 + ((v % div) * 100 + div / 2) / div;
+	}
+	snprintf(buf, len, "%" PRIu64 ".%02" PRIu64 "%c", h / 100, h % 100, unit_letters[u]);
+}
+
 static void table_line(struct out *o, const char *const *vals)
 {
+	char buf[32];
+	uint64_t n;
 	int i;
 
 	for (i = 0; i < o->n; i++) {
 		const struct out_field *f = o->f[i];
 		const char *v = vals ? value(f, vals[i], "--") : f->name;
+
+		if (vals && (f->flags & OUT_F_SCALE) && o->unit != OUT_UNIT_RAW && vw_uint_parse(v, 0, UINT64_MAX, &n)) {
+			out_human(buf, sizeof(buf), n, f->flags & OUT_F_BYTES ? 1024 : 1000, o->unit);
+			v = buf;
+		}
 
 		if (i)
 			fputc(' ', o->fp);

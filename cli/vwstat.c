@@ -18,9 +18,9 @@
 #define PROG "vwstat"
 #define USAGE \
 	"usage: " PROG " [--socket PATH] [show-link] [-r|-t|-w] [-i SECONDS] [-c COUNT]" \
-	" [-o FIELD,...] [-p] [-F json] [LINK...]\n" \
+	" [-o FIELD,...] [-p] [-F json] [-u R|K|M|G|T|P] [LINK...]\n" \
 	"       " PROG " [--socket PATH] show-flow [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
-	" [-l LINK] [FLOW...]"
+	" [-u R|K|M|G|T|P] [-l LINK] [FLOW...]"
 
 static const struct out_field link_fields[] = {
 	{ "LINK", "link", 12, 0, NULL },
@@ -28,9 +28,9 @@ static const struct out_field link_fields[] = {
 	{ "OVER", "over", 12, 0, NULL },
 	{ "ZONE", "zone", 12, 0, NULL },
 	{ "IPKTS", "ipkts", 10, OUT_F_COUNTER, NULL },
-	{ "RBYTES", "rbytes", 12, OUT_F_COUNTER, NULL },
+	{ "RBYTES", "rbytes", 12, OUT_F_BCOUNTER, NULL },
 	{ "OPKTS", "opkts", 10, OUT_F_COUNTER, NULL },
-	{ "OBYTES", "obytes", 12, OUT_F_COUNTER, NULL },
+	{ "OBYTES", "obytes", 12, OUT_F_BCOUNTER, NULL },
 	{ "IDROPS", "idrops", 8, OUT_F_COUNTER, NULL },
 	{ "ODROPS", "odrops", 8, OUT_F_COUNTER, NULL },
 	{ "BATCHES", "batches", 10, OUT_F_COUNTER, NULL },
@@ -64,9 +64,9 @@ static const struct out_field flow_fields[] = {
 	{ "FLOW", "flow", 14, 0, NULL },
 	{ "LINK", "link", 12, 0, NULL },
 	{ "IPKTS", "ipkts", 10, OUT_F_COUNTER, NULL },
-	{ "RBYTES", "rbytes", 12, OUT_F_COUNTER, NULL },
+	{ "RBYTES", "rbytes", 12, OUT_F_BCOUNTER, NULL },
 	{ "OPKTS", "opkts", 10, OUT_F_COUNTER, NULL },
-	{ "OBYTES", "obytes", 12, OUT_F_COUNTER, NULL },
+	{ "OBYTES", "obytes", 12, OUT_F_BCOUNTER, NULL },
 	{ "CONNS", "conns", 7, 0, NULL },
 	{ "REFUSED", "refused", 9, OUT_F_COUNTER, NULL },
 	{ "CLAMPED", "clamped", 9, OUT_F_COUNTER, NULL },
@@ -100,6 +100,7 @@ struct opts {
 	bool interval_set;
 	struct timespec interval;
 	unsigned long count; /* 0: forever */
+	int unit;            /* table units of counters, OUT_UNIT_* */
 	const char *link;    /* show-flow -l */
 	int nlinks;
 	char **links;
@@ -122,6 +123,8 @@ static int help(void)
 	       "  -w, --workers datapath worker lanes\n"
 	       "  -i SECONDS    one output per interval (deltas), -c COUNT times\n"
 	       "  -o FIELDS     columns (or 'all'); -p parsable (needs -o); -F json\n"
+	       "  -u UNIT       table counters in R (raw), K, M, G, T or P; default: scaled\n"
+	       "                to fit (bytes by 1024, other counts by 1000)\n"
 	       "  -l LINK       show-flow: the flows of LINK only\n\n"
 	       "link fields:");
 	for (f = link_fields; f->name; f++)
@@ -171,14 +174,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *interval = NULL, *count = NULL, *format = NULL;
+	const char *interval = NULL, *count = NULL, *format = NULL, *unit = NULL;
 	bool rx = false, tx = false, workers = false, flows = false;
 	uint64_t n;
 	size_t i;
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":rtwi:c:o:pF:l:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":rtwi:c:o:pF:u:l:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S': o->sock = optarg; break;
 		case 'r': rx = true; break;
@@ -190,6 +193,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'p': o->parsable = true; break;
 		case 'F': format = optarg; break;
 		case 'l': o->link = optarg; break;
+		case 'u': unit = optarg; break;
 		case 'h': return -1;
 		case ':':
 			if (optopt == 'S')
@@ -237,6 +241,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->parsable && o->json)
 		return usage_error("%s", "-p and -F json cannot be combined");
+	o->unit = OUT_UNIT_AUTO;
+	if (unit && (o->unit = out_unit_parse(unit)) < OUT_UNIT_AUTO) {
+		fprintf(stderr, PROG ": invalid unit '%s' (R, K, M, G, T or P)\n", unit);
+		return 2;
+	}
 	if (interval) {
 		if (!interval_parse(interval, &o->interval)) {
 			fprintf(stderr, PROG ": invalid interval '%s'\n", interval);
@@ -450,6 +459,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
+	out.unit = o.unit;
 	rc = run(&o, &out);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, PROG ": standard output: %s\n", strerror(errno));

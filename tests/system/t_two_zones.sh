@@ -72,6 +72,26 @@ expect_eq "no frame for $VA or $VB was lost (ODROPS)" "$VA:0
 $VB:0" "$(vwstat -p -o link,odrops $VA $VB)"
 check "vwstat default table lists $VA and $VB" bash -c "vwstat | grep -q '^$VA ' && vwstat | grep -q '^$VB '"
 
+# Human units (as dlstat): the table scales counters, -u fixes the unit,
+# -p and JSON stay exact.  $VB received over 1 MB above.
+rb_p0=$(vw_counter $VB rbytes)
+rb_auto=$(vwstat $VB | awk 'NR == 2 { print $3 }')
+rb_raw=$(vwstat -u R $VB | awk 'NR == 2 { print $3 }')
+rb_k=$(vwstat -u k -o rbytes $VB | awk 'NR == 2 { print $1 }')
+rb_json=$(vwstat -F json -o rbytes $VB | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["rbytes"])')
+rb_p1=$(vw_counter $VB rbytes)
+check "vwstat default table: $VB RBYTES in units, '$rb_auto' (-p: $rb_p0)" \
+	bash -c "[[ '$rb_auto' =~ ^[0-9]{1,4}\.[0-9]{2}[KMGTP]\$ ]]"
+expect_ge "vwstat -u R: $VB RBYTES is the raw number, as -p before" "$rb_raw" "$rb_p0"
+expect_ge "vwstat -u R: $VB RBYTES is the raw number, as -p after" "$rb_p1" "$rb_raw"
+check "vwstat -u k: $VB RBYTES in K, '$rb_k'" bash -c "[[ '$rb_k' =~ ^[0-9]+\.[0-9]{2}K\$ ]]"
+expect_ge "vwstat -F json: $VB rbytes exact, as -p before" "$rb_json" "$rb_p0"
+expect_ge "vwstat -F json: $VB rbytes exact, as -p after" "$rb_p1" "$rb_json"
+rc=0
+vwstat -u X $VB >"$VW_TMP/out" 2>"$VW_TMP/err" || rc=$?
+expect_eq "vwstat -u X: exit 2, one line, nothing on stdout" \
+	"2 vwstat: invalid unit 'X' (R, K, M, G, T or P) " "$rc $(cat "$VW_TMP/err") $(cat "$VW_TMP/out")"
+
 vw_stop
 check "no TAP device left in $ZA" bash -c "! ip -n $ZA -o link show | grep -q $VA"
 check "no TAP device left in $ZB" bash -c "! ip -n $ZB -o link show | grep -q $VB"
