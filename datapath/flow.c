@@ -412,8 +412,7 @@ static inline int sub_probe(const struct ft_sub *sub, const struct ft_bkt *b, ui
 	}
 }
 
-/* The position of k's flow in the subtable left in *subp, or -1. */
-static inline int ft_find(const struct vw_flowtab *ft, const struct vw_flow_key *k, const struct ft_sub **subp)
+int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
 {
 	unsigned s;
 
@@ -428,28 +427,10 @@ static inline int ft_find(const struct vw_flowtab *ft, const struct vw_flow_key 
 		mask_key(m, k, sub);
 		h = ft_hash(m);
 		b = &sub->bkts[(uint32_t)h & sub->bmask];
-		if ((pos = sub_probe(sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)) >= 0) {
-			*subp = sub;
-			return pos;
-		}
+		if ((pos = sub_probe(sub, b, ft_tag(h), tag_match(b, ft_tag(h)), m)) >= 0)
+			return (int)sub->ids[pos];
 	}
 	return -1;
-}
-
-int vw_flowtab_lookup(const struct vw_flowtab *ft, const struct vw_flow_key *k)
-{
-	const struct ft_sub *sub;
-	int pos = ft_find(ft, k, &sub);
-
-	return pos < 0 ? -1 : (int)sub->ids[pos];
-}
-
-struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k)
-{
-	const struct ft_sub *sub;
-	int pos = ft_find(ft, k, &sub);
-
-	return pos < 0 ? NULL : ent_stats(sub, sub->ents + ((size_t)pos << sub->eshift));
 }
 
 /*
@@ -582,19 +563,29 @@ bool vw_flow_key_from_frame(const uint8_t *frame, uint32_t len, bool sent, struc
 	return true;
 }
 
+/* Keys of c <= FT_CHUNK frames (family 0: not IP, no flow) and their
+ * flows' counters; w >= 0 prefetches worker w's slot of them to count. */
+static void classify_chunk(const struct vw_flowtab *ft, struct vw_pkt *const *pkts, unsigned c, bool sent,
+			   struct vw_flow_key *k, struct vw_flow_stats **st, int w)
+{
+	unsigned i;
+
+	for (i = 0; i < c; i++)
+		vw_flow_key_from_frame(pkts[i]->data, pkts[i]->len, sent, &k[i]);
+	if (ft)
+		ft_find_batch(ft, k, c, NULL, st, w);
+	else
+		memset(st, 0, c * sizeof(*st));
+}
+
 void vw_flowtab_classify(const struct vw_flowtab *ft, struct vw_pkt *const *pkts, unsigned n, bool sent,
 			 struct vw_flow_key *k, struct vw_flow_stats **st)
 {
-	unsigned i, c;
+	unsigned c;
 
 	for (; n; pkts += c, k += c, st += c, n -= c) {
 		c = n < FT_CHUNK ? n : FT_CHUNK;
-		for (i = 0; i < c; i++)
-			vw_flow_key_from_frame(pkts[i]->data, pkts[i]->len, sent, &k[i]); /* family 0: no flow */
-		if (ft)
-			ft_find_batch(ft, k, c, NULL, st, -1);
-		else
-			memset(st, 0, c * sizeof(*st));
+		classify_chunk(ft, pkts, c, sent, k, st, -1);
 	}
 }
 
@@ -602,25 +593,20 @@ void vw_flowtab_count(const struct vw_flowtab *ft, int w, struct vw_pkt *const *
 {
 	struct vw_flow_key k[FT_CHUNK];
 	struct vw_flow_stats *st[FT_CHUNK];
-	uint32_t len[FT_CHUNK];
 	unsigned i, c;
 
 	for (; n; pkts += c, n -= c) {
 		c = n < FT_CHUNK ? n : FT_CHUNK;
-		for (i = 0; i < c; i++) {
-			len[i] = pkts[i]->len;
-			vw_flow_key_from_frame(pkts[i]->data, len[i], sent, &k[i]); /* family 0: no flow */
-		}
-		ft_find_batch(ft, k, c, NULL, st, w);
+		classify_chunk(ft, pkts, c, sent, k, st, w);
 		for (i = 0; i < c; i++) {
 			if (!st[i])
 				continue;
 			if (sent) {
 				st[i]->w[w].opkts++;
-				st[i]->w[w].obytes += len[i];
+				st[i]->w[w].obytes += pkts[i]->len;
 			} else {
 				st[i]->w[w].ipkts++;
-				st[i]->w[w].ibytes += len[i];
+				st[i]->w[w].ibytes += pkts[i]->len;
 			}
 		}
 	}

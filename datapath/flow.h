@@ -103,8 +103,6 @@ void vw_flowtab_lookup_batch(const struct vw_flowtab *ft, const struct vw_flow_k
  * every bit of the hash.  Exposed for the tests. */
 uint64_t vw_flow_key_hash(const struct vw_flow_key *k);
 
-/* The counters (and class) of the flow the key belongs to, or NULL. */
-struct vw_flow_stats *vw_flowtab_find(const struct vw_flowtab *ft, const struct vw_flow_key *k);
 
 /* The reference: whether the key meets every attribute (a linear scan of
  * these is what the table must agree with). */

@@ -32,9 +32,9 @@ struct vw_shape {
 	int dir, owner;
 	uint64_t rate;
 	uint32_t max_item;
-	/* the owner's, per flow id (struct vw_flow_stats.cls): the flow (NULL:
-	 * no such id), whether it has a class of the shaper, its MSS clamp
-	 * and connection limit (0: none) */
+	/* the owner's, per id: the flow (NULL: no such flow id), whether the
+	 * shaper has class id (a flow's, or an uplink's egress class of a
+	 * VNIC), the flow's MSS clamp and connection limit (0: none) */
 	struct vw_flow_stats *flow_of[VW_SHAPE_MAX_CLASSES];
 	uint8_t shaped[VW_SHAPE_MAX_CLASSES];
 	uint16_t mss[VW_SHAPE_MAX_CLASSES];
@@ -47,8 +47,6 @@ struct vw_shape {
 	uint64_t drops_seen[VW_SHAPE_MAX_CLASSES]; /* class drops already counted */
 	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
 	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
-	/* an uplink's egress: the classes that exist (owner only) */
-	uint8_t cls_live[VW_SHAPE_MAX_CLASSES / 8];
 	/* frames a worker could not copy or cut (the owner's own included) */
 	struct {
 		uint64_t nobuf, bad;
@@ -180,7 +178,14 @@ static int prepare(struct vw_pool *pool, struct vw_pkt *pkt, bool tag, uint32_t 
 	return n;
 }
 
-static bool uplink_class_live(const struct vw_shape *sh, unsigned id);
+/* Counts a frame prepare() could not make (it says why). */
+static void prepare_failed(struct vw_shape *sh, int self, int why)
+{
+	if (why == -ENOBUFS)
+		sh->prod[self].nobuf++;
+	else
+		sh->prod[self].bad++;
+}
 
 /* Writes frames to the port itself: its TAP, or the wire for an uplink. */
 static void port_write(struct vw_port *port, struct vw_pkt **pkts, int n)
@@ -195,13 +200,8 @@ static void port_write(struct vw_port *port, struct vw_pkt **pkts, int n)
  * field, whose ECN bits change within a connection. */
 static uint32_t conn_hash(struct vw_flow_key *k)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	int i;
-
 	k->dsfield = 0;
-	for (i = 0; i < 5; i++)
-		h = (h ^ k->w[i]) * 0xff51afd7ed558ccdULL;
-	return (uint32_t)(h ^ (h >> 32));
+	return (uint32_t)vw_flow_key_hash(k);
 }
 
 /* Refuses a TCP connection as a closed port would: a RST back to where the
@@ -281,7 +281,8 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 		}
 		if (sh->shaped[id])
 			cls = id; /* the flow's class */
-		else if (sh->port->uplink && sh->dir == VW_SHAPE_IN && uplink_class_live(sh, pkt->cls))
+		else if (sh->port->uplink && sh->dir == VW_SHAPE_IN && pkt->cls < VW_SHAPE_MAX_CLASSES &&
+			 sh->shaped[pkt->cls])
 			cls = pkt->cls; /* the sending VNIC's */
 		if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
 			release(pkt);
@@ -328,10 +329,7 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 		int k = prepare(&f->pool, pkts[i], false, sh->max_item, false, segs);
 
 		if (k < 0) {
-			if (k == -ENOBUFS)
-				sh->prod[vw_worker_self].nobuf++;
-			else
-				sh->prod[vw_worker_self].bad++;
+			prepare_failed(sh, vw_worker_self, k);
 			vw_pkt_free(&f->pool, pkts[i]);
 			continue;
 		}
@@ -351,7 +349,10 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 	return true;
 }
 
-int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+/* Copies (and cuts) frames for the owner, marked with egress class cls,
+ * and hands them over through the calling worker's ring: what vw_shape_in_tx
+ * and vw_shape_uplink_tx share. */
+static int hand_over(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag, uint16_t cls)
 {
 	int self = vw_worker_self, i, j, taken = 0;
 	struct vw_pkt *segs[MAX_SEGS];
@@ -361,23 +362,28 @@ int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
 		return 0;
 	for (i = 0; i < n; i++) {
 		int k = prepare(&f->pool, pkts[i], tag, sh->max_item, true, segs);
+		unsigned put;
 
 		if (k < 0) {
-			if (k == -ENOBUFS)
-				sh->prod[self].nobuf++;
-			else
-				sh->prod[self].bad++;
+			prepare_failed(sh, self, k);
 			continue;
 		}
 		for (j = 0; j < k; j++)
-			if (!vw_spsc_put(&sh->in[self], (void **)&segs[j], 1)) {
-				sh->prod[self].nobuf++;
-				vw_pkt_free(&f->pool, segs[j]);
-			}
+			segs[j]->cls = cls;
+		put = vw_spsc_put(&sh->in[self], (void **)segs, (unsigned)k);
+		for (j = (int)put; j < k; j++) { /* the ring is full */
+			sh->prod[self].nobuf++;
+			vw_pkt_free(&f->pool, segs[j]);
+		}
 		taken++;
 	}
 	vw_worker_kick(sh->owner);
 	return taken;
+}
+
+int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+{
+	return hand_over(sh, pkts, n, tag, 0);
 }
 
 /* Expires idle connections a little at a time, and now and then tells
@@ -459,39 +465,8 @@ static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
 {
 	const struct vw_port *src = vw_switch_src;
-	uint16_t cls = src ? __atomic_load_n(&src->uplink_class, __ATOMIC_RELAXED) : 0;
-	int self = vw_worker_self, i, j, taken = 0;
-	struct vw_pkt *segs[MAX_SEGS];
-	struct vw_fwd *f = vw_worker_fwd;
 
-	if (self < 0 || !f)
-		return 0;
-	for (i = 0; i < n; i++) {
-		int k = prepare(&f->pool, pkts[i], tag, sh->max_item, true, segs);
-
-		if (k < 0) {
-			if (k == -ENOBUFS)
-				sh->prod[self].nobuf++;
-			else
-				sh->prod[self].bad++;
-			continue;
-		}
-		for (j = 0; j < k; j++) {
-			segs[j]->cls = cls;
-			if (!vw_spsc_put(&sh->in[self], (void **)&segs[j], 1)) {
-				sh->prod[self].nobuf++;
-				vw_pkt_free(&f->pool, segs[j]);
-			}
-		}
-		taken++;
-	}
-	vw_worker_kick(sh->owner);
-	return taken;
-}
-
-static bool uplink_class_live(const struct vw_shape *sh, unsigned id)
-{
-	return id < VW_SHAPE_MAX_CLASSES && (sh->cls_live[id / 8] >> (id % 8) & 1);
+	return hand_over(sh, pkts, n, tag, src ? __atomic_load_n(&src->uplink_class, __ATOMIC_RELAXED) : 0);
 }
 
 struct uplink_class_call {
@@ -506,18 +481,16 @@ static void on_owner_class(void *arg)
 	struct vw_shaper_class_cfg cfg = { .priority = c->prio >= 0 ? (enum vw_shaper_prio)c->prio : VW_SHAPER_MEDIUM };
 	uint64_t now = mono_ns();
 	struct vw_shape *sh = c->sh;
-	uint8_t bit = (uint8_t)(1u << (c->id % 8));
 
 	if (c->prio < 0) {
-		c->rc = uplink_class_live(sh, (unsigned)c->id) ?
-				vw_shaper_class_remove(sh->sh, c->id, now, c->err, sizeof(c->err)) : 0;
-		sh->cls_live[c->id / 8] &= (uint8_t)~bit;
-	} else if (uplink_class_live(sh, (unsigned)c->id)) {
+		c->rc = sh->shaped[c->id] ? vw_shaper_class_remove(sh->sh, c->id, now, c->err, sizeof(c->err)) : 0;
+		sh->shaped[c->id] = 0;
+	} else if (sh->shaped[c->id]) {
 		c->rc = vw_shaper_class_modify(sh->sh, c->id, &cfg, now, c->err, sizeof(c->err));
 	} else {
 		c->rc = vw_shaper_class_add(sh->sh, c->id, &cfg, now, c->err, sizeof(c->err));
 		if (!c->rc)
-			sh->cls_live[c->id / 8] |= bit;
+			sh->shaped[c->id] = 1;
 	}
 	sh->task.due = now; /* the order of service may have changed */
 }

@@ -376,26 +376,7 @@ bool vw_prefix_equal(const struct vw_prefix *a, const struct vw_prefix *b)
 
 int vw_kvlist_split(char *s, char **keys, char **vals, int max)
 {
-	int n = 0;
-
-	if (!s)
-		return -1;
-	for (;;) {
-		char *end = strchr(s, ','), *eq;
-
-		if (end)
-			*end = '\0';
-		eq = strchr(s, '=');
-		if (!eq || eq == s || n == max)
-			return -1;
-		*eq = '\0';
-		keys[n] = s;
-		vals[n] = eq + 1;
-		n++;
-		if (!end)
-			return n;
-		s = end + 1;
-	}
+	return vw_proplist_split(s, keys, vals, max, NULL);
 }
 
 int vw_proplist_split(char *s, char **keys, char **vals, int max, const char *const *lists)
