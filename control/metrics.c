@@ -111,69 +111,42 @@ static const char *const *rec_labels(const char *rectype)
 	return !strcmp(rectype, "stats") ? stats : !strcmp(rectype, "flowstats") ? flow : worker;
 }
 
-/* The value of key in the record starting at rec (after its record= line). */
-static const char *rec_get(const char *rec, const char *key, int *len)
+static void label_value(struct vw_buf *o, const char *v)
 {
-	size_t kl = strlen(key);
-	const char *p = rec;
-
-	while (*p && strncmp(p, "record=", 7) && strncmp(p, "status=", 7)) {
-		const char *nl = strchr(p, '\n');
-
-		if (!nl)
-			break;
-		if (!strncmp(p, key, kl) && p[kl] == '=') {
-			*len = (int)(nl - p - kl - 1);
-			return p + kl + 1;
-		}
-		p = nl + 1;
-	}
-	return NULL;
-}
-
-static void label_value(struct vw_buf *o, const char *v, int len)
-{
-	int i;
-
-	for (i = 0; i < len; i++) {
-		if (v[i] == '\\' || v[i] == '"')
-			vw_buf_printf(o, "\\%c", v[i]);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			vw_buf_printf(o, "\\%c", *v);
 		else
-			vw_buf_printf(o, "%c", v[i]);
+			vw_buf_printf(o, "%c", *v);
 	}
 }
 
-static void family_out(struct vw_buf *o, const struct family *f, const char *recs)
+/* One series per record of f's type that has f's key. */
+static void family_out(struct vw_buf *o, const struct family *f, const struct vw_reply *rep)
 {
-	char head[64];
-	const char *r;
-	int hl = snprintf(head, sizeof(head), "record=%s\n", f->rectype);
+	int r, i;
 
-	for (r = strstr(recs, head); r; r = strstr(r + 1, head)) {
+	for (r = 0; r < rep->nrec; r++) {
+		const struct vw_record *rec = &rep->recs[r];
 		const char *const *lab = rec_labels(f->rectype);
 		const char *v, *sep = "";
-		int len, i;
 
-		if (r != recs && r[-1] != '\n')
-			continue;
-		v = rec_get(r + hl, f->key, &len);
-		if (!v)
+		if (strcmp(rec->type, f->rectype) || !(v = vw_record_get(rec, f->key)))
 			continue;
 		vw_buf_printf(o, "%s{", f->name);
 		for (i = 0; lab[i]; i++) {
-			const char *lv;
-			int ll;
+			const char *lv = vw_record_get(rec, lab[i]);
 
-			if (!(lv = rec_get(r + hl, lab[i], &ll)))
+			if (!lv)
 				continue;
 			vw_buf_printf(o, "%s%s=\"", sep, lab[i]);
-			label_value(o, lv, ll);
+			label_value(o, lv);
 			vw_buf_printf(o, "\"");
 			sep = ",";
 		}
 		if (f->fixed)
 			vw_buf_printf(o, "%s%s", sep, f->fixed);
-		vw_buf_printf(o, "} %.*s\n", len, v);
+		vw_buf_printf(o, "} %s\n", v);
 	}
 }
 
@@ -181,12 +154,15 @@ static void metrics_text(struct vw_buf *o)
 {
 	static char *const stats[] = { "stats", NULL }, *const flows[] = { "flowstats", NULL };
 	struct vw_buf recs = { 0 };
+	struct vw_reply rep = { 0 };
 	size_t i;
 
 	ctl_handle(1, stats, &recs, false);
 	ctl_handle(1, flows, &recs, false);
-	if (recs.oom || !recs.p) {
-		vw_buf_free(&recs);
+	rep.message = "";
+	rep.raw = recs.p; /* vw_reply_free frees it */
+	if (recs.oom || !recs.p || vw_reply_parse(recs.p, &rep) != VW_OK) {
+		vw_reply_free(&rep);
 		o->oom = true;
 		return;
 	}
@@ -197,9 +173,9 @@ static void metrics_text(struct vw_buf *o)
 			vw_buf_printf(o, "# HELP %s %s\n", f->name, f->help);
 			vw_buf_printf(o, "# TYPE %s %s\n", f->name, f->type == COUNTER ? "counter" : "gauge");
 		}
-		family_out(o, f, recs.p);
+		family_out(o, f, &rep);
 	}
-	vw_buf_free(&recs);
+	vw_reply_free(&rep);
 }
 
 /* ---- HTTP ---- */

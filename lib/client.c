@@ -191,7 +191,7 @@ static bool record_add_kv(struct vw_record *r, char *k, char *v)
 	return true;
 }
 
-static vw_status_t parse_reply(char *raw, struct vw_reply *rep)
+vw_status_t vw_reply_parse(char *raw, struct vw_reply *rep)
 {
 	char *line, *save = NULL;
 	bool have_status = false;
@@ -256,7 +256,7 @@ vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw
 	rep->raw = read_message(h->fd);
 	if (!rep->raw)
 		return sent ? VW_E_PROTO : VW_E_NODAEMON;
-	st = parse_reply(rep->raw, rep);
+	st = vw_reply_parse(rep->raw, rep);
 	if (st != VW_OK) {
 		vw_reply_free(rep);
 		rep->message = "";
