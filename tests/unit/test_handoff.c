@@ -120,32 +120,40 @@ static char tapname[IFNAMSIZ];
 static struct vw_port *tap;
 static int psock = -1;
 
-static int tap_setup(void **state)
+/* A TAP of nq queues named PREFIX<pid>, up, and a packet socket bound to
+ * it: frames sent on the socket leave through the TAP device, as the
+ * zone's stack would send them (the kernel picks a queue for each). */
+static int tap_make(const char *prefix, uint8_t last, int nq, char *name, size_t len, struct vw_port **port,
+		    int *ps)
 {
-	static const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, 0x01 };
+	const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, last };
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct ifreq ifr = { 0 };
-	int err, s;
+	int err, s, ok;
 
-	(void)state;
-	snprintf(tapname, sizeof(tapname), "vwtho%d", (int)getpid() % 100000);
-	tap = vw_tap_open(tapname, mac, 2, &err);
-	if (!tap)
+	snprintf(name, len, "%s%d", prefix, (int)getpid() % 100000);
+	*port = vw_tap_open(name, mac, nq, &err);
+	if (!*port)
 		return -1;
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memcpy(ifr.ifr_name, tapname, sizeof(tapname));
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ok = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
 	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+	ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+	if (s >= 0)
+		close(s);
+	if (!ok)
 		return -1;
-	close(s);
-	/* frames sent on this socket leave through the TAP device, as the
-	 * zone's stack would send them: the kernel picks a queue for each */
-	psock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	sll.sll_ifindex = (int)if_nametoindex(tapname);
+	*ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	sll.sll_ifindex = (int)if_nametoindex(name);
 	sll.sll_protocol = htons(ETH_P_ALL);
-	return psock >= 0 && bind(psock, (struct sockaddr *)&sll, sizeof(sll)) == 0 ? 0 : -1;
+	return *ps >= 0 && bind(*ps, (struct sockaddr *)&sll, sizeof(sll)) == 0 ? 0 : -1;
+}
+
+static int tap_setup(void **state)
+{
+	(void)state;
+	return tap_make("vwtho", 0x01, 2, tapname, sizeof(tapname), &tap, &psock);
 }
 
 static int tap_teardown(void **state)
@@ -227,29 +235,10 @@ static int psock4 = -1;
 
 static int tap4_setup(void **state)
 {
-	static const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, 0x02 };
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-	struct ifreq ifr = { 0 };
 	char name[IFNAMSIZ];
-	int err, s;
 
 	(void)state;
-	snprintf(name, sizeof(name), "vwthm%d", (int)getpid() % 100000);
-	tap4 = vw_tap_open(name, mac, 4, &err);
-	if (!tap4)
-		return -1;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memcpy(ifr.ifr_name, name, sizeof(name));
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return -1;
-	close(s);
-	psock4 = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	sll.sll_ifindex = (int)if_nametoindex(name);
-	sll.sll_protocol = htons(ETH_P_ALL);
-	return psock4 >= 0 && bind(psock4, (struct sockaddr *)&sll, sizeof(sll)) == 0 ? 0 : -1;
+	return tap_make("vwthm", 0x02, 4, name, sizeof(name), &tap4, &psock4);
 }
 
 static int tap4_teardown(void **state)
