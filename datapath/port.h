@@ -26,6 +26,7 @@ struct vw_port;
 struct vw_switch;
 struct vw_shape;
 struct vw_flowtab;
+struct vw_obs_set;
 
 /* Counters in the switch's terms: "rx" is what the switch received from the
  * port, "tx" what it delivered to the port. */
@@ -83,6 +84,9 @@ struct vw_port {
 	/* The link's flow table (datapath/flow.h), NULL when it has no flow.
 	 * Published by vw_switch_set_flows(); workers load it once per batch. */
 	struct vw_flowtab *flows;
+	/* Captures, mirrors and meters watching the link (datapath/observe.h),
+	 * NULL when none.  Published by vw_obs_add()/vw_obs_del(). */
+	struct vw_obs_set *obs;
 	/* Unused by the engine since the per-destination scratch moved into
 	 * the switch's per-worker arrays; kept so that code which sets it
 	 * still builds (a stale value here cannot misroute anything). */

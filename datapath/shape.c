@@ -9,6 +9,7 @@
 #include "datapath/flow.h"
 #include "datapath/gso.h"
 #include "datapath/rcu.h"
+#include "datapath/observe.h"
 #include "datapath/shape.h"
 #include "datapath/shaper.h"
 #include "datapath/spsc.h"
@@ -190,6 +191,7 @@ static void prepare_failed(struct vw_shape *sh, int self, int why)
 /* Writes frames to the port itself: its TAP, or the wire for an uplink. */
 static void port_write(struct vw_port *port, struct vw_pkt **pkts, int n)
 {
+	vw_obs_hook(port, vw_worker_self, port->uplink ? VW_OBS_OUT : VW_OBS_IN, pkts, n, false);
 	if (port->uplink)
 		vw_packet_write(port, pkts, n, false);
 	else

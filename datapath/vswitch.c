@@ -27,8 +27,10 @@
 #include <unistd.h>
 
 #include "datapath/flow.h"
+#include "datapath/observe.h"
 #include "datapath/rcu.h"
 #include "datapath/vnet.h"
+#include "datapath/shape.h"
 #include "datapath/vswitch.h"
 
 #define ETH_HLEN_ 14
@@ -1028,8 +1030,19 @@ static void __attribute__((noinline)) flows_delivered(const struct vw_fwd *f, co
 		vw_flowtab_count(ft, f->worker, q->pkts, sent, q->tag);
 }
 
+/* Gives the frames a port took to its observers, unless its shaper will
+ * (it shows them when it writes them out). */
+static void __attribute__((noinline)) obs_delivered(const struct vw_fwd *f, const struct vw_fwd_queue *q,
+						    struct vw_port *port, unsigned sent)
+{
+	if (!__atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE))
+		vw_obs_hook(port, f->worker, port->uplink ? VW_OBS_OUT : VW_OBS_IN, (struct vw_pkt **)q->pkts,
+			    (int)sent, q->tag);
+}
+
 static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 {
+	const bool obs = __atomic_load_n(&vw_obs_ports, __ATOMIC_RELAXED) != 0;
 	unsigned d, i;
 
 	for (d = 0; d < f->ndst; d++) {
@@ -1053,6 +1066,8 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		e->tx_bytes += bytes;
 		if (__builtin_expect(b->flows, 0))
 			flows_delivered(f, q, e, (unsigned)sent);
+		if (__builtin_expect(obs, 0))
+			obs_delivered(f, q, e->port, (unsigned)sent);
 	}
 	f->ndst = 0;
 }
@@ -1197,6 +1212,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 	st->rx_batches++;
 	f->ndst = 0;
 	vw_switch_src = in;
+	vw_obs_hook(in, w, in->uplink ? VW_OBS_IN : VW_OBS_OUT, pkts, n, false);
 	/* pass one: classify, key and hash */
 	for (i = 0; i < n; i++) {
 		struct vw_pkt *pkt = pkts[i];

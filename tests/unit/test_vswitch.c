@@ -30,6 +30,7 @@
 
 #include "datapath/pkt.h"
 #include "datapath/port.h"
+#include "datapath/observe.h"
 #include "datapath/rcu.h"
 #include "datapath/vnet.h"
 #include "datapath/vswitch.h"
@@ -2676,6 +2677,125 @@ static void test_concurrent_updates(void **state)
 	free(CC.g);
 }
 
+/* ------------------------------------------------------------------ */
+/* observers (datapath/observe.h)                                      */
+
+struct rec_obs {
+	struct vw_obs obs;
+	unsigned n[3]; /* by direction: [VW_OBS_IN], [VW_OBS_OUT] */
+	struct fr last[3];
+	int worker;
+};
+
+static void rec_obs_fn(struct vw_obs *o, int w, struct vw_port *port, unsigned dir, struct vw_pkt **pkts, int n,
+		       bool tagged)
+{
+	struct rec_obs *r = (struct rec_obs *)o;
+	int i;
+
+	(void)port;
+	r->worker = w;
+	for (i = 0; i < n; i++) {
+		r->last[dir].len = vw_obs_copy(pkts[i], tagged, r->last[dir].b, sizeof(r->last[dir].b));
+		assert_int_equal(r->last[dir].len, vw_obs_len(pkts[i], tagged));
+		r->n[dir]++;
+	}
+}
+
+static void frame_is(const struct fr *got, const struct fr *want)
+{
+	assert_int_equal(got->len, want->len);
+	assert_memory_equal(got->b, want->b, want->len);
+}
+
+/* Observers see what their link sends and receives, in the link's terms
+ * and as on the link (an uplink's frames with their tag); one that wants
+ * one direction sees only that one; once removed, nothing. */
+static void test_observe(void **state)
+{
+	struct rec_obs a = { .obs = { rec_obs_fn, VW_OBS_IN | VW_OBS_OUT } };
+	struct rec_obs b = { .obs = { rec_obs_fn, VW_OBS_IN } };
+	struct rec_obs u = { .obs = { rec_obs_fn, VW_OBS_IN | VW_OBS_OUT } };
+	struct fr f, t;
+
+	(void)state;
+	topo(true);
+	assert_int_equal(vw_obs_add(&pA->port, &a.obs), 0);
+	assert_int_equal(vw_obs_add(&pA->port, &a.obs), -EEXIST);
+	assert_int_equal(vw_obs_add(&pB->port, &b.obs), 0);
+	assert_int_equal(vw_obs_add(&pU->port, &u.obs), 0);
+	assert_int_equal(vw_obs_count(&pA->port), 1);
+	assert_int_equal(vw_obs_ports, 3);
+
+	/* A -> B: A sent it, B received it */
+	begin();
+	f = eth(pB->port.mac, pA->port.mac, 0x0800, 46, 1);
+	input1(pA, f);
+	got_only(pB, &f);
+	assert_int_equal(a.n[VW_OBS_OUT], 1);
+	assert_int_equal(a.n[VW_OBS_IN], 0);
+	frame_is(&a.last[VW_OBS_OUT], &f);
+	assert_int_equal(b.n[VW_OBS_IN], 1);
+	frame_is(&b.last[VW_OBS_IN], &f);
+	assert_int_equal(a.worker, 0);
+
+	/* B -> A: B's observer wants only what B receives */
+	begin();
+	f = eth(pA->port.mac, pB->port.mac, 0x0800, 46, 2);
+	input1(pB, f);
+	assert_int_equal(b.n[VW_OBS_OUT], 0);
+	assert_int_equal(a.n[VW_OBS_IN], 1);
+	frame_is(&a.last[VW_OBS_IN], &f);
+
+	/* A to a remote MAC: on the wire with A's tag (VID 10) */
+	begin();
+	f = eth(REMOTE, pA->port.mac, 0x0800, 46, 3);
+	input1(pA, f);
+	t = eth1q(REMOTE, pA->port.mac, 0x8100, 10, 0x0800, 46, 3);
+	assert_int_equal(a.n[VW_OBS_OUT], 2);
+	assert_int_equal(u.n[VW_OBS_OUT], 1);
+	frame_is(&u.last[VW_OBS_OUT], &t);
+
+	/* from the wire, tagged 10, to A: the uplink received it tagged, A
+	 * untagged */
+	begin();
+	f = eth1q(pA->port.mac, REMOTE, 0x8100, 10, 0x0800, 46, 4);
+	input1(pU, f);
+	assert_int_equal(u.n[VW_OBS_IN], 1);
+	frame_is(&u.last[VW_OBS_IN], &f);
+	t = untag(&f);
+	assert_int_equal(a.n[VW_OBS_IN], 2);
+	frame_is(&a.last[VW_OBS_IN], &t);
+
+	/* a truncated copy still tells the frame's length */
+	{
+		uint8_t small[20];
+		struct vw_pkt pkt;
+
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.data = pkt.buf;
+		t = untag(&f);
+		memcpy(pkt.buf, t.b, t.len);
+		pkt.len = (uint32_t)t.len;
+		pkt.vid = 10;
+		assert_int_equal(vw_obs_copy(&pkt, true, small, sizeof(small)), f.len);
+		assert_memory_equal(small, f.b, sizeof(small));
+		assert_int_equal(vw_obs_copy(&pkt, false, small, sizeof(small)), t.len);
+	}
+
+	/* removed: nothing more, and no port has observers */
+	assert_int_equal(vw_obs_del(&pA->port, &a.obs), 0);
+	assert_int_equal(vw_obs_del(&pA->port, &a.obs), -ENOENT);
+	assert_int_equal(vw_obs_del(&pB->port, &b.obs), 0);
+	assert_int_equal(vw_obs_del(&pU->port, &u.obs), 0);
+	assert_int_equal(vw_obs_ports, 0);
+	assert_null(pA->port.obs);
+	begin();
+	input1(pA, eth(pB->port.mac, pA->port.mac, 0x0800, 46, 5));
+	assert_int_equal(a.n[VW_OBS_OUT], 2);
+	assert_int_equal(b.n[VW_OBS_IN], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2696,6 +2816,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txerr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_observe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_stale_slot, setup, teardown),
