@@ -4,12 +4,12 @@
 # demo.  Objects go to build/ (and build/asan/ for the sanitizer build).
 
 CC      ?= gcc
-PKGS    := libmnl libmicrohttpd
+PKGS    := libmnl libmicrohttpd libpcap sqlite3
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_MNL := $(shell pkg-config --libs libmnl 2>/dev/null)
-LDLIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+LDLIBS_OBS := $(shell pkg-config --libs libmicrohttpd libpcap sqlite3 2>/dev/null)
 LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -18,14 +18,15 @@ B := build
 LIB_SRCS := $(wildcard lib/*.c)
 DP_SRCS  := $(wildcard datapath/*.c)
 OBJ_SRCS := $(wildcard objects/*.c)
-# control/metrics.c is the daemon's only (the unit tests do not link libmicrohttpd)
-CTL_SRCS := $(filter-out control/vwired.c control/metrics.c,$(wildcard control/*.c))
+OBS_SRCS := $(wildcard observability/*.c)
+CTL_SRCS := $(filter-out control/vwired.c,$(wildcard control/*.c))
 CLI_COMMON := cli/output.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 DP_OBJS  := $(DP_SRCS:%.c=$(B)/%.o)
 OBJ_OBJS := $(OBJ_SRCS:%.c=$(B)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(B)/%.o)
+OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
 
 PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -39,8 +40,8 @@ $(B)/%.o: %.c
 $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-$(B)/vwired: $(B)/control/vwired.o $(B)/control/metrics.o $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_MHD)
+$(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS)
 
 $(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^
@@ -50,15 +51,15 @@ $(B)/vwstat: $(B)/cli/vwstat.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 
 # Unit tests link the test file with the library and all of the daemon's
 # code but its main() (tests/unit/*.c pick what they call).
-$(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+$(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)
 
 # The same unit tests under AddressSanitizer and UBSan.
-ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(CTL_SRCS)
+ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(OBS_SRCS) $(CTL_SRCS)
 $(B)/asan/tests/%: tests/unit/%.c $(ASAN_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)
 
 asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
-#include "control/metrics.h"
+#include "observability/metrics.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 #include "objects/link.h"

@@ -342,7 +342,7 @@ void vw_close(struct vw_handle *h);
 vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply);
 /* Parses a reply's text (raw, cut up in place) into records, status and
  * message; reply must start zeroed.  Used by vw_call and by the daemon's
- * own readers of its replies (control/metrics.c). */
+ * own readers of its replies (observability/metrics.c). */
 vw_status_t vw_reply_parse(char *raw, struct vw_reply *reply);
 void vw_reply_free(struct vw_reply *reply);
 const char *vw_record_get(const struct vw_record *r, const char *key);

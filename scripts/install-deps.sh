@@ -6,6 +6,9 @@ pkgs=(
   gcc make pkg-config            # build
   libmnl-dev                     # netlink (zones, addresses, links)
   libmicrohttpd-dev              # vwired --metrics (Prometheus endpoint)
+  libpcap-dev                    # capture filters and pcap files (vwsnoop, mirrors)
+  libsqlite3-dev sqlite3         # accounting history
+  nfdump                         # IPFIX collector (nfcapd) in system tests
   libcmocka-dev                  # unit tests
   iproute2 iputils-ping iperf3   # demo and system tests
   tshark                         # captures in system tests

@@ -16,7 +16,7 @@
 #include <microhttpd.h>
 
 #include "control/ctl.h"
-#include "control/metrics.h"
+#include "observability/metrics.h"
 
 static struct sockaddr_storage maddr;
 static socklen_t maddrlen;
