@@ -91,6 +91,44 @@ static int check_new_name(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- watchers of links' ports (link_watch) ---- */
+
+static struct {
+	vw_link_watch_fn fn;
+	void *arg;
+} watchers[8];
+
+int link_watch(vw_link_watch_fn fn, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(watchers) / sizeof(watchers[0]); i++)
+		if (!watchers[i].fn) {
+			watchers[i].fn = fn;
+			watchers[i].arg = arg;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+void link_unwatch(vw_link_watch_fn fn, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(watchers) / sizeof(watchers[0]); i++)
+		if (watchers[i].fn == fn && watchers[i].arg == arg)
+			watchers[i].fn = NULL;
+}
+
+static void link_notify(struct vw_link *l, struct vw_port *port, enum vw_link_event ev)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(watchers) / sizeof(watchers[0]); i++)
+		if (watchers[i].fn)
+			watchers[i].fn(l, port, ev, watchers[i].arg);
+}
+
 int etherstub_create(const char *name, bool temporary, char *err, size_t errlen)
 {
 	struct vw_link *l;
@@ -123,6 +161,7 @@ int etherstub_delete(const char *name, char *err, size_t errlen)
 		ERR("%s: etherstub has %u VNIC%s; delete them first", name, l->nvnics, l->nvnics == 1 ? "" : "s");
 		return -EBUSY;
 	}
+	link_notify(l, NULL, VW_LINK_DELETED);
 	link_unlink(l);
 	vw_switch_free(l->sw);
 	free(l);
@@ -190,6 +229,7 @@ static struct vw_link *phys_get(const char *name, char *err, size_t errlen, int 
 	nl_link_set_up(NULL, name, true);
 	link_insert(l);
 	flows_link_attached(l);
+	link_notify(l, l->uplink, VW_LINK_PORT_UP);
 	{
 		struct vw_physprop *p = physprop_find(name);
 		char why[256];
@@ -213,6 +253,7 @@ static void phys_put(struct vw_link *l)
 	if (l->cls != VW_CLASS_PHYS || l->nvnics)
 		return;
 	flows_link_detaching(l); /* they stay, and come back with the next VNIC */
+	link_notify(l, l->uplink, VW_LINK_PORT_DOWN);
 	vw_shape_set(l->uplink, NULL, NULL, 0); /* maxbw stays, for the next attach */
 	vw_worker_del_port(l->uplink);
 	vw_switch_detach(l->sw, l->uplink);
@@ -643,6 +684,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	over->nvnics++;
 	link_insert(l);
 	vnic_refresh_mcast(l);
+	link_notify(l, l->port, VW_LINK_PORT_UP);
 	return 0;
 fail_plumb:
 	vnic_unplumb(l);
@@ -755,6 +797,8 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	}
 	over = l->over;
 	flows_link_deleted(l); /* a VNIC's flows go with it, as in Crossbow */
+	link_notify(l, l->port, VW_LINK_PORT_DOWN);
+	link_notify(l, NULL, VW_LINK_DELETED);
 	link_unlink(l);
 	/* out of the datapath first: after the detach's grace period no
 	 * worker reads the TAP or forwards to its MAC */
@@ -1289,6 +1333,8 @@ void links_destroy_all(void)
 	vnic_reap();
 	while (vw_links) {
 		l = vw_links;
+		if (l->cls == VW_CLASS_ETHERSTUB)
+			link_notify(l, NULL, VW_LINK_DELETED);
 		vw_links = l->next;
 		vw_switch_free(l->sw);
 		free(l);

@@ -69,6 +69,23 @@ extern struct vw_link *vw_links;
 extern struct vw_zone *vw_zones;
 
 struct vw_link *link_find(const char *name);
+
+/*
+ * Watching links' datapath ports come and go: what captures, mirrors and
+ * meters (observability/) use to follow a link, or every port of a switch.
+ *   VW_LINK_PORT_UP    port (a VNIC's TAP, or a phys's uplink) is attached
+ *                      and carries traffic; for a VNIC, l->over is its switch's
+ *                      link;
+ *   VW_LINK_PORT_DOWN  port is about to go: a watcher must drop its
+ *                      observers on it (vw_obs_del) now;
+ *   VW_LINK_DELETED    the link is about to be freed (a VNIC, after its
+ *                      PORT_DOWN; an etherstub).
+ * At most 8 watchers; fn runs on the control thread.
+ */
+enum vw_link_event { VW_LINK_PORT_UP, VW_LINK_PORT_DOWN, VW_LINK_DELETED };
+typedef void (*vw_link_watch_fn)(struct vw_link *l, struct vw_port *port, enum vw_link_event ev, void *arg);
+int link_watch(vw_link_watch_fn fn, void *arg);
+void link_unwatch(vw_link_watch_fn fn, void *arg);
 const char *link_class_name(enum vw_class c);
 
 int etherstub_create(const char *name, bool temporary, char *err, size_t errlen);
