@@ -304,6 +304,35 @@ capture_count() { tshark -n -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/nul
 # vw_counter LINK FIELD: one vwstat counter of LINK.
 vw_counter() { vwstat -p -o "$2" "$1"; }
 
+# iperf3_server NS PORT ADDR: a one-shot iperf3 server in namespace NS on
+# ADDR:PORT; returns once it listens.
+iperf3_server() {
+	vw_bg ip netns exec "$1" iperf3 -s -1 -p "$2" -B "$3" --logfile "$VW_TMP/iperf3-server-$2.log"
+	wait_until 10 "iperf3 server listening on $3:$2 in $1" \
+		bash -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q $2" >&2
+}
+
+# goodput FILE: an iperf3 -J report's goodput at the receiver, kb/s (integer).
+goodput() {
+	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e3))' "$1"
+}
+
+# tcp_kbps SRC_NS DST_NS DST_ADDR SECS [PORT]: one TCP stream from SRC_NS to
+# DST_ADDR in DST_NS for SECS seconds; its goodput at the receiver, kb/s.
+tcp_kbps() {
+	local port=${5:-5201} j=$VW_TMP/iperf3-${5:-5201}.json
+	rm -f "$j"
+	iperf3_server "$2" "$port" "$3"
+	ip netns exec "$1" iperf3 -c "$3" -p "$port" -t "$4" -J >"$j" || fail "iperf3 $1 -> $3:$port failed: $(tail -3 "$j")"
+	goodput "$j"
+}
+
+# wpkts W: the frames datapath worker W has read so far.
+wpkts() { vwstat -w -p -o worker,pkts | awk -F: -v w="$1" '$1 == w { print $2 }'; }
+
+# cpus_of LINK: the link's cpus property as show-linkprop gives it.
+cpus_of() { vwadm show-linkprop -c -o value -p cpus "$1"; }
+
 # Zones/namespaces and host links named with this test's prefixes.
 _vw_remove_own() {
 	local p ns l pid

@@ -25,16 +25,9 @@ ONLINE=$(cat /sys/devices/system/cpu/online)
 OFF=$((${ONLINE##*[-,]} + 1)) # past the last CPU online
 
 # wpkts W: frames worker W has read so far
-wpkts() { vwstat -w -p -o worker,pkts | awk -F: -v w="$1" '$1 == w { print $2 }'; }
 
 # tcp_mbps SRC_NS DST_NS DST_ADDR SECS: iperf3 goodput in Mb/s (integer)
-tcp_mbps() {
-	local j=$VW_TMP/iperf3.json
-	vw_bg ip netns exec "$2" iperf3 -s -1 -B "$3" --logfile "$VW_TMP/iperf3-server.log"
-	wait_until 10 "iperf3 server listening in $2" bash -c "ip netns exec $2 ss -Hltn 'sport = :5201' | grep -q 5201" >&2
-	ip netns exec "$1" iperf3 -c "$3" -t "$4" -J >"$j" || fail "iperf3 $1 -> $3 failed: $(tail -3 "$j")"
-	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' "$j"
-}
+tcp_mbps() { echo $(($(tcp_kbps "$@") / 1000)); }
 
 # only_worker W DESC: a TCP stream each way between the zones, and only
 # worker W reads a frame meanwhile (the other reads none at all).
@@ -57,8 +50,6 @@ within() {
 	expect_ge "$1: $2 Mb/s is at most 102% of the limit" $(($3 * 102 / 100)) "$2"
 }
 
-# cpus_of LINK: the value show-linkprop gives
-cpus_of() { vwadm show-linkprop -c -o value -p cpus "$1"; }
 
 vw_start
 for w in 0 1; do

@@ -18,24 +18,11 @@ VWT_OWN="vwtk"
 ZA=vwtkza ZB=vwtkzb STUB=vwtks VA=vwtka VB=vwtkb
 A4=10.200.41.1 B4=10.200.41.2
 
-# iperf3 server on PORT in zone B (one test each)
-server() {
-	vw_bg ip netns exec $ZB iperf3 -s -1 -B $B4 -p "$1" --logfile "$VW_TMP/iperf3-server-$1.log"
-	wait_until 10 "iperf3 server on port $1" bash -c "ip netns exec $ZB ss -Hltn 'sport = :$1' | grep -q $1" >&2
-}
-
-# kbps FILE: the receiver's goodput in an iperf3 JSON report, kb/s (integer)
-kbps() {
-	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e3))' "$1"
-}
+# server PORT: an iperf3 server on PORT in zone B (one test each)
+server() { iperf3_server $ZB "$1" $B4; }
 
 # tcp PORT SECS: one TCP stream from A to B's PORT, kb/s
-tcp() {
-	server "$1"
-	ip netns exec $ZA iperf3 -c $B4 -p "$1" -t "$2" -J >"$VW_TMP/c$1.json" ||
-		fail "iperf3 to port $1 failed: $(tail -3 "$VW_TMP/c$1.json")"
-	kbps "$VW_TMP/c$1.json"
-}
+tcp() { tcp_kbps $ZA $ZB $B4 "$2" "$1"; }
 
 # tcp2 SECS: streams to ports 5301 and 5302 at once; prints both, kb/s
 tcp2() {
@@ -48,7 +35,7 @@ tcp2() {
 	p2=$!
 	wait $p1 || fail "iperf3 to port 5301 failed: $(tail -3 "$VW_TMP/c5301.json")"
 	wait $p2 || fail "iperf3 to port 5302 failed: $(tail -3 "$VW_TMP/c5302.json")"
-	echo "$(kbps "$VW_TMP/c5301.json") $(kbps "$VW_TMP/c5302.json")"
+	echo "$(goodput "$VW_TMP/c5301.json") $(goodput "$VW_TMP/c5302.json")"
 }
 
 # within DESC KBPS LIMIT_MBPS: goodput between 80% and 102% of the limit
@@ -92,7 +79,7 @@ check "flow fudp: udp to port 5301, maxbw=2M" vwadm add-flow -l $VA -a transport
 server 5301
 ip netns exec $ZA iperf3 -c $B4 -p 5301 -u -b 10M -l 1400 -t 4 -J >"$VW_TMP/u.json" ||
 	fail "iperf3 UDP failed: $(tail -3 "$VW_TMP/u.json")"
-r=$(kbps "$VW_TMP/u.json")
+r=$(goodput "$VW_TMP/u.json")
 log "     fudp at maxbw=2M, offered 10M: $r kb/s"
 # payload of 1400-byte datagrams is 94.5% of their 1442 bytes on the wire
 within "UDP in flow fudp (maxbw=2M)" "$r" 2

@@ -37,25 +37,7 @@ check "vwtx1 up" ip -n $FAR link set vwtx1 up
 check "loopback up in $FAR" ip -n $FAR link set lo up
 mkdir -p "$VW_TMP"
 
-# wpkts W: frames worker W has read so far
-wpkts() { vwstat -w -p -o worker,pkts | awk -F: -v w="$1" '$1 == w { print $2 }'; }
-# cpus_of LINK: the value show-linkprop gives
-cpus_of() { vwadm show-linkprop -c -o value -p cpus "$1"; }
 
-# iperf3_server NS PORT ADDR: one-shot server, returns once it listens
-iperf3_server() {
-	vw_bg ip netns exec "$1" iperf3 -s -1 -p "$2" -B "$3" --logfile "$VW_TMP/iperf3-server-$2.log"
-	wait_until 10 "iperf3 server listening on $3:$2 in $1" \
-		bash -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q $2" >&2
-}
-# tcp_kbps SRC_NS DST_NS DST_ADDR SECS: iperf3 goodput at the receiver in kb/s
-tcp_kbps() {
-	local j=$VW_TMP/iperf3.json
-	rm -f "$j"
-	iperf3_server "$2" 5201 "$3"
-	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$4" -J >"$j" || fail "iperf3 $1 -> $3 failed: $(tail -3 "$j")"
-	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e3))' "$j"
-}
 # within DESC KBPS LIMIT_MBPS: goodput within 5% of what the limit leaves
 # for TCP payload (1448 bytes of every 1514-byte frame on the wire), as
 # t_physqos

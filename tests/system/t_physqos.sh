@@ -38,24 +38,6 @@ fi
 check "address 10.200.42.1/24 on vwtu1.100" ip -n $FAR addr add 10.200.42.1/24 dev vwtu1.100
 check "vwtu1.100 up" ip -n $FAR link set vwtu1.100 up
 
-# iperf3_server NS PORT ADDR: one-shot server, returns once it listens
-iperf3_server() {
-	vw_bg ip netns exec "$1" iperf3 -s -1 -p "$2" -B "$3" --logfile "$VW_TMP/iperf3-server-$2.log"
-	wait_until 10 "iperf3 server listening on $3:$2 in $1" \
-		bash -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q $2" >&2
-}
-# goodput FILE: iperf3 -J result's goodput at the receiver, in kb/s
-goodput() {
-	python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e3))' "$1"
-}
-# tcp_kbps SRC_NS DST_NS DST_ADDR SECS: iperf3 goodput in kb/s
-tcp_kbps() {
-	local j=$VW_TMP/iperf3.json
-	rm -f "$j"
-	iperf3_server "$2" 5201 "$3"
-	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$4" -J >"$j" || fail "iperf3 $1 -> $3 failed: $(tail -3 "$j")"
-	goodput "$j"
-}
 # within DESC KBPS LIMIT_MBPS: goodput within 5% of what the limit leaves
 # for TCP payload (1448 bytes of every 1514-byte frame on the wire)
 within() {
