@@ -530,7 +530,8 @@ int accounting_show_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	(void)c, (void)err, (void)errlen;
 	vw_buf_kv(out, "record", "accounting");
 	vw_buf_kv(out, "state", "%s", A.on ? "on" : "off");
-	vw_buf_kv(out, "file", "%s", A.on ? A.path : default_path(buf, sizeof(buf)));
+	/* when off: the last file used, else where it would go */
+	vw_buf_kv(out, "file", "%s", A.path[0] ? A.path : default_path(buf, sizeof(buf)));
 	vw_buf_kv(out, "interval", "%u", A.interval);
 	vw_buf_kv(out, "retention", "%s", hist_duration_format(A.retention, d, sizeof(d)));
 	vw_buf_kv(out, "samples", "%lu", A.samples);
