@@ -283,6 +283,8 @@ static void sample(void)
 	if (now - A.last_prune >= PRUNE_MS)
 		prune(now);
 	exec("COMMIT");
+	if (!sqlite3_get_autocommit(A.db)) /* the commit failed: drop it */
+		exec("ROLLBACK");
 	A.t_prev = now;
 	A.samples++;
 }

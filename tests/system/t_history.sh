@@ -183,6 +183,8 @@ expect_eq "after a restart accounting is on, same file and interval" "on:$DB:1" 
 wait_ping 10 $ZA $B4
 check "10 pings $ZA -> $ZB after the restart" ip netns exec $ZA ping -n -q -c 10 -i 0.1 -W 1 $B4
 sleep 1.2
+check "show-history reads the file while the daemon writes it" \
+	bash -c "vwstat show-history -f '$DB' -s '$MID' | grep -q '^$VA '"
 A2=$(counters $VA)
 check "stop-accounting" vwadm stop-accounting
 expect_eq "no traffic on $VA while stopping" "$A2" "$(counters $VA)"
