@@ -296,7 +296,8 @@ static void print_svg(const struct hist_result *r, const char *file, int64_t fro
 	top = step * 5;
 	while (top < ymax / scale)
 		top += step;
-#define X(t) (ML + (double)((t) - x0) * (SW - ML - MR) / (double)(x1 - x0))
+/* an interval begun before the range is drawn from its start */
+#define X(t) (ML + (double)(((t) < x0 ? x0 : (t)) - x0) * (SW - ML - MR) / (double)(x1 - x0))
 #define Y(v) (SH - MB - (v) / scale / top * (SH - MT - MB))
 	printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\""
