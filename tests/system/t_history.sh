@@ -9,7 +9,7 @@
 VWT_OWN="vwth"
 . "$(dirname "$0")/lib.sh"
 
-ZA=vwthza ZB=vwthzb ZC=vwthzc STUB=vwths VA=vwtha VB=vwthb VC=vwthc
+ZA=vwthza ZB=vwthzb ZC=vwthzc STUB=vwths VA=vwtha VB=vwthb VC=vwthc FL=vwthicmp
 A4=10.200.9.1 B4=10.200.9.2 C4=10.200.9.3
 DB=$VW_TMP/h.db
 
@@ -74,6 +74,7 @@ check "create VNIC $VC" vwadm create-vnic -l $STUB -p zone=$ZC $VC
 check "address on $VA" vwadm create-addr -a $A4/24 $VA
 check "address on $VB" vwadm create-addr -a $B4/24 $VB
 check "address on $VC" vwadm create-addr -a $C4/24 $VC
+check "flow $FL: ICMP on $VA" vwadm add-flow -l $VA -a transport=icmp $FL
 wait_ping 10 $ZA $B4
 wait_ping 10 $ZC $B4
 
@@ -89,9 +90,10 @@ wait_until 10 "iperf3 server listening in $ZB" bash -c "ip netns exec $ZB ss -Hl
 check "iperf3 -n 5M $ZA -> $ZB" ip netns exec $ZA iperf3 -c $B4 -n 5M
 wait "$VW_BG_PID" 2>/dev/null || true
 sleep 1.5 # intervals after the transfer too
-A0=$(counters $VA) B0=$(counters $VB) S0=$(counters $STUB)
+flow_counters() { vwstat show-flow -p -o ipkts,rbytes,opkts,obytes "$1" | tr : ' '; }
+A0=$(counters $VA) B0=$(counters $VB) S0=$(counters $STUB) F0=$(flow_counters $FL)
 check "stop-accounting" vwadm stop-accounting
-A1=$(counters $VA) B1=$(counters $VB) S1=$(counters $STUB)
+A1=$(counters $VA) B1=$(counters $VB) S1=$(counters $STUB) F1=$(flow_counters $FL)
 expect_eq "no traffic on $VA while stopping (a quiet network)" "$A0" "$A1"
 expect_eq "no traffic on $VB while stopping" "$B0" "$B1"
 expect_eq "show-accounting: off after stop" off "$(acct state)"
@@ -105,6 +107,10 @@ check "the table has the spec's columns" \
 	grep -Eq '^NAME +DURATION +IPKTS +RBYTES +OPKTS +OBYTES +BANDWIDTH' "$VW_TMP/table.txt"
 expect_eq "$VA: history totals = vwstat's counters at the stop" "$A1" "$(total_of $VA)"
 expect_eq "$VB: history totals = vwstat's counters at the stop" "$B1" "$(total_of $VB)"
+expect_eq "no ICMP on $FL while stopping" "$F0" "$F1"
+expect_ge "$FL counted the pings (OPKTS)" "$(echo $F1 | cut -d' ' -f3)" 20
+expect_eq "flow $FL: history totals = vwstat show-flow's counters at the stop" "$F1" "$(total_of $FL)"
+check "$FL's class is flow" bash -c "vwstat show-history -f '$DB' -F csv -o name,class | grep -qx '$FL,flow'"
 expect_eq "deleted $VC: history totals = its counters when deleted" "${C_LAST[*]}" "$(total_of $VC)"
 read -r sip srb sop sob <<<"$S1"
 expect_eq "$STUB: history = its counters + deleted $VC's share (its OPKTS/OBYTES as IPKTS/RBYTES)" \
@@ -156,19 +162,19 @@ assert sorted(lines) == sorted(sys.argv[2].split()), lines
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert "Bandwidth" in texts and "bit/s" in texts and "time" in texts, texts
 for n in sys.argv[2].split():
-    assert n in texts' "$VW_TMP/h.svg" "$STUB $VA $VB $VC"
+    assert n in texts' "$VW_TMP/h.svg" "$STUB $VA $VB $VC $FL"
 vwstat show-history -f "$DB" -F gnuplot > "$VW_TMP/h.dat"
 check "gnuplot: one block per name, '# name' comments" python3 -c '
 import sys
 blocks = open(sys.argv[1]).read().strip().split("\n\n\n")
-assert len(blocks) == 4, len(blocks)
+assert len(blocks) == 5, len(blocks)
 for b, n in zip(blocks, sorted(sys.argv[2].split())):
     lines = b.strip().split("\n")
     hdr = [l for l in lines if l.startswith("# " + n + " ")]
     assert hdr, (n, lines[:3])
     for l in lines:
         if not l.startswith("#"):
-            assert len(l.split()) == 5 and all(float(x) >= 0 for x in l.split())' "$VW_TMP/h.dat" "$STUB $VA $VB $VC"
+            assert len(l.split()) == 5 and all(float(x) >= 0 for x in l.split())' "$VW_TMP/h.dat" "$STUB $VA $VB $VC $FL"
 
 log "---- restart keeps accounting on; -s/-e select"
 sleep 1
