@@ -46,8 +46,9 @@ $(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS
 $(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-$(B)/vwstat: $(B)/cli/vwstat.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^
+# show-history reads the accounting file itself (SQLite)
+$(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(B)/observability/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 # Unit tests link the test file with the library and all of the daemon's
 # code but its main() (tests/unit/*.c pick what they call).

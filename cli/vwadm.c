@@ -89,6 +89,16 @@ static const struct out_field flow_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field accounting_fields[] = {
+	{ "STATE", "state", 5, 0, NULL },
+	{ "FILE", "file", 30, 0, NULL },
+	{ "INTERVAL", "interval", 8, OUT_F_NUM, NULL },
+	{ "RETENTION", "retention", 9, 0, NULL },
+	{ "SAMPLES", "samples", 8, OUT_F_NUM, NULL },
+	{ "ERRORS", "errors", 6, OUT_F_NUM, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 static const struct out_field flowprop_fields[] = {
 	{ "FLOW", "flow", 14, 0, NULL },
 	{ "PROPERTY", "property", 10, 0, NULL },
@@ -129,6 +139,7 @@ static const struct cmd_out cmd_outs[] = {
 	{ "show-flow", "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p', print_show },
 	{ "show-flowprop", "flowprop", flowprop_fields, NULL, 'c', print_show },
 	{ "export", "line", NULL, NULL, 0, print_export },
+	{ "show-accounting", "accounting", accounting_fields, "state,file,interval,retention,samples", 'p', print_show },
 };
 
 static const struct cmd_out *cmd_out_find(const char *name)
@@ -300,6 +311,25 @@ static int transport_error(const char *sock, vw_status_t st)
 	return 1;
 }
 
+/* start-accounting -f FILE: the daemon runs elsewhere, so a relative FILE
+ * is made absolute here. */
+static void absolute_file(int argc, char **argv)
+{
+	static char buf[8192];
+	char cwd[4096];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *f = !strcmp(argv[i], "-f") && i + 1 < argc ? argv[++i] : !strncmp(argv[i], "-f", 2) ? argv[i] + 2 : NULL;
+
+		if (!f || f[0] == '/' || !f[0] || !getcwd(cwd, sizeof(cwd)))
+			continue;
+		snprintf(buf, sizeof(buf), "%s%s/%s", f == argv[i] ? "" : "-f", cwd, f);
+		argv[i] = buf;
+		return;
+	}
+}
+
 static int run(const char *sock, int argc, char **argv)
 {
 	const struct vw_cmddef *def = public_cmd(argv[0]);
@@ -322,6 +352,8 @@ static int run(const char *sock, int argc, char **argv)
 		fprintf(stderr, PROG ": %s: not implemented yet\n", def->name);
 		return 1;
 	}
+	if (!strcmp(def->name, "start-accounting"))
+		absolute_file(argc, argv);
 	co = cmd_out_find(def->name);
 	if (co && co->fields && (rc = prepare_output(co, &c, &o)) != 0)
 		return rc;

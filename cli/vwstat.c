@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/history.h"
 #include "cli/output.h"
 #include "lib/vwire.h"
 
@@ -20,7 +21,9 @@
 	"usage: " PROG " [--socket PATH] [show-link] [-r|-t|-w] [-i SECONDS] [-c COUNT]" \
 	" [-o FIELD,...] [-p] [-F json] [-u R|K|M|G|T|P] [LINK...]\n" \
 	"       " PROG " [--socket PATH] show-flow [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
-	" [-u R|K|M|G|T|P] [-l LINK] [FLOW...]"
+	" [-u R|K|M|G|T|P] [-l LINK] [FLOW...]\n" \
+	"       " PROG " [--socket PATH] show-history [-f FILE] [-s TIME] [-e TIME] [-i] [-o FIELD,...]" \
+	" [-F table|csv|json|gnuplot|svg] [NAME...]"
 
 static const struct out_field link_fields[] = {
 	{ "LINK", "link", 12, 0, NULL },
@@ -90,7 +93,7 @@ static const struct view view_worker = { "worker", "worker", worker_fields, NULL
 static const struct view view_flow = { "flowstats", "flow", flow_fields, "flow,ipkts,rbytes,opkts,obytes" };
 
 /* vwstat subcommands of SPEC §6; show-link is the default. */
-static const char *const later_subcommands[] = { "show-aggr", "show-history" };
+static const char *const later_subcommands[] = { "show-aggr" };
 
 struct opts {
 	const char *sock;
@@ -449,6 +452,20 @@ int main(int argc, char **argv)
 	char err[256];
 	int rc;
 
+	/* show-history reads a file, not the daemon's counters */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			o.sock = argv[++i];
+			continue;
+		}
+		if (!strncmp(argv[i], "--socket=", 9)) {
+			o.sock = argv[i] + 9;
+			continue;
+		}
+		if (!strcmp(argv[i], "show-history"))
+			return history_main(o.sock, argc - i, argv + i);
+		break;
+	}
 	rc = parse_args(argc, argv, &o);
 	if (rc < 0)
 		return help();

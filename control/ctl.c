@@ -39,25 +39,69 @@ static char sockpath[108];
 static unsigned nclients;
 
 /* Tags for epoll data: the fixed fds are told apart by address. */
-static int tag_listen, tag_signal, tag_timer, tag_mcast, tag_extra;
+static int tag_listen, tag_signal, tag_timer, tag_mcast;
 
-static int extra_fd = -1;
-static void (*extra_fn)(void);
-static int (*extra_timeout)(void);
+/* Extra descriptors (the metrics server's, the accounting timer): a few. */
+#define MAX_EXTRA 4
+static struct extra {
+	int fd;
+	void (*fn)(void);
+	int (*timeout)(void);
+	bool due;
+} extras[MAX_EXTRA];
+static int nextra;
 
 void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
-	extra_fd = fd;
-	extra_fn = fn;
-	extra_timeout = timeout;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (nextra == MAX_EXTRA)
+		return;
+	extras[nextra] = (struct extra){ fd, fn, timeout, false };
+	/* added after ctl_run started (accounting started by a command) */
+	if (epfd >= 0) {
+		ev.data.ptr = &extras[nextra];
+		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	nextra++;
 }
 
-/* The loop's wait: the sooner of the reap's and the extra descriptor's. */
+void ctl_del_poll(int fd)
+{
+	int i;
+
+	for (i = 0; i < nextra; i++)
+		if (extras[i].fd == fd) {
+			if (epfd >= 0)
+				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+			memmove(&extras[i], &extras[i + 1], (size_t)(nextra - i - 1) * sizeof(extras[0]));
+			nextra--;
+			/* re-point the moved entries' epoll data */
+			for (; i < nextra && epfd >= 0; i++) {
+				struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &extras[i] };
+
+				epoll_ctl(epfd, EPOLL_CTL_MOD, extras[i].fd, &ev);
+			}
+			return;
+		}
+}
+
+static bool is_extra(void *p)
+{
+	return p >= (void *)extras && p < (void *)(extras + MAX_EXTRA);
+}
+
+/* The loop's wait: the soonest of the reap's and the extra descriptors'. */
 static int loop_timeout(void)
 {
-	int a = vnic_reap_timeout(), b = extra_fn ? extra_timeout() : -1;
+	int a = vnic_reap_timeout(), i;
 
-	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+	for (i = 0; i < nextra; i++) {
+		int b = extras[i].timeout ? extras[i].timeout() : -1;
+
+		a = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+	}
+	return a;
 }
 
 int ctl_listen(const char *path, char *err, size_t errlen)
@@ -278,15 +322,15 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
-	if (extra_fd >= 0) {
-		ev.data.ptr = &tag_extra;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, extra_fd, &ev);
+	for (int i = 0; i < nextra; i++) {
+		ev.data.ptr = &extras[i];
+		epoll_ctl(epfd, EPOLL_CTL_ADD, extras[i].fd, &ev);
 	}
 	for (;;) {
 		struct epoll_event evs[32];
 		/* wakes for the reap of deleted VNICs' faces when one is due */
 		int i, n = epoll_wait(epfd, evs, 32, loop_timeout());
-		bool extra = n == 0 && extra_fn;
+		bool tick = n == 0;
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -302,9 +346,9 @@ int ctl_run(void)
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
 					vnic_refresh_mcast(NULL);
-				extra = extra_fn != NULL;
-			} else if (p == &tag_extra) {
-				extra = true;
+				tick = true;
+			} else if (is_extra(p)) {
+				((struct extra *)p)->due = true;
 			} else if (p == &tag_mcast) {
 				uint64_t n;
 
@@ -316,8 +360,18 @@ int ctl_run(void)
 				client_input(p);
 			}
 		}
-		if (extra)
-			extra_fn();
+		/* an fn may add or remove extras: run from a copy */
+		{
+			struct extra run[MAX_EXTRA];
+			int k, m = nextra;
+
+			memcpy(run, extras, sizeof(run));
+			for (k = 0; k < nextra; k++)
+				extras[k].due = false;
+			for (k = 0; k < m; k++)
+				if (run[k].due || tick)
+					run[k].fn();
+		}
 		if (!vnic_reap_timeout())
 			vnic_reap();
 	}

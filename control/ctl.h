@@ -8,6 +8,7 @@
 #define VW_CTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "lib/vwire.h"
 
 /* Runs one command (argv as a client or a vWire file gives it) and appends
@@ -24,5 +25,12 @@ void ctl_close(void);
  * control thread when fd is readable, on each one-second tick, and when
  * timeout() milliseconds (-1: none) have passed. */
 void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void));
+/* Takes fd out of the loop again (it is not closed). */
+void ctl_del_poll(int fd);
+
+/* A link's IPKTS, RBYTES, OPKTS, OBYTES as `vwstat` shows them
+ * (control/handlers.c): what accounting samples. */
+struct vw_link;
+void link_counters(const struct vw_link *l, uint64_t c[4]);
 
 #endif

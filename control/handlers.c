@@ -16,6 +16,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "observability/accounting.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -644,30 +645,46 @@ static uint64_t *face_drops_read(const struct vw_link **links, unsigned n)
 	return fd.drops;
 }
 
+/* A link's port counters, summed, and IPKTS, RBYTES, OPKTS, OBYTES in c. */
+static void link_port_stats(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
+{
+	unsigned i;
+
+	if (l->cls == VW_CLASS_VNIC) {
+		stats_add(s, l->port);
+		/* what the VNIC received is what the switch delivered to it */
+		c[0] = s->tx_pkts, c[1] = s->tx_bytes, c[2] = s->rx_pkts, c[3] = s->rx_bytes;
+		return;
+	}
+	if (l->uplink)
+		stats_add(s, l->uplink);
+	if (l->cls == VW_CLASS_ETHERSTUB)
+		for (i = 0; i < l->sw->nports; i++)
+			stats_add(s, l->sw->ports[i]);
+	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
+}
+
+void link_counters(const struct vw_link *l, uint64_t c[4])
+{
+	struct vw_port_stats s = { 0 };
+
+	link_port_stats(l, &s, c);
+}
+
 static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t face_drops)
 {
 	struct vw_port_stats s = { 0 };
 	struct vw_shape_stats so = { 0 }, si = { 0 };
-	uint64_t ip, ib, op, ob, idrops, odrops, shape_out, shape_in;
-	unsigned i;
+	uint64_t ip, ib, op, ob, idrops, odrops, shape_out, shape_in, c[4];
 
+	link_port_stats(l, &s, c);
+	ip = c[0], ib = c[1], op = c[2], ob = c[3];
 	if (l->cls == VW_CLASS_VNIC) {
-		stats_add(&s, l->port);
 		vw_shape_stats(l->port, VW_SHAPE_OUT, &so);
 		vw_shape_stats(l->port, VW_SHAPE_IN, &si);
-		/* what the VNIC received is what the switch delivered to it */
-		ip = s.tx_pkts, ib = s.tx_bytes, op = s.rx_pkts, ob = s.rx_bytes;
-	} else {
-		if (l->uplink) {
-			stats_add(&s, l->uplink);
-			vw_shape_stats(l->uplink, VW_SHAPE_OUT, &so);
-			vw_shape_stats(l->uplink, VW_SHAPE_IN, &si);
-		}
-		if (l->cls == VW_CLASS_ETHERSTUB) {
-			for (i = 0; i < l->sw->nports; i++)
-				stats_add(&s, l->sw->ports[i]);
-		}
-		ip = s.rx_pkts, ib = s.rx_bytes, op = s.tx_pkts, ob = s.tx_bytes;
+	} else if (l->uplink) {
+		vw_shape_stats(l->uplink, VW_SHAPE_OUT, &so);
+		vw_shape_stats(l->uplink, VW_SHAPE_IN, &si);
 	}
 	shape_out = so.drop_codel + so.drop_limit + so.drop_nobuf + so.drop_bad;
 	shape_in = si.drop_codel + si.drop_limit + si.drop_nobuf + si.drop_bad;
@@ -972,6 +989,10 @@ static const struct {
 	{ "show-flow", do_show_flow, false, false },
 	{ "show-flowprop", do_show_flowprop, false, false },
 	{ "flowstats", do_flowstats, false, false },
+	/* accounting (observability/accounting.c) */
+	{ "start-accounting", accounting_start_cmd, true, false },
+	{ "stop-accounting", accounting_stop_cmd, true, false },
+	{ "show-accounting", accounting_show_cmd, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

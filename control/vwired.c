@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "observability/accounting.h"
 #include "observability/metrics.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = ctl_run();
+	accounting_shutdown();
 	metrics_stop();
 	ctl_close();
 	links_destroy_all();

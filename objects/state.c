@@ -14,6 +14,7 @@
 
 #include "objects/flow.h"
 #include "objects/link.h"
+#include "observability/accounting.h"
 
 static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
 static char state_file[PATH_MAX + 32];
@@ -37,6 +38,9 @@ void state_export(struct vw_buf *out)
 	char mac[18], a[64];
 	int i;
 
+	/* first: replayed before any link, so every link's counters since
+	 * its creation are accounted after a restart */
+	accounting_export(out);
 	for (z = vw_zones; z; z = z->next)
 		vw_buf_printf(out, "create-zone %s\n", z->name);
 	for (l = vw_links; l; l = l->next)

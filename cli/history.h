@@ -1,0 +1,8 @@
+/* vwstat show-history (cli/history.c). */
+#ifndef VW_CLI_HISTORY_H
+#define VW_CLI_HISTORY_H
+
+/* argv[0] is "show-history"; sock the daemon to ask for its file. */
+int history_main(const char *sock, int argc, char **argv);
+
+#endif
