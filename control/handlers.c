@@ -16,6 +16,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "observability/mirror.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -200,6 +201,8 @@ static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err,
 static int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	(void)out;
+	if (mirror_check_delete(c->operand[0], err, errlen))
+		return -EBUSY;
 	return vnic_delete(c->operand[0], err, errlen);
 }
 
@@ -938,6 +941,26 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	return 0;
 }
 
+/* ---- mirrors ---- */
+
+static int do_create_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return mirror_create(c->operand[0], vw_cmd_opt(c, 'l'), vw_cmd_opt(c, 'd'), vw_cmd_opt(c, 'f'),
+			     vw_cmd_opt(c, 't'), err, errlen);
+}
+
+static int do_delete_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return mirror_delete(c->operand[0], err, errlen);
+}
+
+static int do_show_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	return mirror_show(c->operand, c->noperand, out, err, errlen);
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -972,6 +995,9 @@ static const struct {
 	{ "show-flow", do_show_flow, false, false },
 	{ "show-flowprop", do_show_flowprop, false, false },
 	{ "flowstats", do_flowstats, false, false },
+	{ "create-mirror", do_create_mirror, true, false },
+	{ "delete-mirror", do_delete_mirror, true, false },
+	{ "show-mirror", do_show_mirror, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)
