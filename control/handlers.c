@@ -1022,7 +1022,8 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 		goto done;
 	}
 	/* a command on a temporary link changes nothing that is saved */
-	temporary = (strchr(c.def->opts, 't') && vw_cmd_opt(&c, 't')) ||
+	/* (create-mirror's -t is its destination: mirrors are always saved) */
+	temporary = (strchr(c.def->opts, 't') && strcmp(c.def->name, "create-mirror") && vw_cmd_opt(&c, 't')) ||
 		    (handlers[i].on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
 	rc = handlers[i].fn(&c, out, err, sizeof(err));
 	if (rc) {
