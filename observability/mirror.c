@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <pcap/pcap.h>
@@ -78,6 +79,7 @@ struct vw_mirror {
 	struct ring *rings; /* VW_MAX_WORKERS */
 	/* the sender's counters */
 	uint64_t sent_pkts, sent_bytes, send_drops;
+	uint32_t cur_len; /* the sender's record at hand */
 };
 
 static struct vw_mirror *mirrors;
@@ -233,14 +235,21 @@ struct sender_state {
 	struct mmsghdr msgs[VW_BATCH];
 	struct iovec iov[VW_BATCH][2];
 	uint8_t hdr[VW_BATCH][16];
+	/* the record each queued frame is (a segment of): counted once */
+	uint64_t recno[VW_BATCH], cur, failed;
+	uint32_t reclen[VW_BATCH];
 	int n;
 };
 
 static struct sender_state ss;
 
+/* Sends what is queued.  PKTS and BYTES count frames as on the link (a
+ * super-frame once, with its length, as vwstat does), counted when queued;
+ * one whose frame or any of whose segments could not go becomes a drop. */
 static void flush(struct vw_mirror *m)
 {
 	int i = 0, sent = 0;
+	uint64_t pk = 0, by = 0, dr = 0;
 
 	if (!ss.n)
 		return;
@@ -249,22 +258,31 @@ static void flush(struct vw_mirror *m)
 
 		if (p)
 			sent = m->dtap ? vw_tap_write(p, ss.pp, ss.n, false) : vw_packet_write(p, ss.pp, ss.n, false);
-		for (i = 0; i < sent; i++)
-			m->sent_bytes += ss.pp[i]->len;
+		i = sent; /* the failed ones: taken as the last */
 	} else {
 		while (i < ss.n) {
 			int r = sendmmsg(raw_fd, ss.msgs + i, (unsigned)(ss.n - i), MSG_DONTWAIT);
 
-			if (r <= 0) {
-				i++; /* that one could not go */
+			if (r > 0) {
+				i += r;
 				continue;
 			}
-			for (; r > 0; r--, i++, sent++)
-				m->sent_bytes += ss.iov[i][1].iov_len;
+			if (ss.recno[i] != ss.failed) { /* that one could not go */
+				ss.failed = ss.recno[i];
+				pk++, by += ss.reclen[i], dr++;
+			}
+			i++;
 		}
+		i = ss.n;
 	}
-	__atomic_store_n(&m->sent_pkts, m->sent_pkts + (uint64_t)sent, __ATOMIC_RELAXED);
-	__atomic_store_n(&m->send_drops, m->send_drops + (uint64_t)(ss.n - sent), __ATOMIC_RELAXED);
+	for (; i < ss.n; i++)
+		if (ss.recno[i] != ss.failed) {
+			ss.failed = ss.recno[i];
+			pk++, by += ss.reclen[i], dr++;
+		}
+	__atomic_store_n(&m->sent_pkts, m->sent_pkts - pk, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->sent_bytes, m->sent_bytes - by, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->send_drops, m->send_drops + dr, __ATOMIC_RELAXED);
 	ss.n = 0;
 }
 
@@ -272,6 +290,8 @@ static void queue_frame(struct vw_mirror *m, uint8_t *frame, uint32_t len)
 {
 	int k = ss.n;
 
+	ss.recno[k] = ss.cur;
+	ss.reclen[k] = m->cur_len;
 	if (m->kind == VW_MIRROR_LINK) {
 		struct vw_pkt *p = ss.pp[k];
 
@@ -310,6 +330,10 @@ static int drain(struct vw_mirror *m, struct ring *r)
 			continue;
 		}
 		done++;
+		ss.cur++;
+		m->cur_len = rec->len;
+		__atomic_store_n(&m->sent_pkts, m->sent_pkts + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->sent_bytes, m->sent_bytes + rec->len, __ATOMIC_RELAXED);
 		if (!vw_vnet_has_work(&rec->vnet)) {
 			queue_frame(m, frame, rec->len);
 		} else {
@@ -318,6 +342,8 @@ static int drain(struct vw_mirror *m, struct ring *r)
 			nseg = vw_gso_segment(&rec->vnet, frame, rec->len, ss.gso->out, sizeof(ss.gso->out),
 					      ss.gso->segs, VW_GSO_SEGS_MAX);
 			if (nseg < 0) {
+				__atomic_store_n(&m->sent_pkts, m->sent_pkts - 1, __ATOMIC_RELAXED);
+				__atomic_store_n(&m->sent_bytes, m->sent_bytes - rec->len, __ATOMIC_RELAXED);
 				__atomic_store_n(&m->send_drops, m->send_drops + 1, __ATOMIC_RELAXED);
 			} else if (nseg == 1) {
 				queue_frame(m, ss.gso->segs[0].data, ss.gso->segs[0].len);
@@ -352,6 +378,9 @@ static void *sender_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "vw-mirror");
+	/* the mirror takes the CPU the mirrored traffic leaves: on a busy
+	 * machine it drops (counted) rather than slow that traffic */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	for (;;) {
 		struct vw_mirror *m;
 		int w, done = 0;
