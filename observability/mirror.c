@@ -398,6 +398,7 @@ static void *sender_main(void *arg)
 		if (done)
 			continue;
 		__atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* before reading the heads */
 		pthread_mutex_lock(&lock);
 		empty = rings_empty() && !sender_stop;
 		pthread_mutex_unlock(&lock);
