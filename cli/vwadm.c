@@ -108,6 +108,18 @@ static const struct out_field flowprop_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field mirror_fields[] = {
+	{ "MIRROR", "mirror", 12, 0, NULL },
+	{ "LINKS", "links", 16, 0, NULL },
+	{ "DIR", "dir", 4, 0, NULL },
+	{ "FILTER", "filter", 16, 0, NULL },
+	{ "DEST", "dest", 20, 0, NULL },
+	{ "PKTS", "pkts", 8, 0, NULL },
+	{ "BYTES", "bytes", 10, 0, NULL },
+	{ "DROPS", "drops", 6, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 struct cmd_out;
 typedef int (*print_fn)(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
 
@@ -140,6 +152,7 @@ static const struct cmd_out cmd_outs[] = {
 	{ "show-flowprop", "flowprop", flowprop_fields, NULL, 'c', print_show },
 	{ "export", "line", NULL, NULL, 0, print_export },
 	{ "show-accounting", "accounting", accounting_fields, "state,file,interval,retention,samples", 'p', print_show },
+	{ "show-mirror", "mirror", mirror_fields, NULL, 'p', print_show },
 };
 
 static const struct cmd_out *cmd_out_find(const char *name)

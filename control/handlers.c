@@ -17,6 +17,7 @@
 #include "objects/link.h"
 #include "objects/netlink.h"
 #include "observability/accounting.h"
+#include "observability/mirror.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -201,6 +202,8 @@ static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err,
 static int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	(void)out;
+	if (mirror_check_delete(c->operand[0], err, errlen))
+		return -EBUSY;
 	return vnic_delete(c->operand[0], err, errlen);
 }
 
@@ -955,6 +958,26 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	return 0;
 }
 
+/* ---- mirrors ---- */
+
+static int do_create_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return mirror_create(c->operand[0], vw_cmd_opt(c, 'l'), vw_cmd_opt(c, 'd'), vw_cmd_opt(c, 'f'),
+			     vw_cmd_opt(c, 't'), err, errlen);
+}
+
+static int do_delete_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return mirror_delete(c->operand[0], err, errlen);
+}
+
+static int do_show_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	return mirror_show(c->operand, c->noperand, out, err, errlen);
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -993,6 +1016,9 @@ static const struct {
 	{ "start-accounting", accounting_start_cmd, true, false },
 	{ "stop-accounting", accounting_stop_cmd, true, false },
 	{ "show-accounting", accounting_show_cmd, false, false },
+	{ "create-mirror", do_create_mirror, true, false },
+	{ "delete-mirror", do_delete_mirror, true, false },
+	{ "show-mirror", do_show_mirror, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)
@@ -1017,7 +1043,8 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 		goto done;
 	}
 	/* a command on a temporary link changes nothing that is saved */
-	temporary = (strchr(c.def->opts, 't') && vw_cmd_opt(&c, 't')) ||
+	/* (create-mirror's -t is its destination: mirrors are always saved) */
+	temporary = (strchr(c.def->opts, 't') && strcmp(c.def->name, "create-mirror") && vw_cmd_opt(&c, 't')) ||
 		    (handlers[i].on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
 	rc = handlers[i].fn(&c, out, err, sizeof(err));
 	if (rc) {

@@ -21,6 +21,7 @@
 #include "control/ctl.h"
 #include "observability/accounting.h"
 #include "observability/metrics.h"
+#include "observability/mirror.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 	accounting_shutdown();
 	metrics_stop();
 	ctl_close();
+	mirrors_destroy_all(); /* before the links it watches */
 	links_destroy_all();
 	vw_workers_stop();
 	nl_fini();

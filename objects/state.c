@@ -15,6 +15,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "observability/accounting.h"
+#include "observability/mirror.h"
 
 static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
 static char state_file[PATH_MAX + 32];
@@ -108,6 +109,7 @@ void state_export(struct vw_buf *out)
 			vw_buf_printf(out, "create-addr -a %s %s\n", vw_prefix_format(&l->addrs[i].p, a), l->name);
 	}
 	flows_export(out);
+	mirrors_export(out);
 }
 
 static int mkdir_p(const char *dir)

@@ -99,6 +99,9 @@ static const struct family {
 	{ "worker", "polls", "vwire_worker_polls_total", COUNTER, "Busy-poll rounds of the worker.", NULL },
 	{ "worker", "batches", "vwire_worker_batches_total", COUNTER, "Batches of frames the worker read.", NULL },
 	{ "worker", "pkts", "vwire_worker_packets_total", COUNTER, "Frames the worker read.", NULL },
+	{ "mirror", "pkts", "vwire_mirror_packets_total", COUNTER, "Frames the mirror sent (vwadm show-mirror PKTS).", NULL },
+	{ "mirror", "bytes", "vwire_mirror_bytes_total", COUNTER, "Bytes of the frames the mirror sent (BYTES).", NULL },
+	{ "mirror", "drops", "vwire_mirror_drops_total", COUNTER, "Frames the mirror could not copy or send (DROPS).", NULL },
 };
 
 /* The labels of each record type: record keys, named as the labels. */
@@ -107,7 +110,10 @@ static const char *const *rec_labels(const char *rectype)
 	static const char *const stats[] = { "link", "class", NULL };
 	static const char *const flow[] = { "flow", "link", NULL };
 	static const char *const worker[] = { "worker", NULL };
+	static const char *const mirror[] = { "mirror", NULL };
 
+	if (!strcmp(rectype, "mirror"))
+		return mirror;
 	return !strcmp(rectype, "stats") ? stats : !strcmp(rectype, "flowstats") ? flow : worker;
 }
 
@@ -153,12 +159,14 @@ static void family_out(struct vw_buf *o, const struct family *f, const struct vw
 static void metrics_text(struct vw_buf *o)
 {
 	static char *const stats[] = { "stats", NULL }, *const flows[] = { "flowstats", NULL };
+	static char *const mirrors[] = { "show-mirror", NULL };
 	struct vw_buf recs = { 0 };
 	struct vw_reply rep = { 0 };
 	size_t i;
 
 	ctl_handle(1, stats, &recs, false);
 	ctl_handle(1, flows, &recs, false);
+	ctl_handle(1, mirrors, &recs, false);
 	rep.message = "";
 	rep.raw = recs.p; /* vw_reply_free frees it */
 	if (recs.oom || !recs.p || vw_reply_parse(recs.p, &rep) != VW_OK) {

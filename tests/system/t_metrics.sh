@@ -46,8 +46,10 @@ check "create VNIC $VB in $ZB" vwadm create-vnic -l $STUB -p zone=$ZB $VB
 check "address $A4/24 on $VA" vwadm create-addr -a $A4/24 $VA
 check "address $B4/24 on $VB" vwadm create-addr -a $B4/24 $VB
 check "flow vwtmf: transport=icmp on $VB" vwadm add-flow -l $VB -a transport=icmp vwtmf
+check "mirror vwtmmir: $VA to GRE on loopback" vwadm create-mirror -l $VA -t gre:127.0.0.1 vwtmmir
 wait_ping 10 $ZA $B4
 check "10 pings $ZA -> $ZB" ip netns exec $ZA ping -n -q -c 10 -i 0.05 -W 1 $B4
+wait_until 10 "mirror vwtmmir sent the pings both ways" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtmmir) -ge 20 ]"
 
 log "---- scrape"
 check "curl $URL" bash -c "curl -s --noproxy 127.0.0.1 -o '$VW_TMP/m.txt' -D '$VW_TMP/m.hdr' -w '%{http_code} %{content_type}\n' '$URL' >'$VW_TMP/m.code'"
@@ -67,12 +69,19 @@ expect_eq "flow vwtmf rx packets equal vwstat show-flow's IPKTS" "$fl" \
 	"$(sed -n "s/^vwire_flow_rx_packets_total{flow=\"vwtmf\",link=\"$VB\"} //p" "$VW_TMP/m.txt")"
 expect_eq "flow vwtmf connections gauge" 0 \
 	"$(sed -n "s/^vwire_flow_connections{flow=\"vwtmf\",link=\"$VB\"} //p" "$VW_TMP/m.txt")"
+expect_eq "mirror vwtmmir packets equal show-mirror's PKTS" "$(vwadm show-mirror -p -o pkts vwtmmir)" \
+	"$(sed -n 's/^vwire_mirror_packets_total{mirror="vwtmmir"} //p' "$VW_TMP/m.txt")"
+expect_eq "mirror vwtmmir bytes equal show-mirror's BYTES" "$(vwadm show-mirror -p -o bytes vwtmmir)" \
+	"$(sed -n 's/^vwire_mirror_bytes_total{mirror="vwtmmir"} //p' "$VW_TMP/m.txt")"
+expect_eq "mirror vwtmmir drops equal show-mirror's DROPS" "$(vwadm show-mirror -p -o drops vwtmmir)" \
+	"$(sed -n 's/^vwire_mirror_drops_total{mirror="vwtmmir"} //p' "$VW_TMP/m.txt")"
 expect_eq "rx drops of $VA by cause add up to vwstat's IDROPS" "$(vw_counter $VA idrops)" \
 	"$(awk -v l="link=\"$VA\"" 'index($0, "vwire_link_drops_total{" l) == 1 && /direction="rx"/ { s += $2 } END { print s + 0 }' "$VW_TMP/m.txt")"
 expect_eq "one worker series per vwstat -w line" "$(vwstat -w -p -o worker | wc -l)" \
 	"$(grep -c '^vwire_worker_packets_total{worker="' "$VW_TMP/m.txt")"
 for fam in vwire_link_rx_packets_total vwire_link_tx_bytes_total vwire_link_drops_total vwire_flow_drops_total \
-	   vwire_flow_connections vwire_worker_packets_total; do
+	   vwire_flow_connections vwire_worker_packets_total vwire_mirror_packets_total vwire_mirror_bytes_total \
+	   vwire_mirror_drops_total; do
 	check "HELP and TYPE for $fam" bash -c "grep -q '^# HELP $fam ' '$VW_TMP/m.txt' && grep -q '^# TYPE $fam ' '$VW_TMP/m.txt'"
 done
 check "every line is a comment or a well-formed sample of a family with a TYPE" python3 - "$VW_TMP/m.txt" <<'PY'
