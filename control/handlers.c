@@ -16,6 +16,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "observability/ipfix.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -972,6 +973,9 @@ static const struct {
 	{ "show-flow", do_show_flow, false, false },
 	{ "show-flowprop", do_show_flowprop, false, false },
 	{ "flowstats", do_flowstats, false, false },
+	{ "create-exporter", exporter_create_cmd, true, false },
+	{ "delete-exporter", exporter_delete_cmd, true, false },
+	{ "show-exporter", exporter_show_cmd, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

@@ -14,6 +14,7 @@
 
 #include "objects/flow.h"
 #include "objects/link.h"
+#include "observability/ipfix.h"
 
 static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
 static char state_file[PATH_MAX + 32];
@@ -104,6 +105,7 @@ void state_export(struct vw_buf *out)
 			vw_buf_printf(out, "create-addr -a %s %s\n", vw_prefix_format(&l->addrs[i].p, a), l->name);
 	}
 	flows_export(out);
+	exporters_export(out);
 }
 
 static int mkdir_p(const char *dir)

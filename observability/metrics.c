@@ -99,6 +99,10 @@ static const struct family {
 	{ "worker", "polls", "vwire_worker_polls_total", COUNTER, "Busy-poll rounds of the worker.", NULL },
 	{ "worker", "batches", "vwire_worker_batches_total", COUNTER, "Batches of frames the worker read.", NULL },
 	{ "worker", "pkts", "vwire_worker_packets_total", COUNTER, "Frames the worker read.", NULL },
+	{ "exporter", "records", "vwire_exporter_records_total", COUNTER, "IPFIX data records sent (show-exporter RECORDS).", NULL },
+	{ "exporter", "messages", "vwire_exporter_messages_total", COUNTER, "IPFIX messages sent (MESSAGES).", NULL },
+	{ "exporter", "drops", "vwire_exporter_drops_total", COUNTER, "Flow records lost (DROPS).", NULL },
+	{ "exporter", "flows", "vwire_exporter_flows", GAUGE, "Flows in the exporter's caches now (FLOWS).", NULL },
 };
 
 /* The labels of each record type: record keys, named as the labels. */
@@ -107,7 +111,10 @@ static const char *const *rec_labels(const char *rectype)
 	static const char *const stats[] = { "link", "class", NULL };
 	static const char *const flow[] = { "flow", "link", NULL };
 	static const char *const worker[] = { "worker", NULL };
+	static const char *const exporter[] = { "exporter", NULL };
 
+	if (!strcmp(rectype, "exporter"))
+		return exporter;
 	return !strcmp(rectype, "stats") ? stats : !strcmp(rectype, "flowstats") ? flow : worker;
 }
 
@@ -153,12 +160,14 @@ static void family_out(struct vw_buf *o, const struct family *f, const struct vw
 static void metrics_text(struct vw_buf *o)
 {
 	static char *const stats[] = { "stats", NULL }, *const flows[] = { "flowstats", NULL };
+	static char *const exps[] = { "show-exporter", NULL };
 	struct vw_buf recs = { 0 };
 	struct vw_reply rep = { 0 };
 	size_t i;
 
 	ctl_handle(1, stats, &recs, false);
 	ctl_handle(1, flows, &recs, false);
+	ctl_handle(1, exps, &recs, false);
 	rep.message = "";
 	rep.raw = recs.p; /* vw_reply_free frees it */
 	if (recs.oom || !recs.p || vw_reply_parse(recs.p, &rep) != VW_OK) {
