@@ -38,15 +38,24 @@ struct fkey {
 
 struct ent {
 	struct fkey k;
-	uint32_t hash;
 	uint16_t vlan;
 	uint8_t smac[6], dmac[6];
 	uint64_t pkts, octets, first, last;
 };
 
+/* What a lookup or a sweep reads first: one bucket's tags and times (ms,
+ * mod 2^32), so the entries are touched only for a match or an end. */
+struct bucket {
+	uint32_t tag[BUCKET];   /* key hash | 1; 0: free */
+	uint32_t last[BUCKET];  /* last packet */
+	uint32_t first[BUCKET]; /* first packet */
+	uint32_t pad[BUCKET];
+} __attribute__((aligned(64)));
+
 /* One worker's share: its cache, its ring to the exporter thread, its task. */
 struct pw {
 	/* the worker's line(s) */
+	struct bucket *bkt;
 	struct ent *ent;
 	unsigned sweep_pos;
 	uint32_t head, tail_cache; /* ring producer */
@@ -315,13 +324,15 @@ static void ent_rec(const struct ent *x, uint8_t reason, struct ipfix_rec *r)
 	memcpy(r->name, t->name, sizeof(r->name));
 }
 
-/* Ends flow x: its record goes to the ring, its slot is free again. */
-static void ent_end(struct pw *p, struct ent *x, uint8_t reason)
+/* Ends flow j of bucket b: its record goes to the ring, the slot is free. */
+static void ent_end(struct pw *p, struct bucket *b, unsigned j, uint8_t reason)
 {
+	struct ent *x = &p->ent[(size_t)(b - p->bkt) * BUCKET + j];
 	struct ipfix_rec r;
 
 	ent_rec(x, reason, &r);
 	ring_put(p, &r);
+	b->tag[j] = 0;
 	x->k.tap = NULL;
 	__atomic_store_n(&p->nflows, p->nflows - 1, __ATOMIC_RELAXED);
 }
@@ -330,7 +341,7 @@ void ipfix_meter(struct ipfix_tap *t, int w, unsigned dir, struct vw_pkt **pkts,
 {
 	struct ipfix_exp *e = t->e;
 	struct pw *p;
-	uint64_t active = (uint64_t)e->conf.active_s * 1000;
+	uint32_t active = e->conf.active_s * 1000u, now32 = (uint32_t)now_ms;
 	int i;
 
 	(void)tagged; /* the tag is pkt->vid; octets count from the IP header */
@@ -342,10 +353,11 @@ void ipfix_meter(struct ipfix_tap *t, int w, unsigned dir, struct vw_pkt **pkts,
 		const uint8_t *f = pkt->data;
 		struct vw_pktinfo pi;
 		struct fkey k;
-		struct ent *b, *x, *freeslot = NULL, *oldest = NULL;
+		struct bucket *b;
+		struct ent *x;
 		uint64_t octets, segs = 1;
 		uint32_t h;
-		int j;
+		unsigned j, freeslot = BUCKET, oldest = BUCKET;
 
 		if (vw_pkt_parse(f, pkt->len, &pi) != VW_PP_OK || !pi.ipver)
 			continue; /* only IP is metered */
@@ -372,55 +384,60 @@ void ipfix_meter(struct ipfix_tap *t, int w, unsigned dir, struct vw_pkt **pkts,
 		k.ipver = pi.ipver;
 		if ((pi.proto == VW_IPPROTO_ICMP || pi.proto == VW_IPPROTO_ICMPV6) && pi.l4 && pi.l4 + 2u <= pi.ip_end)
 			k.dport = (uint16_t)(f[pi.l4] << 8 | f[pi.l4 + 1]);
-		h = key_hash(&k);
-		b = &p->ent[(size_t)(h & (e->nb - 1)) * BUCKET];
+		h = key_hash(&k) | 1; /* tag 0 is a free slot */
+		b = &p->bkt[(h >> 1) & (e->nb - 1)];
+		/* the bucket's tags are one cache line: a flow's entry is read
+		 * only when its tag matches */
 		for (j = 0; j < BUCKET; j++) {
-			x = &b[j];
-			if (!x->k.tap) {
-				if (!freeslot)
-					freeslot = x;
+			if (!b->tag[j]) {
+				if (freeslot == BUCKET)
+					freeslot = j;
 				continue;
 			}
-			if (x->hash == h && !memcmp(&x->k, &k, sizeof(k)))
+			if (b->tag[j] == h && !memcmp(&p->ent[(size_t)(b - p->bkt) * BUCKET + j].k, &k, sizeof(k)))
 				goto found;
-			if (!oldest || x->last < oldest->last)
-				oldest = x;
+			if (oldest == BUCKET || (int32_t)(b->last[j] - b->last[oldest]) < 0)
+				oldest = j;
 		}
-		if (!freeslot) {
+		if (freeslot == BUCKET) {
 			/* no room in the bucket: the least recently seen flow ends */
 			__atomic_store_n(&p->evicted, p->evicted + 1, __ATOMIC_RELAXED);
-			ent_end(p, oldest, IPFIX_END_LACK);
+			ent_end(p, b, oldest, IPFIX_END_LACK);
 			freeslot = oldest;
 		}
-		x = freeslot;
+		j = freeslot;
 	newflow:
+		x = &p->ent[(size_t)(b - p->bkt) * BUCKET + j];
 		x->k = k;
-		x->hash = h;
 		x->pkts = x->octets = 0;
 		x->first = now_ms;
 		memcpy(x->dmac, f, 6);
 		memcpy(x->smac, f + 6, 6);
 		x->vlan = pkt->vid ? pkt->vid
 				   : pi.ntags ? (uint16_t)((f[14] << 8 | f[15]) & 0xfff) : t->vid;
+		b->tag[j] = h;
+		b->first[j] = now32;
 		__atomic_store_n(&p->nflows, p->nflows + 1, __ATOMIC_RELAXED);
 		goto count;
 	found:
-		if (now_ms - x->first >= active) {
-			ent_end(p, x, IPFIX_END_ACTIVE);
+		x = &p->ent[(size_t)(b - p->bkt) * BUCKET + j];
+		if (now32 - b->first[j] >= active) {
+			ent_end(p, b, j, IPFIX_END_ACTIVE);
 			goto newflow;
 		}
 	count:
 		x->pkts += segs;
 		x->octets += octets;
 		x->last = now_ms;
+		b->last[j] = now32;
 		if (pi.proto == VW_IPPROTO_TCP && (pi.tcp_flags & (VW_TCP_FIN | VW_TCP_RST)))
-			ent_end(p, x, IPFIX_END_FIN);
+			ent_end(p, b, j, IPFIX_END_FIN);
 	}
 }
 
 unsigned ipfix_sweep(struct ipfix_exp *e, int w, uint64_t now_ms, unsigned nb)
 {
-	uint64_t active = (uint64_t)e->conf.active_s * 1000, idle = (uint64_t)e->conf.idle_s * 1000;
+	uint32_t active = e->conf.active_s * 1000u, idle = e->conf.idle_s * 1000u, now32 = (uint32_t)now_ms;
 	struct pw *p;
 	unsigned n = 0, i, j;
 
@@ -430,16 +447,16 @@ unsigned ipfix_sweep(struct ipfix_exp *e, int w, uint64_t now_ms, unsigned nb)
 	if (nb > e->nb)
 		nb = e->nb;
 	for (i = 0; i < nb; i++) {
-		struct ent *b = &p->ent[(size_t)p->sweep_pos * BUCKET];
+		struct bucket *b = &p->bkt[p->sweep_pos];
 
 		p->sweep_pos = (p->sweep_pos + 1) & (e->nb - 1);
 		for (j = 0; j < BUCKET; j++) {
-			if (!b[j].k.tap)
+			if (!b->tag[j])
 				continue;
-			if (now_ms - b[j].last >= idle)
-				ent_end(p, &b[j], IPFIX_END_IDLE), n++;
-			else if (now_ms - b[j].first >= active)
-				ent_end(p, &b[j], IPFIX_END_ACTIVE), n++;
+			if (now32 - b->last[j] >= idle)
+				ent_end(p, b, j, IPFIX_END_IDLE), n++;
+			else if (now32 - b->first[j] >= active)
+				ent_end(p, b, j, IPFIX_END_ACTIVE), n++;
 		}
 	}
 	return n;
@@ -460,11 +477,11 @@ unsigned ipfix_flush(struct ipfix_exp *e, int w, const struct ipfix_tap *t, uint
 		struct ent *x = &p->ent[i];
 		int tries = 20000; /* 2 s for the exporter thread to make room */
 
-		if (!x->k.tap || (t && x->k.tap != t))
+		if (!p->bkt[i / BUCKET].tag[i % BUCKET] || (t && x->k.tap != t))
 			continue;
 		while (tries-- > 0 && p->head - __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) > p->mask)
 			nanosleep(&nap, NULL);
-		ent_end(p, x, IPFIX_END_FORCED);
+		ent_end(p, &p->bkt[i / BUCKET], (unsigned)(i % BUCKET), IPFIX_END_FORCED);
 		n++;
 	}
 	return n;
@@ -595,11 +612,13 @@ struct ipfix_exp *ipfix_new(const struct ipfix_conf *conf, int nworkers, char *e
 		unsigned rs = conf->ringsize ? conf->ringsize : 32768;
 
 		p->e = e;
+		p->bkt = aligned_alloc(64, (size_t)e->nb * sizeof(*p->bkt));
 		p->ent = calloc((size_t)e->nb * BUCKET, sizeof(*p->ent));
 		p->ring = calloc(rs, sizeof(*p->ring));
 		p->mask = rs - 1;
-		if (!p->ent || !p->ring)
+		if (!p->bkt || !p->ent || !p->ring)
 			goto oom;
+		memset(p->bkt, 0, (size_t)e->nb * sizeof(*p->bkt));
 	}
 	e->fd = socket(conf->collector.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (e->fd < 0) {
@@ -635,6 +654,7 @@ void ipfix_free(struct ipfix_exp *e)
 		close(e->fd);
 	if (e->pw)
 		for (w = 0; w < e->nworkers; w++) {
+			free(e->pw[w].bkt);
 			free(e->pw[w].ent);
 			free(e->pw[w].ring);
 		}
