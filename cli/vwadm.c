@@ -146,8 +146,8 @@ static const struct cmd_out cmd_outs[] = {
 	{ "show-flow", "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p', print_show },
 	{ "show-flowprop", "flowprop", flowprop_fields, NULL, 'c', print_show },
 	{ "export", "line", NULL, NULL, 0, print_export },
-	{ "show-exporter", "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops", 'p',
-	  print_show },
+	{ "show-exporter", "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops",
+	  'p', print_show },
 };
 
 static const struct cmd_out *cmd_out_find(const char *name)

@@ -960,7 +960,8 @@ int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 			conf.domain = (uint32_t)v;
 		} else {
 			if (!vw_uint_parse(vals[i], 1, 3600, &v)) {
-				ERR("%s: invalid %s %s '%s' (1 to 3600 seconds)", name, keys[i], k == 3 ? "interval" : "timeout", vals[i]);
+				ERR("%s: invalid %s %s '%s' (1 to 3600 seconds)", name, keys[i],
+				    k == 3 ? "interval" : "timeout", vals[i]);
 				return -EINVAL;
 			}
 			if (k == 1)
