@@ -47,3 +47,13 @@ $(B)/bench/shaper: bench/shaper.c $(B)/datapath/shaper.o
 bench-shaper: $(B)/bench/shaper
 
 .PHONY: bench-shaper
+
+# IPFIX export at high flow rates (bench/ipfix.c): the meter and the
+# exporter thread to a UDP socket on 127.0.0.1; links what the unit tests do.
+$(B)/bench/ipfix: bench/ipfix.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL) $(LDLIBS_OBS)
+
+bench-ipfix: $(B)/bench/ipfix
+
+.PHONY: bench-ipfix

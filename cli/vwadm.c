@@ -120,6 +120,23 @@ static const struct out_field mirror_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field exporter_fields[] = {
+	{ "EXPORTER", "exporter", 12, 0, NULL },
+	{ "TYPE", "type", 5, 0, NULL },
+	{ "COLLECTOR", "collector", 21, 0, NULL },
+	{ "LINKS", "links", 16, 0, NULL },
+	{ "FLOWS", "flows", 7, 0, NULL },
+	{ "RECORDS", "records", 9, 0, NULL },
+	{ "MESSAGES", "messages", 9, 0, NULL },
+	{ "DROPS", "drops", 6, 0, NULL },
+	{ "ACTIVE", "active", 6, 0, NULL },
+	{ "IDLE", "idle", 5, 0, NULL },
+	{ "TEMPLATE", "template", 8, 0, NULL },
+	{ "DOMAIN", "domain", 10, 0, NULL },
+	{ "EVICTED", "evicted", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 struct cmd_out;
 typedef int (*print_fn)(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
 
@@ -153,6 +170,8 @@ static const struct cmd_out cmd_outs[] = {
 	{ "export", "line", NULL, NULL, 0, print_export },
 	{ "show-accounting", "accounting", accounting_fields, "state,file,interval,retention,samples", 'p', print_show },
 	{ "show-mirror", "mirror", mirror_fields, NULL, 'p', print_show },
+	{ "show-exporter", "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops",
+	  'p', print_show },
 };
 
 static const struct cmd_out *cmd_out_find(const char *name)

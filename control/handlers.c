@@ -18,6 +18,7 @@
 #include "objects/netlink.h"
 #include "observability/accounting.h"
 #include "observability/mirror.h"
+#include "observability/ipfix.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -1019,6 +1020,9 @@ static const struct {
 	{ "create-mirror", do_create_mirror, true, false },
 	{ "delete-mirror", do_delete_mirror, true, false },
 	{ "show-mirror", do_show_mirror, false, false },
+	{ "create-exporter", exporter_create_cmd, true, false },
+	{ "delete-exporter", exporter_delete_cmd, true, false },
+	{ "show-exporter", exporter_show_cmd, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

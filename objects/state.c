@@ -16,6 +16,7 @@
 #include "objects/link.h"
 #include "observability/accounting.h"
 #include "observability/mirror.h"
+#include "observability/ipfix.h"
 
 static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
 static char state_file[PATH_MAX + 32];
@@ -110,6 +111,7 @@ void state_export(struct vw_buf *out)
 	}
 	flows_export(out);
 	mirrors_export(out);
+	exporters_export(out);
 }
 
 static int mkdir_p(const char *dir)

@@ -102,6 +102,11 @@ static const struct family {
 	{ "mirror", "pkts", "vwire_mirror_packets_total", COUNTER, "Frames the mirror sent (vwadm show-mirror PKTS).", NULL },
 	{ "mirror", "bytes", "vwire_mirror_bytes_total", COUNTER, "Bytes of the frames the mirror sent (BYTES).", NULL },
 	{ "mirror", "drops", "vwire_mirror_drops_total", COUNTER, "Frames the mirror could not copy or send (DROPS).", NULL },
+	{ "exporter", "records", "vwire_exporter_records_total", COUNTER,
+	  "IPFIX data records sent (show-exporter RECORDS).", NULL },
+	{ "exporter", "messages", "vwire_exporter_messages_total", COUNTER, "IPFIX messages sent (MESSAGES).", NULL },
+	{ "exporter", "drops", "vwire_exporter_drops_total", COUNTER, "Flow records lost (DROPS).", NULL },
+	{ "exporter", "flows", "vwire_exporter_flows", GAUGE, "Flows in the exporter's caches now (FLOWS).", NULL },
 };
 
 /* The labels of each record type: record keys, named as the labels. */
@@ -111,9 +116,12 @@ static const char *const *rec_labels(const char *rectype)
 	static const char *const flow[] = { "flow", "link", NULL };
 	static const char *const worker[] = { "worker", NULL };
 	static const char *const mirror[] = { "mirror", NULL };
+	static const char *const exporter[] = { "exporter", NULL };
 
 	if (!strcmp(rectype, "mirror"))
 		return mirror;
+	if (!strcmp(rectype, "exporter"))
+		return exporter;
 	return !strcmp(rectype, "stats") ? stats : !strcmp(rectype, "flowstats") ? flow : worker;
 }
 
@@ -160,6 +168,7 @@ static void metrics_text(struct vw_buf *o)
 {
 	static char *const stats[] = { "stats", NULL }, *const flows[] = { "flowstats", NULL };
 	static char *const mirrors[] = { "show-mirror", NULL };
+	static char *const exps[] = { "show-exporter", NULL };
 	struct vw_buf recs = { 0 };
 	struct vw_reply rep = { 0 };
 	size_t i;
@@ -167,6 +176,7 @@ static void metrics_text(struct vw_buf *o)
 	ctl_handle(1, stats, &recs, false);
 	ctl_handle(1, flows, &recs, false);
 	ctl_handle(1, mirrors, &recs, false);
+	ctl_handle(1, exps, &recs, false);
 	rep.message = "";
 	rep.raw = recs.p; /* vw_reply_free frees it */
 	if (recs.oom || !recs.p || vw_reply_parse(recs.p, &rep) != VW_OK) {
