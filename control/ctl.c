@@ -39,25 +39,72 @@ static char sockpath[108];
 static unsigned nclients;
 
 /* Tags for epoll data: the fixed fds are told apart by address. */
-static int tag_listen, tag_signal, tag_timer, tag_mcast, tag_extra;
+static int tag_listen, tag_signal, tag_timer, tag_mcast;
 
-static int extra_fd = -1;
-static void (*extra_fn)(void);
-static int (*extra_timeout)(void);
+/* More descriptors for the loop (ctl_add_poll); the tag is the entry. */
+#define MAX_EXTRA 4
+static struct extra {
+	int fd;
+	void (*fn)(void);
+	int (*timeout)(void);
+} extras[MAX_EXTRA];
+static unsigned nextra;
+
+/* The client whose request runs, and who takes its connection. */
+static struct client *cur_client;
+static void (*take_fn)(int fd, const char *reply, size_t len, void *arg);
+static void *take_arg;
 
 void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
-	extra_fd = fd;
-	extra_fn = fn;
-	extra_timeout = timeout;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (nextra == MAX_EXTRA)
+		return;
+	extras[nextra] = (struct extra){ fd, fn, timeout };
+	/* added while the loop runs (a first capture): into the set now */
+	if (epfd >= 0) {
+		ev.data.ptr = &extras[nextra];
+		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	nextra++;
 }
 
-/* The loop's wait: the sooner of the reap's and the extra descriptor's. */
+int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg)
+{
+	if (!cur_client)
+		return -ENOTCONN;
+	take_fn = fn;
+	take_arg = arg;
+	return 0;
+}
+
+/* The loop's wait: the soonest of the reap's and the extra descriptors'. */
 static int loop_timeout(void)
 {
-	int a = vnic_reap_timeout(), b = extra_fn ? extra_timeout() : -1;
+	int t = vnic_reap_timeout();
+	unsigned i;
 
-	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+	for (i = 0; i < nextra; i++) {
+		int b = extras[i].timeout();
+
+		if (b >= 0 && (t < 0 || b < t))
+			t = b;
+	}
+	return t;
+}
+
+static bool is_extra(void *p)
+{
+	return p >= (void *)extras && p < (void *)(extras + MAX_EXTRA);
+}
+
+static void run_extras(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nextra; i++)
+		extras[i].fn();
 }
 
 int ctl_listen(const char *path, char *err, size_t errlen)
@@ -163,6 +210,21 @@ static void reply_error(struct client *cl, const char *msg)
 	cl->closing = true;
 }
 
+/* Gives the client's connection, with its reply, to the command that took
+ * it (ctl_take_client), and forgets the client without closing it. */
+static void client_give(struct client *cl)
+{
+	void (*fn)(int, const char *, size_t, void *) = take_fn;
+
+	take_fn = NULL;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	fn(cl->fd, cl->out.p ? cl->out.p : "", cl->out.len, take_arg);
+	vw_buf_free(&cl->in);
+	vw_buf_free(&cl->out);
+	free(cl);
+	nclients--;
+}
+
 /* Runs the request that ends at in.p[end]; returns false if it was garbage. */
 static bool client_request(struct client *cl, size_t end)
 {
@@ -178,7 +240,9 @@ static bool client_request(struct client *cl, size_t end)
 		argv[argc++] = line + 4;
 	}
 	argv[argc] = NULL;
+	cur_client = cl;
 	ctl_handle(argc, argv, &cl->out, false);
+	cur_client = NULL;
 	return true;
 }
 
@@ -247,6 +311,10 @@ static void client_input(struct client *cl)
 			n = (size_t)(end - cl->in.p) + 1;
 			if (!client_request(cl, (size_t)(end - cl->in.p)))
 				break;
+			if (take_fn) { /* the connection is the command's now */
+				client_give(cl);
+				return;
+			}
 			memmove(cl->in.p, cl->in.p + n, cl->in.len - n + 1);
 			cl->in.len -= n;
 		}
@@ -278,15 +346,15 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
-	if (extra_fd >= 0) {
-		ev.data.ptr = &tag_extra;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, extra_fd, &ev);
+	for (unsigned k = 0; k < nextra; k++) {
+		ev.data.ptr = &extras[k];
+		epoll_ctl(epfd, EPOLL_CTL_ADD, extras[k].fd, &ev);
 	}
 	for (;;) {
 		struct epoll_event evs[32];
 		/* wakes for the reap of deleted VNICs' faces when one is due */
 		int i, n = epoll_wait(epfd, evs, 32, loop_timeout());
-		bool extra = n == 0 && extra_fn;
+		bool extra = n == 0;
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -302,9 +370,9 @@ int ctl_run(void)
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
 					vnic_refresh_mcast(NULL);
-				extra = extra_fn != NULL;
-			} else if (p == &tag_extra) {
 				extra = true;
+			} else if (is_extra(p)) {
+				((struct extra *)p)->fn();
 			} else if (p == &tag_mcast) {
 				uint64_t n;
 
@@ -317,7 +385,7 @@ int ctl_run(void)
 			}
 		}
 		if (extra)
-			extra_fn();
+			run_extras();
 		if (!vnic_reap_timeout())
 			vnic_reap();
 	}

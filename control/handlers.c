@@ -16,6 +16,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "observability/capture.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -938,6 +939,14 @@ static int do_flowstats(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	return 0;
 }
 
+/* ---- capture (observability/capture.c) ---- */
+
+static int do_snoop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return capture_snoop(c, err, errlen);
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -972,6 +981,7 @@ static const struct {
 	{ "show-flow", do_show_flow, false, false },
 	{ "show-flowprop", do_show_flowprop, false, false },
 	{ "flowstats", do_flowstats, false, false },
+	{ "snoop", do_snoop, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "observability/capture.h"
 #include "observability/metrics.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
 	}
 	rc = ctl_run();
 	metrics_stop();
+	capture_stop_all();
 	ctl_close();
 	links_destroy_all();
 	vw_workers_stop();
