@@ -357,6 +357,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vw_reply_free(&rep);
+	/* the daemon watches the link from here on */
+	fprintf(stderr, "capturing on %s, direction %s\n", link, dir ? dir : "both");
 	in = fdopen(dup(fd), "r");
 	s.p = in ? pcap_fopen_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, errbuf) : NULL;
 	if (!s.p) {
