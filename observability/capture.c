@@ -120,8 +120,9 @@ struct vw_cap *vw_cap_new(const char *filter, uint32_t ringsize, char *err, size
 	struct vw_cap *c;
 	int w;
 
-	if (ringsize < (128u << 10) || (ringsize & (ringsize - 1)) || ringsize < 2 * rec_size(VW_PKT_DATA_MAX + 4)) {
-		snprintf(err, errlen, "capture ring size %u is not a power of two of at least 128 KiB", ringsize);
+	/* the largest record, and the end of the ring it may skip, fit */
+	if (ringsize < (256u << 10) || (ringsize & (ringsize - 1))) {
+		snprintf(err, errlen, "capture ring size %u is not a power of two of at least 256 KiB", ringsize);
 		return NULL;
 	}
 	c = aligned_alloc(64, sizeof(*c));
@@ -163,9 +164,12 @@ struct vw_cap *vw_cap_new(const char *filter, uint32_t ringsize, char *err, size
 
 int vw_cap_add_port(struct vw_cap *c, struct vw_port *port, unsigned dir)
 {
-	struct cap_port *cp = calloc(1, sizeof(*cp));
+	struct cap_port *cp;
 	int rc;
 
+	if (vw_cap_has_port(c, port))
+		return -EEXIST;
+	cp = calloc(1, sizeof(*cp));
 	if (!cp)
 		return -ENOMEM;
 	cp->obs.fn = cap_obs_fn;

@@ -33,7 +33,7 @@
 struct vw_cap;
 
 /* Control thread.  A capture of filter (libpcap syntax; NULL or "": every
- * frame) with rings of ringsize bytes (a power of two >= 128 KiB); NULL with
+ * frame) with rings of ringsize bytes (a power of two >= 256 KiB); NULL with
  * the one-line error in err ("bad filter 'x': syntax error"). */
 struct vw_cap *vw_cap_new(const char *filter, uint32_t ringsize, char *err, size_t errlen);
 /* Observes the frames of direction dir (VW_OBS_IN|VW_OBS_OUT) on port. */
