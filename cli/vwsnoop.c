@@ -396,6 +396,9 @@ int main(int argc, char **argv)
 	if (!s.ended) {
 		fprintf(stderr, PROG ": the connection to vwired was lost\n");
 		rc = 1;
+	} else if (!strcmp(s.end, "shutdown")) {
+		fprintf(stderr, PROG ": vwired stopped\n");
+		rc = 1;
 	} else if (!strcmp(s.end, "deleted") || !strcmp(s.end, "detached")) {
 		fprintf(stderr, PROG ": %s was %s\n", link, s.end);
 		rc = 1;

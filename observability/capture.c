@@ -589,7 +589,7 @@ fail:
 void capture_stop_all(void)
 {
 	while (sessions) {
-		snoop_end(sessions, "stopped");
+		snoop_end(sessions, "shutdown");
 		snoop_flush(sessions);
 		snoop_free(sessions);
 	}
