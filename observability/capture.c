@@ -305,7 +305,6 @@ struct snoop {
 	bool stub;          /* an etherstub: what every VNIC on it sends */
 	unsigned dir;
 	uint64_t count, sent;
-	uint64_t cdrops;    /* frames the client could not take */
 	const char *ending; /* the trailer's reason once it is written */
 	uint8_t *out;
 	size_t off, len;
@@ -333,24 +332,23 @@ static void snoop_free(struct snoop *s)
 		timerfd_settime(tfd, 0, &(struct itimerspec){ { 0, 0 }, { 0, 0 } }, NULL);
 }
 
-/* Moves what the rings hold to the output; what does not fit is dropped. */
+/* Moves what the rings hold to the output, as far as it has room: what
+ * does not fit waits in the rings, which drop (and count) once full. */
 static void snoop_drain(struct snoop *s)
 {
 	uint64_t n, left = s->count ? s->count - s->sent : 0;
 
 	if (s->count && !left)
 		return;
-	if (s->off) {
+	if (s->off == s->len) {
+		s->off = s->len = 0;
+	} else if (s->off && OUT_MAX - s->len < OUT_MAX / 2) {
 		memmove(s->out, s->out + s->off, s->len - s->off);
 		s->len -= s->off;
 		s->off = 0;
 	}
 	s->len += vw_cap_read(s->cap, s->out + s->len, OUT_MAX - TRAILER_ROOM - s->len, left, &n);
 	s->sent += n;
-	if (!s->count || s->sent < s->count) {
-		vw_cap_read(s->cap, NULL, 0, 0, &n);
-		s->cdrops += n;
-	}
 }
 
 /* Stops capturing and writes the trailer (once). */
@@ -358,6 +356,7 @@ static void snoop_end(struct snoop *s, const char *reason)
 {
 	struct timespec ts;
 	char text[TRAILER_ROOM - CAP_HDR];
+	uint64_t lost;
 	uint32_t h[4];
 	int n;
 
@@ -366,10 +365,14 @@ static void snoop_end(struct snoop *s, const char *reason)
 	while (s->cap->ports)
 		vw_cap_del_port(s->cap, s->cap->ports->port);
 	snoop_drain(s);
+	/* what the client had no room for yet is lost */
+	vw_cap_read(s->cap, NULL, 0, 0, &lost);
+	if (s->count && s->sent >= s->count)
+		lost = 0;
 	s->ending = reason;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(text, sizeof(text), "vwsnoop end=%s drops=%lu", reason,
-		     (unsigned long)(vw_cap_drops(s->cap) + s->cdrops));
+		     (unsigned long)(vw_cap_drops(s->cap) + lost));
 	h[0] = (uint32_t)ts.tv_sec;
 	h[1] = (uint32_t)ts.tv_nsec;
 	h[2] = (uint32_t)n;
