@@ -4,8 +4,8 @@
 # back with tshark (addresses, ICMP types, nanosecond timestamps), filters
 # and directions select what they should, an etherstub capture sees every
 # frame once (and follows a VNIC added meanwhile), a shaped VNIC is captured
-# too, SIGINT ends a capture cleanly, deleting its VNIC ends one with a
-# message, and bad input gets one clear line.
+# too, SIGINT ends a capture cleanly, deleting its VNIC (or stopping the
+# daemon) ends one with a message, and bad input gets one clear line.
 VWT_OWN="vwts"
 . "$(dirname "$0")/lib.sh"
 
@@ -190,5 +190,10 @@ snoop_wait $SNOOP_PID
 check "ping after all that" zping $ZA $B4
 check "vwired is alive and answers" vwadm show-link $VA
 check "vwired still runs" _vw_alive "$VW_PID"
+# a daemon that stops ends its captures, and says so
+snoop_bg stop -l $VA
 vw_stop
 expect_eq "vwired exits 0" 0 "$VW_STOP_STATUS"
+snoop_wait $SNOOP_PID
+expect_eq "vwsnoop when vwired stops: exit 1" 1 $SNOOP_RC
+check "vwsnoop when vwired stops: the message" grep -qx "vwsnoop: vwired stopped" "$VW_TMP/stop.err"
