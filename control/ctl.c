@@ -55,19 +55,21 @@ static struct client *cur_client;
 static void (*take_fn)(int fd, const char *reply, size_t len, void *arg);
 static void *take_arg;
 
-void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
+int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (nextra == MAX_EXTRA)
-		return;
+		return -ENOSPC;
 	extras[nextra] = (struct extra){ fd, fn, timeout };
 	/* added while the loop runs (a first capture): into the set now */
 	if (epfd >= 0) {
 		ev.data.ptr = &extras[nextra];
-		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
 	}
 	nextra++;
+	return 0;
 }
 
 int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg)
@@ -328,6 +330,7 @@ int ctl_run(void)
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
 	sigset_t mask;
+	unsigned k;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -346,7 +349,7 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
-	for (unsigned k = 0; k < nextra; k++) {
+	for (k = 0; k < nextra; k++) {
 		ev.data.ptr = &extras[k];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, extras[k].fd, &ev);
 	}

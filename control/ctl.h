@@ -22,10 +22,10 @@ int ctl_listen(const char *path, char *err, size_t errlen);
 int ctl_run(void);
 void ctl_close(void);
 /* One more descriptor for the loop (the metrics server's, the captures'
- * timer; at most 4, and they may be added while the loop runs): fn runs on
- * the control thread when fd is readable, on each one-second tick, and when
- * timeout() milliseconds (-1: none) have passed. */
-void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void));
+ * timer; at most 4, -ENOSPC past that; one may be added while the loop
+ * runs): fn runs on the control thread when fd is readable, on each
+ * one-second tick, and when timeout() milliseconds (-1: none) have passed. */
+int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void));
 /*
  * For a command whose reply starts a stream (snoop): its handler, on
  * success, asks for the client's connection.  Once the handler has

@@ -558,7 +558,12 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot start: %s", name, strerror(-rc));
 			goto fail;
 		}
-		ctl_add_poll(tfd, capture_run, capture_timeout);
+		if ((rc = ctl_add_poll(tfd, capture_run, capture_timeout))) {
+			close(tfd);
+			tfd = -1;
+			snprintf(err, errlen, "%s: cannot start: %s", name, strerror(-rc));
+			goto fail;
+		}
 	}
 	if (s->stub) {
 		struct vw_link *v;
