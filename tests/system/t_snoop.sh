@@ -101,6 +101,17 @@ expect_eq "-d in: only the echo replies" "0 1 $B4 $A4
 expect_eq "-d out: only the echo requests" "8 1 $A4 $B4
 8 2 $A4 $B4" "$(icmp_of "$VW_TMP/out.pcap")"
 
+# ---- TCP through the TAP faces' offloads: super-frames are captured whole
+vw_bg ip netns exec $ZB iperf3 -s -1 -B $B4 --logfile "$VW_TMP/iperf3-server.log"
+wait_until 10 "iperf3 server listening in $ZB" bash -c "ip netns exec $ZB ss -Hltn 'sport = :5201' | grep -q 5201"
+snoop_bg tcp -l $VA -d out -c 200 -w "$VW_TMP/tcp.pcap" tcp port 5201
+check "iperf3 TCP $ZA -> $ZB for 1 second" ip netns exec $ZA iperf3 -c $B4 -t 1 -J --logfile "$VW_TMP/iperf3.json"
+snoop_wait $SNOOP_PID
+expect_eq "200 TCP frames $A4 -> $B4:5201, whole (caplen = len), super-frames among them" "200:200:200:yes" \
+	"$(tshark -n -r "$VW_TMP/tcp.pcap" -T fields -e ip.src -e tcp.dstport -e frame.len -e frame.cap_len |
+		awk -v a=$A4 '$1 == a && $2 == 5201 { n++ } { t++ } $3 == $4 { w++ } $3 > 1514 { big++ }
+			END { print t ":" n ":" w ":" (big ? "yes" : "no") }')"
+
 # ---- the one-line summaries
 snoop_bg text -l $VA -c 2 icmp
 check "a ping $ZA -> $ZB" zping $ZA $B4
