@@ -10,6 +10,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_MNL := $(shell pkg-config --libs libmnl 2>/dev/null)
 LDLIBS_OBS := $(shell pkg-config --libs libmicrohttpd libpcap sqlite3 2>/dev/null)
+LDLIBS_PCAP := $(shell pkg-config --libs libpcap 2>/dev/null)
 LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -28,7 +29,7 @@ OBJ_OBJS := $(OBJ_SRCS:%.c=$(B)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(B)/%.o)
 OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
 
-PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat
+PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat $(B)/vwsnoop
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 all: $(PROGS) $(UNIT_TESTS:%=$(B)/tests/%)
@@ -49,6 +50,9 @@ $(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 # show-history reads the accounting file itself (SQLite)
 $(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(B)/observability/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
+
+$(B)/vwsnoop: $(B)/cli/vwsnoop.o $(B)/libvwire.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PCAP)
 
 # Unit tests link the test file with the library and all of the daemon's
 # code but its main() (tests/unit/*.c pick what they call).

@@ -41,8 +41,9 @@ static unsigned nclients;
 /* Tags for epoll data: the fixed fds are told apart by address. */
 static int tag_listen, tag_signal, tag_timer, tag_mcast;
 
-/* Extra descriptors (the metrics server's, the accounting timer): a few. */
-#define MAX_EXTRA 4
+/* Extra descriptors (the metrics server's, the accounting timer, the
+ * captures' timer): a few. */
+#define MAX_EXTRA 8
 static struct extra {
 	int fd;
 	void (*fn)(void);
@@ -51,19 +52,27 @@ static struct extra {
 } extras[MAX_EXTRA];
 static int nextra;
 
-void ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
+/* The client whose request runs, and who takes its connection. */
+static struct client *cur_client;
+static void (*take_fn)(int fd, const char *reply, size_t len, void *arg);
+static void *take_arg;
+
+int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (nextra == MAX_EXTRA)
-		return;
+		return -ENOSPC;
 	extras[nextra] = (struct extra){ fd, fn, timeout, false };
-	/* added after ctl_run started (accounting started by a command) */
+	/* added while the loop runs (accounting or a capture started by a
+	 * command): into the set now */
 	if (epfd >= 0) {
 		ev.data.ptr = &extras[nextra];
-		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
 	}
 	nextra++;
+	return 0;
 }
 
 void ctl_del_poll(int fd)
@@ -84,6 +93,15 @@ void ctl_del_poll(int fd)
 			}
 			return;
 		}
+}
+
+int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg)
+{
+	if (!cur_client)
+		return -ENOTCONN;
+	take_fn = fn;
+	take_arg = arg;
+	return 0;
 }
 
 static bool is_extra(void *p)
@@ -207,6 +225,21 @@ static void reply_error(struct client *cl, const char *msg)
 	cl->closing = true;
 }
 
+/* Gives the client's connection, with its reply, to the command that took
+ * it (ctl_take_client), and forgets the client without closing it. */
+static void client_give(struct client *cl)
+{
+	void (*fn)(int, const char *, size_t, void *) = take_fn;
+
+	take_fn = NULL;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	fn(cl->fd, cl->out.p ? cl->out.p : "", cl->out.len, take_arg);
+	vw_buf_free(&cl->in);
+	vw_buf_free(&cl->out);
+	free(cl);
+	nclients--;
+}
+
 /* Runs the request that ends at in.p[end]; returns false if it was garbage. */
 static bool client_request(struct client *cl, size_t end)
 {
@@ -222,7 +255,9 @@ static bool client_request(struct client *cl, size_t end)
 		argv[argc++] = line + 4;
 	}
 	argv[argc] = NULL;
+	cur_client = cl;
 	ctl_handle(argc, argv, &cl->out, false);
+	cur_client = NULL;
 	return true;
 }
 
@@ -291,6 +326,10 @@ static void client_input(struct client *cl)
 			n = (size_t)(end - cl->in.p) + 1;
 			if (!client_request(cl, (size_t)(end - cl->in.p)))
 				break;
+			if (take_fn) { /* the connection is the command's now */
+				client_give(cl);
+				return;
+			}
 			memmove(cl->in.p, cl->in.p + n, cl->in.len - n + 1);
 			cl->in.len -= n;
 		}

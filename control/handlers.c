@@ -19,6 +19,7 @@
 #include "observability/accounting.h"
 #include "observability/mirror.h"
 #include "observability/ipfix.h"
+#include "observability/capture.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAXWORDS 64
@@ -979,6 +980,14 @@ static int do_show_mirror(const struct vw_cmd *c, struct vw_buf *out, char *err,
 	return mirror_show(c->operand, c->noperand, out, err, errlen);
 }
 
+/* ---- capture (observability/capture.c) ---- */
+
+static int do_snoop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return capture_snoop(c, err, errlen);
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -1023,6 +1032,7 @@ static const struct {
 	{ "create-exporter", exporter_create_cmd, true, false },
 	{ "delete-exporter", exporter_delete_cmd, true, false },
 	{ "show-exporter", exporter_show_cmd, false, false },
+	{ "snoop", do_snoop, false, false },
 };
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

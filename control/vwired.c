@@ -20,6 +20,7 @@
 
 #include "control/ctl.h"
 #include "observability/accounting.h"
+#include "observability/capture.h"
 #include "observability/metrics.h"
 #include "observability/mirror.h"
 #include "datapath/vswitch.h"
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 	rc = ctl_run();
 	accounting_shutdown();
 	metrics_stop();
+	capture_stop_all();
 	ctl_close();
 	mirrors_destroy_all(); /* before the links it watches */
 	links_destroy_all();

@@ -227,7 +227,44 @@ vw_status_t vw_reply_parse(char *raw, struct vw_reply *rep)
 	return have_status ? VW_OK : VW_E_PROTO;
 }
 
-vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *rep)
+/* Reads exactly one message: what follows it (a stream) stays unread. */
+static char *read_message_exact(int fd)
+{
+	struct vw_buf b = { 0 };
+
+	for (;;) {
+		char *end = NULL;
+		ssize_t r;
+		size_t take;
+
+		if (!buf_reserve(&b, 4096) || b.len > VW_MSG_MAX)
+			break;
+		r = recv(fd, b.p + b.len, 4096, MSG_PEEK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		b.p[b.len + (size_t)r] = 0;
+		/* the message ends at the first empty line, which may straddle
+		 * what was read before */
+		if (b.len == 0 && b.p[0] == '\n')
+			end = b.p;
+		else if ((end = memmem(b.p + (b.len ? b.len - 1 : 0), (size_t)r + (b.len ? 1 : 0), "\n\n", 2)))
+			end++;
+		take = end ? (size_t)(end - (b.p + b.len)) + 1 : (size_t)r;
+		r = recv(fd, b.p + b.len, take, 0);
+		if (r != (ssize_t)take)
+			break;
+		b.len += take;
+		b.p[b.len] = 0;
+		if (end)
+			return b.p;
+	}
+	vw_buf_free(&b);
+	return NULL;
+}
+
+static vw_status_t call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *rep, bool stream)
 {
 	struct vw_buf b = { 0 };
 	vw_status_t st;
@@ -253,13 +290,30 @@ vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw
 	 * before closing: read its answer even when the send failed */
 	sent = write_all(h->fd, b.p, b.len);
 	vw_buf_free(&b);
-	rep->raw = read_message(h->fd);
+	rep->raw = stream ? read_message_exact(h->fd) : read_message(h->fd);
 	if (!rep->raw)
 		return sent ? VW_E_PROTO : VW_E_NODAEMON;
 	st = vw_reply_parse(rep->raw, rep);
 	if (st != VW_OK) {
 		vw_reply_free(rep);
 		rep->message = "";
+	}
+	return st;
+}
+
+vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *rep)
+{
+	return call(h, argc, argv, rep, false);
+}
+
+vw_status_t vw_call_stream(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *rep, int *fd)
+{
+	vw_status_t st = call(h, argc, argv, rep, true);
+
+	if (st == VW_OK && rep->status == VW_OK) {
+		/* a capture may be quiet for as long as it likes */
+		setsockopt(h->fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ 0, 0 }, sizeof(struct timeval));
+		*fd = h->fd;
 	}
 	return st;
 }

@@ -59,6 +59,8 @@ static const struct vw_cmddef cmds[] = {
 	/* internal, for vwstat */
 	{ "stats", "", "", 0, -1, NULL, true, "" },
 	{ "flowstats", "l:", "", 0, -1, NULL, true, "" },
+	/* internal, for vwsnoop: the reply is followed by a pcap stream */
+	{ "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l" },
 };
 
 const struct vw_cmddef *vw_cmd_table(int *n)

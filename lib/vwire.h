@@ -340,6 +340,11 @@ void vw_close(struct vw_handle *h);
  * verdict, the return value the transport's: VW_E_INVAL for a word with a
  * line break, VW_E_USAGE for a request over VW_REQ_MAX bytes. */
 vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply);
+/* Like vw_call, for a command whose successful reply is followed by a
+ * stream on the same connection (snoop: a pcap file): reads exactly the
+ * reply and, when its status is VW_OK, gives the connection in *fd (owned by
+ * h; reads on it no longer time out). */
+vw_status_t vw_call_stream(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply, int *fd);
 /* Parses a reply's text (raw, cut up in place) into records, status and
  * message; reply must start zeroed.  Used by vw_call and by the daemon's
  * own readers of its replies (observability/metrics.c). */
