@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,9 +379,16 @@ static void *sender_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "vw-mirror");
-	/* the mirror takes the CPU the mirrored traffic leaves: on a busy
-	 * machine it drops (counted) rather than slow that traffic */
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+	/* the mirror takes only the CPU the mirrored traffic leaves
+	 * (SCHED_IDLE: it runs when nothing else wants the CPU; nice 19
+	 * where that policy is refused): on a busy machine it drops
+	 * (counted) rather than slow that traffic */
+	{
+		struct sched_param sp = { .sched_priority = 0 };
+
+		if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
+			setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+	}
 	for (;;) {
 		struct vw_mirror *m;
 		int w, done = 0;
