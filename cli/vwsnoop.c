@@ -20,6 +20,7 @@
 #include <pcap/pcap.h>
 
 #include "lib/vwire.h"
+#include "lib/bytes.h"
 
 #define PROG "vwsnoop"
 #define USAGE "usage: " PROG " [--socket PATH] -l LINK [-d in|out|both] [-c COUNT] [-w FILE] [EXPRESSION]"
@@ -70,16 +71,6 @@ static void mac_str(const uint8_t *m, char *s)
 	sprintf(s, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static const char *icmp_name(unsigned type)
 {
 	switch (type) {
@@ -115,7 +106,7 @@ static const char *icmp6_name(unsigned type)
 static void print_l4(unsigned proto, const char *src, const char *dst, const uint8_t *l4, size_t n, bool v6)
 {
 	if ((proto == 6 || proto == 17) && n >= 4) {
-		printf("%s.%u > %s.%u: ", src, rd16(l4), dst, rd16(l4 + 2));
+		printf("%s.%u > %s.%u: ", src, vw_get16(l4), dst, vw_get16(l4 + 2));
 		if (proto == 17 || n < 14) {
 			printf(proto == 17 ? "UDP" : "TCP");
 			return;
@@ -132,9 +123,9 @@ static void print_l4(unsigned proto, const char *src, const char *dst, const uin
 			if (b & 0x10)
 				f[k++] = '.';
 			f[k] = 0;
-			printf("TCP [%s], seq %u", f, rd32(l4 + 4));
+			printf("TCP [%s], seq %u", f, vw_get32(l4 + 4));
 			if (b & 0x10)
-				printf(", ack %u", rd32(l4 + 8));
+				printf(", ack %u", vw_get32(l4 + 8));
 		}
 		return;
 	}
@@ -150,7 +141,7 @@ static void print_l4(unsigned proto, const char *src, const char *dst, const uin
 		else
 			printf("truncated");
 		if (n >= 8 && ((!v6 && (l4[0] == 0 || l4[0] == 8)) || (v6 && (l4[0] == 128 || l4[0] == 129))))
-			printf(", id %u, seq %u", rd16(l4 + 4), rd16(l4 + 6));
+			printf(", id %u, seq %u", vw_get16(l4 + 4), vw_get16(l4 + 6));
 		if (v6 && n >= 24 && (l4[0] == 135 || l4[0] == 136)) {
 			char t[INET6_ADDRSTRLEN];
 
@@ -176,10 +167,10 @@ static void print_frame(const struct pcap_pkthdr *h, const uint8_t *d)
 		printf("truncated frame, length %u\n", h->len);
 		return;
 	}
-	type = rd16(d + 12);
+	type = vw_get16(d + 12);
 	while ((type == 0x8100 || type == 0x88a8) && n >= off + 4) {
-		printf("vlan %u, ", rd16(d + off) & 0xfff);
-		type = rd16(d + off + 2);
+		printf("vlan %u, ", vw_get16(d + off) & 0xfff);
+		type = vw_get16(d + off + 2);
 		off += 4;
 	}
 	if (type == 0x0800 && n >= off + 20 && (d[off] >> 4) == 4) {
@@ -189,7 +180,7 @@ static void print_frame(const struct pcap_pkthdr *h, const uint8_t *d)
 		inet_ntop(AF_INET, ip + 12, a, sizeof(a));
 		inet_ntop(AF_INET, ip + 16, b, sizeof(b));
 		printf("IP ");
-		if (rd16(ip + 6) & 0x1fff) /* a later fragment: no L4 header */
+		if (vw_get16(ip + 6) & 0x1fff) /* a later fragment: no L4 header */
 			printf("%s > %s: fragment", a, b);
 		else
 			print_l4(ip[9], a, b, ip + hl, n > off + hl ? n - off - hl : 0, false);
@@ -209,7 +200,7 @@ static void print_frame(const struct pcap_pkthdr *h, const uint8_t *d)
 		print_l4(nh, a, b, d + l4, n > l4 ? n - l4 : 0, true);
 	} else if (type == 0x0806 && n >= off + 28) {
 		const uint8_t *arp = d + off;
-		unsigned op = rd16(arp + 6);
+		unsigned op = vw_get16(arp + 6);
 
 		inet_ntop(AF_INET, arp + 14, a, sizeof(a));
 		inet_ntop(AF_INET, arp + 24, b, sizeof(b));

@@ -11,6 +11,7 @@
 
 #include "datapath/gso.h"
 #include "datapath/vnet.h"
+#include "lib/bytes.h"
 
 #define ETH_HLEN 14
 #define ETHERTYPE_IPV4 0x0800
@@ -149,17 +150,6 @@ uint32_t vw_csum_pseudo6(const uint8_t *saddr, const uint8_t *daddr, uint8_t pro
 
 /* ---- header parsing ---- */
 
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static inline void put_csum(uint8_t *p, uint16_t csum)
 {
 	memcpy(p, &csum, 2);
@@ -184,7 +174,7 @@ static uint32_t parse_l2(const uint8_t *f, uint32_t len, uint16_t *type)
 	for (tags = 0;; tags++) {
 		if (off + 2 > len)
 			return 0;
-		*type = get16(f + off);
+		*type = vw_get16(f + off);
 		if ((*type != ETHERTYPE_8021Q && *type != ETHERTYPE_8021AD) || tags == VLAN_TAGS_MAX)
 			return off + 2;
 		off += 4;
@@ -209,7 +199,7 @@ static int parse_ip(const uint8_t *f, uint32_t len, struct layout *lay)
 		ihl = (f[off] & 0xf) * 4u;
 		if (ihl < 20 || off + ihl > len)
 			return -EINVAL;
-		if (get16(f + off + 6) & 0x3fff)  /* MF or a fragment offset */
+		if (vw_get16(f + off + 6) & 0x3fff)  /* MF or a fragment offset */
 			return -EINVAL;
 		lay->ipv6 = 0;
 		lay->proto = f[off + 9];
@@ -255,11 +245,11 @@ static void fix_headers(uint8_t *seg, const struct layout *lay, uint32_t plen,
 	uint16_t csum;
 
 	if (lay->ipv6) {
-		put16(ip + 4, (uint16_t)(lay->hlen - lay->l3 - 40 + plen));
+		vw_put16(ip + 4, (uint16_t)(lay->hlen - lay->l3 - 40 + plen));
 		sum = vw_csum_pseudo6(ip + 8, ip + 24, lay->proto, l4len);
 	} else {
-		put16(ip + 2, (uint16_t)(lay->hlen - lay->l3 + plen));
-		put16(ip + 4, (uint16_t)(get16(ip + 4) + i));
+		vw_put16(ip + 2, (uint16_t)(lay->hlen - lay->l3 + plen));
+		vw_put16(ip + 4, (uint16_t)(vw_get16(ip + 4) + i));
 		memset(ip + 10, 0, 2);
 		put_csum(ip + 10, vw_csum_fold(vw_csum_partial(ip, (ip[0] & 0xfu) * 4, 0)));
 		sum = vw_csum_pseudo4(ip + 12, ip + 16, lay->proto, l4len);
@@ -275,7 +265,7 @@ static void fix_headers(uint8_t *seg, const struct layout *lay, uint32_t plen,
 			l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 		memset(l4 + 16, 0, 2);
 	} else {
-		put16(l4 + 4, (uint16_t)l4len);
+		vw_put16(l4 + 4, (uint16_t)l4len);
 		memset(l4 + 6, 0, 2);
 	}
 	sum = vw_csum_partial(l4, lay->hlen - lay->l4, sum);
@@ -297,9 +287,9 @@ static void csum_only(uint8_t *frame, uint32_t len, uint32_t start, uint32_t off
 	/* Stop at the end of the IP packet, not at Ethernet padding. */
 	l3 = parse_l2(frame, len, &type);
 	if (l3 && type == ETHERTYPE_IPV4 && l3 + 20 <= len && frame[l3] >> 4 == 4)
-		iplen = get16(frame + l3 + 2);
+		iplen = vw_get16(frame + l3 + 2);
 	else if (l3 && type == ETHERTYPE_IPV6 && l3 + 40 <= len && frame[l3] >> 4 == 6)
-		iplen = get16(frame + l3 + 4) + 40u;
+		iplen = vw_get16(frame + l3 + 4) + 40u;
 	if (iplen && l3 + iplen < len && l3 + iplen >= start + off + 2)
 		end = l3 + iplen;
 

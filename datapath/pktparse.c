@@ -7,16 +7,12 @@
 #include <string.h>
 
 #include "datapath/pktparse.h"
+#include "lib/bytes.h"
 
 #define PROTO_HOPOPTS 0
 #define PROTO_ROUTING 43
 #define PROTO_FRAGMENT 44
 #define PROTO_DSTOPTS 60
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static inline int is_vlan(uint16_t type)
 {
@@ -35,7 +31,7 @@ static uint32_t parse_ipv4(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi
 	if (pi->l3 + 20u > len)
 		goto trunc;
 	ihl = (ip[0] & 0xfu) * 4;
-	tot = rd16(ip + 2);
+	tot = vw_get16(ip + 2);
 	if (ip[0] >> 4 != 4 || ihl < 20 || tot < ihl) {
 		*err = VW_PP_BAD;
 		return 0;
@@ -51,7 +47,7 @@ static uint32_t parse_ipv4(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi
 	memcpy(pi->src + 12, ip + 12, 4);
 	memcpy(pi->dst, v4mapped, 12);
 	memcpy(pi->dst + 12, ip + 16, 4);
-	frag = rd16(ip + 6);
+	frag = vw_get16(ip + 6);
 	if (frag & 0x1fff) {
 		pi->frag = VW_FRAG_LATER;
 		return 0;
@@ -79,7 +75,7 @@ static uint32_t parse_ipv6(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi
 		*err = VW_PP_BAD;
 		return 0;
 	}
-	end = pi->l3 + 40u + rd16(ip + 4);
+	end = pi->l3 + 40u + vw_get16(ip + 4);
 	if (end > len) {
 		*err = VW_PP_TRUNC;
 		return 0;
@@ -107,7 +103,7 @@ static uint32_t parse_ipv6(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi
 			return 0;
 		}
 		if (next == PROTO_FRAGMENT) {
-			uint16_t fo = rd16(h + 2);
+			uint16_t fo = vw_get16(h + 2);
 
 			next = h[0];
 			off += 8;
@@ -140,18 +136,18 @@ int vw_pkt_parse(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi)
 	memset(pi, 0, sizeof(*pi));
 	if (len < VW_ETH_HLEN)
 		return VW_PP_TRUNC;
-	type = rd16(f + 12);
+	type = vw_get16(f + 12);
 	off = VW_ETH_HLEN;
 	if (is_vlan(type)) {
 		if (len < VW_ETH_HLEN + 4)
 			return VW_PP_TRUNC;
-		type = rd16(f + 16);
+		type = vw_get16(f + 16);
 		off += 4;
 		pi->ntags = 1;
 		if (is_vlan(type)) {
 			if (len < VW_ETH_HLEN + 8)
 				return VW_PP_TRUNC;
-			type = rd16(f + 20);
+			type = vw_get16(f + 20);
 			off += 4;
 			pi->ntags = 2;
 		}
@@ -195,7 +191,7 @@ int vw_pkt_parse(const uint8_t *f, uint32_t len, struct vw_pktinfo *pi)
 	default:
 		return VW_PP_OK;
 	}
-	pi->sport = rd16(f + l4);
-	pi->dport = rd16(f + l4 + 2);
+	pi->sport = vw_get16(f + l4);
+	pi->dport = vw_get16(f + l4 + 2);
 	return VW_PP_OK;
 }

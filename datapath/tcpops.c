@@ -7,28 +7,12 @@
 
 #include "datapath/gso.h"
 #include "datapath/tcpops.h"
+#include "lib/bytes.h"
 
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
 #define TCPOPT_MSS 2
 #define TCPOLEN_MSS 4
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
 static inline uint16_t swab16(uint16_t v)
 {
@@ -58,10 +42,10 @@ static void csum_replace16(uint8_t *csum, uint16_t old, uint16_t new, int odd)
 		old = swab16(old);
 		new = swab16(new);
 	}
-	s = (uint32_t)(uint16_t)~rd16(csum) + (uint16_t)~old + new;
+	s = (uint32_t)(uint16_t)~vw_get16(csum) + (uint16_t)~old + new;
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
-	wr16(csum, (uint16_t)~s);
+	vw_put16(csum, (uint16_t)~s);
 }
 
 int vw_tcp_clamp_mss(uint8_t *frame, uint32_t len, uint8_t vnet_flags,
@@ -91,8 +75,8 @@ int vw_tcp_clamp_mss(uint8_t *frame, uint32_t len, uint8_t vnet_flags,
 		sz = frame[o + 1];
 		if (sz < 2 || o + sz > end)
 			break;
-		if (kind == TCPOPT_MSS && sz == TCPOLEN_MSS && (v = rd16(frame + o + 2)) > mss) {
-			wr16(frame + o + 2, mss);
+		if (kind == TCPOPT_MSS && sz == TCPOLEN_MSS && (v = vw_get16(frame + o + 2)) > mss) {
+			vw_put16(frame + o + 2, mss);
 			/*
 			 * With NEEDS_CSUM the field holds only the pseudo-header
 			 * sum (addresses, protocol, length: nothing of the
@@ -147,7 +131,7 @@ int vw_tcp_build_rst(uint8_t *out, uint32_t cap, const uint8_t *syn, uint32_t le
 
 	l4 = pi->l4;
 	payload = pi->ip_end - l4 - pi->l4hlen;
-	seq = (uint32_t)rd16(syn + l4 + 4) << 16 | rd16(syn + l4 + 6);
+	seq = (uint32_t)vw_get16(syn + l4 + 4) << 16 | vw_get16(syn + l4 + 6);
 	ack = seq + 1 + (flags & VW_TCP_FIN ? 1 : 0) + payload;
 
 	memcpy(out, syn + 6, 6);
@@ -159,14 +143,14 @@ int vw_tcp_build_rst(uint8_t *out, uint32_t cap, const uint8_t *syn, uint32_t le
 	memset(th, 0, 20);
 	memcpy(th, syn + l4 + 2, 2);
 	memcpy(th + 2, syn + l4, 2);
-	wr32(th + 8, ack);
+	vw_put32(th + 8, ack);
 	th[12] = 5 << 4;
 	th[13] = VW_TCP_RST | VW_TCP_ACK;
 	if (pi->ipver == 4) {
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
-		wr16(ip + 2, 40);
-		wr16(ip + 6, 0x4000);
+		vw_put16(ip + 2, 40);
+		vw_put16(ip + 6, 0x4000);
 		ip[8] = 64;
 		ip[9] = VW_IPPROTO_TCP;
 		memcpy(ip + 12, pi->dst + 12, 4);
@@ -177,7 +161,7 @@ int vw_tcp_build_rst(uint8_t *out, uint32_t cap, const uint8_t *syn, uint32_t le
 	} else {
 		memset(ip, 0, 8);
 		ip[0] = 0x60;
-		wr16(ip + 4, 20);
+		vw_put16(ip + 4, 20);
 		ip[6] = VW_IPPROTO_TCP;
 		ip[7] = 64;
 		memcpy(ip + 8, pi->dst, 16);

@@ -21,6 +21,7 @@
 #include "datapath/vnet.h"
 #include "objects/link.h"
 #include "observability/mirror.h"
+#include "lib/bytes.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAX_SOURCES 16
@@ -97,43 +98,31 @@ static inline uint32_t align8(uint32_t n)
 
 /* ---- encapsulation ---- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 size_t vw_mirror_encap(uint8_t *hdr, enum vw_mirror_kind kind, bool has_key, uint32_t key, uint16_t session,
 		       uint32_t seq, const uint8_t *frame, uint32_t len)
 {
 	uint16_t vid = 0, cos = 0, en = 0;
 
 	if (kind == VW_MIRROR_GRE) {
-		put16(hdr, has_key ? 0x2000 : 0); /* K */
-		put16(hdr + 2, 0x6558);           /* Transparent Ethernet Bridging */
+		vw_put16(hdr, has_key ? 0x2000 : 0); /* K */
+		vw_put16(hdr + 2, 0x6558);           /* Transparent Ethernet Bridging */
 		if (!has_key)
 			return 4;
-		put32(hdr + 4, key);
+		vw_put32(hdr + 4, key);
 		return 8;
 	}
-	put16(hdr, 0x1000); /* S */
-	put16(hdr + 2, 0x88be);
-	put32(hdr + 4, seq);
+	vw_put16(hdr, 0x1000); /* S */
+	vw_put16(hdr + 2, 0x88be);
+	vw_put32(hdr + 4, seq);
 	if (len >= 16 && frame[12] == 0x81 && frame[13] == 0x00) {
 		vid = (uint16_t)((frame[14] & 0x0f) << 8 | frame[15]);
 		cos = frame[14] >> 5;
 		en = 3; /* the VLAN tag is in the frame */
 	}
 	/* Ver 1 | VLAN; CoS | En | T | session id; reserved | index */
-	put16(hdr + 8, (uint16_t)(1u << 12 | vid));
-	put16(hdr + 10, (uint16_t)(cos << 13 | en << 11 | (session & 0x3ff)));
-	put32(hdr + 12, 0);
+	vw_put16(hdr + 8, (uint16_t)(1u << 12 | vid));
+	vw_put16(hdr + 10, (uint16_t)(cos << 13 | en << 11 | (session & 0x3ff)));
+	vw_put32(hdr + 12, 0);
 	return 16;
 }
 

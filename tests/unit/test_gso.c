@@ -101,16 +101,16 @@ static void build(const struct spec *s, struct frame *f)
 	assert_non_null(p);
 	memcpy(p, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
 	if (s->tags == 2) {
-		put16(p + off, 0x88a8);
-		put16(p + off + 2, 10);
+		vw_put16(p + off, 0x88a8);
+		vw_put16(p + off + 2, 10);
 		off += 4;
 	}
 	if (s->tags >= 1) {
-		put16(p + off, 0x8100);
-		put16(p + off + 2, 0x6000 | 100);
+		vw_put16(p + off, 0x8100);
+		vw_put16(p + off + 2, 0x6000 | 100);
 		off += 4;
 	}
-	put16(p + off, s->ipv6 ? 0x86dd : 0x0800);
+	vw_put16(p + off, s->ipv6 ? 0x86dd : 0x0800);
 	f->l3 = off + 2;
 	ip = p + f->l3;
 	if (s->ipv6) {
@@ -125,42 +125,42 @@ static void build(const struct spec *s, struct frame *f)
 			ip[40] = s->proto;
 			f->l4 += 8;
 		}
-		put16(ip + 4, (uint16_t)(f->len - f->l3 - 40));
+		vw_put16(ip + 4, (uint16_t)(f->len - f->l3 - 40));
 	} else {
 		uint32_t ihl = s->opts ? 24 : 20;
 
 		ip[0] = (uint8_t)(0x40 | ihl / 4);
 		ip[1] = 0x02;  /* ECT(0) */
-		put16(ip + 2, (uint16_t)(f->len - f->l3));
-		put16(ip + 4, s->ip_id);
-		put16(ip + 6, 0x4000);  /* DF */
+		vw_put16(ip + 2, (uint16_t)(f->len - f->l3));
+		vw_put16(ip + 4, s->ip_id);
+		vw_put16(ip + 6, 0x4000);  /* DF */
 		ip[8] = 64;
 		ip[9] = s->proto;
 		memset(ip + 10, 0, 2);
 		memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
 		if (s->opts)
 			memcpy(ip + 20, "\x01\x01\x01\x00", 4);
-		put16(ip + 10, (uint16_t)~ref_fold(ref_sum(ip, ihl, 0)));
+		vw_put16(ip + 10, (uint16_t)~ref_fold(ref_sum(ip, ihl, 0)));
 		f->l4 = f->l3 + ihl;
 	}
 	l4 = p + f->l4;
-	put16(l4, next_port++);
+	vw_put16(l4, next_port++);
 	if (s->proto == 6) {
 		uint32_t thlen = s->opts ? 32 : 20;
 
-		put16(l4 + 2, 40000);
-		put32(l4 + 4, SEQ0);
-		put32(l4 + 8, ACK0);
+		vw_put16(l4 + 2, 40000);
+		vw_put32(l4 + 4, SEQ0);
+		vw_put32(l4 + 8, ACK0);
 		l4[12] = (uint8_t)(thlen / 4 << 4);
 		l4[13] = s->tcp_flags ? s->tcp_flags : F_ACK;
-		put16(l4 + 14, 0xfff0);
-		put16(l4 + 18, 0);
+		vw_put16(l4 + 14, 0xfff0);
+		vw_put16(l4 + 18, 0);
 		if (s->opts)
 			memcpy(l4 + 20, "\x01\x01\x08\x0a\x00\x00\x10\x00\x00\x00\x20\x00", 12);
 		f->hlen = f->l4 + thlen;
 	} else {
-		put16(l4 + 2, 40001);
-		put16(l4 + 4, (uint16_t)(f->len - f->l4));
+		vw_put16(l4 + 2, 40001);
+		vw_put16(l4 + 4, (uint16_t)(f->len - f->l4));
 		f->hlen = f->l4 + 8;
 	}
 	for (i = 0; i < s->payload; i++)
@@ -169,7 +169,7 @@ static void build(const struct spec *s, struct frame *f)
 	/* What a Linux sender leaves in the checksum field: the folded,
 	 * uncomplemented pseudo-header sum with the whole L4 length. */
 	l4len = f->len - f->l4;
-	put16(l4 + (s->proto == 6 ? 16 : 6),
+	vw_put16(l4 + (s->proto == 6 ? 16 : 6),
 	      s->garbage_seed ? 0xdead : ref_fold(ref_pseudo(ip, s->ipv6, s->proto, l4len)));
 
 	memset(&f->vnet, 0, sizeof(f->vnet));
@@ -194,7 +194,7 @@ static void check_l4_csum(const uint8_t *p, uint32_t len, uint32_t l3, uint32_t 
 
 	assert_int_equal(ref_fold(ref_sum(p + l4, l4len, ref_pseudo(p + l3, ipv6, proto, l4len))), 0xffff);
 	if (proto == 17)
-		assert_int_not_equal(get16(p + l4 + 6), 0);
+		assert_int_not_equal(vw_get16(p + l4 + 6), 0);
 }
 
 static void check_ip4_csum(const uint8_t *ip)
@@ -222,12 +222,12 @@ static void check_segments(const struct spec *s, const struct frame *f, const ui
 		assert_memory_equal(p, orig, f->l3);  /* MACs, tags, ethertype */
 		if (s->ipv6) {
 			assert_memory_equal(ip, oip, 4);
-			assert_int_equal(get16(ip + 4), segs[i].len - f->l3 - 40);
+			assert_int_equal(vw_get16(ip + 4), segs[i].len - f->l3 - 40);
 			assert_memory_equal(ip + 6, oip + 6, f->l4 - f->l3 - 6);  /* next, hops, addresses, ext */
 		} else {
 			assert_memory_equal(ip, oip, 2);
-			assert_int_equal(get16(ip + 2), segs[i].len - f->l3);
-			assert_int_equal(get16(ip + 4), (uint16_t)(s->ip_id + i));
+			assert_int_equal(vw_get16(ip + 2), segs[i].len - f->l3);
+			assert_int_equal(vw_get16(ip + 4), (uint16_t)(s->ip_id + i));
 			assert_memory_equal(ip + 6, oip + 6, 4);   /* flags, TTL, protocol */
 			assert_memory_equal(ip + 12, oip + 12, f->l4 - f->l3 - 12);  /* addresses, options */
 			check_ip4_csum(ip);
@@ -240,14 +240,14 @@ static void check_segments(const struct spec *s, const struct frame *f, const ui
 			if (i < n - 1)
 				fl &= (uint8_t)~(F_FIN | F_PSH);
 			assert_memory_equal(l4, ol4, 4);
-			assert_int_equal(get32(l4 + 4), (uint32_t)(SEQ0 + off));
+			assert_int_equal(vw_get32(l4 + 4), (uint32_t)(SEQ0 + off));
 			assert_memory_equal(l4 + 8, ol4 + 8, 5);  /* ack, data offset */
 			assert_int_equal(l4[13], fl);
 			assert_memory_equal(l4 + 14, ol4 + 14, 2);  /* window */
 			assert_memory_equal(l4 + 18, ol4 + 18, f->hlen - f->l4 - 18);  /* urgent, options */
 		} else {
 			assert_memory_equal(l4, ol4, 4);
-			assert_int_equal(get16(l4 + 4), 8 + plen);
+			assert_int_equal(vw_get16(l4 + 4), 8 + plen);
 		}
 		check_l4_csum(p, segs[i].len, f->l3, f->l4, s->ipv6, s->proto);
 		assert_memory_equal(p + f->hlen, orig + f->hlen + off, plen);
@@ -506,7 +506,7 @@ static void make_zero_csum(uint8_t *frame, uint32_t l3, uint32_t l4, uint32_t l4
 	memset(frame + l4 + 6, 0, 2);
 	memset(target, 0, 2);
 	sum = ref_fold(ref_sum(frame + l4, l4len, ref_pseudo(frame + l3, ipv6, 17, l4len)));
-	put16(target, (uint16_t)~sum);
+	vw_put16(target, (uint16_t)~sum);
 	memcpy(frame + l4 + 6, save, 2);
 }
 
@@ -534,7 +534,7 @@ static void test_udp_zero_csum(void **state)
 			/* the pseudo-header seed is the same: the length did not change */
 			n = vw_gso_segment(&f.vnet, f.data, f.len, scratch, sizeof(scratch), segs, 16);
 			assert_int_equal(n, 1);
-			assert_int_equal(get16(f.data + f.l4 + 6), 0xffff);
+			assert_int_equal(vw_get16(f.data + f.l4 + 6), 0xffff);
 			check_l4_csum(f.data, f.len, f.l3, f.l4, ipv6, 17);
 			pcap_write(f.data, f.len);
 			free(f.data);
@@ -552,7 +552,7 @@ static void test_udp_zero_csum(void **state)
 				assert_non_null(tmp);
 				memcpy(tmp, f.data, f.hlen);
 				memcpy(tmp + f.hlen, f.data + f.hlen + 2000, 1000);
-				put16(tmp + f.l4 + 4, (uint16_t)seglen);
+				vw_put16(tmp + f.l4 + 4, (uint16_t)seglen);
 				make_zero_csum(tmp, f.l3, f.l4, seglen, ipv6, tmp + tmp_len - 2);
 				memcpy(f.data + f.hlen + 2998, tmp + tmp_len - 2, 2);
 				free(tmp);
@@ -565,7 +565,7 @@ static void test_udp_zero_csum(void **state)
 				n = vw_gso_segment(&f.vnet, f.data, f.len, scratch, sizeof(scratch), segs, 16);
 				check_segments(&s, &f, orig, segs, n);
 				assert_int_equal(n, 5);
-				assert_int_equal(get16(segs[2].data + f.l4 + 6), 0xffff);
+				assert_int_equal(vw_get16(segs[2].data + f.l4 + 6), 0xffff);
 				free(orig);
 			}
 			free(f.data);
@@ -688,8 +688,8 @@ static void test_bad_headers(void **state)
 		EXPECT(-EINVAL, v->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4);
 		EXPECT(-EOPNOTSUPP, v->gso_type = VIRTIO_NET_HDR_GSO_UDP);
 		/* not IP */
-		EXPECT(-EINVAL, put16(f->data + f->l3 - 2, 0x0806));
-		EXPECT(-EINVAL, put16(f->data + f->l3 - 2, 0x8100));  /* one tag too many */
+		EXPECT(-EINVAL, vw_put16(f->data + f->l3 - 2, 0x0806));
+		EXPECT(-EINVAL, vw_put16(f->data + f->l3 - 2, 0x8100));  /* one tag too many */
 		/* IPv4 header: version, IHL, fragments, protocol, truncated */
 		EXPECT(-EINVAL, f->data[f->l3] = 0x65);
 		EXPECT(-EINVAL, f->data[f->l3] = 0x44);
@@ -837,16 +837,16 @@ static void test_csum_helpers(void **state)
 		want = (uint16_t)~ref_fold(ref_sum(buf + off, len, 0));
 		got = vw_csum_fold(vw_csum_partial(buf + off, len, 0));
 		/* stored as it is, the checksum reads big-endian like the reference */
-		assert_int_equal(get16((uint8_t *)&got), want);
+		assert_int_equal(vw_get16((uint8_t *)&got), want);
 		memset(dst, 0, sizeof(dst));
 		got = vw_csum_fold(vw_csum_copy(dst + off, buf + off, len, 0));
-		assert_int_equal(get16((uint8_t *)&got), want);
+		assert_int_equal(vw_get16((uint8_t *)&got), want);
 		assert_memory_equal(dst + off, buf + off, len);
 		/* two pieces, the first of even length */
 		split = len ? ((rnd >> 12) % len) & ~1u : 0;
 		got = vw_csum_fold(vw_csum_partial(buf + off + split, len - split,
 						   vw_csum_partial(buf + off, split, 0)));
-		assert_int_equal(get16((uint8_t *)&got), want);
+		assert_int_equal(vw_get16((uint8_t *)&got), want);
 	}
 	/* all ones: the sum of many 0xffff stays 0xffff, checksum 0 */
 	memset(buf, 0xff, sizeof(buf));
@@ -860,9 +860,9 @@ static void test_csum_helpers(void **state)
 		for (i = 0; i < 32; i++)
 			ip6[8 + i] = (uint8_t)(i * 37 + 200);
 		got = vw_csum_fold(vw_csum_pseudo4(ip4 + 12, ip4 + 16, 6, 1480));
-		assert_int_equal(get16((uint8_t *)&got), (uint16_t)~ref_fold(ref_pseudo(ip4, 0, 6, 1480)));
+		assert_int_equal(vw_get16((uint8_t *)&got), (uint16_t)~ref_fold(ref_pseudo(ip4, 0, 6, 1480)));
 		got = vw_csum_fold(vw_csum_pseudo6(ip6 + 8, ip6 + 24, 17, 70000));
-		assert_int_equal(get16((uint8_t *)&got), (uint16_t)~ref_fold(ref_pseudo(ip6, 1, 17, 70000)));
+		assert_int_equal(vw_get16((uint8_t *)&got), (uint16_t)~ref_fold(ref_pseudo(ip6, 1, 17, 70000)));
 	}
 }
 

@@ -25,33 +25,7 @@
 #include "datapath/pktparse.h"
 #include "datapath/vnet.h"
 #include "observability/ipfix.h"
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
+#include "lib/bytes.h"
 
 /* ---- encoding ---- */
 
@@ -66,32 +40,32 @@ static void test_header_templates(void **state)
 	ipfix_enc_begin(&m);
 	ipfix_enc_templates(&m);
 	len = ipfix_enc_finish(&m, 0x11223344, 7, 9);
-	assert_int_equal(get16(b), 10);
-	assert_int_equal(get16(b + 2), len);
-	assert_int_equal(get32(b + 4), 0x11223344);
-	assert_int_equal(get32(b + 8), 7);
-	assert_int_equal(get32(b + 12), 9);
+	assert_int_equal(vw_get16(b), 10);
+	assert_int_equal(vw_get16(b + 2), len);
+	assert_int_equal(vw_get32(b + 4), 0x11223344);
+	assert_int_equal(vw_get32(b + 8), 7);
+	assert_int_equal(vw_get32(b + 12), 9);
 	/* one template set (id 2) with both templates, 17 fields each */
-	assert_int_equal(get16(b + 16), 2);
-	assert_int_equal(get16(b + 18), len - 16);
+	assert_int_equal(vw_get16(b + 16), 2);
+	assert_int_equal(vw_get16(b + 18), len - 16);
 	assert_int_equal(len, 16 + 4 + 2 * (4 + 17 * 4));
 	off = 20;
 	for (t = 0; t < 2; t++) {
-		assert_int_equal(get16(b + off), t ? 257 : 256);
-		assert_int_equal(get16(b + off + 2), 17);
+		assert_int_equal(vw_get16(b + off), t ? 257 : 256);
+		assert_int_equal(vw_get16(b + off + 2), 17);
 		/* source and destination addresses: IPv4 8/12, IPv6 27/28 */
-		assert_int_equal(get16(b + off + 4), t ? 27 : 8);
-		assert_int_equal(get16(b + off + 6), t ? 16 : 4);
-		assert_int_equal(get16(b + off + 8), t ? 28 : 12);
-		assert_int_equal(get16(b + off + 10), t ? 16 : 4);
+		assert_int_equal(vw_get16(b + off + 4), t ? 27 : 8);
+		assert_int_equal(vw_get16(b + off + 6), t ? 16 : 4);
+		assert_int_equal(vw_get16(b + off + 8), t ? 28 : 12);
+		assert_int_equal(vw_get16(b + off + 10), t ? 16 : 4);
 		/* packetDeltaCount 8 bytes, flowStartMilliseconds, ... */
-		assert_int_equal(get16(b + off + 4 + 5 * 4), 2);
-		assert_int_equal(get16(b + off + 4 + 5 * 4 + 2), 8);
-		assert_int_equal(get16(b + off + 4 + 7 * 4), 152);
-		assert_int_equal(get16(b + off + 4 + 15 * 4), 136);
+		assert_int_equal(vw_get16(b + off + 4 + 5 * 4), 2);
+		assert_int_equal(vw_get16(b + off + 4 + 5 * 4 + 2), 8);
+		assert_int_equal(vw_get16(b + off + 4 + 7 * 4), 152);
+		assert_int_equal(vw_get16(b + off + 4 + 15 * 4), 136);
 		/* interfaceName, variable length */
-		assert_int_equal(get16(b + off + 4 + 16 * 4), 82);
-		assert_int_equal(get16(b + off + 4 + 16 * 4 + 2), 65535);
+		assert_int_equal(vw_get16(b + off + 4 + 16 * 4), 82);
+		assert_int_equal(vw_get16(b + off + 4 + 16 * 4 + 2), 65535);
 		off += 4 + 17 * 4;
 	}
 }
@@ -122,31 +96,31 @@ static void test_record_layout(void **state)
 	len = ipfix_enc_finish(&m, 1, 0, 1);
 	assert_int_equal(m.nrec, 2);
 	/* one data set, template 256, two records of 69 + 1 + 5 bytes */
-	assert_int_equal(get16(b + 16), 256);
-	assert_int_equal(get16(b + 18), 4 + 2 * 75);
+	assert_int_equal(vw_get16(b + 16), 256);
+	assert_int_equal(vw_get16(b + 18), 4 + 2 * 75);
 	assert_int_equal(len, 16 + 4 + 2 * 75);
 	d = b + 20;
 	assert_memory_equal(d, "\x0a\x00\x00\x01", 4);
 	assert_memory_equal(d + 4, "\x0a\x00\x00\x02", 4);
-	assert_int_equal(get16(d + 8), 1234);
-	assert_int_equal(get16(d + 10), 53);
+	assert_int_equal(vw_get16(d + 8), 1234);
+	assert_int_equal(vw_get16(d + 10), 53);
 	assert_int_equal(d[12], 17);
-	assert_int_equal(get64(d + 13), 3);
-	assert_int_equal(get64(d + 21), 300);
-	assert_int_equal(get64(d + 29), 1700000001000ull);
-	assert_int_equal(get64(d + 37), 1700000001500ull);
+	assert_int_equal(vw_get64(d + 13), 3);
+	assert_int_equal(vw_get64(d + 21), 300);
+	assert_int_equal(vw_get64(d + 29), 1700000001000ull);
+	assert_int_equal(vw_get64(d + 37), 1700000001500ull);
 	assert_memory_equal(d + 45, r.smac, 6);
 	assert_memory_equal(d + 51, r.dmac, 6);
-	assert_int_equal(get16(d + 57), 12);
-	assert_int_equal(get32(d + 59), 0); /* ingress: the link sent it */
-	assert_int_equal(get32(d + 63), 5); /* egress */
+	assert_int_equal(vw_get16(d + 57), 12);
+	assert_int_equal(vw_get32(d + 59), 0); /* ingress: the link sent it */
+	assert_int_equal(vw_get32(d + 63), 5); /* egress */
 	assert_int_equal(d[67], 1);         /* flowDirection egress */
 	assert_int_equal(d[68], 1);         /* idle timeout */
 	assert_int_equal(d[69], 5);
 	assert_memory_equal(d + 70, "vnic0", 5);
 	d += 75;
-	assert_int_equal(get32(d + 59), 5);
-	assert_int_equal(get32(d + 63), 0);
+	assert_int_equal(vw_get32(d + 59), 5);
+	assert_int_equal(vw_get32(d + 63), 0);
 	assert_int_equal(d[67], 0);
 }
 
@@ -209,13 +183,13 @@ static void collect(struct got *g, int want)
 		int before = g->nrec;
 
 		assert_true(n >= 16);
-		assert_int_equal(get16(b), 10);
-		assert_int_equal(get16(b + 2), n);
-		assert_int_equal(get32(b + 8), g->seq);
-		assert_int_equal(get32(b + 12), 42);
+		assert_int_equal(vw_get16(b), 10);
+		assert_int_equal(vw_get16(b + 2), n);
+		assert_int_equal(vw_get32(b + 8), g->seq);
+		assert_int_equal(vw_get32(b + 12), 42);
 		g->msgs++;
 		while (off + 4 <= (size_t)n) {
-			uint16_t id = get16(b + off), sl = get16(b + off + 2);
+			uint16_t id = vw_get16(b + off), sl = vw_get16(b + off + 2);
 			size_t p = off + 4;
 
 			assert_true(sl >= 4 && off + sl <= (size_t)n);
@@ -230,12 +204,12 @@ static void collect(struct got *g, int want)
 					assert_true(g->nrec <= 64);
 					p += 2 * al;
 					d->ipver = id == 257 ? 6 : 4;
-					d->sport = get16(b + p), d->dport = get16(b + p + 2);
+					d->sport = vw_get16(b + p), d->dport = vw_get16(b + p + 2);
 					d->proto = b[p + 4];
-					d->pkts = get64(b + p + 5), d->octets = get64(b + p + 13);
-					d->start = get64(b + p + 21), d->end = get64(b + p + 29);
-					d->vlan = get16(b + p + 49);
-					d->in = get32(b + p + 51), d->out = get32(b + p + 55);
+					d->pkts = vw_get64(b + p + 5), d->octets = vw_get64(b + p + 13);
+					d->start = vw_get64(b + p + 21), d->end = vw_get64(b + p + 29);
+					d->vlan = vw_get16(b + p + 49);
+					d->in = vw_get32(b + p + 51), d->out = vw_get32(b + p + 55);
 					d->dir = b[p + 59], d->reason = b[p + 60];
 					memcpy(d->name, b + p + 62, b[p + 61]);
 					d->name[b[p + 61]] = 0;
@@ -258,30 +232,30 @@ static struct vw_pkt *frame(int ipv6, uint8_t proto, uint16_t sport, uint16_t dp
 	assert_non_null(p);
 	p->data = f = p->buf;
 	memcpy(f, "\x02\x08\x20\x00\x00\x02\x02\x08\x20\x00\x00\x01", 12);
-	put16(f + 12, ipv6 ? 0x86dd : 0x0800);
+	vw_put16(f + 12, ipv6 ? 0x86dd : 0x0800);
 	if (ipv6) {
 		f[o] = 0x60;
-		put16(f + o + 4, (uint16_t)(l4 + paylen));
+		vw_put16(f + o + 4, (uint16_t)(l4 + paylen));
 		f[o + 6] = proto;
 		f[o + 7] = 64;
 		f[o + 8] = 0xfd, f[o + 23] = 1;
 		f[o + 24] = 0xfd, f[o + 39] = 2;
 	} else {
 		f[o] = 0x45;
-		put16(f + o + 2, (uint16_t)(ip + l4 + paylen));
+		vw_put16(f + o + 2, (uint16_t)(ip + l4 + paylen));
 		f[o + 8] = 64;
 		f[o + 9] = proto;
-		put32(f + o + 12, 0x0a000001);
-		put32(f + o + 16, 0x0a000002);
+		vw_put32(f + o + 12, 0x0a000001);
+		vw_put32(f + o + 16, 0x0a000002);
 	}
 	o += ip;
-	put16(f + o, sport);
-	put16(f + o + 2, dport);
+	vw_put16(f + o, sport);
+	vw_put16(f + o + 2, dport);
 	if (proto == VW_IPPROTO_TCP) {
 		f[o + 12] = 5 << 4;
 		f[o + 13] = flags;
 	} else {
-		put16(f + o + 4, (uint16_t)(8 + paylen));
+		vw_put16(f + o + 4, (uint16_t)(8 + paylen));
 	}
 	p->len = o + l4 + paylen;
 	return p;

@@ -110,11 +110,11 @@ static void build(const struct fs *s, struct frame *f)
 	memcpy(p, mac_d, 6);
 	memcpy(p + 6, mac_s, 6);
 	for (i = 0; i < (uint32_t)s->ntags; i++) {
-		put16(p + off, s->tpid[i] ? s->tpid[i] : 0x8100);
-		put16(p + off + 2, (uint16_t)(0x2000 | (100 + i)));
+		vw_put16(p + off, s->tpid[i] ? s->tpid[i] : 0x8100);
+		vw_put16(p + off + 2, (uint16_t)(0x2000 | (100 + i)));
 		off += 4;
 	}
-	put16(p + off, s->ipv6 ? 0x86dd : 0x0800);
+	vw_put16(p + off, s->ipv6 ? 0x86dd : 0x0800);
 	e->ethertype = s->ipv6 ? 0x86dd : 0x0800;
 	e->ntags = (uint8_t)s->ntags;
 	e->l3 = (uint16_t)(off + 2);
@@ -148,9 +148,9 @@ static void build(const struct fs *s, struct frame *f)
 			*nh = 44;
 			nh = p + off;
 			memset(p + off, 0, 8);
-			put16(p + off + 2, s->frag == VW_FRAG_LATER ? 185 << 3 :
+			vw_put16(p + off + 2, s->frag == VW_FRAG_LATER ? 185 << 3 :
 					   s->frag == VW_FRAG_FIRST ? 1 : 0);
-			put32(p + off + 4, 0xabcd1234);
+			vw_put32(p + off + 4, 0xabcd1234);
 			off += 8;
 			e->frag = s->frag == FRAG_ATOMIC ? VW_FRAG_NONE : (uint8_t)s->frag;
 		}
@@ -160,8 +160,8 @@ static void build(const struct fs *s, struct frame *f)
 
 		ip[0] = (uint8_t)(0x40 | ihl / 4);
 		ip[1] = s->ds;
-		put16(ip + 4, 0x7777);
-		put16(ip + 6, s->frag == VW_FRAG_LATER ? 185 : s->frag == VW_FRAG_FIRST ? 0x2000 : 0x4000);
+		vw_put16(ip + 4, 0x7777);
+		vw_put16(ip + 6, s->frag == VW_FRAG_LATER ? 185 : s->frag == VW_FRAG_FIRST ? 0x2000 : 0x4000);
 		ip[8] = 61;
 		ip[9] = proto;
 		memcpy(ip + 12, ip4_s, 4);
@@ -180,11 +180,11 @@ static void build(const struct fs *s, struct frame *f)
 		e->l4 = (uint16_t)l4;
 		if (proto == 6) {
 			thl = 20 + (uint32_t)s->optlen;
-			put32(p + l4 + 4, s->seq);
-			put32(p + l4 + 8, 0x5a5a0001);
+			vw_put32(p + l4 + 4, s->seq);
+			vw_put32(p + l4 + 8, 0x5a5a0001);
 			p[l4 + 12] = (uint8_t)(thl / 4 << 4);
 			p[l4 + 13] = s->flags;
-			put16(p + l4 + 14, 64240);
+			vw_put16(p + l4 + 14, 64240);
 			if (s->optlen)
 				memcpy(p + l4 + 20, s->opts, (size_t)s->optlen);
 			e->tcp_flags = s->flags;
@@ -192,13 +192,13 @@ static void build(const struct fs *s, struct frame *f)
 			thl = 8;
 		} else if (proto == 132) {
 			thl = 12;
-			put32(p + l4 + 4, 0x01020304);
+			vw_put32(p + l4 + 4, 0x01020304);
 		} else {
 			p[l4] = 8;  /* ICMP echo, or whatever: not parsed */
 		}
 		if (thl) {
-			put16(p + l4, s->sport);
-			put16(p + l4 + 2, s->dport);
+			vw_put16(p + l4, s->sport);
+			vw_put16(p + l4 + 2, s->dport);
 			e->sport = s->sport;
 			e->dport = s->dport;
 			e->l4hlen = (uint16_t)thl;
@@ -208,19 +208,19 @@ static void build(const struct fs *s, struct frame *f)
 		p[l4 + thl + i] = (uint8_t)(i * 7 + 3);
 	end = l4 + thl + (uint32_t)s->payload;
 	if (proto == 17 && s->frag != VW_FRAG_LATER)
-		put16(p + l4 + 4, (uint16_t)(end - l4));
+		vw_put16(p + l4 + 4, (uint16_t)(end - l4));
 	if (s->ipv6)
-		put16(ip + 4, (uint16_t)(end - e->l3 - 40));
+		vw_put16(ip + 4, (uint16_t)(end - e->l3 - 40));
 	else
-		put16(ip + 2, (uint16_t)(end - e->l3));
+		vw_put16(ip + 2, (uint16_t)(end - e->l3));
 	if (!s->ipv6)
-		put16(ip + 10, (uint16_t)~ref_fold(ref_sum(ip, (ip[0] & 0xfu) * 4, 0)));
+		vw_put16(ip + 10, (uint16_t)~ref_fold(ref_sum(ip, (ip[0] & 0xfu) * 4, 0)));
 	if ((proto == 6 || proto == 17) && !s->frag) {
 		uint32_t co = l4 + (proto == 6 ? 16 : 6);
 		uint32_t ps = s->ipv6 ? ref_pseudo(ip + 8, ip + 24, 16, proto, end - l4) :
 					ref_pseudo(ip + 12, ip + 16, 4, proto, end - l4);
 
-		put16(p + co, (uint16_t)(~ref_fold(ref_sum(p + l4, end - l4, ps)) + (s->bad_csum ? 1 : 0)));
+		vw_put16(p + co, (uint16_t)(~ref_fold(ref_sum(p + l4, end - l4, ps)) + (s->bad_csum ? 1 : 0)));
 	}
 	e->ip_end = end;
 	for (i = 0; i < (uint32_t)s->pad; i++)
@@ -333,7 +333,7 @@ static void test_parse_not_ip(void **state)
 
 	(void)state;
 	/* ARP, untagged then behind an 802.1ad + 802.1Q pair */
-	put16(f + 12, 0x0806);
+	vw_put16(f + 12, 0x0806);
 	assert_int_equal(parse_n(f, 42, &pi), VW_PP_OK);
 	assert_int_equal(pi.ipver, 0);
 	assert_int_equal(pi.ethertype, 0x0806);
@@ -343,9 +343,9 @@ static void test_parse_not_ip(void **state)
 		assert_int_equal(parse_n(f, n, &pi), VW_PP_TRUNC);
 	assert_int_equal(parse_n(f, 14, &pi), VW_PP_OK);
 
-	put16(f + 12, 0x88a8);
-	put16(f + 16, 0x8100);
-	put16(f + 20, 0x88cc);  /* LLDP */
+	vw_put16(f + 12, 0x88a8);
+	vw_put16(f + 16, 0x8100);
+	vw_put16(f + 20, 0x88cc);  /* LLDP */
 	for (n = 0; n < 22; n++)
 		assert_int_equal(parse_n(f, n, &pi), VW_PP_TRUNC);
 	assert_int_equal(parse_n(f, 22, &pi), VW_PP_OK);
@@ -354,7 +354,7 @@ static void test_parse_not_ip(void **state)
 	assert_int_equal(pi.l3, 22);
 
 	/* A third tag is not walked: it is the ethertype. */
-	put16(f + 20, 0x8100);
+	vw_put16(f + 20, 0x8100);
 	assert_int_equal(parse_n(f, 60, &pi), VW_PP_OK);
 	assert_int_equal(pi.ethertype, 0x8100);
 	assert_int_equal(pi.ipver, 0);
@@ -382,11 +382,11 @@ static void test_parse_bad(void **state)
 	f.buf[l3] = 0x44;
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
 	build(&s4, &f);
-	put16(f.buf + l3 + 2, 19);
+	vw_put16(f.buf + l3 + 2, 19);
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
-	put16(f.buf + l3 + 2, 0);
+	vw_put16(f.buf + l3 + 2, 0);
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
-	put16(f.buf + l3 + 2, 39);  /* TCP header cut by the IP length */
+	vw_put16(f.buf + l3 + 2, 39);  /* TCP header cut by the IP length */
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
 	build(&s4, &f);
 	f.buf[l4 + 12] = 4 << 4;
@@ -396,11 +396,11 @@ static void test_parse_bad(void **state)
 	s4.proto = 17;
 	s4.payload = 0;
 	build(&s4, &f);
-	put16(f.buf + l3 + 2, 27);
+	vw_put16(f.buf + l3 + 2, 27);
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
 	/* IP length longer than the frame: cut */
 	build(&s4, &f);
-	put16(f.buf + l3 + 2, (uint16_t)(f.len - l3 + 1));
+	vw_put16(f.buf + l3 + 2, (uint16_t)(f.len - l3 + 1));
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_TRUNC);
 
 	/* IPv6: version 4 behind 0x86dd, payload length past the frame, an
@@ -410,16 +410,16 @@ static void test_parse_bad(void **state)
 	f.buf[l3] = 0x40;
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
 	build(&s6, &f);
-	put16(f.buf + l3 + 4, (uint16_t)(f.len - l3 - 40 + 1));
+	vw_put16(f.buf + l3 + 4, (uint16_t)(f.len - l3 - 40 + 1));
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_TRUNC);
 	s6.nexts = 1;
 	s6.exts[0] = 60;
 	build(&s6, &f);
 	f.buf[l3 + 40 + 1] = 5;  /* 48 bytes, the packet has 16 + 24 */
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
-	put16(f.buf + l3 + 4, 4);
+	vw_put16(f.buf + l3 + 4, 4);
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
-	put16(f.buf + l3 + 4, 0);  /* "jumbogram": ends after the header */
+	vw_put16(f.buf + l3 + 4, 0);  /* "jumbogram": ends after the header */
 	assert_int_equal(parse_n(f.buf, f.len, &pi), VW_PP_BAD);
 
 	/* a fragment header cut by the payload length (read under ASan from a
@@ -427,7 +427,7 @@ static void test_parse_bad(void **state)
 	s6.nexts = 0;
 	s6.frag = VW_FRAG_FIRST;
 	build(&s6, &f);
-	put16(f.buf + l3 + 4, 4);
+	vw_put16(f.buf + l3 + 4, 4);
 	assert_int_equal(parse_n(f.buf, l3 + 44, &pi), VW_PP_BAD);
 	s6.frag = 0;
 
@@ -548,7 +548,7 @@ static void test_mss_basic(void **state)
 		assert_memory_equal(f.buf, orig.buf, f.len);
 		/* below it: the option says 1200, the checksum still holds */
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, 1200), 1);
-		assert_int_equal(get16(f.buf + pi.l4 + 22), 1200);
+		assert_int_equal(vw_get16(f.buf + pi.l4 + 22), 1200);
 		assert_true(tcp_csum_ok(&f, &pi));
 		if (!v)
 			assert_true(ip4_csum_ok(f.buf + pi.l3));
@@ -556,7 +556,7 @@ static void test_mss_basic(void **state)
 		memcpy(f.buf + pi.l4 + 22, orig.buf + pi.l4 + 22, 2);
 		memcpy(f.buf + pi.l4 + 16, orig.buf + pi.l4 + 16, 2);
 		assert_memory_equal(f.buf, orig.buf, f.len);
-		put16(f.buf + pi.l4 + 22, 1200);
+		vw_put16(f.buf + pi.l4 + 22, 1200);
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, 1200), 0);
 		syn_frame(&f, &pi, v, t, flags, o, sizeof(o));
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, 536), 1);
@@ -606,12 +606,12 @@ static void test_mss_positions(void **state)
 		}
 		o[pos] = 2;
 		o[pos + 1] = 4;
-		put16(o + pos + 2, want);
+		vw_put16(o + pos + 2, want);
 		memset(o + pos + 4, 0, sizeof(o) - (size_t)pos - 4);  /* EOL */
 		syn_frame(&f, &pi, v, (int)(rnd() % 3), VW_TCP_SYN, o, optlen);
 		assert_true(tcp_csum_ok(&f, &pi));
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, lim), want > lim);
-		assert_int_equal(get16(f.buf + pi.l4 + 20 + pos + 2), want > lim ? lim : want);
+		assert_int_equal(vw_get16(f.buf + pi.l4 + 20 + pos + 2), want > lim ? lim : want);
 		assert_true(tcp_csum_ok(&f, &pi));
 		pcap_write(f.buf, f.len);
 		odd += (pos & 1) && want > lim;
@@ -632,12 +632,12 @@ static void test_mss_positions(void **state)
 		memset(o, 1, sizeof(o));
 		o[pos] = 2;
 		o[pos + 1] = 4;
-		put16(o + pos + 2, want);
+		vw_put16(o + pos + 2, want);
 		s.optlen = (pos + 4 + 3) & ~3;
 		build(&s, &f);
 		f.buf[f.exp.l3 + (s.ipv6 ? 9 : 13)] = (uint8_t)rnd();  /* vary the sum */
-		put16(f.buf + f.exp.l4 + 16, 0);
-		put16(f.buf + f.exp.l4 + 16, (uint16_t)(~ref_fold(ref_sum(f.buf + f.exp.l4, f.exp.ip_end - f.exp.l4,
+		vw_put16(f.buf + f.exp.l4 + 16, 0);
+		vw_put16(f.buf + f.exp.l4 + 16, (uint16_t)(~ref_fold(ref_sum(f.buf + f.exp.l4, f.exp.ip_end - f.exp.l4,
 			s.ipv6 ? ref_pseudo(f.buf + f.exp.l3 + 8, f.buf + f.exp.l3 + 24, 16, 6, f.exp.ip_end - f.exp.l4) :
 				 ref_pseudo(f.buf + f.exp.l3 + 12, f.buf + f.exp.l3 + 16, 4, 6, f.exp.ip_end - f.exp.l4))) + bad));
 		assert_int_equal(vw_pkt_parse(f.buf, f.len, &pi), VW_PP_OK);
@@ -645,9 +645,9 @@ static void test_mss_positions(void **state)
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, lim), want > lim);
 		assert_int_equal(tcp_csum_ok(&f, &pi), !bad);
 		if (bad) {  /* undo the error: then it verifies */
-			put16(f.buf + pi.l4 + 16, (uint16_t)(get16(f.buf + pi.l4 + 16) - 1));
+			vw_put16(f.buf + pi.l4 + 16, (uint16_t)(vw_get16(f.buf + pi.l4 + 16) - 1));
 			if (!tcp_csum_ok(&f, &pi))  /* 0x0000 / 0xffff are the same sum */
-				put16(f.buf + pi.l4 + 16, (uint16_t)(get16(f.buf + pi.l4 + 16) - 1));
+				vw_put16(f.buf + pi.l4 + 16, (uint16_t)(vw_get16(f.buf + pi.l4 + 16) - 1));
 			assert_true(tcp_csum_ok(&f, &pi));
 		}
 	}
@@ -673,10 +673,10 @@ static void test_mss_needs_csum(void **state)
 		syn_frame(&f, &pi, v, 1, VW_TCP_SYN, o, sizeof(o));
 		ps = v ? ref_pseudo(f.buf + pi.l3 + 8, f.buf + pi.l3 + 24, 16, 6, pi.ip_end - pi.l4) :
 			 ref_pseudo(f.buf + pi.l3 + 12, f.buf + pi.l3 + 16, 4, 6, pi.ip_end - pi.l4);
-		put16(f.buf + pi.l4 + 16, ref_fold(ps));
+		vw_put16(f.buf + pi.l4 + 16, ref_fold(ps));
 		memcpy(seed, f.buf + pi.l4 + 16, 2);
 		assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, VIRTIO_NET_HDR_F_NEEDS_CSUM, &pi, 1400), 1);
-		assert_int_equal(get16(f.buf + pi.l4 + 23), 1400);
+		assert_int_equal(vw_get16(f.buf + pi.l4 + 23), 1400);
 		assert_memory_equal(f.buf + pi.l4 + 16, seed, 2);
 		memset(&vnet, 0, sizeof(vnet));
 		vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -722,15 +722,15 @@ static void test_mss_malformed(void **state)
 	}
 	syn_frame(&f, &pi, 0, 0, VW_TCP_SYN, cases[9].o, 8);
 	assert_int_equal(vw_tcp_clamp_mss(f.buf, f.len, 0, &pi, 1000), 1);
-	assert_int_equal(get16(f.buf + pi.l4 + 22), 1000);
-	assert_int_equal(get16(f.buf + pi.l4 + 26), 1000);
+	assert_int_equal(vw_get16(f.buf + pi.l4 + 22), 1000);
+	assert_int_equal(vw_get16(f.buf + pi.l4 + 26), 1000);
 
 	/* The options end where the header does, not where the frame does:
 	 * a frame cut right after a 40-byte option area is read to its end only. */
 	memset(o, 1, sizeof(o));
 	o[36] = 2;
 	o[37] = 4;
-	put16(o + 38, 1460);
+	vw_put16(o + 38, 1460);
 	syn_frame(&f, &pi, 1, 2, VW_TCP_SYN, o, 40);
 	{
 		uint8_t *c = malloc(f.len);
@@ -739,7 +739,7 @@ static void test_mss_malformed(void **state)
 		memcpy(c, f.buf, f.len);
 		assert_int_equal(pi.l4 + pi.l4hlen, f.len);
 		assert_int_equal(vw_tcp_clamp_mss(c, f.len, 0, &pi, 1000), 1);
-		assert_int_equal(get16(c + f.len - 2), 1000);
+		assert_int_equal(vw_get16(c + f.len - 2), 1000);
 		free(c);
 	}
 
@@ -788,9 +788,9 @@ static void check_rst(const struct frame *syn, const struct vw_pktinfo *sp, cons
 	if (sp->ipver == 4) {
 		assert_int_equal(ip[0], 0x45);
 		assert_int_equal(ip[1], 0);
-		assert_int_equal(get16(ip + 2), 40);
-		assert_int_equal(get16(ip + 4), 0);
-		assert_int_equal(get16(ip + 6), 0x4000);
+		assert_int_equal(vw_get16(ip + 2), 40);
+		assert_int_equal(vw_get16(ip + 4), 0);
+		assert_int_equal(vw_get16(ip + 6), 0x4000);
 		assert_int_equal(ip[8], 64);
 		assert_int_equal(ip[9], 6);
 		assert_memory_equal(ip + 12, syn->buf + l3 + 16, 4);
@@ -798,22 +798,22 @@ static void check_rst(const struct frame *syn, const struct vw_pktinfo *sp, cons
 		assert_true(ip4_csum_ok(ip));
 		th = ip + 20;
 	} else {
-		assert_int_equal(get32(ip), 0x60000000);
-		assert_int_equal(get16(ip + 4), 20);
+		assert_int_equal(vw_get32(ip), 0x60000000);
+		assert_int_equal(vw_get16(ip + 4), 20);
 		assert_int_equal(ip[6], 6);
 		assert_int_equal(ip[7], 64);
 		assert_memory_equal(ip + 8, syn->buf + l3 + 24, 16);
 		assert_memory_equal(ip + 24, syn->buf + l3 + 8, 16);
 		th = ip + 40;
 	}
-	assert_int_equal(get16(th), sp->dport);
-	assert_int_equal(get16(th + 2), sp->sport);
-	assert_int_equal(get32(th + 4), 0);
-	assert_int_equal(get32(th + 8), want_ack);
+	assert_int_equal(vw_get16(th), sp->dport);
+	assert_int_equal(vw_get16(th + 2), sp->sport);
+	assert_int_equal(vw_get32(th + 4), 0);
+	assert_int_equal(vw_get32(th + 8), want_ack);
 	assert_int_equal(th[12], 5 << 4);
 	assert_int_equal(th[13], VW_TCP_RST | VW_TCP_ACK);
-	assert_int_equal(get16(th + 14), 0);
-	assert_int_equal(get16(th + 18), 0);
+	assert_int_equal(vw_get16(th + 14), 0);
+	assert_int_equal(vw_get16(th + 18), 0);
 	assert_true(l4_csum_ok(r, l3, (uint32_t)(th - r), (uint32_t)rlen, sp->ipver == 6, 6));
 	/* and it parses back as what it is */
 	assert_int_equal(parse_n(r, (uint32_t)rlen, &rp), VW_PP_OK);
