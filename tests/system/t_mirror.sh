@@ -46,17 +46,28 @@ mfield() { vwadm show-mirror -p -o "$2" "$1"; }
 # cap_wait N FILTER: until the capture being written has N such frames
 # (tshark may hold the last ones back until then)
 cap_wait() { wait_until 10 "the capture has $1 frames of: $2" bash -c "[ \$(tshark -n -r '$CAP' -Y '$2' 2>/dev/null | wc -l) -ge $1 ]"; }
+# mirrored MIRROR N ZONE ADDR [ZONE ADDR]: the analyser captures while ZONE
+# pings ADDR 5 times (each pair), until MIRROR has sent N frames and the
+# capture holds N echo requests and replies
+mirrored() {
+	local m=$1 n=$2
+	shift 2
+	capture_start $ZZ $VZ "$CAP"
+	while [ $# -ge 2 ]; do
+		check "5 pings $1 -> $2" pings "$1" "$2"
+		shift 2
+	done
+	wait_until 10 "$m counts $n frames" bash -c "[ \$(vwadm show-mirror -p -o pkts $m) -ge $n ]"
+	cap_wait "$n" "icmp.type == 8 || icmp.type == 0"
+	capture_stop
+}
 req() { echo "icmp.type == 8 && ip.src == $1 && ip.dst == $2"; }
 rep() { echo "icmp.type == 0 && ip.src == $1 && ip.dst == $2"; }
 
 log "---- SPAN of $VA to $VZ, both directions"
 check "create-mirror -l $VA -t $VZ vwtgm1" vwadm create-mirror -l $VA -t $VZ vwtgm1
 expect_eq "show-mirror lists it" "vwtgm1:$VA:both::$VZ:0" "$(vwadm show-mirror -p -o mirror,links,dir,filter,dest,drops)"
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZB" pings $ZA $B4
-wait_until 10 "show-mirror counts 10 frames at least" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm1) -ge 10 ]"
-cap_wait 10 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm1 10 $ZA $B4
 expect_eq "the analyser saw the 5 echo requests $A4 -> $B4" 5 "$(count "$(req $A4 $B4)")"
 expect_eq "and the 5 replies $B4 -> $A4" 5 "$(count "$(rep $B4 $A4)")"
 expect_eq "as on the link: from $VA's MAC to $VB's" 5 "$(count "$(req $A4 $B4) && eth.src == $MAC_A && eth.dst == $MAC_B")"
@@ -68,32 +79,19 @@ expect_eq "show-mirror is empty" "" "$(vwadm show-mirror -p -o mirror)"
 
 log "---- -d out, -d in"
 check "create-mirror -l $VA -d out -t $VZ vwtgm2" vwadm create-mirror -l $VA -d out -t $VZ vwtgm2
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZB" pings $ZA $B4
-wait_until 10 "vwtgm2 counts 5 frames" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm2) -ge 5 ]"
-cap_wait 5 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm2 5 $ZA $B4
 expect_eq "-d out: the 5 requests $VA sent" 5 "$(count "$(req $A4 $B4)")"
 expect_eq "-d out: none of the replies it received" 0 "$(count "$(rep $B4 $A4)")"
 check "delete-mirror vwtgm2" vwadm delete-mirror vwtgm2
 check "create-mirror -l $VA -d in -t $VZ vwtgm3" vwadm create-mirror -l $VA -d in -t $VZ vwtgm3
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZB" pings $ZA $B4
-wait_until 10 "vwtgm3 counts 5 frames" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm3) -ge 5 ]"
-cap_wait 5 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm3 5 $ZA $B4
 expect_eq "-d in: no request" 0 "$(count "$(req $A4 $B4)")"
 expect_eq "-d in: the 5 replies" 5 "$(count "$(rep $B4 $A4)")"
 check "delete-mirror vwtgm3" vwadm delete-mirror vwtgm3
 
 log "---- -f: a libpcap filter"
 check "create-mirror -l $VB -f 'icmp and host $C4' -t $VZ vwtgm4" vwadm create-mirror -l $VB -f "icmp and host $C4" -t $VZ vwtgm4
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZB" pings $ZA $B4
-check "5 pings $ZC -> $ZB" pings $ZC $B4
-wait_until 10 "vwtgm4 counts 10 frames" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm4) -ge 10 ]"
-cap_wait 10 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm4 10 $ZA $B4 $ZC $B4
 expect_eq "-f: $ZC's 5 requests" 5 "$(count "$(req $C4 $B4)")"
 expect_eq "-f: and the 5 replies" 5 "$(count "$(rep $B4 $C4)")"
 expect_eq "-f: nothing of $ZA's" 0 "$(count "ip.addr == $A4")"
@@ -103,11 +101,7 @@ check "delete-mirror vwtgm4" vwadm delete-mirror vwtgm4
 
 log "---- an etherstub: every frame once"
 check "create-mirror -l $STUB -t $VZ vwtgm5" vwadm create-mirror -l $STUB -t $VZ vwtgm5
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZC" pings $ZA $C4
-wait_until 10 "vwtgm5 counts 10 frames" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm5) -ge 10 ]"
-cap_wait 10 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm5 10 $ZA $C4
 expect_eq "etherstub: each request once" 5 "$(count "$(req $A4 $C4)")"
 expect_eq "etherstub: each reply once" 5 "$(count "$(rep $C4 $A4)")"
 check "delete-mirror vwtgm5" vwadm delete-mirror vwtgm5
@@ -171,11 +165,7 @@ vw_stop
 vw_start
 expect_eq "the same mirrors after a restart" "$before" "$(vwadm show-mirror -p -o mirror,links,dir,filter,dest)"
 wait_ping 10 $ZA $B4
-capture_start $ZZ $VZ "$CAP"
-check "5 pings $ZA -> $ZB" pings $ZA $B4
-wait_until 10 "vwtgm7 counts 5 frames" bash -c "[ \$(vwadm show-mirror -p -o pkts vwtgm7) -ge 5 ]"
-cap_wait 5 "icmp.type == 8 || icmp.type == 0"
-capture_stop
+mirrored vwtgm7 5 $ZA $B4
 expect_ge "after the restart, $VZ gets the requests $VB received" "$(count "$(req $A4 $B4)")" 5
 
 log "---- metrics"
