@@ -34,7 +34,7 @@ HOSTS=(
 	"demo-db2  demo-db2-0  300 22"
 )
 
-daemon_pid= iperf_pid= started=0 failed=0
+daemon_pid= iperf_pid= snoop_pid= started=0 failed=0
 
 if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B= G= R= N=; fi
 
@@ -72,7 +72,7 @@ cleanup() {
 }
 
 [ "$(id -u)" = 0 ] || die "must run as root (it creates zones and TAP devices); try: sudo make demo"
-for p in vwired vwadm vwstat; do
+for p in vwired vwadm vwstat vwsnoop; do
 	[ -x "build/$p" ] || die "build/$p is missing; run 'make' first"
 done
 for p in ip ping iperf3; do
@@ -159,6 +159,17 @@ iperf_pid=
 
 say "The traffic, counted by the switch (packets and bytes per link)"
 run vwstat
+
+say "Seeing inside the box: vwsnoop on demo-web1-0 while it pings demo-web2"
+printf '%s$ vwsnoop -l demo-web1-0 -c 4 icmp &%s\n' "$B" "$N"
+timeout 20 vwsnoop -l demo-web1-0 -c 4 icmp >"$STATE/snoop.out" 2>"$STATE/snoop.err" &
+snoop_pid=$!
+for _ in $(seq 50); do grep -q "capturing on" "$STATE/snoop.err" && break; sleep 0.1; done
+ip netns exec demo-web1 ping -c 2 -i 0.2 -W 2 -q $SUBNET.12 >/dev/null
+wait "$snoop_pid"
+cat "$STATE/snoop.out"
+if [ "$(grep -c "ICMP echo" "$STATE/snoop.out")" = 4 ]; then good "ok: the two requests and two replies, seen on the VNIC"
+else bad "FAILED: vwsnoop did not show the 4 frames: $(cat "$STATE/snoop.err")"; fi
 
 say "The whole configuration as a vWire file (what the daemon saves and replays)"
 run vwadm export
