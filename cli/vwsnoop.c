@@ -245,9 +245,19 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *d)
 		return;
 	s->got++;
 	if (s->dump) {
+		struct timespec now;
+		static int64_t flushed_ms;
+		int64_t ms;
+
 		pcap_dump((u_char *)s->dump, h, d);
-		if (s->dump_stdout)
+		/* to stdout at once (a pipe to tshark); to a file at least every
+		 * 100 ms, so it can be read while the capture runs */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (s->dump_stdout || ms - flushed_ms >= 100) {
 			pcap_dump_flush(s->dump);
+			flushed_ms = ms;
+		}
 	} else {
 		print_frame(h, d);
 	}
