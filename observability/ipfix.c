@@ -7,12 +7,14 @@
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "datapath/pkt.h"
 #include "datapath/pktparse.h"
@@ -59,6 +61,7 @@ struct pw {
 	struct ent *ent;
 	unsigned sweep_pos;
 	uint32_t head, tail_cache; /* ring producer */
+	bool pushed;               /* records put since the last wake check */
 	uint64_t nflows, drops, evicted; /* read by the control thread */
 	struct vw_task task;
 	struct ipfix_exp *e;
@@ -79,6 +82,10 @@ struct ipfix_exp {
 	pthread_t thr;
 	bool started;
 	int stop;
+	/* the thread sleeps on wake_fd when every ring is empty (sleeping
+	 * set); a worker that put records writes to it, once per batch */
+	int wake_fd;
+	int sleeping;
 	uint32_t seq;     /* data records sent, mod 2^32 (the exporter thread's) */
 	uint64_t records, messages, send_drops; /* written by the thread */
 	struct ipfix_enc *msgs; /* BATCH_MSGS of them */
@@ -298,6 +305,7 @@ static bool ring_put(struct pw *p, const struct ipfix_rec *r)
 	}
 	p->ring[head & p->mask] = *r;
 	__atomic_store_n(&p->head, head + 1, __ATOMIC_RELEASE);
+	p->pushed = true;
 	return true;
 }
 
@@ -335,6 +343,23 @@ static void ent_end(struct pw *p, struct bucket *b, unsigned j, uint8_t reason)
 	b->tag[j] = 0;
 	x->k.tap = NULL;
 	__atomic_store_n(&p->nflows, p->nflows - 1, __ATOMIC_RELAXED);
+}
+
+/* After a batch: wakes the exporter thread if it sleeps and records were
+ * put (at most one write per batch, none while it is awake). */
+static void pw_wake(struct ipfix_exp *e, struct pw *p)
+{
+	uint64_t one = 1;
+
+	if (!p->pushed)
+		return;
+	p->pushed = false;
+	/* the heads' stores before the load of sleeping (the thread sets
+	 * sleeping, then looks at the heads) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&e->sleeping, __ATOMIC_RELAXED) && __atomic_exchange_n(&e->sleeping, 0, __ATOMIC_ACQ_REL) &&
+	    write(e->wake_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: a wake-up is pending anyway */
 }
 
 void ipfix_meter(struct ipfix_tap *t, int w, unsigned dir, struct vw_pkt **pkts, int n, bool tagged, uint64_t now_ms)
@@ -433,6 +458,7 @@ void ipfix_meter(struct ipfix_tap *t, int w, unsigned dir, struct vw_pkt **pkts,
 		if (pi.proto == VW_IPPROTO_TCP && (pi.tcp_flags & (VW_TCP_FIN | VW_TCP_RST)))
 			ent_end(p, b, j, IPFIX_END_FIN);
 	}
+	pw_wake(e, p);
 }
 
 unsigned ipfix_sweep(struct ipfix_exp *e, int w, uint64_t now_ms, unsigned nb)
@@ -459,6 +485,7 @@ unsigned ipfix_sweep(struct ipfix_exp *e, int w, uint64_t now_ms, unsigned nb)
 				ent_end(p, b, j, IPFIX_END_ACTIVE), n++;
 		}
 	}
+	pw_wake(e, p);
 	return n;
 }
 
@@ -479,11 +506,14 @@ unsigned ipfix_flush(struct ipfix_exp *e, int w, const struct ipfix_tap *t, uint
 
 		if (!p->bkt[i / BUCKET].tag[i % BUCKET] || (t && x->k.tap != t))
 			continue;
-		while (tries-- > 0 && p->head - __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) > p->mask)
+		while (tries-- > 0 && p->head - __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) > p->mask) {
+			pw_wake(e, p);
 			nanosleep(&nap, NULL);
+		}
 		ent_end(p, &p->bkt[i / BUCKET], (unsigned)(i % BUCKET), IPFIX_END_FORCED);
 		n++;
 	}
+	pw_wake(e, p);
 	return n;
 }
 
@@ -531,11 +561,43 @@ static void msg_close(struct ipfix_exp *e, int i)
 	e->seq += e->msgs[i].nrec;
 }
 
+static bool rings_empty(const struct ipfix_exp *e)
+{
+	int w;
+
+	for (w = 0; w < e->nworkers; w++)
+		if (__atomic_load_n(&e->pw[w].head, __ATOMIC_ACQUIRE) != e->pw[w].tail)
+			return false;
+	return true;
+}
+
+/*
+ * Every ring was empty: sleeps until a worker puts records (pw_wake), the
+ * templates are due, or 100 ms pass.  sleeping is set before the rings are
+ * looked at again, so a record put meanwhile either is seen here or wakes
+ * the poll.
+ */
+static void sleep_until_work(struct ipfix_exp *e, uint64_t next_tmpl)
+{
+	struct pollfd pfd = { .fd = e->wake_fd, .events = POLLIN };
+	uint64_t now = mono_ms(), v;
+	int ms = next_tmpl > now ? (int)(next_tmpl - now < 100 ? next_tmpl - now : 100) : 0;
+
+	__atomic_store_n(&e->sleeping, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (rings_empty(e) && !__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE) && ms > 0)
+		poll(&pfd, 1, ms);
+	__atomic_store_n(&e->sleeping, 0, __ATOMIC_RELEASE);
+	if (read(e->wake_fd, &v, sizeof(v)) < 0)
+		return; /* nothing to clear */
+}
+
 static void *exporter_main(void *arg)
 {
 	struct ipfix_exp *e = arg;
-	const struct timespec nap = { 0, 1000000 };
 	uint64_t next_tmpl = 0;
+
+	pthread_setname_np(pthread_self(), "vw-ipfix");
 
 	for (;;) {
 		bool stopping = __atomic_load_n(&e->stop, __ATOMIC_ACQUIRE);
@@ -580,7 +642,7 @@ static void *exporter_main(void *arg)
 		if (!got) {
 			if (stopping)
 				break; /* what was pushed before stop was set is out */
-			nanosleep(&nap, NULL);
+			sleep_until_work(e, next_tmpl);
 		}
 	}
 	return NULL;
@@ -602,6 +664,9 @@ struct ipfix_exp *ipfix_new(const struct ipfix_conf *conf, int nworkers, char *e
 	e->nworkers = nworkers;
 	e->nb = conf->nbuckets ? conf->nbuckets : 8192;
 	e->fd = -1;
+	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->wake_fd < 0)
+		goto oom;
 	e->pw = aligned_alloc(64, sizeof(*e->pw) * (size_t)nworkers);
 	e->msgs = calloc(BATCH_MSGS, sizeof(*e->msgs));
 	if (!e->pw || !e->msgs)
@@ -647,11 +712,17 @@ void ipfix_free(struct ipfix_exp *e)
 	if (!e)
 		return;
 	if (e->started) {
+		uint64_t one = 1;
+
 		__atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
+		if (write(e->wake_fd, &one, sizeof(one)) < 0)
+			(void)0; /* a wake-up is pending anyway */
 		pthread_join(e->thr, NULL);
 	}
 	if (e->fd >= 0)
 		close(e->fd);
+	if (e->wake_fd > 0)
+		close(e->wake_fd);
 	if (e->pw)
 		for (w = 0; w < e->nworkers; w++) {
 			free(e->pw[w].bkt);
