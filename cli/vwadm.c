@@ -134,6 +134,7 @@ static const struct out_field exporter_fields[] = {
 	{ "TEMPLATE", "template", 8, 0, NULL },
 	{ "DOMAIN", "domain", 10, 0, NULL },
 	{ "EVICTED", "evicted", 8, 0, NULL },
+	{ "CACHE", "cache", 8, 0, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

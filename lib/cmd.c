@@ -52,7 +52,7 @@ static const struct vw_cmddef cmds[] = {
 	{ "create-mirror", "l:d:f:t:", "", 1, 1, "-l LINK[,LINK...] [-d in|out|both] [-f FILTER] -t DEST NAME", true, "lt" },
 	{ "delete-mirror", "", "", 1, 1, "NAME", true, "" },
 	{ "show-mirror", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
-	{ "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N] [-l LINK,...] NAME", true, "Ta" },
+	{ "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta" },
 	{ "delete-exporter", "", "", 1, 1, "NAME", true, "" },
 	{ "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
 	{ "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "" },

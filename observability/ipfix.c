@@ -24,6 +24,7 @@
 #include "observability/ipfix.h"
 
 #define BUCKET 8          /* flows per bucket */
+#define IPFIX_DEFAULT_BUCKETS 8192 /* 65,536 flows per worker */
 #define SWEEP_NS 200000000ull /* a worker's sweep task runs this often */
 #define SWEEP_PASS_MS 1000 /* and covers the whole cache in about this long */
 #define MAX_LINKS 32
@@ -662,7 +663,7 @@ struct ipfix_exp *ipfix_new(const struct ipfix_conf *conf, int nworkers, char *e
 		goto oom;
 	e->conf = *conf;
 	e->nworkers = nworkers;
-	e->nb = conf->nbuckets ? conf->nbuckets : 8192;
+	e->nb = conf->nbuckets ? conf->nbuckets : IPFIX_DEFAULT_BUCKETS;
 	e->fd = -1;
 	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (e->wake_fd < 0)
@@ -998,19 +999,19 @@ int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	snprintf(copy, sizeof(copy), "%s", attrs);
 	n = strlen(attrs) < sizeof(copy) ? vw_kvlist_split(copy, keys, vals, 8) : -1;
 	if (n < 0) {
-		ERR("%s: invalid attribute list '%s' (collector=IP:PORT[,active=S,idle=S,template=S,domain=N])", name,
+		ERR("%s: invalid attribute list '%s' (collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS])", name,
 		    attrs);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
-		static const char *const names[] = { "collector", "active", "idle", "template", "domain" };
+		static const char *const names[] = { "collector", "active", "idle", "template", "domain", "cache" };
 		uint64_t v = 0;
 		unsigned k;
 
-		for (k = 0; k < 5 && strcmp(keys[i], names[k]); k++)
+		for (k = 0; k < 6 && strcmp(keys[i], names[k]); k++)
 			;
-		if (k == 5) {
-			ERR("%s: unknown attribute '%s' (collector, active, idle, template, domain)", name, keys[i]);
+		if (k == 6) {
+			ERR("%s: unknown attribute '%s' (collector, active, idle, template, domain, cache)", name, keys[i]);
 			return -EINVAL;
 		}
 		if (seen & (1u << k)) {
@@ -1029,6 +1030,15 @@ int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 				return -EINVAL;
 			}
 			conf.domain = (uint32_t)v;
+		} else if (k == 5) {
+			/* flows per worker: buckets of 8, a power of 2 of them */
+			if (!vw_uint_parse(vals[i], 1024, 1048576, &v)) {
+				ERR("%s: invalid cache '%s' (1024 to 1048576 flows per worker)", name, vals[i]);
+				return -EINVAL;
+			}
+			conf.nbuckets = 1;
+			while (conf.nbuckets * BUCKET < v)
+				conf.nbuckets <<= 1;
 		} else {
 			if (!vw_uint_parse(vals[i], 1, 3600, &v)) {
 				ERR("%s: invalid %s %s '%s' (1 to 3600 seconds)", name, keys[i],
@@ -1178,6 +1188,7 @@ int exporter_show_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, siz
 		vw_buf_kv(out, "idle", "%u", e->conf.idle_s);
 		vw_buf_kv(out, "template", "%u", e->conf.template_s);
 		vw_buf_kv(out, "domain", "%u", e->conf.domain);
+		vw_buf_kv(out, "cache", "%u", e->nb * BUCKET);
 		vw_buf_kv(out, "flows", "%lu", st.flows);
 		vw_buf_kv(out, "records", "%lu", st.records);
 		vw_buf_kv(out, "messages", "%lu", st.messages);
@@ -1203,6 +1214,8 @@ void exporters_export(struct vw_buf *out)
 			continue; /* its links were all deleted: it meters nothing */
 		vw_buf_printf(out, "create-exporter -T ipfix -a collector=%s,active=%u,idle=%u,template=%u,domain=%u",
 			      e->collector, e->conf.active_s, e->conf.idle_s, e->conf.template_s, e->conf.domain);
+		if (e->conf.nbuckets && e->conf.nbuckets != IPFIX_DEFAULT_BUCKETS)
+			vw_buf_printf(out, ",cache=%u", e->conf.nbuckets * BUCKET);
 		if (!e->all) {
 			links_format(e, lk, sizeof(lk));
 			vw_buf_printf(out, " -l %s", lk);

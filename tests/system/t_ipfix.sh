@@ -163,8 +163,13 @@ expect_eq "nfdump has every record sent (last sequence number + its records, bot
 check "create-exporter X1 again" vwadm create-exporter -T ipfix \
 	-a collector=127.0.0.1:$PORT,active=60,idle=2,template=5 -l $VA vwtipx1
 check "the saved state has X1" bash -c "vwadm export | grep -qx 'create-exporter -T ipfix -a collector=127.0.0.1:$PORT,active=60,idle=2,template=5,domain=1 -l $VA vwtipx1'"
+check "create-exporter X4 with cache=100000" vwadm create-exporter -T ipfix -a collector=127.0.0.1:9,cache=100000 -l $VA vwtipx4
+expect_eq "X4's cache: 100000 rounded up to a power of 2" "65536 131072" \
+	"$(vwadm show-exporter -p -o cache vwtipx1 vwtipx4 | sort -n | tr '\n' ' ' | sed 's/ $//')"
 vw_stop
 vw_start
+expect_eq "X4 keeps its cache after the restart" 131072 "$(vwadm show-exporter -p -o cache vwtipx4)"
+check "delete-exporter X4" vwadm delete-exporter vwtipx4
 expect_eq "X1 is back after the restart" "vwtipx1:127.0.0.1\:$PORT:$VA:60:2" \
 	"$(vwadm show-exporter -p -o exporter,collector,links,active,idle)"
 wait_until 15 "$VA is back in $ZA" ip -n $ZA link show $VA up
@@ -190,6 +195,8 @@ bad "unknown attribute" create-exporter -T ipfix -a collector=127.0.0.1:9,color=
 bad "active timeout 0" create-exporter -T ipfix -a collector=127.0.0.1:9,active=0 vwtipx3
 bad "idle timeout too long" create-exporter -T ipfix -a collector=127.0.0.1:9,idle=99999 vwtipx3
 bad "template interval not a number" create-exporter -T ipfix -a collector=127.0.0.1:9,template=x vwtipx3
+bad "cache too small" create-exporter -T ipfix -a collector=127.0.0.1:9,cache=100 vwtipx3
+bad "cache not a number" create-exporter -T ipfix -a collector=127.0.0.1:9,cache=lots vwtipx3
 bad "no collector" create-exporter -T ipfix -a active=5 vwtipx3
 bad "unknown type" create-exporter -T netflow -a collector=127.0.0.1:9 vwtipx3
 bad "unknown link" create-exporter -T ipfix -a collector=127.0.0.1:9 -l vwtipnone vwtipx3
