@@ -447,6 +447,24 @@ int flow_add(const char *name, const char *link, const char *attrs, const char *
 	return rc;
 }
 
+static void (*watch_fn)(const struct vw_flow *f, void *arg);
+static void *watch_arg;
+
+void flow_watch(void (*fn)(const struct vw_flow *f, void *arg), void *arg)
+{
+	watch_fn = fn;
+	watch_arg = arg;
+}
+
+static void flow_gone(struct vw_flow *f)
+{
+	if (watch_fn)
+		watch_fn(f, watch_arg);
+	flow_unlink(f);
+	free(f->stats);
+	free(f);
+}
+
 /* Takes the flows marked doomed out of the model and their link's tables,
  * or, with keep, only out of the tables (they stay as saved, not live). */
 static int flows_drop(const char *link, struct vw_flow **doomed, int n, bool keep, char *err, size_t errlen)
@@ -467,9 +485,7 @@ static int flows_drop(const char *link, struct vw_flow **doomed, int n, bool kee
 	for (i = 0; i < n; i++) {
 		if (keep && !doomed[i]->temporary)
 			continue;
-		flow_unlink(doomed[i]);
-		free(doomed[i]->stats);
-		free(doomed[i]);
+		flow_gone(doomed[i]);
 	}
 	return 0;
 }
@@ -623,11 +639,8 @@ void flows_link_deleted(struct vw_link *l)
 	}
 	for (f = vw_flows; f; f = next) {
 		next = f->next;
-		if (!strcmp(f->link, l->name)) {
-			flow_unlink(f);
-			free(f->stats);
-			free(f);
-		}
+		if (!strcmp(f->link, l->name))
+			flow_gone(f);
 	}
 }
 

@@ -87,6 +87,10 @@ int flow_link_check(const char *link, const char *who, char *err, size_t errlen)
 void flows_link_attached(struct vw_link *l);
 void flows_link_detaching(struct vw_link *l);
 void flows_link_deleted(struct vw_link *l);
+/* Who hears of a flow just before it is freed (removed, or gone with its
+ * VNIC), its counters final: what accounting samples.  One watcher (NULL:
+ * none); control thread. */
+void flow_watch(void (*fn)(const struct vw_flow *f, void *arg), void *arg);
 /* Daemon exit: every flow withdrawn and freed. */
 void flows_destroy_all(void);
 

@@ -341,6 +341,23 @@ static void on_link(struct vw_link *l, struct vw_port *port, enum vw_link_event 
 	exec("COMMIT");
 }
 
+/* A flow about to be freed: its last counts, then its series ends (a flow
+ * removed between two samples loses nothing). */
+static void on_flow_gone(const struct vw_flow *f, void *arg)
+{
+	struct series *s = series_find(f->name, true);
+	uint64_t c[4];
+
+	(void)arg;
+	if (!s)
+		return;
+	exec("BEGIN");
+	vw_flow_stats_sum(f->stats, &c[0], &c[1], &c[2], &c[3]);
+	series_read(s, c);
+	series_end(s, now_ms(), true);
+	exec("COMMIT");
+}
+
 /* ---- commands ---- */
 
 static void acct_close(void)
@@ -358,6 +375,7 @@ static void acct_close(void)
 	}
 	A.tfd = -1;
 	link_unwatch(on_link, NULL);
+	flow_watch(NULL, NULL);
 	free(A.tab);
 	A.tab = NULL;
 	A.cap = A.used = 0;
@@ -443,6 +461,7 @@ int accounting_start_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, 
 		acct_close();
 		return -EIO;
 	}
+	flow_watch(on_flow_gone, NULL);
 	A.interval = (unsigned)interval;
 	A.retention = retention;
 	A.samples = A.errors = 0;

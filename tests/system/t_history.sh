@@ -91,6 +91,10 @@ check "iperf3 -n 5M $ZA -> $ZB" ip netns exec $ZA iperf3 -c $B4 -n 5M
 wait "$VW_BG_PID" 2>/dev/null || true
 sleep 1.5 # intervals after the transfer too
 flow_counters() { vwstat show-flow -p -o ipkts,rbytes,opkts,obytes "$1" | tr : ' '; }
+check "flow ${FL}b: ICMP on $VB" vwadm add-flow -l $VB -a transport=icmp ${FL}b
+check "7 pings $ZA -> $ZB" ip netns exec $ZA ping -n -q -c 7 -i 0.05 -W 1 $B4
+FB=$(flow_counters ${FL}b)
+check "remove ${FL}b at once (no sample need have seen its traffic)" vwadm remove-flow ${FL}b
 A0=$(counters $VA) B0=$(counters $VB) S0=$(counters $STUB) F0=$(flow_counters $FL)
 check "stop-accounting" vwadm stop-accounting
 A1=$(counters $VA) B1=$(counters $VB) S1=$(counters $STUB) F1=$(flow_counters $FL)
@@ -110,6 +114,7 @@ expect_eq "$VB: history totals = vwstat's counters at the stop" "$B1" "$(total_o
 expect_eq "no ICMP on $FL while stopping" "$F0" "$F1"
 expect_ge "$FL counted the pings (OPKTS)" "$(echo $F1 | cut -d' ' -f3)" 20
 expect_eq "flow $FL: history totals = vwstat show-flow's counters at the stop" "$F1" "$(total_of $FL)"
+expect_eq "removed flow ${FL}b: history totals = its counters when it was removed" "$FB" "$(total_of ${FL}b)"
 check "$FL's class is flow" bash -c "vwstat show-history -f '$DB' -F csv -o name,class | grep -qx '$FL,flow'"
 expect_eq "deleted $VC: history totals = its counters when deleted" "${C_LAST[*]}" "$(total_of $VC)"
 read -r sip srb sop sob <<<"$S1"
@@ -162,19 +167,19 @@ assert sorted(lines) == sorted(sys.argv[2].split()), lines
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert "Bandwidth" in texts and "bit/s" in texts and "time" in texts, texts
 for n in sys.argv[2].split():
-    assert n in texts' "$VW_TMP/h.svg" "$STUB $VA $VB $VC $FL"
+    assert n in texts' "$VW_TMP/h.svg" "$STUB $VA $VB $VC $FL ${FL}b"
 vwstat show-history -f "$DB" -F gnuplot > "$VW_TMP/h.dat"
 check "gnuplot: one block per name, '# name' comments" python3 -c '
 import sys
 blocks = open(sys.argv[1]).read().strip().split("\n\n\n")
-assert len(blocks) == 5, len(blocks)
+assert len(blocks) == len(sys.argv[2].split()), len(blocks)
 for b, n in zip(blocks, sorted(sys.argv[2].split())):
     lines = b.strip().split("\n")
     hdr = [l for l in lines if l.startswith("# " + n + " ")]
     assert hdr, (n, lines[:3])
     for l in lines:
         if not l.startswith("#"):
-            assert len(l.split()) == 5 and all(float(x) >= 0 for x in l.split())' "$VW_TMP/h.dat" "$STUB $VA $VB $VC $FL"
+            assert len(l.split()) == 5 and all(float(x) >= 0 for x in l.split())' "$VW_TMP/h.dat" "$STUB $VA $VB $VC $FL ${FL}b"
 
 log "---- restart keeps accounting on; -s/-e select"
 sleep 1
