@@ -1043,6 +1043,7 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 	size_t i, mark = out->len;
 	int rc = -EOPNOTSUPP;
 	struct vw_link *l;
+	const char *opt_t;
 	bool temporary;
 
 	st = vw_cmd_parse(argc, argv, &c, err, sizeof(err));
@@ -1056,9 +1057,11 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 		st = VW_E_NOTSUP;
 		goto done;
 	}
-	/* a command on a temporary link changes nothing that is saved */
-	/* (create-mirror's -t is its destination: mirrors are always saved) */
-	temporary = (strchr(c.def->opts, 't') && strcmp(c.def->name, "create-mirror") && vw_cmd_opt(&c, 't')) ||
+	/* a command on a temporary link changes nothing that is saved; -t
+	 * means temporary only where it is a flag (create-mirror's -t DEST
+	 * takes a value) */
+	opt_t = strchr(c.def->opts, 't');
+	temporary = (opt_t && opt_t[1] != ':' && vw_cmd_opt(&c, 't')) ||
 		    (handlers[i].on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
 	rc = handlers[i].fn(&c, out, err, sizeof(err));
 	if (rc) {
