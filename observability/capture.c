@@ -14,6 +14,7 @@
 #include "datapath/worker.h"
 #include "objects/link.h"
 #include "observability/capture.h"
+#include "observability/filter.h"
 
 /* ---- the engine ---- */
 
@@ -132,21 +133,10 @@ struct vw_cap *vw_cap_new(const char *filter, uint32_t ringsize, char *err, size
 	}
 	memset(c, 0, sizeof(*c));
 	if (filter && *filter) {
-		pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)VW_CAP_SNAPLEN,
-								 PCAP_TSTAMP_PRECISION_NANO);
-
-		if (!p) {
-			snprintf(err, errlen, "out of memory");
+		if (vw_filter_compile(filter, &c->prog, err, errlen)) {
 			free(c);
 			return NULL;
 		}
-		if (pcap_compile(p, &c->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			snprintf(err, errlen, "bad filter '%s': %s", filter, pcap_geterr(p));
-			pcap_close(p);
-			free(c);
-			return NULL;
-		}
-		pcap_close(p);
 		c->filtered = true;
 	}
 	for (w = 0; w < VW_MAX_WORKERS; w++) {

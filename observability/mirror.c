@@ -20,13 +20,13 @@
 #include "datapath/port.h"
 #include "datapath/vnet.h"
 #include "objects/link.h"
+#include "observability/filter.h"
 #include "observability/mirror.h"
 #include "lib/bytes.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define MAX_SOURCES 16
 #define FILTER_MAX 1024
-#define SNAPLEN 65535
 #define REC_PAD 0xffffffffu
 #define DRAIN_MAX 256 /* records per ring per pass */
 
@@ -522,8 +522,8 @@ static void mirror_free(struct vw_mirror *m)
 
 static int filter_compile(struct vw_mirror *m, const char *filter, char *err, size_t errlen)
 {
-	pcap_t *p;
-	int rc = 0;
+	char why[512];
+	int rc;
 
 	if (!filter || !*filter)
 		return 0;
@@ -531,20 +531,14 @@ static int filter_compile(struct vw_mirror *m, const char *filter, char *err, si
 		ERR("%s: filter too long", m->name);
 		return -EINVAL;
 	}
-	p = pcap_open_dead(DLT_EN10MB, SNAPLEN);
-	if (!p) {
-		ERR("%s: out of memory", m->name);
-		return -ENOMEM;
+	rc = vw_filter_compile(filter, &m->prog, why, sizeof(why));
+	if (rc) {
+		ERR("%s: %s", m->name, why);
+		return rc;
 	}
-	if (pcap_compile(p, &m->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		ERR("%s: bad filter '%s': %s", m->name, filter, pcap_geterr(p));
-		rc = -EINVAL;
-	} else {
-		m->has_prog = true;
-		snprintf(m->filter, sizeof(m->filter), "%s", filter);
-	}
-	pcap_close(p);
-	return rc;
+	m->has_prog = true;
+	snprintf(m->filter, sizeof(m->filter), "%s", filter);
+	return 0;
 }
 
 static bool is_source(const struct vw_mirror *m, const char *name)
