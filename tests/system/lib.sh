@@ -327,6 +327,52 @@ tcp_kbps() {
 	goodput "$j"
 }
 
+# far_side NS P ADDR: a veth pair P0/P1 whose P1 end is in a new namespace
+# NS with ADDR/24 (the far side of a wire; P0, in the host, plays a phys).
+far_side() {
+	check "create veth pair ${2}0/${2}1" ip link add "${2}0" type veth peer name "${2}1"
+	check "create namespace $1" ip netns add "$1"
+	check "move ${2}1 into $1" ip link set "${2}1" netns "$1"
+	check "address $3/24 on ${2}1" ip -n "$1" addr add "$3/24" dev "${2}1"
+	check "${2}1 up" ip -n "$1" link set "${2}1" up
+	check "loopback up in $1" ip -n "$1" link set lo up
+}
+
+# far_vlan NS IF VID ADDR: a VLAN sub-interface IF.VID with ADDR/24 in NS:
+# the kernel's 802.1Q device, or a userspace one (vlan_if.py) where the
+# kernel has none.
+far_vlan() {
+	local ns=$1 ifc=$2 vid=$3 sub=$2.$3
+	mkdir -p "$VW_TMP"
+	if ip -n "$ns" link add link "$ifc" name "$sub" type vlan id "$vid" 2>"$VW_TMP/vlan.err"; then
+		log "ok   - VLAN device $sub on $ifc (kernel 802.1Q)"
+	elif grep -q "Unknown device type" "$VW_TMP/vlan.err"; then
+		log "---- kernel without 802.1Q ($(cat "$VW_TMP/vlan.err")): userspace $sub (vlan_if.py)"
+		vw_bg ip netns exec "$ns" python3 "$VW_ROOT/tests/system/vlan_if.py" "$ifc" "$sub" "$vid" >"$VW_TMP/vlan_if.log" 2>&1
+		wait_until 10 "userspace VLAN interface $sub (VID $vid on $ifc) is up" ip -n "$ns" link show "$sub"
+	else
+		fail "cannot create VLAN device $sub: $(cat "$VW_TMP/vlan.err")"
+	fi
+	check "address $4/24 on $sub" ip -n "$ns" addr add "$4/24" dev "$sub"
+	check "$sub up" ip -n "$ns" link set "$sub" up
+}
+
+# need_cpus: the CPUs the daemon may use (it inherits ours) as C0 and C1
+# (worker i runs on the i-th), ONLINE (the kernel's list of CPUs online)
+# and OFF, a CPU past the last one online;
+# skips the test (exit 0) with fewer than 2.
+need_cpus() {
+	local cpus
+	read -r -a cpus <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+	if [ ${#cpus[@]} -lt 2 ]; then
+		log "---- skipped: needs 2 CPUs (has ${#cpus[@]})"
+		exit 0
+	fi
+	C0=${cpus[0]} C1=${cpus[1]}
+	ONLINE=$(cat /sys/devices/system/cpu/online)
+	OFF=$((${ONLINE##*[-,]} + 1)) # past the last CPU online
+}
+
 # wpkts W: the frames datapath worker W has read so far.
 wpkts() { vwstat -w -p -o worker,pkts | awk -F: -v w="$1" '$1 == w { print $2 }'; }
 

@@ -14,15 +14,7 @@ VWT_OWN="vwtu"
 ZA=vwtuza ZB=vwtuzb STUB=vwtus VA=vwtua VB=vwtub
 A4=10.200.41.1 B4=10.200.41.2
 
-# The CPUs the daemon may use (it inherits ours): worker i runs on the i-th.
-read -r -a CPUS <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
-if [ ${#CPUS[@]} -lt 2 ]; then
-	log "---- skipped: needs 2 CPUs (has ${#CPUS[@]})"
-	exit 0
-fi
-C0=${CPUS[0]} C1=${CPUS[1]}
-ONLINE=$(cat /sys/devices/system/cpu/online)
-OFF=$((${ONLINE##*[-,]} + 1)) # past the last CPU online
+need_cpus
 
 # wpkts W: frames worker W has read so far
 

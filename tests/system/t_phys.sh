@@ -8,23 +8,8 @@ VWT_OWN="vwtp vwtfar"
 . "$(dirname "$0")/lib.sh"
 
 FAR=vwtfar Z0=vwtpz0 Z1=vwtpz1 V0=vwtpv0 V1=vwtpv1
-check "create veth pair vwtp0/vwtp1" ip link add vwtp0 type veth peer name vwtp1
-check "create namespace $FAR" ip netns add $FAR
-check "move vwtp1 into $FAR" ip link set vwtp1 netns $FAR
-check "address 10.200.3.1/24 on vwtp1" ip -n $FAR addr add 10.200.3.1/24 dev vwtp1
-check "vwtp1 up" ip -n $FAR link set vwtp1 up
-if ip -n $FAR link add link vwtp1 name vwtp1.100 type vlan id 100 2>"$VW_TMP/vlan.err"; then
-	log "ok   - VLAN device vwtp1.100 on vwtp1 (kernel 802.1Q)"
-elif grep -q "Unknown device type" "$VW_TMP/vlan.err"; then
-	# This kernel has no 802.1Q: a userspace sub-interface does the same job.
-	log "---- kernel without 802.1Q ($(cat "$VW_TMP/vlan.err")): userspace vwtp1.100 (vlan_if.py)"
-	vw_bg ip netns exec $FAR python3 "$VW_ROOT/tests/system/vlan_if.py" vwtp1 vwtp1.100 100 >"$VW_TMP/vlan_if.log" 2>&1
-	wait_until 10 "userspace VLAN interface vwtp1.100 (VID 100 on vwtp1) is up" ip -n $FAR link show vwtp1.100
-else
-	fail "cannot create VLAN device vwtp1.100: $(cat "$VW_TMP/vlan.err")"
-fi
-check "address 10.200.4.1/24 on vwtp1.100" ip -n $FAR addr add 10.200.4.1/24 dev vwtp1.100
-check "vwtp1.100 up" ip -n $FAR link set vwtp1.100 up
+far_side $FAR vwtp 10.200.3.1
+far_vlan $FAR vwtp1 100 10.200.4.1
 
 vw_start
 expect_eq "show-phys: vwtp0 is a veth, not attached yet" "vwtp0:Ethernet:veth:no" \

@@ -20,21 +20,9 @@ VWT_OWN="vwtx"
 FAR=vwtxfar ZA=vwtxza VA=vwtxa STUB=vwtxs PHYS=vwtx0
 F4=10.200.51.1 A4=10.200.51.2
 
-read -r -a CPUS <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
-if [ ${#CPUS[@]} -lt 2 ]; then
-	log "---- skipped: needs 2 CPUs (has ${#CPUS[@]})"
-	exit 0
-fi
-C0=${CPUS[0]} C1=${CPUS[1]}
-ONLINE=$(cat /sys/devices/system/cpu/online)
-OFF=$((${ONLINE##*[-,]} + 1)) # past the last CPU online
+need_cpus
 
-check "create veth pair vwtx0/vwtx1" ip link add vwtx0 type veth peer name vwtx1
-check "create namespace $FAR" ip netns add $FAR
-check "move vwtx1 into $FAR" ip link set vwtx1 netns $FAR
-check "address $F4/24 on vwtx1" ip -n $FAR addr add $F4/24 dev vwtx1
-check "vwtx1 up" ip -n $FAR link set vwtx1 up
-check "loopback up in $FAR" ip -n $FAR link set lo up
+far_side $FAR vwtx $F4
 mkdir -p "$VW_TMP"
 
 

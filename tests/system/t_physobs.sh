@@ -12,11 +12,7 @@ F4=10.200.71.1 A4=10.200.71.2 Z4=10.200.72.1 B4=10.200.72.2
 PORT=47391
 CAP=$VW_TMP/cap.pcap
 
-check "create veth pair vwtn0/vwtn1" ip link add vwtn0 type veth peer name vwtn1
-check "create namespace $FAR" ip netns add $FAR
-check "move vwtn1 into $FAR" ip link set vwtn1 netns $FAR
-check "address $F4/24 on vwtn1" ip -n $FAR addr add $F4/24 dev vwtn1
-check "vwtn1 up" ip -n $FAR link set vwtn1 up
+far_side $FAR vwtn $F4
 
 vw_start
 for z in $ZA $ZB $ZZ; do
@@ -53,10 +49,17 @@ export -f dec
 wait_until 10 "the capture holds the records" bash -c \
 	"dec -Y 'cflow.if_name == \"$PHYS\" && cflow.protocol == 1' -T fields -e frame.number | grep -q ."
 capture_stop
+# one line per data record (a message may hold several): NAME SRC DST PACKETS
+records() {
+	dec -Y cflow.if_name -T fields -E occurrence=a -E aggregator=, -e cflow.if_name -e cflow.srcaddr \
+		-e cflow.dstaddr -e cflow.packets |
+		awk -F'\t' '{ n = split($1, a, ","); split($2, s, ","); split($3, d, ","); split($4, p, ",")
+			for (i = 1; i <= n; i++) print a[i], s[i], d[i], p[i] }'
+}
 expect_eq "a record of the requests to the wire: $A4 -> $F4, 5 packets, named $PHYS" 5 \
-	"$(dec -Y "cflow.if_name == \"$PHYS\" && cflow.srcaddr == $A4 && cflow.dstaddr == $F4" -T fields -e cflow.packets | head -1)"
+	"$(records | awk -v n=$PHYS -v s=$A4 -v d=$F4 '$1 == n && $2 == s && $3 == d { print $4; exit }')"
 expect_eq "a record of the replies from the wire: $F4 -> $A4, 5 packets" 5 \
-	"$(dec -Y "cflow.if_name == \"$PHYS\" && cflow.srcaddr == $F4 && cflow.dstaddr == $A4" -T fields -e cflow.packets | head -1)"
+	"$(records | awk -v n=$PHYS -v s=$F4 -v d=$A4 '$1 == n && $2 == s && $3 == d { print $4; exit }')"
 check "delete-exporter" vwadm delete-exporter vwtnx
 
 log "---- a mirror of $PHYS to the analyser $VZ"

@@ -18,25 +18,8 @@ VWT_OWN="vwtu"
 FAR=vwtufar ZA=vwtuza ZB=vwtuzb VA=vwtua VB=vwtub STUB=vwtus PHYS=vwtu0
 F4=10.200.41.1 A4=10.200.41.2 B4=10.200.41.3
 
-check "create veth pair vwtu0/vwtu1" ip link add vwtu0 type veth peer name vwtu1
-check "create namespace $FAR" ip netns add $FAR
-check "move vwtu1 into $FAR" ip link set vwtu1 netns $FAR
-check "address $F4/24 on vwtu1" ip -n $FAR addr add $F4/24 dev vwtu1
-check "vwtu1 up" ip -n $FAR link set vwtu1 up
-check "loopback up in $FAR" ip -n $FAR link set lo up
-mkdir -p "$VW_TMP"
-if ip -n $FAR link add link vwtu1 name vwtu1.100 type vlan id 100 2>"$VW_TMP/vlan.err"; then
-	log "ok   - VLAN device vwtu1.100 on vwtu1 (kernel 802.1Q)"
-elif grep -q "Unknown device type" "$VW_TMP/vlan.err"; then
-	log "---- kernel without 802.1Q: userspace vwtu1.100 (vlan_if.py)"
-	vw_bg ip netns exec $FAR python3 "$VW_ROOT/tests/system/vlan_if.py" vwtu1 vwtu1.100 100 >/dev/null 2>&1
-	wait_until 10 "userspace VLAN interface vwtu1.100 is up" ip -n $FAR link show vwtu1.100
-else
-	fail "cannot create VLAN device vwtu1.100: $(cat "$VW_TMP/vlan.err")"
-fi
-
-check "address 10.200.42.1/24 on vwtu1.100" ip -n $FAR addr add 10.200.42.1/24 dev vwtu1.100
-check "vwtu1.100 up" ip -n $FAR link set vwtu1.100 up
+far_side $FAR vwtu $F4
+far_vlan $FAR vwtu1 100 10.200.42.1
 
 # within DESC KBPS LIMIT_MBPS: goodput within 5% of what the limit leaves
 # for TCP payload (1448 bytes of every 1514-byte frame on the wire)
