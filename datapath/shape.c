@@ -450,7 +450,8 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	return n;
 }
 
-/* CoDel drops (and, at destroy, what is still queued: why 0). */
+/* Queued items dropped: CoDel, room in a fair class (and, at destroy,
+ * what is still queued: why 0). */
 static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
 	(void)arg, (void)bytes, (void)why;

@@ -61,6 +61,7 @@ struct codel {
 /* A FIFO under CoDel: a class's queue or one bucket of a fair class. */
 struct sq {
 	uint32_t head, tail;
+	uint64_t bytes;    /* queued */
 	uint32_t lnext;    /* bucket: next in the new/old list */
 	int32_t deficit;   /* bucket: DRR */
 	bool active;       /* bucket: in the new or old list */
@@ -246,6 +247,7 @@ static void codel_reset(struct codel *v)
 static void sq_reset(struct sq *q)
 {
 	q->head = q->tail = q->lnext = NIL;
+	q->bytes = 0;
 	q->deficit = 0;
 	q->active = false;
 	codel_reset(&q->cv);
@@ -259,6 +261,7 @@ static void sq_append(struct vw_shaper *s, struct sq *q, uint32_t i)
 	else
 		s->slots[q->tail].next = i;
 	q->tail = i;
+	q->bytes += s->slots[i].bytes;
 }
 
 static uint32_t bucket_of(const struct vw_shaper *s, uint32_t hash)
@@ -397,6 +400,7 @@ static uint32_t sq_pop(struct vw_shaper *s, struct cls *c, struct sq *q)
 	q->head = s->slots[i].next;
 	if (q->head == NIL)
 		q->tail = NIL;
+	q->bytes -= s->slots[i].bytes;
 	c->pkts_q--;
 	c->bytes_q -= s->slots[i].bytes;
 	s->st.qlen--;
@@ -404,16 +408,23 @@ static uint32_t sq_pop(struct vw_shaper *s, struct cls *c, struct sq *q)
 	return i;
 }
 
-static void codel_drop(struct vw_shaper *s, struct cls *c, uint32_t i)
+/* Drops queued slot i (already unlinked) of class c: counted, and the item
+ * goes to the drop callback. */
+static void slot_drop(struct vw_shaper *s, struct cls *c, uint32_t i, int why)
 {
 	struct slot *sl = &s->slots[i];
 
-	c->st.drops[VW_SHAPER_DROP_CODEL]++;
+	c->st.drops[why]++;
 	c->st.drop_bytes += sl->bytes;
-	s->st.drops[VW_SHAPER_DROP_CODEL]++;
+	s->st.drops[why]++;
 	s->st.drop_bytes += sl->bytes;
-	s->cfg.drop(s->cfg.drop_arg, sl->item, sl->bytes, VW_SHAPER_DROP_CODEL);
+	s->cfg.drop(s->cfg.drop_arg, sl->item, sl->bytes, why);
 	slot_free(s, i);
+}
+
+static void codel_drop(struct vw_shaper *s, struct cls *c, uint32_t i)
+{
+	slot_drop(s, c, i, VW_SHAPER_DROP_CODEL);
 }
 
 static uint32_t codel_pop(struct vw_shaper *s, struct cls *c, struct sq *q,
@@ -513,6 +524,38 @@ static uint32_t fq_dequeue(struct vw_shaper *s, struct cls *c, uint64_t now)
 		q->deficit -= (int32_t)s->slots[i].bytes;
 		return i;
 	}
+}
+
+/*
+ * A fair class over its byte limit makes room the way fq_codel does: it
+ * drops from the head of its fattest bucket (the connection with the most
+ * bytes queued), not the arriving item, so the connection that built the
+ * queue pays for it and a thin one (a connection recovering from a loss,
+ * whose retransmission is arriving) does not.  Head drops also tell the
+ * fat sender soonest.  Drops only what the item needs, so no connection
+ * loses a burst at once.  O(active buckets), paid only at the limit.
+ * Returns false if the item still does not fit (it is then refused).
+ */
+static bool fq_make_room(struct vw_shaper *s, struct cls *c, uint32_t bytes)
+{
+	if (bytes > c->limit)
+		return false;
+	while (c->bytes_q + bytes > c->limit) {
+		uint32_t lists[2] = { c->new_h, c->old_h }, fat = NIL, b, i;
+		uint64_t most = 0;
+
+		for (int l = 0; l < 2; l++)
+			for (b = lists[l]; b != NIL; b = c->fq[b].lnext)
+				if (c->fq[b].bytes > most) {
+					most = c->fq[b].bytes;
+					fat = b;
+				}
+		if (fat == NIL)
+			return false;
+		i = sq_pop(s, c, &c->fq[fat]);
+		slot_drop(s, c, i, VW_SHAPER_DROP_LIMIT);
+	}
+	return true;
 }
 
 static uint32_t cls_dequeue(struct vw_shaper *s, struct cls *c, uint64_t now)
@@ -1130,7 +1173,7 @@ int vw_shaper_enqueue(struct vw_shaper *s, int id, uint32_t conn, void *item,
 
 	if (!c || !bytes || bytes > VW_SHAPER_ITEM_MAX)
 		why = VW_SHAPER_DROP_INVAL;
-	else if (c->bytes_q + bytes > c->limit)
+	else if (c->bytes_q + bytes > c->limit && !(c->fq && fq_make_room(s, c, bytes)))
 		why = VW_SHAPER_DROP_LIMIT;
 	else if ((i = slot_alloc(s)) == NIL)
 		why = VW_SHAPER_DROP_FULL;

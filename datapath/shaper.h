@@ -59,14 +59,17 @@
  * among the 8 from the one its hash names, so connections share a sub-queue
  * only when 8 busy ones surround it, not whenever their hashes collide),
  * served by deficit round robin with a
- * quantum of one MTU, new sub-queues first, each with its own CoDel state
- * (fq_codel without its drop-from-the-fattest: over the byte limit the
- * arriving item is refused).
+ * quantum of one MTU, new sub-queues first, each with its own CoDel state,
+ * as in fq_codel.  Over the byte limit a fair class drops from the head of
+ * its fattest sub-queue (the connection with the most bytes queued), as
+ * many items as the arriving one needs, and takes the arriving item, so a
+ * thin connection (one recovering from a loss) is not the one that pays.
  *
  * Drops.  vw_shaper_enqueue() refuses an item with a reason (the caller
- * frees it); CoDel drops happen inside vw_shaper_dequeue() and go to the
- * drop callback of the configuration.  Both are counted per class and at
- * the root, by cause.
+ * frees it); CoDel drops happen inside vw_shaper_dequeue(), and a fair
+ * class's drops for room inside vw_shaper_enqueue(): both go to the drop
+ * callback of the configuration (cause VW_SHAPER_DROP_CODEL or _LIMIT).
+ * All are counted per class and at the root, by cause.
  *
  * Cost.  Enqueue and dequeue are O(1) in the number of classes (a bitmap
  * of non-empty priority lists) except for a class that waits for its
@@ -113,7 +116,8 @@ enum vw_shaper_prio {
 /* Return values of vw_shaper_enqueue() (0: taken) and drop causes. */
 enum vw_shaper_drop {
 	VW_SHAPER_DROP_CODEL = 1, /* CoDel, at the head (drop callback) */
-	VW_SHAPER_DROP_LIMIT,     /* the class's byte limit (tail drop) */
+	VW_SHAPER_DROP_LIMIT,     /* the class's byte limit (tail drop; a
+	                             fair class: head of its fattest) */
 	VW_SHAPER_DROP_FULL,      /* every item slot of the shaper in use */
 	VW_SHAPER_DROP_INVAL,     /* no such class, or bytes 0 or too big */
 	VW_SHAPER_NDROP
@@ -141,7 +145,8 @@ struct vw_shaper_cfg {
 	uint32_t codel_interval;   /* ns; 0: 100 ms */
 	uint32_t seed;             /* perturbs the bucket hash */
 	struct vw_shaper_class_cfg dflt; /* class 0 */
-	vw_shaper_drop_fn *drop;   /* CoDel drops (required; must not call
+	vw_shaper_drop_fn *drop;   /* drops of queued items: CoDel, a fair
+	                              class's room (required; must not call
 	                              the shaper back) */
 	void *drop_arg;
 };

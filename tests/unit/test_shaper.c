@@ -756,6 +756,73 @@ static void test_limits(void **state)
 	vw_shaper_destroy(s);     /* the drop callback frees the rest */
 }
 
+/* Over its limit a fair class drops from the head of its fattest
+ * connection and takes the arriving item. */
+static void *limit_dropped[8];
+static int limit_ndropped;
+static void limit_drop(void *arg, void *item, uint32_t bytes, int why)
+{
+	(void)arg, (void)bytes;
+	if (why == 0)
+		return;
+	assert_int_equal(why, VW_SHAPER_DROP_LIMIT);
+	assert_true(limit_ndropped < 8);
+	limit_dropped[limit_ndropped++] = item;
+}
+
+static void test_fair_limit(void **state)
+{
+	struct vw_shaper_cfg cfg;
+	struct vw_shaper_stats st;
+	struct vw_shaper *s;
+	char err[128];
+	void *out[16];
+	uint32_t ob[16];
+	int x[16], i, n, seen_b = 0, next = 2;
+	struct vw_shaper_class_cfg c = { .limit = 10000, .fair_conn = true };
+
+	(void)state;
+	base_cfg(&cfg, 1 * M);
+	cfg.drop = limit_drop;
+	limit_ndropped = 0;
+	assert_int_equal(vw_shaper_create(&cfg, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(vw_shaper_class_add(s, 1, &c, 0, err, sizeof(err)), 0);
+	/* connection A queues 6 frames (9084 bytes) */
+	for (i = 0; i < 6; i++)
+		assert_int_equal(vw_shaper_enqueue(s, 1, 0xa, &x[i], 1514, 0), 0);
+	/* B's frame does not fit: A's oldest goes, B's is taken */
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xb, &x[6], 1514, 0), 0);
+	assert_int_equal(limit_ndropped, 1);
+	assert_ptr_equal(limit_dropped[0], &x[0]);
+	/* A, still the fattest, pays for its own next frame too */
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xa, &x[7], 1514, 0), 0);
+	assert_int_equal(limit_ndropped, 2);
+	assert_ptr_equal(limit_dropped[1], &x[1]);
+	/* an item bigger than the whole limit is refused, nothing dropped */
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xb, &x[8], 10001, 0), VW_SHAPER_DROP_LIMIT);
+	assert_int_equal(limit_ndropped, 2);
+	assert_int_equal(vw_shaper_class_stats(s, 1, &st), 0);
+	assert_int_equal(st.drops[VW_SHAPER_DROP_LIMIT], 3);
+	assert_int_equal(st.drop_bytes, 2 * 1514 + 10001);
+	assert_int_equal(st.qlen, 6);
+	assert_int_equal(st.qbytes, 6 * 1514);
+	/* what is left comes out in each connection's order: A 2..5, 7, B 6 */
+	for (n = 0, i = 1; i <= 100 && n < 6; i++)      /* 1 Mb/s: 12 ms a frame */
+		n += vw_shaper_dequeue(s, (uint64_t)i * 10 * 1000000, out + n, ob + n, 16 - n);
+	assert_int_equal(n, 6);
+	for (i = 0; i < n; i++) {
+		if (out[i] == &x[6]) {
+			seen_b = 1;
+			continue;
+		}
+		assert_ptr_equal(out[i], &x[next]);
+		next = next == 5 ? 7 : next + 1;
+	}
+	assert_int_equal(seen_b, 1);
+	assert_int_equal(next, 8);
+	vw_shaper_destroy(s);
+}
+
 static void test_bad_items(void **state)
 {
 	struct vw_shaper_cfg cfg;
@@ -1385,7 +1452,7 @@ static void test_memsize(void **state)
 
 #define RND_ITEMS 20000
 static uint8_t rnd_state[RND_ITEMS];     /* 0 never, 1 queued, 2 out, 3 dropped */
-static uint64_t rnd_drops;
+static uint64_t rnd_drops, rnd_room;
 
 static void rnd_drop(void *arg, void *item, uint32_t bytes, int why)
 {
@@ -1393,9 +1460,10 @@ static void rnd_drop(void *arg, void *item, uint32_t bytes, int why)
 
 	(void)arg, (void)bytes;
 	assert_int_equal(*st, 1);
-	assert_true(why == VW_SHAPER_DROP_CODEL || why == 0);
+	assert_true(why == VW_SHAPER_DROP_CODEL || why == VW_SHAPER_DROP_LIMIT || why == 0);
 	*st = 3;
 	rnd_drops++;
+	rnd_room += why == VW_SHAPER_DROP_LIMIT;   /* a fair class's room */
 }
 
 /* Random configuration changes, traffic and time steps; every item comes
@@ -1417,7 +1485,7 @@ static void test_random_ops(void **state)
 	if (getenv("VWT_SHAPER_SEED"))      /* for longer runs by hand */
 		rng = (uint32_t)strtoul(getenv("VWT_SHAPER_SEED"), NULL, 0) | 1;
 	memset(rnd_state, 0, sizeof(rnd_state));
-	rnd_drops = 0;
+	rnd_drops = rnd_room = 0;
 	base_cfg(&cfg, 50 * M);
 	cfg.drop = rnd_drop;
 	cfg.max_items = 3000;
@@ -1517,11 +1585,15 @@ static void test_random_ops(void **state)
 	vw_shaper_root_stats(s, &rs);
 	assert_int_equal(rs.qlen, 0);
 	assert_int_equal(out + rnd_drops + refused, nitems);
-	assert_int_equal(rs.drops[VW_SHAPER_DROP_CODEL], rnd_drops);
+	assert_int_equal(rs.drops[VW_SHAPER_DROP_CODEL], rnd_drops - rnd_room);
+	assert_int_equal(rs.drops[VW_SHAPER_DROP_LIMIT] + rs.drops[VW_SHAPER_DROP_FULL] +
+			 rs.drops[VW_SHAPER_DROP_INVAL], refused + rnd_room);
 	for (i = 0; i < (int)nitems; i++)
 		assert_true(rnd_state[i] != 1);
-	print_message("random ops: %u items, %llu out or flushed, %llu CoDel drops, %llu refused\n",
-		      nitems, (unsigned long long)out, (unsigned long long)rnd_drops,
+	print_message("random ops: %u items, %llu out or flushed, %llu CoDel drops, %llu dropped "
+		      "for room, %llu refused\n",
+		      nitems, (unsigned long long)out, (unsigned long long)(rnd_drops - rnd_room),
+		      (unsigned long long)rnd_room,
 		      (unsigned long long)refused);
 	vw_shaper_destroy(s);
 }
@@ -1533,6 +1605,7 @@ int main(void)
 		cmocka_unit_test(test_next_time),
 		cmocka_unit_test(test_ping_1m),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_fair_limit),
 		cmocka_unit_test(test_bad_items),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_memsize),
