@@ -32,6 +32,8 @@
 #define INTERVAL_MAX 4000000000ULL
 #define TB_SHIFT 36                /* token fixed point */
 #define FQ_PROBE 8                 /* buckets a connection may take from its home on */
+#define FQ_SCAN 32                 /* buckets searched for the fattest, at most */
+#define FAT_NONE (NIL - 1)         /* cls.fat: no bucket holds over one MTU */
 
 struct slot {
 	void *item;
@@ -77,6 +79,8 @@ struct cls {
 	struct sq *fq;         /* fair: fq_buckets buckets */
 	uint32_t fq_set;
 	uint32_t new_h, new_t, old_h, old_t; /* fair: bucket lists */
+	uint32_t fat;          /* fair: FAT_NONE (no bucket is over one MTU)
+	                          or NIL (one may be: fq_make_room searches) */
 	uint32_t pkts_q;
 	uint64_t bytes_q;
 	uint64_t limit;
@@ -330,6 +334,8 @@ static void cls_put(struct vw_shaper *s, struct cls *c, uint32_t i)
 			q->deficit = (int32_t)s->cfg.mtu;
 			blist_push(c, &c->new_h, &c->new_t, b);
 		}
+		if (q->bytes > s->cfg.mtu)      /* buckets grow only here */
+			c->fat = NIL;
 	} else {
 		sq_append(s, &c->q, i);
 	}
@@ -364,6 +370,7 @@ static uint32_t cls_take_all(struct vw_shaper *s, struct cls *c)
 				}
 				sq_reset(q);
 			}
+		c->fat = FAT_NONE;
 	} else {
 		head = c->q.head;
 		sq_reset(&c->q);
@@ -526,6 +533,22 @@ static uint32_t fq_dequeue(struct vw_shaper *s, struct cls *c, uint64_t now)
 	}
 }
 
+/* The bucket with the most bytes, over one MTU, among the first FQ_SCAN
+ * queued (old ones first); FAT_NONE if none holds more than one MTU. */
+static uint32_t fq_fattest(const struct vw_shaper *s, const struct cls *c)
+{
+	uint32_t lists[2] = { c->old_h, c->new_h }, fat = FAT_NONE, b, n = 0;
+	uint64_t most = s->cfg.mtu;
+
+	for (int l = 0; l < 2; l++)
+		for (b = lists[l]; b != NIL && n < FQ_SCAN; b = c->fq[b].lnext, n++)
+			if (c->fq[b].bytes > most) {
+				most = c->fq[b].bytes;
+				fat = b;
+			}
+	return fat;
+}
+
 /*
  * A fair class over its byte limit makes room the way fq_codel does: it
  * drops from the head of its fattest bucket (the connection with the most
@@ -533,27 +556,28 @@ static uint32_t fq_dequeue(struct vw_shaper *s, struct cls *c, uint64_t now)
  * queue pays for it and a thin one (a connection recovering from a loss,
  * whose retransmission is arriving) does not.  Head drops also tell the
  * fat sender soonest.  Drops only what the item needs, so no connection
- * loses a burst at once.  O(active buckets), paid only at the limit.
- * Returns false if the item still does not fit (it is then refused).
+ * loses a burst at once.  When no connection has more than one MTU queued
+ * (a flood of new connections), nobody built the queue: the arriving item
+ * is refused.
+ *
+ * Cost: one search of FQ_SCAN buckets at most per item dropped (exact up
+ * to FQ_SCAN connections queued; beyond, the fattest of the first ones).
+ * "None is fat" is remembered until a bucket grows past one MTU, so a
+ * flood of thin connections is refused in O(1).  Returns false if the
+ * item is to be refused.
  */
 static bool fq_make_room(struct vw_shaper *s, struct cls *c, uint32_t bytes)
 {
 	if (bytes > c->limit)
 		return false;
 	while (c->bytes_q + bytes > c->limit) {
-		uint32_t lists[2] = { c->new_h, c->old_h }, fat = NIL, b, i;
-		uint64_t most = 0;
+		uint32_t b = c->fat == FAT_NONE ? FAT_NONE : fq_fattest(s, c);
 
-		for (int l = 0; l < 2; l++)
-			for (b = lists[l]; b != NIL; b = c->fq[b].lnext)
-				if (c->fq[b].bytes > most) {
-					most = c->fq[b].bytes;
-					fat = b;
-				}
-		if (fat == NIL)
+		if (b == FAT_NONE) {
+			c->fat = FAT_NONE;
 			return false;
-		i = sq_pop(s, c, &c->fq[fat]);
-		slot_drop(s, c, i, VW_SHAPER_DROP_LIMIT);
+		}
+		slot_drop(s, c, sq_pop(s, c, &c->fq[b]), VW_SHAPER_DROP_LIMIT);
 	}
 	return true;
 }
@@ -914,6 +938,7 @@ static int fq_attach(struct vw_shaper *s, struct cls *c)
 	for (k = 0; k < nb; k++)
 		sq_reset(&c->fq[k]);
 	c->new_h = c->new_t = c->old_h = c->old_t = NIL;
+	c->fat = FAT_NONE;
 	return 0;
 }
 

@@ -63,7 +63,10 @@
  * as in fq_codel.  Over the byte limit a fair class drops from the head of
  * its fattest sub-queue (the connection with the most bytes queued), as
  * many items as the arriving one needs, and takes the arriving item, so a
- * thin connection (one recovering from a loss) is not the one that pays.
+ * thin connection (one recovering from a loss) is not the one that pays;
+ * when no sub-queue holds more than one MTU, the arriving item is refused.
+ * The fattest is searched for among 32 queued sub-queues at most, so with
+ * more connections queued it may be a fat one rather than the fattest.
  *
  * Drops.  vw_shaper_enqueue() refuses an item with a reason (the caller
  * frees it); CoDel drops happen inside vw_shaper_dequeue(), and a fair

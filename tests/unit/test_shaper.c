@@ -821,6 +821,30 @@ static void test_fair_limit(void **state)
 	assert_int_equal(seen_b, 1);
 	assert_int_equal(next, 8);
 	vw_shaper_destroy(s);
+
+	/* when no connection has more than one frame queued, nobody built the
+	 * queue: the arriving frame is refused */
+	limit_ndropped = 0;
+	c.limit = 5000;
+	assert_int_equal(vw_shaper_create(&cfg, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(vw_shaper_class_add(s, 1, &c, 0, err, sizeof(err)), 0);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xa, &x[0], 1514, 0), 0);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xb, &x[1], 1514, 0), 0);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xa, &x[2], 1514, 0), 0);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xc, &x[3], 1514, 0), 0);  /* A pays */
+	assert_int_equal(limit_ndropped, 1);
+	assert_ptr_equal(limit_dropped[0], &x[0]);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xd, &x[4], 1514, 0), VW_SHAPER_DROP_LIMIT);
+	assert_int_equal(limit_ndropped, 1);
+	/* one connection grows past a frame again: it pays for the next */
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xb, &x[5], 100, 0), 0);
+	assert_int_equal(limit_ndropped, 1);
+	assert_int_equal(vw_shaper_enqueue(s, 1, 0xd, &x[6], 1514, 0), 0);
+	assert_int_equal(limit_ndropped, 2);
+	assert_ptr_equal(limit_dropped[1], &x[1]);
+	assert_int_equal(vw_shaper_class_stats(s, 1, &st), 0);
+	assert_int_equal(st.drops[VW_SHAPER_DROP_LIMIT], 3);
+	vw_shaper_destroy(s);
 }
 
 static void test_bad_items(void **state)
