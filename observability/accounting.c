@@ -342,17 +342,23 @@ static void on_link(struct vw_link *l, struct vw_port *port, enum vw_link_event 
 }
 
 /* A flow about to be freed: its last counts, then its series ends (a flow
- * removed between two samples loses nothing). */
+ * removed between two samples loses nothing, nor one added since the last
+ * sample, which no sample has seen yet). */
 static void on_flow_gone(const struct vw_flow *f, void *arg)
 {
-	struct series *s = series_find(f->name, true);
+	struct series *s;
 	uint64_t c[4];
 
 	(void)arg;
-	if (!s)
-		return;
-	exec("BEGIN");
 	vw_flow_stats_sum(f->stats, &c[0], &c[1], &c[2], &c[3]);
+	s = series_find(f->name, true);
+	if (!s && !(c[0] | c[1] | c[2] | c[3]))
+		return;         /* never sampled and nothing counted */
+	exec("BEGIN");
+	if (!s && !(s = series_new(f->name, true, "flow", A.t_prev, NULL))) {
+		exec("COMMIT");
+		return;
+	}
 	series_read(s, c);
 	series_end(s, now_ms(), true);
 	exec("COMMIT");

@@ -210,6 +210,17 @@ check "$VC is not in the second run" bash -c "! vwstat show-history -f '$DB' -s 
 check "without -f, vwstat asks the daemon for its file" \
 	bash -c "[ \"\$(vwstat show-history -F csv)\" = \"\$(vwstat show-history -f '$DB' -F csv)\" ]"
 
+log "---- a flow no sample saw: accounting every 60 s, the flow added and removed in between"
+DB2=$VW_TMP/h2.db
+check "start-accounting -i 60 -f h2.db" vwadm start-accounting -i 60 -f "$DB2"
+check "flow ${FL}c: ICMP on $VB" vwadm add-flow -l $VB -a transport=icmp ${FL}c
+check "4 pings $ZA -> $ZB" ip netns exec $ZA ping -n -q -c 4 -i 0.1 -W 1 $B4
+FC=$(flow_counters ${FL}c)
+check "remove ${FL}c" vwadm remove-flow ${FL}c
+check "stop-accounting (h2.db)" vwadm stop-accounting
+expect_eq "flow ${FL}c, removed before any sample: history totals = its counters" "$FC" \
+	"$(DB=$DB2 total_of ${FL}c)"
+
 log "---- show-history bad input"
 check_msg "no such file" "nofile.db: cannot open" vwstat show-history -f "$VW_TMP/nofile.db"
 check_msg "not a history file" "not a vwire history file" vwstat show-history -f "$VW_TMP/text"
