@@ -33,7 +33,6 @@
 #define TB_SHIFT 36                /* token fixed point */
 #define FQ_PROBE 8                 /* buckets a connection may take from its home on */
 #define FQ_SCAN 32                 /* buckets searched for the fattest, at most */
-#define FAT_NONE (NIL - 1)         /* cls.fat: no bucket holds over one MTU */
 
 struct slot {
 	void *item;
@@ -79,8 +78,8 @@ struct cls {
 	struct sq *fq;         /* fair: fq_buckets buckets */
 	uint32_t fq_set;
 	uint32_t new_h, new_t, old_h, old_t; /* fair: bucket lists */
-	uint32_t fat;          /* fair: FAT_NONE (no bucket is over one MTU)
-	                          or NIL (one may be: fq_make_room searches) */
+	bool thin;             /* fair: no bucket holds over one MTU (known
+	                          since the last search; fq_make_room) */
 	uint32_t pkts_q;
 	uint64_t bytes_q;
 	uint64_t limit;
@@ -335,7 +334,7 @@ static void cls_put(struct vw_shaper *s, struct cls *c, uint32_t i)
 			blist_push(c, &c->new_h, &c->new_t, b);
 		}
 		if (q->bytes > s->cfg.mtu)      /* buckets grow only here */
-			c->fat = NIL;
+			c->thin = false;
 	} else {
 		sq_append(s, &c->q, i);
 	}
@@ -370,7 +369,7 @@ static uint32_t cls_take_all(struct vw_shaper *s, struct cls *c)
 				}
 				sq_reset(q);
 			}
-		c->fat = FAT_NONE;
+		c->thin = true;
 	} else {
 		head = c->q.head;
 		sq_reset(&c->q);
@@ -534,10 +533,10 @@ static uint32_t fq_dequeue(struct vw_shaper *s, struct cls *c, uint64_t now)
 }
 
 /* The bucket with the most bytes, over one MTU, among the first FQ_SCAN
- * queued (old ones first); FAT_NONE if none holds more than one MTU. */
+ * queued (old ones first); NIL if none holds more than one MTU. */
 static uint32_t fq_fattest(const struct vw_shaper *s, const struct cls *c)
 {
-	uint32_t lists[2] = { c->old_h, c->new_h }, fat = FAT_NONE, b, n = 0;
+	uint32_t lists[2] = { c->old_h, c->new_h }, fat = NIL, b, n = 0;
 	uint64_t most = s->cfg.mtu;
 
 	for (int l = 0; l < 2; l++)
@@ -571,10 +570,10 @@ static bool fq_make_room(struct vw_shaper *s, struct cls *c, uint32_t bytes)
 	if (bytes > c->limit)
 		return false;
 	while (c->bytes_q + bytes > c->limit) {
-		uint32_t b = c->fat == FAT_NONE ? FAT_NONE : fq_fattest(s, c);
+		uint32_t b = c->thin ? NIL : fq_fattest(s, c);
 
-		if (b == FAT_NONE) {
-			c->fat = FAT_NONE;
+		if (b == NIL) {
+			c->thin = true;
 			return false;
 		}
 		slot_drop(s, c, sq_pop(s, c, &c->fq[b]), VW_SHAPER_DROP_LIMIT);
@@ -938,7 +937,7 @@ static int fq_attach(struct vw_shaper *s, struct cls *c)
 	for (k = 0; k < nb; k++)
 		sq_reset(&c->fq[k]);
 	c->new_h = c->new_t = c->old_h = c->old_t = NIL;
-	c->fat = FAT_NONE;
+	c->thin = true;
 	return 0;
 }
 
