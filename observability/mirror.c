@@ -322,28 +322,27 @@ static int drain(struct vw_mirror *m, struct ring *r)
 		done++;
 		ss.cur++;
 		m->cur_len = rec->len;
-		__atomic_store_n(&m->sent_pkts, m->sent_pkts + 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&m->sent_bytes, m->sent_bytes + rec->len, __ATOMIC_RELAXED);
-		if (!vw_vnet_has_work(&rec->vnet)) {
-			queue_frame(m, frame, rec->len);
+		/* wire-size frames with their checksums, as the analyser would
+		 * have seen them on a wire */
+		nseg = !vw_vnet_has_work(&rec->vnet) ? 0 :
+		       vw_gso_segment(&rec->vnet, frame, rec->len, ss.gso->out, sizeof(ss.gso->out),
+				      ss.gso->segs, VW_GSO_SEGS_MAX);
+		if (nseg < 0) {
+			__atomic_store_n(&m->send_drops, m->send_drops + 1, __ATOMIC_RELAXED);
 		} else {
-			/* wire-size frames with their checksums, as the analyser
-			 * would have seen them on a wire */
-			nseg = vw_gso_segment(&rec->vnet, frame, rec->len, ss.gso->out, sizeof(ss.gso->out),
-					      ss.gso->segs, VW_GSO_SEGS_MAX);
-			if (nseg < 0) {
-				__atomic_store_n(&m->sent_pkts, m->sent_pkts - 1, __ATOMIC_RELAXED);
-				__atomic_store_n(&m->sent_bytes, m->sent_bytes - rec->len, __ATOMIC_RELAXED);
-				__atomic_store_n(&m->send_drops, m->send_drops + 1, __ATOMIC_RELAXED);
-			} else if (nseg == 1) {
-				queue_frame(m, ss.gso->segs[0].data, ss.gso->segs[0].len);
-			} else {
-				/* the segments live in scratch until sent */
-				flush(m);
-				for (i = 0; i < nseg; i++)
-					queue_frame(m, ss.gso->segs[i].data, ss.gso->segs[i].len);
-				flush(m);
-			}
+			__atomic_store_n(&m->sent_pkts, m->sent_pkts + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&m->sent_bytes, m->sent_bytes + rec->len, __ATOMIC_RELAXED);
+		}
+		if (nseg == 0) {
+			queue_frame(m, frame, rec->len);
+		} else if (nseg == 1) {
+			queue_frame(m, ss.gso->segs[0].data, ss.gso->segs[0].len);
+		} else if (nseg > 1) {
+			/* the segments live in scratch until sent */
+			flush(m);
+			for (i = 0; i < nseg; i++)
+				queue_frame(m, ss.gso->segs[i].data, ss.gso->segs[i].len);
+			flush(m);
 		}
 		tail += rec->size;
 	}
