@@ -51,7 +51,7 @@ $(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 $(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(B)/observability/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
 
-$(B)/vwsnoop: $(B)/cli/vwsnoop.o $(B)/libvwire.a
+$(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PCAP)
 
 # Unit tests link the test file with the library and all of the daemon's

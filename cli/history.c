@@ -45,14 +45,6 @@ static const struct out_field sum_fields[] = {
 
 enum fmt { F_TABLE, F_CSV, F_JSON, F_GNUPLOT, F_SVG };
 
-static int husage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n" HUSAGE "\n");
-	return 2;
-}
-
 /* The daemon's history file, or the default one when no daemon answers. */
 static void daemon_file(const char *sock, char *path, size_t len)
 {
@@ -391,8 +383,7 @@ int history_main(const char *sock, int argc, char **argv)
 		case 'i': interval = true; break;
 		case 'o': fields = optarg; break;
 		case 'u': unit = optarg; break;
-		case ':': return husage("option '-%s' needs a value", (char[]){ (char)optopt, 0 });
-		default: return husage("unknown option '-%s'", (char[]){ (char)optopt, 0 });
+		default: return out_getopt_error(PROG, HUSAGE, ch, NULL, argv);
 		}
 	}
 	for (k = 0; k < sizeof(fmts) / sizeof(fmts[0]) && strcmp(fmts[k], format); k++)

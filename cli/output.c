@@ -1,7 +1,9 @@
 /*
- * Table-driven output shared by vwadm and vwstat (see output.h).
+ * Table-driven output shared by vwadm and vwstat, and usage errors of the
+ * getopt CLIs (see output.h).
  */
 #include <ctype.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -241,4 +243,29 @@ void out_record(struct out *o, const struct vw_record *r)
 	for (i = 0; i < o->n; i++)
 		vals[i] = vw_record_get(r, o->f[i]->key);
 	out_row(o, vals);
+}
+
+int out_usage_error(const char *prog, const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s\n", usage);
+	return 2;
+}
+
+int out_getopt_error(const char *prog, const char *usage, int ch, const struct option *longopts,
+		     char **argv)
+{
+	const char *opt = argv[optind - 1];
+	char buf[64];
+
+	if (optopt) {   /* a short option, or a long one getopt knows */
+		snprintf(buf, sizeof(buf), "-%c", optopt);
+		for (; longopts && longopts->name; longopts++)
+			if (longopts->val == optopt && !strncmp(opt, "--", 2))
+				snprintf(buf, sizeof(buf), "--%s", longopts->name);
+		opt = buf;
+	}
+	return out_usage_error(prog, usage, ch == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+			       opt);
 }

@@ -84,4 +84,14 @@ int out_unit_parse(const char *s);
  */
 void out_human(char *buf, size_t len, uint64_t v, unsigned base, int unit);
 
+struct option;
+/* "PROG: " fmt (with arg), then usage, on stderr; returns 2, the exit
+ * status of a usage error. */
+int out_usage_error(const char *prog, const char *usage, const char *fmt, const char *arg);
+/* The usage error for getopt's ':' (an option without its value) or '?'
+ * (an unknown option), naming a long option of longopts (may be NULL) as
+ * the user wrote it. */
+int out_getopt_error(const char *prog, const char *usage, int ch, const struct option *longopts,
+		     char **argv);
+
 #endif

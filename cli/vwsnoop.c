@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <pcap/pcap.h>
 
+#include "cli/output.h"
 #include "lib/vwire.h"
 #include "lib/bytes.h"
 
@@ -38,10 +39,7 @@ struct snoop {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n" USAGE "\n");
-	return 2;
+	return out_usage_error(PROG, USAGE, fmt, arg);
 }
 
 static int help(void)
@@ -290,14 +288,8 @@ int main(int argc, char **argv)
 		case 'c': count = optarg; break;
 		case 'w': file = optarg; break;
 		case 'h': return help();
-		case ':':
-			if (optopt == 'S')
-				return usage_error("%s", "option '--socket' needs a value");
-			return optopt ? usage_error("option '-%s' needs a value", (char[]){ (char)optopt, 0 })
-				      : usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return optopt ? usage_error("unknown option '-%s'", (char[]){ (char)optopt, 0 })
-				      : usage_error("unknown option '%s'", argv[optind - 1]);
+			return out_getopt_error(PROG, USAGE, ch, longopts, argv);
 		}
 	}
 	if (!link)

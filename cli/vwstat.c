@@ -111,10 +111,7 @@ struct opts {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n" USAGE "\n");
-	return 2;
+	return out_usage_error(PROG, USAGE, fmt, arg);
 }
 
 static int help(void)
@@ -198,14 +195,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'l': o->link = optarg; break;
 		case 'u': unit = optarg; break;
 		case 'h': return -1;
-		case ':':
-			if (optopt == 'S')
-				return usage_error("%s", "option '--socket' needs a value");
-			return optopt ? usage_error("option '-%s' needs a value", (char[]){ (char)optopt, 0 })
-				      : usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return optopt ? usage_error("unknown option '-%s'", (char[]){ (char)optopt, 0 })
-				      : usage_error("unknown option '%s'", argv[optind - 1]);
+			return out_getopt_error(PROG, USAGE, ch, longopts, argv);
 		}
 	}
 	o->links = argv + optind;
