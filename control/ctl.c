@@ -42,7 +42,8 @@ static unsigned nclients;
 static int tag_listen, tag_signal, tag_timer, tag_mcast;
 
 /* Extra descriptors (the metrics server's, the accounting timer, the
- * captures' timer): a few. */
+ * captures' timer): a few, each in a fixed slot (fn NULL: free), which is
+ * its epoll data. */
 #define MAX_EXTRA 8
 static struct extra {
 	int fd;
@@ -50,7 +51,6 @@ static struct extra {
 	int (*timeout)(void);
 	bool due;
 } extras[MAX_EXTRA];
-static int nextra;
 
 /* The client whose request runs, and who takes its connection. */
 static struct client *cur_client;
@@ -60,18 +60,20 @@ static void *take_arg;
 int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	int i;
 
-	if (nextra == MAX_EXTRA)
+	for (i = 0; i < MAX_EXTRA && extras[i].fn; i++)
+		;
+	if (i == MAX_EXTRA)
 		return -ENOSPC;
-	extras[nextra] = (struct extra){ fd, fn, timeout, false };
 	/* added while the loop runs (accounting or a capture started by a
 	 * command): into the set now */
 	if (epfd >= 0) {
-		ev.data.ptr = &extras[nextra];
+		ev.data.ptr = &extras[i];
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			return -errno;
 	}
-	nextra++;
+	extras[i] = (struct extra){ fd, fn, timeout, false };
 	return 0;
 }
 
@@ -79,18 +81,11 @@ void ctl_del_poll(int fd)
 {
 	int i;
 
-	for (i = 0; i < nextra; i++)
-		if (extras[i].fd == fd) {
+	for (i = 0; i < MAX_EXTRA; i++)
+		if (extras[i].fn && extras[i].fd == fd) {
 			if (epfd >= 0)
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-			memmove(&extras[i], &extras[i + 1], (size_t)(nextra - i - 1) * sizeof(extras[0]));
-			nextra--;
-			/* re-point the moved entries' epoll data */
-			for (; i < nextra && epfd >= 0; i++) {
-				struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &extras[i] };
-
-				epoll_ctl(epfd, EPOLL_CTL_MOD, extras[i].fd, &ev);
-			}
+			extras[i] = (struct extra){ 0 };
 			return;
 		}
 }
@@ -114,8 +109,8 @@ static int loop_timeout(void)
 {
 	int a = vnic_reap_timeout(), i;
 
-	for (i = 0; i < nextra; i++) {
-		int b = extras[i].timeout ? extras[i].timeout() : -1;
+	for (i = 0; i < MAX_EXTRA; i++) {
+		int b = extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1;
 
 		a = a < 0 ? b : b < 0 ? a : a < b ? a : b;
 	}
@@ -361,7 +356,9 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
-	for (int i = 0; i < nextra; i++) {
+	for (int i = 0; i < MAX_EXTRA; i++) {
+		if (!extras[i].fn)
+			continue;
 		ev.data.ptr = &extras[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, extras[i].fd, &ev);
 	}
@@ -399,17 +396,19 @@ int ctl_run(void)
 				client_input(p);
 			}
 		}
-		/* an fn may add or remove extras: run from a copy */
+		/* the extras due now; an fn may add or remove extras: one
+		 * added runs next time, one removed not at all */
 		{
-			struct extra run[MAX_EXTRA];
-			int k, m = nextra;
+			bool run[MAX_EXTRA];
+			int k;
 
-			memcpy(run, extras, sizeof(run));
-			for (k = 0; k < nextra; k++)
+			for (k = 0; k < MAX_EXTRA; k++) {
+				run[k] = extras[k].fn && (extras[k].due || tick);
 				extras[k].due = false;
-			for (k = 0; k < m; k++)
-				if (run[k].due || tick)
-					run[k].fn();
+			}
+			for (k = 0; k < MAX_EXTRA; k++)
+				if (run[k] && extras[k].fn)
+					extras[k].fn();
 		}
 		if (!vnic_reap_timeout())
 			vnic_reap();
