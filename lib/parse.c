@@ -344,6 +344,33 @@ bool vw_prefix_parse(const char *s, bool allow_host, struct vw_prefix *p)
 	return true;
 }
 
+const char *vw_ifaddr_unusable(const struct vw_prefix *p)
+{
+	const uint8_t *a = p->addr.bytes;
+	static const uint8_t zero[16];
+
+	if (p->family == AF_INET) {
+		if (!memcmp(a, zero, 4))
+			return "an unspecified address";
+		if (a[0] == 127)
+			return "a loopback address";
+		if ((a[0] & 0xf0) == 224)
+			return "a multicast address";
+		if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
+			return "the broadcast address";
+	} else {
+		if (!memcmp(a, zero, 16))
+			return "an unspecified address";
+		if (!memcmp(a, zero, 15) && a[15] == 1)
+			return "a loopback address";
+		if (a[0] == 0xff)
+			return "a multicast address";
+	}
+	if (!p->plen)
+		return "a prefix of length 0";
+	return NULL;
+}
+
 char *vw_prefix_format(const struct vw_prefix *p, char *buf)
 {
 	char addr[INET6_ADDRSTRLEN];

@@ -94,6 +94,9 @@ struct vw_prefix {
 bool vw_prefix_parse(const char *s, bool allow_host, struct vw_prefix *p);
 /* Canonical text "10.0.0.1/24"; buf >= 64 bytes. */
 char *vw_prefix_format(const struct vw_prefix *p, char *buf);
+/* Why p cannot be an interface's address ("an unspecified address",
+ * "a multicast address", ...), or NULL when it can. */
+const char *vw_ifaddr_unusable(const struct vw_prefix *p);
 bool vw_prefix_equal(const struct vw_prefix *a, const struct vw_prefix *b);
 
 /* Unsigned decimal within [min, max]; no sign, no junk. */

@@ -1181,12 +1181,17 @@ int addr_create(const char *name, const char *addr, char *err, size_t errlen)
 {
 	struct vw_link *l = addr_link(name, err, errlen);
 	struct vw_prefix p;
+	const char *why;
 	int rc;
 
 	if (!l)
 		return -ENOENT;
 	if (!vw_prefix_parse(addr, false, &p)) {
 		ERR("%s: invalid address '%s' (ADDR/PREFIX expected)", name, addr);
+		return -EINVAL;
+	}
+	if ((why = vw_ifaddr_unusable(&p))) {
+		ERR("%s: '%s' is %s, not an interface address", name, addr, why);
 		return -EINVAL;
 	}
 	if (addr_index(l, &p) >= 0) {

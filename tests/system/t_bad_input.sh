@@ -170,6 +170,15 @@ bad 1 "vwadm: vwtb1: invalid address 'junk' (ADDR/PREFIX expected)" create-addr 
 bad 1 "vwadm: vwtb1: invalid address '10.200.9.7/33' (ADDR/PREFIX expected)" create-addr -a 10.200.9.7/33 vwtb1
 bad 1 "vwadm: vwtb1: invalid address 'fd00:200::1/129' (ADDR/PREFIX expected)" create-addr -a fd00:200::1/129 vwtb1
 bad 1 "vwadm: vwtb1: address 10.200.9.1/24 already exists" create-addr -a 10.200.9.1/24 vwtb1
+# addresses no interface can have: refused, not saved, not shown as ok
+bad 1 "vwadm: vwtb1: '0.0.0.0/0' is an unspecified address, not an interface address" create-addr -a 0.0.0.0/0 vwtb1
+bad 1 "vwadm: vwtb1: '224.0.0.1/4' is a multicast address, not an interface address" create-addr -a 224.0.0.1/4 vwtb1
+bad 1 "vwadm: vwtb1: '255.255.255.255/32' is the broadcast address, not an interface address" create-addr -a 255.255.255.255/32 vwtb1
+bad 1 "vwadm: vwtb1: '127.0.0.2/8' is a loopback address, not an interface address" create-addr -a 127.0.0.2/8 vwtb1
+bad 1 "vwadm: vwtb1: '::/0' is an unspecified address, not an interface address" create-addr -a ::/0 vwtb1
+bad 1 "vwadm: vwtb1: 'ff02::1/16' is a multicast address, not an interface address" create-addr -a ff02::1/16 vwtb1
+bad 1 "vwadm: vwtb1: '::1/128' is a loopback address, not an interface address" create-addr -a ::1/128 vwtb1
+bad 1 "vwadm: vwtb1: '10.200.9.9/0' is a prefix of length 0, not an interface address" create-addr -a 10.200.9.9/0 vwtb1
 bad 1 "vwadm: vwtbnosuch: no such VNIC" create-addr -a 10.200.9.7/24 vwtbnosuch
 bad 1 "vwadm: vwtbs: no such VNIC" create-addr -a 10.200.9.7/24 vwtbs
 

@@ -551,6 +551,44 @@ static void test_prefix_parse_bad(void **state)
 	assert_false(vw_prefix_parse(NULL, true, &p));
 }
 
+static void test_ifaddr_unusable(void **state)
+{
+	static const struct {
+		const char *addr, *why;
+	} cases[] = {
+		{ "10.0.0.1/24", NULL },
+		{ "192.168.1.255/24", NULL },   /* a subnet's broadcast: Linux takes it */
+		{ "fd00::1/64", NULL },
+		{ "fe80::1/64", NULL },
+		{ "0.0.0.0/0", "an unspecified address" },
+		{ "0.0.0.0/8", "an unspecified address" },
+		{ "224.0.0.1/4", "a multicast address" },
+		{ "239.1.2.3/24", "a multicast address" },
+		{ "255.255.255.255/32", "the broadcast address" },
+		{ "127.0.0.1/8", "a loopback address" },
+		{ "127.9.9.9/32", "a loopback address" },
+		{ "::/0", "an unspecified address" },
+		{ "::1/128", "a loopback address" },
+		{ "ff02::1/16", "a multicast address" },
+		{ "10.0.0.1/0", "a prefix of length 0" },
+		{ "fd00::1/0", "a prefix of length 0" },
+	};
+	struct vw_prefix p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why;
+
+		assert_true(vw_prefix_parse(cases[i].addr, false, &p));
+		why = vw_ifaddr_unusable(&p);
+		if (!cases[i].why)
+			assert_null(why);
+		else
+			assert_string_equal(why, cases[i].why);
+	}
+}
+
 static void test_prefix_equal(void **state)
 {
 	struct vw_prefix a, b;
@@ -781,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_parse_v4),
 		cmocka_unit_test(test_prefix_parse_v6),
 		cmocka_unit_test(test_prefix_parse_bad),
+		cmocka_unit_test(test_ifaddr_unusable),
 		cmocka_unit_test(test_prefix_equal),
 		cmocka_unit_test(test_prefix_format_round_trip),
 		cmocka_unit_test(test_kvlist_split),
