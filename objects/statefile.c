@@ -143,7 +143,6 @@ int statefile_check(const void *buf, size_t len, const char *path, struct statef
 	int rc, argc, line;
 
 	memset(sf, 0, sizeof(*sf));
-	check_whole(&c, buf, len, sf);
 	f = vw_vwfile_open_mem(buf, len, path, NULL, 0);
 	if (!f)
 		return -ENOMEM;
@@ -167,6 +166,8 @@ int statefile_check(const void *buf, size_t len, const char *path, struct statef
 		}
 	}
 	vw_vwfile_close(f);
+	/* last, so that the problems come in the order of their lines */
+	check_whole(&c, buf, len, sf);
 	return c.problems;
 }
 

@@ -102,8 +102,8 @@ static void test_nul(void **state)
 	p[off] = '\0';
 	memcpy(p + off + 1, at, b.len - off);
 	assert_int_equal(check(p, b.len + 1, &sf, &ms), 2);
-	assert_non_null(strstr(ms.m[0], "S:6: the end line says 5 lines"));
-	assert_string_equal(ms.m[1], "S:4: NUL byte in line");
+	assert_string_equal(ms.m[0], "S:4: NUL byte in line");
+	assert_non_null(strstr(ms.m[1], "S:6: the end line says 5 lines"));
 	/* the lines after it are still read (for --force-state) */
 	assert_int_equal(sf.ncmds, 3);
 	assert_string_equal(sf.cmds[2].argv[0], "create-addr");
