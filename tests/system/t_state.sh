@@ -86,7 +86,7 @@ section_nul() {
 	check "VNIC vwtstv2 in vwtstz1" vwadm create-vnic -l vwtsts1 -p zone=vwtstz1 vwtstv2
 	check "address on vwtstv2" vwadm create-addr -a 10.203.1.2/24 vwtstv2
 	vw_stop
-	check "the state file ends with its end line" bash -c "tail -1 '$CONF' | grep -q '^# end: [0-9]* lines, crc32 [0-9a-f]\{8\}\$'"
+	cp "$CONF" "$VW_TMP/whole"
 	# the issue's reproduction: a NUL byte before the first create-vnic
 	python3 -c "p='$CONF';d=open(p,'rb').read();i=d.index(b'create-vnic');open(p,'wb').write(d[:i]+b'\0'+d[i:])"
 	cp "$CONF" "$VW_TMP/corrupt"
@@ -118,6 +118,7 @@ section_nul() {
 	check "vwtstv2's address is back" bash -c "vwadm show-addr -p -o addr vwtstv2 | grep -qx '10.203.1.2/24'"
 	check "vwire.conf.failed is kept as it was" same "$VW_TMP/corrupt" "$CONF.failed"
 	check "vwire.conf was rewritten whole, with an end line" bash -c "tail -1 '$CONF' | grep -q '^# end: '"
+	check "as the daemon writes every file" bash -c "tail -1 '$VW_TMP/whole' | grep -q '^# end: [0-9]* lines, crc32 [0-9a-f]\{8\}\$'"
 	check "vwire.conf has no NUL byte any more" bash -c "! grep -qaP '\\x00' '$CONF'"
 	check "a change works" vwadm create-etherstub vwtsts9
 	check "a change never touches vwire.conf.failed" same "$VW_TMP/corrupt" "$CONF.failed"
@@ -246,20 +247,20 @@ section_faults() {
 			intact="replaced by the new file, whole"
 		fi
 		printf '%-9s | %-90s | %s\n' "$f" "$out" "$intact" >>"$VW_TMP/faults.txt"
+		# soft: one run shows how every fault fares (on the old code too)
 		if [ "$f" = short-ok ]; then
-			expect_eq "$f: short writes that go on: the change is saved" "0:" "$rc:$out"
-			check "$f: the file has the change" grep -q "^create-etherstub vwtstf$i\$" "$CONF"
+			soft_expect_eq "$f: short writes that go on: the change is saved" "0:" "$rc:$out"
+			soft_expect_eq "$f: the file has the change, whole" "replaced by the new file, whole" "$intact"
 		else
-			expect_eq "$f: the command fails (status 1)" 1 $rc
-			expect_eq "$f: the message names the step and its cause" "vwadm: $CONF: $want" "$out"
+			soft_expect_eq "$f: the command fails (status 1)" 1 $rc
+			soft_expect_eq "$f: the message names the step and its cause" "vwadm: $CONF: $want" "$out"
 			if [ "$f" = dirfsync ] || [ "$f" = diropen ]; then
 				# after the rename: the new file is in place, whole
-				check "$f: the new file is in place" grep -q "^create-etherstub vwtstf$i\$" "$CONF"
+				soft_expect_eq "$f: the new file is in place" "replaced by the new file, whole" "$intact"
 			else
-				expect_eq "$f: the old file is byte-identical" byte-identical "$intact"
+				soft_expect_eq "$f: the old file is byte-identical" byte-identical "$intact"
 			fi
 		fi
-		check "$f: the file ends with its end line" bash -c "tail -1 '$CONF' | grep -q '^# end: '"
 		check "$f: no vwire.conf.new left" test ! -e "$CONF.new"
 		check "$f: the daemon still serves" vwadm show-etherstub vwtstf$i
 	done <<EOF
@@ -274,6 +275,8 @@ short-ok|
 diropen|saved, but not yet safe on disk: open directory $VW_STATE: Permission denied
 dirfsync|saved, but not yet safe on disk: fsync directory $VW_STATE: Input/output error
 EOF
+	log "---- fault table:"
+	sed 's/^/     /' "$VW_TMP/faults.txt"
 	check "with no fault, the next change is saved" vwadm create-etherstub vwtstfok
 	local all
 	all=$(vwadm export)
@@ -282,8 +285,7 @@ EOF
 	vw_start
 	expect_eq "a restart (no shim) brings back everything, every failed save included" "$all" "$(vwadm export)"
 	vw_stop
-	log "---- fault table:"
-	sed 's/^/     /' "$VW_TMP/faults.txt"
+	soft_done
 }
 
 for s in $SECTIONS; do
