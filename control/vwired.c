@@ -147,8 +147,7 @@ int main(int argc, char **argv)
 			char ok = 0;
 
 			close(ready[1]);
-			/* the child writes one byte once it serves clients; it
-			 * said why on stderr if it does not */
+			/* the child writes one byte once it serves clients */
 			return read(ready[0], &ok, 1) == 1 && ok == 'y' ? 0 : 1;
 		}
 		close(ready[0]);
