@@ -88,3 +88,9 @@ clean:
 .PHONY: all asan deps check unit demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 include bench/bench.mk
+
+# ---- state file integrity: the fault-injection shim of tests/system/t_state.sh
+$(B)/tests/faultfs.so: tests/fault/faultfs.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+all: $(B)/tests/faultfs.so

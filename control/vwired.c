@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "control/restore.h"
 #include "observability/accounting.h"
 #include "observability/capture.h"
 #include "observability/metrics.h"
@@ -30,79 +31,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N] [--poll-us N]\n"
-		   "              [--metrics ADDRESS:PORT]\n");
-}
-
-static char *read_file(const char *path, int *err)
-{
-	struct vw_buf b = { 0 };
-	char chunk[4096];
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f) {
-		*err = -errno;
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vw_buf_printf(&b, "%.*s", (int)n, chunk);
-	fclose(f);
-	*err = b.oom ? -ENOMEM : 0;
-	if (!b.p && !b.oom)
-		return strdup("");
-	return b.p;
-}
-
-/* Replays the saved configuration; a line that fails is reported and
- * skipped, so one broken object does not take the others with it. */
-static void restore_state(void)
-{
-	const char *path = state_path();
-	struct vw_vwfile *f;
-	char err[512], *text, **argv;
-	int rc, argc, line, failed = 0;
-
-	text = read_file(path, &rc);
-	if (!text) {
-		if (rc != -ENOENT)
-			fprintf(stderr, "vwired: %s: %s\n", path, strerror(-rc));
-		return;
-	}
-	f = vw_vwfile_open_mem(text, path, NULL, 0);
-	free(text);
-	if (!f)
-		return;
-	while ((rc = vw_vwfile_next(f, &argc, &argv, &line, err, sizeof(err))) != 0) {
-		struct vw_buf out = { 0 };
-		char *msg;
-
-		if (rc < 0) {
-			fprintf(stderr, "vwired: %s\n", err);
-			failed++;
-			continue;
-		}
-		ctl_handle(argc, argv, &out, true);
-		if (out.p && !strstr(out.p, "status=0\n") && (msg = strstr(out.p, "message="))) {
-			fprintf(stderr, "vwired: %s:%d: %.*s\n", path, line, (int)strcspn(msg + 8, "\n"), msg + 8);
-			failed++;
-		}
-		vw_buf_free(&out);
-	}
-	vw_vwfile_close(f);
-	/* the next change rewrites the file without what failed: keep the
-	 * original beside it so nothing is lost for good */
-	if (failed) {
-		char keep[PATH_MAX + 16];
-
-		snprintf(keep, sizeof(keep), "%s.failed", path);
-		unlink(keep);
-		if (link(path, keep) < 0)
-			fprintf(stderr, "vwired: cannot keep %s: %s\n", keep, strerror(errno));
-		else
-			fprintf(stderr, "vwired: %d line%s of %s failed; the file as it was is kept in %s\n", failed,
-				failed == 1 ? "" : "s", path, keep);
-	}
+	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--force-state] [--workers N]\n"
+		   "              [--poll-us N] [--metrics ADDRESS:PORT]\n");
 }
 
 /* Every VNIC holds one descriptor per worker: take all the descriptors the
@@ -125,11 +55,12 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "force-state", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
-	bool foreground = false;
+	bool foreground = false, force_state = false;
 	int c, rc, nworkers = 0, ready[2] = { -1, -1 };
 	char err[512];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -167,6 +98,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vwired: %s\n", err);
 				return 2;
 			}
+			break;
+		case 'F':
+			force_state = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -248,7 +182,17 @@ int main(int argc, char **argv)
 		ctl_close();
 		return 1;
 	}
-	restore_state();
+	if (restore_state(force_state) < 0) {
+		/* refused: undo what the replay made; the state file is untouched */
+		accounting_shutdown();
+		metrics_stop();
+		ctl_close();
+		mirrors_destroy_all();
+		links_undo_all();
+		vw_workers_stop();
+		nl_fini();
+		return 1;
+	}
 	if (!foreground) {
 		int null = open("/dev/null", O_RDWR);
 

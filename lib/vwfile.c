@@ -11,6 +11,10 @@
  *
  * After an error the rest of the logical line is skipped, so the caller may
  * go on to report further errors.
+ *
+ * The text is len bytes, not a C string: the end is pos == len, and a NUL
+ * byte before it is an error of its line ("NUL byte in line"), never an end.
+ * Every character is read through ch(), which gives -1 at the end.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +25,7 @@
 
 struct vw_vwfile {
 	char *text;
-	size_t pos;
+	size_t len, pos;
 	int line;
 	char *name;
 	struct vw_vardef *vars;
@@ -69,7 +73,7 @@ static struct vw_vardef *copy_vars(const struct vw_vardef *vars, int n)
 	return c;
 }
 
-struct vw_vwfile *vw_vwfile_open_mem(const char *text, const char *filename,
+struct vw_vwfile *vw_vwfile_open_mem(const void *buf, size_t len, const char *filename,
 				     const struct vw_vardef *vars, int nvars)
 {
 	struct vw_vwfile *f = calloc(1, sizeof(*f));
@@ -78,7 +82,15 @@ struct vw_vwfile *vw_vwfile_open_mem(const char *text, const char *filename,
 		return NULL;
 	if (nvars < 0 || (nvars && !vars))
 		nvars = 0;
-	f->text = strdup(text ? text : "");
+	if (!buf)
+		len = 0;
+	f->text = malloc(len + 1);
+	if (f->text) {
+		if (len)
+			memcpy(f->text, buf, len);
+		f->text[len] = '\0';
+		f->len = len;
+	}
 	f->name = strdup(filename ? filename : "-");
 	f->vars = copy_vars(vars, nvars);
 	if (!f->text || !f->name || !f->vars) {
@@ -174,10 +186,21 @@ static int word_end(struct vw_vwfile *f)
 	return put_char(f, '\0');
 }
 
+/* The character off bytes ahead, as an unsigned char; -1 past the end. */
+static int ch(const struct vw_vwfile *f, size_t off)
+{
+	return f->pos + off < f->len ? (unsigned char)f->text[f->pos + off] : -1;
+}
+
+static int nul_byte(struct vw_vwfile *f)
+{
+	return fail(f, f->line, "NUL byte in line");
+}
+
 /* At a '\': joins lines if a newline follows.  True if it did. */
 static bool continuation(struct vw_vwfile *f)
 {
-	if (f->text[f->pos + 1] != '\n')
+	if (ch(f, 1) != '\n')
 		return false;
 	f->pos += 2;
 	f->line++;
@@ -208,9 +231,11 @@ static int expand(struct vw_vwfile *f)
 	const char *name = f->text + f->pos + 2, *val;
 	size_t n = 0;
 
-	while (var_char(name[n], n == 0))
+	while (ch(f, n + 2) > 0 && var_char(name[n], n == 0))
 		n++;
-	if (!n || name[n] != '}')
+	if (ch(f, n + 2) == 0)
+		return nul_byte(f);
+	if (!n || ch(f, n + 2) != '}')
 		return fail(f, f->line, "bad variable reference");
 	val = var_lookup(f, name, n);
 	if (!val)
@@ -227,10 +252,12 @@ static int squote(struct vw_vwfile *f)
 
 	f->pos++;
 	for (;;) {
-		char c = f->text[f->pos];
+		int c = ch(f, 0);
 
-		if (!c || c == '\n')
+		if (c < 0 || c == '\n')
 			return fail(f, line, "unterminated quote");
+		if (!c)
+			return nul_byte(f);
 		if (c == '\'') {
 			f->pos++;
 			return 0;
@@ -250,39 +277,42 @@ static int dquote(struct vw_vwfile *f)
 
 	f->pos++;
 	for (;;) {
-		const char *t = f->text + f->pos;
+		int c = ch(f, 0), next = ch(f, 1);
 
-		if (!t[0] || t[0] == '\n')
+		if (c < 0 || c == '\n')
 			return fail(f, line, "unterminated quote");
-		if (t[0] == '"') {
+		if (!c)
+			return nul_byte(f);
+		if (c == '"') {
 			f->pos++;
 			return 0;
 		}
-		if (t[0] == '\\' && continuation(f))
+		if (c == '\\' && continuation(f))
 			continue;
-		if (t[0] == '\\' && t[1] && strchr("\"\\$", t[1])) {
-			if (put_char(f, t[1]))
+		if (c == '\\' && next > 0 && strchr("\"\\$", next)) {
+			if (put_char(f, next))
 				return -1;
 			f->pos += 2;
-		} else if (t[0] == '$' && t[1] == '{') {
+		} else if (c == '$' && next == '{') {
 			if (expand(f))
 				return -1;
 		} else {
-			if (put_char(f, t[0]))
+			if (put_char(f, c))
 				return -1;
 			f->pos++;
 		}
 	}
 }
 
-/* Up to the end of the logical line, honouring '\' escapes only. */
+/* Up to the end of the logical line, honouring '\' escapes only; a NUL
+ * byte is skipped like any other. */
 static void skip_line(struct vw_vwfile *f)
 {
-	const char *t = f->text;
+	int c;
 
-	while (t[f->pos] && t[f->pos] != '\n') {
-		if (t[f->pos] == '\\' && t[f->pos + 1]) {
-			if (t[f->pos + 1] == '\n')
+	while ((c = ch(f, 0)) >= 0 && c != '\n') {
+		if (c == '\\' && ch(f, 1) >= 0) {
+			if (ch(f, 1) == '\n')
 				f->line++;
 			f->pos++;
 		}
@@ -290,39 +320,58 @@ static void skip_line(struct vw_vwfile *f)
 	}
 }
 
+/* At a '#' starting a word: skips the rest of the logical line, which must
+ * not hold a NUL byte either. */
+static int comment(struct vw_vwfile *f)
+{
+	int c;
+
+	while ((c = ch(f, 0)) >= 0 && c != '\n') {
+		if (!c || (c == '\\' && !ch(f, 1)))
+			return nul_byte(f);
+		if (c == '\\' && ch(f, 1) > 0) {
+			if (ch(f, 1) == '\n')
+				f->line++;
+			f->pos++;
+		}
+		f->pos++;
+	}
+	return 0;
+}
+
 /* One character (or escape, quote, variable) outside quotes. */
 static int unquoted(struct vw_vwfile *f)
 {
-	const char *t = f->text + f->pos;
+	int c = ch(f, 0), next = ch(f, 1);
 
-	if (t[0] == ' ' || t[0] == '\t') {
+	if (c == ' ' || c == '\t') {
 		f->pos++;
 		return word_end(f);
 	}
-	if (t[0] == '#' && !f->inword) {
-		skip_line(f);
+	if (c == '#' && !f->inword)
+		return comment(f);
+	if (c == '\\' && continuation(f))
 		return 0;
-	}
-	if (t[0] == '\\' && continuation(f))
-		return 0;
-	if (t[0] == '\\' && !t[1]) {
+	if (c == '\\' && next < 0) {
 		f->pos++;	/* a continuation into the end of the text */
 		return 0;
 	}
+	if (!c || (c == '\\' && !next))
+		return nul_byte(f);
 	if (word_start(f))
 		return -1;
-	if (t[0] == '\'')
+	if (c == '\'')
 		return squote(f);
-	if (t[0] == '"')
+	if (c == '"')
 		return dquote(f);
-	if (t[0] == '$' && t[1] == '{')
+	if (c == '$' && next == '{')
 		return expand(f);
-	if (t[0] == '\\') {
+	if (c == '\\') {
 		f->pos += 2;
-		return put_char(f, t[1]);
+		return put_char(f, next);
 	}
 	f->pos++;
-	return put_char(f, t[0]);
+	return put_char(f, c);
 }
 
 /* Reads one logical line into the word buffer.  0 at end of text. */
@@ -332,12 +381,12 @@ static int read_line(struct vw_vwfile *f)
 	f->nwords = 0;
 	f->inword = false;
 	for (;;) {
-		char c = f->text[f->pos];
+		int c = ch(f, 0);
 
-		if (!c || c == '\n') {
+		if (c < 0 || c == '\n') {
 			if (word_end(f))
 				return -1;
-			if (!c)
+			if (c < 0)
 				return f->nwords > 0;
 			f->pos++;
 			f->line++;

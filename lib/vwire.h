@@ -250,7 +250,13 @@ struct vw_vardef {
 	const char *name;
 	const char *value;
 };
-struct vw_vwfile *vw_vwfile_open_mem(const char *text, const char *filename, const struct vw_vardef *vars, int nvars);
+/*
+ * The len bytes at buf are the file's contents, bytes not a C string: a NUL
+ * byte among them is an error naming its line ("NUL byte in line"), never an
+ * early end.  The reader keeps its own copy.
+ */
+struct vw_vwfile *vw_vwfile_open_mem(const void *buf, size_t len, const char *filename, const struct vw_vardef *vars,
+				     int nvars);
 /*
  * Next command: 1 and argv filled (argc words, pointers into the reader's own
  * storage, valid until the next call), 0 at end, -1 on error (err filled with
@@ -260,6 +266,11 @@ int vw_vwfile_next(struct vw_vwfile *f, int *argc, char ***argv, int *lineno, ch
 void vw_vwfile_close(struct vw_vwfile *f);
 /* Quote a word for a vWire line if it needs it (blanks, quotes, #, $, \). */
 char *vw_word_quote(const char *w, char *buf, size_t len);
+
+/* ---- CRC-32 (lib/crc32.c) ---- */
+
+/* zlib's crc32(): start with 0, feed the bytes in pieces if need be. */
+uint32_t vw_crc32(uint32_t crc, const void *buf, size_t len);
 
 /* ---- the vwadm command grammar (lib/cmd.c) ---- */
 

@@ -1272,10 +1272,14 @@ int zone_add(const char *name, char *err, size_t errlen)
 	strcpy(z->name, name);
 	/* a namespace left by an earlier run, or made with `ip netns add`,
 	 * is taken over as it is */
-	if (!zone_exists(name) && (rc = zone_create(name)) < 0) {
-		ERR("%s: cannot create zone: %s", name, strerror(-rc));
-		free(z);
-		return rc;
+	if (!zone_exists(name)) {
+		rc = zone_create(name);
+		if (rc < 0) {
+			ERR("%s: cannot create zone: %s", name, strerror(-rc));
+			free(z);
+			return rc;
+		}
+		z->created = true;
 	}
 	for (pp = &vw_zones; *pp; pp = &(*pp)->next)
 		;
@@ -1322,7 +1326,19 @@ int zone_remove(const char *name, bool force, char *err, size_t errlen)
 	return 0;
 }
 
+static void destroy_all(bool undo);
+
 void links_destroy_all(void)
+{
+	destroy_all(false);
+}
+
+void links_undo_all(void)
+{
+	destroy_all(true);
+}
+
+static void destroy_all(bool undo)
 {
 	struct vw_link *l, *next;
 	char err[256];
@@ -1354,6 +1370,8 @@ void links_destroy_all(void)
 		struct vw_zone *z = vw_zones;
 
 		vw_zones = z->next;
+		if (undo && z->created)
+			zone_delete(z->name);
 		free(z);
 	}
 }

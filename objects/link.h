@@ -63,6 +63,7 @@ struct vw_link {
 struct vw_zone {
 	struct vw_zone *next;
 	char name[VW_ZONENAME_MAX + 1];
+	bool created;       /* this daemon made its namespace (not adopted) */
 };
 
 extern struct vw_link *vw_links;
@@ -185,6 +186,9 @@ struct vw_zone *zone_find(const char *name);
 
 /* Tears every link down (daemon exit); zones stay. */
 void links_destroy_all(void);
+/* The same, and deletes the namespaces of the zones this daemon created:
+ * a start-up refused after part of the state was replayed leaves nothing. */
+void links_undo_all(void);
 
 /* ---- link properties (objects/linkprop.c) ---- */
 struct vw_propdef {

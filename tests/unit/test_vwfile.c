@@ -34,7 +34,7 @@ struct reader {
 static void rd_open(struct reader *r, const char *text)
 {
 	memset(r, 0, sizeof(*r));
-	r->f = vw_vwfile_open_mem(text, "test.vw", test_vars,
+	r->f = vw_vwfile_open_mem(text, text ? strlen(text) : 0, "test.vw", test_vars,
 				  ARRAY_SIZE(test_vars));
 	assert_non_null(r->f);
 }
@@ -326,7 +326,7 @@ static void test_error_buffer(void **state)
 	int argc, line;
 
 	(void)state;
-	f = vw_vwfile_open_mem("x ${NOPE}\ny\n", "f", NULL, 0);
+	f = vw_vwfile_open_mem("x ${NOPE}\ny\n", 12, "f", NULL, 0);
 	assert_non_null(f);
 	memset(small, 'z', sizeof(small));
 	assert_int_equal(vw_vwfile_next(f, &argc, &argv, &line, small,
@@ -356,7 +356,7 @@ static void test_copies(void **state)
 	assert_non_null(vars);
 	vars->name = vname;
 	vars->value = vval;
-	f = vw_vwfile_open_mem(text, name, vars, 1);
+	f = vw_vwfile_open_mem(text, strlen(text), name, vars, 1);
 	assert_non_null(f);
 	free(text);
 	free(name);
@@ -369,7 +369,7 @@ static void test_copies(void **state)
 	assert_string_equal(argv[1], "value");
 	vw_vwfile_close(f);
 
-	f = vw_vwfile_open_mem("${V}", NULL, NULL, 0);
+	f = vw_vwfile_open_mem("${V}", 4, NULL, NULL, 0);
 	assert_non_null(f);
 	assert_int_equal(vw_vwfile_next(f, &argc, &argv, &line, err,
 					sizeof(err)), -1);
@@ -405,6 +405,82 @@ static void test_large(void **state)
 	assert_string_equal(r.argv[nwords + 1], "eth0");
 	assert_null(r.argv[nwords + 2]);
 	expect_cmd(&r, 3, "next", NULL);
+	expect_end(&r);
+}
+
+/* ---- bytes, not C strings: a NUL byte is an error of its line ---- */
+
+static void rd_open_len(struct reader *r, const char *text, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->f = vw_vwfile_open_mem(text, len, "test.vw", test_vars, ARRAY_SIZE(test_vars));
+	assert_non_null(r->f);
+}
+
+#define RD_OPEN_BYTES(r, lit) rd_open_len(r, lit, sizeof(lit) - 1)
+
+/* Finding 1 of issue 11: a NUL at a line boundary ended the text there. */
+static void test_nul_line_start(void **state)
+{
+	struct reader r;
+
+	(void)state;
+	RD_OPEN_BYTES(&r, "a 1\n\0create-vnic x\nb 2\nc 3\n");
+	expect_cmd(&r, 1, "a", "1", NULL);
+	expect_err(&r, "test.vw:2: NUL byte in line");
+	expect_cmd(&r, 3, "b", "2", NULL);
+	expect_cmd(&r, 4, "c", "3", NULL);
+	expect_end(&r);
+}
+
+static void test_nul_everywhere(void **state)
+{
+	struct reader r;
+
+	(void)state;
+	RD_OPEN_BYTES(&r, "w a\0b\n"           /* 1: in a word */
+			  "'q\0'\n"             /* 2: in single quotes */
+			  "\"d\0\"\n"           /* 3: in double quotes */
+			  "# comment \0 x\n"    /* 4: in a comment */
+			  "x \\\0\n"            /* 5: escaped */
+			  "v ${LI\0NK}\n"       /* 6: in a variable's name */
+			  "\"e \\\0\"\n"        /* 7: escaped in double quotes */
+			  "ok\n"                /* 8 */
+			  "k 'a \\\n\0b'\n"     /* 9-10: on a continued line */
+			  "end\0");             /* 11: last, no newline */
+	expect_err(&r, "test.vw:1: NUL byte in line");
+	expect_err(&r, "test.vw:2: NUL byte in line");
+	expect_err(&r, "test.vw:3: NUL byte in line");
+	expect_err(&r, "test.vw:4: NUL byte in line");
+	expect_err(&r, "test.vw:5: NUL byte in line");
+	expect_err(&r, "test.vw:6: NUL byte in line");
+	expect_err(&r, "test.vw:7: NUL byte in line");
+	expect_cmd(&r, 8, "ok", NULL);
+	expect_err(&r, "test.vw:10: NUL byte in line");
+	expect_err(&r, "test.vw:11: NUL byte in line");
+	expect_end(&r);
+}
+
+/* The length is the end, whatever follows it in memory. */
+static void test_len_is_the_end(void **state)
+{
+	struct reader r;
+
+	(void)state;
+	rd_open_len(&r, "a b\nc d\n", 6);
+	expect_cmd(&r, 1, "a", "b", NULL);
+	expect_cmd(&r, 2, "c", NULL);
+	expect_end(&r);
+	rd_open_len(&r, "x 'open", 4);
+	expect_err(&r, "test.vw:1: unterminated quote");
+	expect_end(&r);
+	rd_open_len(&r, "x \\", 3);
+	expect_cmd(&r, 1, "x", NULL);
+	expect_end(&r);
+	rd_open_len(&r, "${LINK}x", 6);
+	expect_err(&r, "test.vw:1: bad variable reference");
+	expect_end(&r);
+	rd_open_len(&r, NULL, 10);
 	expect_end(&r);
 }
 
@@ -543,6 +619,9 @@ int main(void)
 		cmocka_unit_test(test_error_buffer),
 		cmocka_unit_test(test_copies),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_nul_line_start),
+		cmocka_unit_test(test_nul_everywhere),
+		cmocka_unit_test(test_len_is_the_end),
 		cmocka_unit_test(test_quote_plain),
 		cmocka_unit_test(test_quote_buffer),
 		cmocka_unit_test(test_quote_round_trip),
