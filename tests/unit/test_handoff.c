@@ -129,12 +129,21 @@ static int tap_make(const char *prefix, uint8_t last, int nq, char *name, size_t
 	const uint8_t mac[6] = { 0x02, 0x76, 0x77, 0x00, 0x00, last };
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct ifreq ifr = { 0 };
+	char path[96];
 	int err, s, ok;
+	FILE *f;
 
 	snprintf(name, len, "%s%d", prefix, (int)getpid() % 100000);
 	*port = vw_tap_open(name, mac, nq, &err);
 	if (!*port)
 		return -1;
+	/* no IPv6 on it: the kernel's own router solicitations and MLD
+	 * reports, sent at any time after it comes up, are not the test's */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	if ((f = fopen(path, "we"))) {
+		fputs("1", f);
+		fclose(f);
+	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ok = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
