@@ -102,6 +102,17 @@ wait_until 10 "A's link-local address is ready" bash -c "ip -n $ZA -6 addr show 
 check "ping6 from A's link-local to N's ($ll_n) passes ip-nospoof" \
 	ip netns exec $ZA ping -6 -n -q -c 2 -W 2 "$ll_n%$VA"
 
+# IPv6 global: an address A gives itself is not allowed; one created with
+# create-addr is, at once
+check "address fd00:88::1/64 on $VN" vwadm create-addr -a fd00:88::1/64 $VN
+check "zone $ZA gives itself fd00:88::3 behind the daemon's back" ip -n $ZA addr add fd00:88::3/64 dev $VA nodad
+d0=$(c $VA drop_ipspoof)
+check_fail "ping6 from the address A gave itself fails" ip netns exec $ZA ping -6 -n -q -c 2 -W 1 fd00:88::1
+expect_ge "... its packets counted DROP_IPSPOOF" $(($(c $VA drop_ipspoof) - d0)) 1
+check "zone $ZA drops it" ip -n $ZA addr del fd00:88::3/64 dev $VA
+check "create-addr fd00:88::3/64 on $VA" vwadm create-addr -a fd00:88::3/64 $VA
+wait_until 10 "ping6 from A's created address passes" ip netns exec $ZA ping -6 -n -q -c 1 -W 1 fd00:88::1
+
 # allowed-ips: an address, then a subnet, then reset (A's own addresses)
 check "allowed-ips=10.88.0.50 on $VA" vwadm set-linkprop -p allowed-ips=10.88.0.50 $VA
 check_fail "A's own address 10.88.0.3 is no longer allowed" zping $ZA $N4
