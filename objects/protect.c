@@ -67,7 +67,11 @@ bool linkprop_allowed_parse(const char *name, const char *value, struct vw_prefi
 
 		end = strchr(p, ',');
 		len = end ? (size_t)(end - p) : strlen(p);
-		if (len >= sizeof(one) || (memcpy(one, p, len), one[len] = 0, !vw_prefix_parse(one, true, &pf))) {
+		if (len < sizeof(one)) {
+			memcpy(one, p, len);
+			one[len] = 0;
+		}
+		if (len >= sizeof(one) || !vw_prefix_parse(one, true, &pf)) {
 			ERR("%s: invalid allowed-ips '%s' (up to %d addresses or subnets: 10.0.0.1,fd00::/64)", name,
 			    value, VW_PROT_MAXNETS);
 			return false;

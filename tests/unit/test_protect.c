@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -24,6 +25,8 @@
 #include "datapath/vnet.h"
 #include "datapath/vswitch.h"
 #include "lib/bytes.h"
+#include "lib/vwire.h"
+#include "objects/link.h"
 
 static const uint8_t MAC[6] = { 0x02, 0x08, 0x20, 0x11, 0x22, 0x33 };
 static const uint8_t OTHER[6] = { 0x02, 0x08, 0x20, 0x44, 0x55, 0x66 };
@@ -538,6 +541,53 @@ static void test_switch_protect(void **state)
 	assert_int_equal(pb->got, 2);
 }
 
+/* ---- the properties' text (objects/protect.c) ---- */
+
+static void test_prop_text(void **state)
+{
+	struct vw_prefix nets[VW_MAX_ALLOWED];
+	char err[256], buf[VW_MAX_ALLOWED * 48], list[2048], *keys[8], *vals[8];
+	uint32_t flags;
+	int n, i;
+
+	(void)state;
+	assert_true(linkprop_protection_parse("v", "ip-nospoof,mac-nospoof", &flags, err, sizeof(err)));
+	assert_int_equal(flags, VW_PROT_MAC | VW_PROT_IP);
+	assert_string_equal(linkprop_protection_format(flags, buf, sizeof(buf)), "mac-nospoof,ip-nospoof");
+	assert_true(linkprop_protection_parse("v", "restricted,dhcp-nospoof,restricted", &flags, err, sizeof(err)));
+	assert_int_equal(flags, VW_PROT_RESTRICTED | VW_PROT_DHCP);
+	assert_false(linkprop_protection_parse("v", "mac-nospoof,", &flags, err, sizeof(err)));
+	assert_string_equal(err, "v: invalid protection 'mac-nospoof,' (a list of mac-nospoof, ip-nospoof, dhcp-nospoof, restricted)");
+	assert_false(linkprop_protection_parse("v", "", &flags, err, sizeof(err)));
+	assert_false(linkprop_protection_parse("v", "mac-nospoofx", &flags, err, sizeof(err)));
+	assert_false(linkprop_protection_parse("v", "none", &flags, err, sizeof(err)));
+
+	assert_true(linkprop_allowed_parse("v", "10.0.0.1,10.1.0.0/16,fd00::1,fd00:1::/64,10.0.0.1/32", nets, &n, err,
+					   sizeof(err)));
+	assert_int_equal(n, 4); /* 10.0.0.1 and 10.0.0.1/32 are one */
+	assert_string_equal(linkprop_allowed_format(nets, n, buf, sizeof(buf)), "10.0.0.1,10.1.0.0/16,fd00::1,fd00:1::/64");
+	assert_false(linkprop_allowed_parse("v", "10.0.0.1,,10.0.0.2", nets, &n, err, sizeof(err)));
+	assert_false(linkprop_allowed_parse("v", "10.0.0.256", nets, &n, err, sizeof(err)));
+	assert_string_equal(err, "v: invalid allowed-ips '10.0.0.256' (up to 32 addresses or subnets: 10.0.0.1,fd00::/64)");
+	assert_false(linkprop_allowed_parse("v", "10.0.0.0/33", nets, &n, err, sizeof(err)));
+	assert_false(linkprop_allowed_parse("v", "", nets, &n, err, sizeof(err)));
+	/* 32 at most */
+	for (i = 0, list[0] = 0; i < 33; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s10.9.0.%d", i ? "," : "", i + 1);
+	assert_false(linkprop_allowed_parse("v", list, nets, &n, err, sizeof(err)));
+	*strrchr(list, ',') = 0;
+	assert_true(linkprop_allowed_parse("v", list, nets, &n, err, sizeof(err)));
+	assert_int_equal(n, 32);
+	/* a -p list as export writes it splits back into the same values */
+	snprintf(list, sizeof(list), "zone=z,protection=mac-nospoof,ip-nospoof,allowed-ips=10.0.0.1,fd00::/64,cpus=0,2");
+	assert_int_equal(vw_proplist_split(list, keys, vals, 8, linkprop_lists), 4);
+	assert_string_equal(keys[1], "protection");
+	assert_string_equal(vals[1], "mac-nospoof,ip-nospoof");
+	assert_string_equal(keys[2], "allowed-ips");
+	assert_string_equal(vals[2], "10.0.0.1,fd00::/64");
+	assert_string_equal(vals[3], "0,2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_dhcp_nospoof),
 		cmocka_unit_test(test_restricted),
 		cmocka_unit_test(test_allow_full),
+		cmocka_unit_test(test_prop_text),
 		cmocka_unit_test_setup_teardown(test_switch_mtu, sw_setup, sw_teardown),
 		cmocka_unit_test_setup_teardown(test_switch_protect, sw_setup, sw_teardown),
 	};
