@@ -42,6 +42,11 @@ static const struct out_field link_fields[] = {
 	{ "DROP_UNKNOWN", "drop_unknown", 12, OUT_F_COUNTER, NULL },
 	{ "DROP_RUNT", "drop_runt", 9, OUT_F_COUNTER, NULL },
 	{ "DROP_NOBUF", "drop_nobuf", 10, OUT_F_COUNTER, NULL },
+	{ "DROP_MACSPOOF", "drop_macspoof", 13, OUT_F_COUNTER, NULL },
+	{ "DROP_IPSPOOF", "drop_ipspoof", 12, OUT_F_COUNTER, NULL },
+	{ "DROP_DHCPSPOOF", "drop_dhcpspoof", 14, OUT_F_COUNTER, NULL },
+	{ "DROP_RESTRICTED", "drop_restricted", 15, OUT_F_COUNTER, NULL },
+	{ "DROP_MTU", "drop_mtu", 8, OUT_F_COUNTER, NULL },
 	{ "DROP_TXERR", "drop_txerr", 10, OUT_F_COUNTER, NULL },
 	{ "DROP_FACE", "drop_face", 9, OUT_F_COUNTER, NULL },
 	{ "DROP_SHAPE", "drop_shape", 10, OUT_F_COUNTER, NULL },
@@ -88,7 +93,11 @@ struct view {
 static const struct view view_link = { "stats", "link", link_fields, "link,ipkts,rbytes,opkts,obytes" };
 static const struct view view_rx = { "stats", "link", link_fields,
 				     "link,ipkts,rbytes,idrops,drop_face,drop_shape,drop_tagged,drop_vlan,drop_unknown,batches" };
-static const struct view view_tx = { "stats", "link", link_fields, "link,opkts,obytes,odrops,drop_txerr,odrop_shape,qlen_in" };
+/* what a VNIC sent that link protection or the MTU refused shows with what
+ * it sent (they are part of IDROPS) */
+static const struct view view_tx = { "stats", "link", link_fields,
+				     "link,opkts,obytes,odrops,drop_txerr,odrop_shape,qlen_in,drop_macspoof,drop_ipspoof,"
+				     "drop_dhcpspoof,drop_restricted,drop_mtu" };
 static const struct view view_worker = { "worker", "worker", worker_fields, NULL };
 static const struct view view_flow = { "flowstats", "flow", flow_fields, "flow,ipkts,rbytes,opkts,obytes" };
 

@@ -97,8 +97,14 @@ static int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *e
 
 /* ---- VNICs ---- */
 
-static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, char *buf, size_t buflen, char *err,
-		      size_t errlen)
+/* Properties of create-vnic that are set once the VNIC exists (their values
+ * checked before). */
+struct vnic_later {
+	const char *protection, *allowed;
+};
+
+static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, struct vnic_later *later,
+		      char *buf, size_t buflen, char *err, size_t errlen)
 {
 	const char *lists[VW_CMD_MAXOPT];
 	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), i, used = 0;
@@ -126,7 +132,9 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
 			    (!strcmp(keys[k], "maxbw") && s->maxbw) ||
 			    (!strcmp(keys[k], "priority") && s->has_priority) ||
-			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus))) {
+			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus)) ||
+			    (!strcmp(keys[k], "protection") && later->protection) ||
+			    (!strcmp(keys[k], "allowed-ips") && later->allowed)) {
 				ERR("%s: property '%s' given twice", name, keys[k]);
 				return -EINVAL;
 			}
@@ -150,6 +158,19 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			} else if (!strcmp(keys[k], "cpus")) {
 				if (!linkprop_cpus_parse(name, vals[k], &s->cpus, err, errlen))
 					return -EINVAL;
+			} else if (!strcmp(keys[k], "protection")) {
+				uint32_t flags;
+
+				if (!linkprop_protection_parse(name, vals[k], &flags, err, errlen))
+					return -EINVAL;
+				later->protection = vals[k];
+			} else if (!strcmp(keys[k], "allowed-ips")) {
+				struct vw_prefix nets[VW_MAX_ALLOWED];
+				int nn;
+
+				if (!linkprop_allowed_parse(name, vals[k], nets, &nn, err, errlen))
+					return -EINVAL;
+				later->allowed = vals[k];
 			} else if (!strcmp(keys[k], "priority")) {
 				if (strcmp(vals[k], "high") && strcmp(vals[k], "medium") && strcmp(vals[k], "low")) {
 					ERR("%s: invalid priority '%s' (high, medium or low)", name, vals[k]);
@@ -173,6 +194,7 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	struct vnic_spec s = { 0 };
+	struct vnic_later later = { NULL, NULL };
 	char propbuf[4096];
 	const char *vid = vw_cmd_opt(c, 'v');
 	int rc;
@@ -195,10 +217,21 @@ static int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err,
 		ERR("%s: -r applies only to -m random or -m auto", s.name);
 		return -EINVAL;
 	}
-	rc = vnic_props(c, s.name, &s, propbuf, sizeof(propbuf), err, errlen);
+	rc = vnic_props(c, s.name, &s, &later, propbuf, sizeof(propbuf), err, errlen);
 	if (rc)
 		return rc;
-	return vnic_create(&s, err, errlen);
+	rc = vnic_create(&s, err, errlen);
+	if (!rc && (later.protection || later.allowed)) {
+		/* checked above: only a failure to publish can stop them */
+		struct vw_link *l = link_find(s.name);
+		char why[256];
+
+		if ((later.allowed && (rc = linkprop_set(l, "allowed-ips", later.allowed, s.temporary, err, errlen))) ||
+		    (later.protection &&
+		     (rc = linkprop_set(l, "protection", later.protection, s.temporary, err, errlen))))
+			vnic_delete(s.name, why, sizeof(why));
+	}
+	return rc;
 }
 
 static int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
@@ -441,7 +474,8 @@ static void show_props(struct vw_buf *out, const struct vw_link *l, const struct
 	int i;
 
 	for (i = 0; i < npd; i++) {
-		char cur[64], def[64], saved[64], key[64];
+		/* allowed-ips: up to 32 IPv6 subnets */
+		char cur[VW_MAX_ALLOWED * 48], def[sizeof(cur)], saved[sizeof(cur)], key[64];
 
 		snprintf(key, sizeof(key), ",%s,", pds[i].name);
 		if (!pds[i].implemented || (want && !strstr(want, key)) || !linkprop_applies(l, pds[i].name))
@@ -693,7 +727,8 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	}
 	shape_out = so.drop_codel + so.drop_limit + so.drop_nobuf + so.drop_bad;
 	shape_in = si.drop_codel + si.drop_limit + si.drop_nobuf + si.drop_bad;
-	idrops = s.drop_tagged + s.drop_vlan + s.drop_unknown + s.drop_runt + s.drop_nobuf + face_drops + shape_out;
+	idrops = s.drop_tagged + s.drop_vlan + s.drop_unknown + s.drop_runt + s.drop_nobuf + face_drops + shape_out +
+		 s.drop_restricted + s.drop_macspoof + s.drop_ipspoof + s.drop_dhcpspoof + s.drop_mtu;
 	odrops = s.drop_txerr + shape_in;
 	vw_buf_kv(out, "record", "stats");
 	vw_buf_kv(out, "link", "%s", l->name);
@@ -712,6 +747,11 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	vw_buf_kv(out, "drop_unknown", "%lu", s.drop_unknown);
 	vw_buf_kv(out, "drop_runt", "%lu", s.drop_runt);
 	vw_buf_kv(out, "drop_nobuf", "%lu", s.drop_nobuf);
+	vw_buf_kv(out, "drop_macspoof", "%lu", s.drop_macspoof);
+	vw_buf_kv(out, "drop_ipspoof", "%lu", s.drop_ipspoof);
+	vw_buf_kv(out, "drop_dhcpspoof", "%lu", s.drop_dhcpspoof);
+	vw_buf_kv(out, "drop_restricted", "%lu", s.drop_restricted);
+	vw_buf_kv(out, "drop_mtu", "%lu", s.drop_mtu);
 	vw_buf_kv(out, "drop_txerr", "%lu", s.drop_txerr);
 	vw_buf_kv(out, "drop_face", "%lu", face_drops);
 	vw_buf_kv(out, "drop_shape", "%lu", shape_out);

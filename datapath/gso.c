@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "datapath/gso.h"
+#include "datapath/pktparse.h"
 #include "datapath/vnet.h"
 #include "lib/bytes.h"
 
@@ -403,4 +404,18 @@ int vw_gso_cut(struct virtio_net_hdr_v1 *vnet, const uint8_t *frame, uint32_t le
 		return -EINVAL;
 	len = vw_frame_copy(s->frame, frame, len, vid, vnet);
 	return vw_gso_segment(vnet, s->frame, len, s->out, sizeof(s->out), s->segs, max);
+}
+
+uint32_t vw_gso_seglen(const struct virtio_net_hdr_v1 *vnet, const uint8_t *frame, uint32_t len)
+{
+	struct vw_pktinfo pi;
+	uint32_t seg;
+
+	if (!vw_vnet_is_gso(vnet) || !vnet->gso_size)
+		return len;
+	if (vw_pkt_parse(frame, len, &pi) != VW_PP_OK || !pi.l4 ||
+	    (pi.proto != VW_IPPROTO_TCP && pi.proto != VW_IPPROTO_UDP))
+		return len;
+	seg = pi.l4 + (pi.proto == VW_IPPROTO_TCP ? pi.l4hlen : 8u) + le16toh(vnet->gso_size);
+	return seg < len ? seg : len;
 }

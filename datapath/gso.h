@@ -128,4 +128,12 @@ static inline uint16_t vw_csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/*
+ * The length of the longest frame this one turns into: len, or for a GSO
+ * super-frame its headers (Ethernet, IP, TCP with options or UDP) plus
+ * gso_size, at most len.  A super-frame whose headers do not parse is taken
+ * at len.  What the switch's MTU checks compare (datapath/vswitch.h).
+ */
+uint32_t vw_gso_seglen(const struct virtio_net_hdr_v1 *vnet, const uint8_t *frame, uint32_t len);
+
 #endif

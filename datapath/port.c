@@ -27,6 +27,7 @@ void vw_port_destroy(struct vw_port *port)
 {
 	if (!port)
 		return;
+	free(port->prot); /* no worker holds it: the port is gone from all */
 	if (port->ops && port->ops->close)
 		port->ops->close(port);
 	else if (port->fd >= 0)

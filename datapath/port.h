@@ -27,6 +27,7 @@ struct vw_switch;
 struct vw_shape;
 struct vw_flowtab;
 struct vw_obs_set;
+struct vw_protect;
 
 /* Counters in the switch's terms: "rx" is what the switch received from the
  * port, "tx" what it delivered to the port. */
@@ -39,6 +40,11 @@ struct vw_port_stats {
 	uint64_t drop_unknown;  /* no destination: unknown unicast with no uplink */
 	uint64_t drop_runt;     /* shorter than an Ethernet header */
 	uint64_t drop_nobuf;    /* no free buffer to receive into */
+	/* link protection (datapath/protect.h), by the check that failed */
+	uint64_t drop_restricted, drop_macspoof, drop_ipspoof, drop_dhcpspoof;
+	uint64_t drop_mtu;      /* longer than its own or a destination's MTU
+				 * allows: one per destination refused */
+	/* last: vw_port_stats_sum() sums every field up to this one */
 	uint64_t drop_txerr;    /* the port could not take a frame sent to it */
 } __attribute__((aligned(64)));
 
@@ -87,6 +93,13 @@ struct vw_port {
 	/* Captures, mirrors and meters watching the link (datapath/observe.h),
 	 * NULL when none.  Published by vw_obs_add()/vw_obs_del(). */
 	struct vw_obs_set *obs;
+	/* Link protection of a VNIC (datapath/protect.h), NULL when none.
+	 * Published by vw_protect_publish(); workers load it once per batch. */
+	struct vw_protect *prot;
+	/* A VNIC's MTU (link property mtu): frames it sends or is given whose
+	 * IP packets (a super-frame's segments) are longer are dropped; 0 for
+	 * an uplink (not checked).  Set with vw_switch_set_mtu(). */
+	uint32_t mtu;
 	/* Unused by the engine since the per-destination scratch moved into
 	 * the switch's per-worker arrays; kept so that code which sets it
 	 * still builds (a stale value here cannot misroute anything). */

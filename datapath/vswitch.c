@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "datapath/flow.h"
+#include "datapath/gso.h"
 #include "datapath/observe.h"
+#include "datapath/protect.h"
 #include "datapath/rcu.h"
 #include "datapath/vnet.h"
 #include "datapath/shape.h"
@@ -76,6 +78,10 @@ struct vw_fdb {
 	uint32_t cap;         /* indices the per-worker arrays hold */
 	uint32_t used, tombs; /* control thread only */
 	uint32_t flowports;   /* ports with a flow table; atomic */
+	/* the shortest longest frame a VNIC of the switch takes (its MTU +
+	 * 14), UINT32_MAX: none limited; frames no longer skip the MTU
+	 * checks; atomic */
+	uint32_t minlen;
 	struct vw_dst *dst[VW_MAX_WORKERS];
 	uint16_t *qslot[VW_MAX_WORKERS]; /* the index's queue in the batch */
 	uint64_t *txerr[VW_MAX_WORKERS]; /* drop_txerr: rarely written */
@@ -570,6 +576,7 @@ struct vw_switch *vw_switch_new(const char *name)
 	memset(fdb->slots, 0, MIN_SLOTS * sizeof(*fdb->slots));
 	fdb->mask = MIN_SLOTS - 1;
 	fdb->uplink = NO_ID;
+	fdb->minlen = UINT32_MAX;
 	sw->free_id = NO_ID;
 	sw->fdb = fdb;
 	return sw;
@@ -595,6 +602,28 @@ void vw_switch_free(struct vw_switch *sw)
 	free(sw->garbage);
 	free(sw->ports);
 	free(sw);
+}
+
+/* Recomputes the table's minlen from the VNICs' MTUs. */
+static void minlen_update(struct vw_switch *sw)
+{
+	uint32_t min = UINT32_MAX, m;
+	unsigned i;
+
+	for (i = 0; i < sw->nports; i++) {
+		m = __atomic_load_n(&sw->ports[i]->mtu, __ATOMIC_RELAXED);
+		if (m && m + 14 < min)
+			min = m + 14;
+	}
+	__atomic_store_n(&sw->fdb->minlen, min, __ATOMIC_RELEASE);
+}
+
+void vw_switch_set_mtu(struct vw_switch *sw, struct vw_port *port, uint32_t mtu)
+{
+	/* lower: the port's limit before the switch's; higher: after */
+	__atomic_store_n(&port->mtu, mtu, __ATOMIC_RELEASE);
+	if (sw && port_id(sw, port) != NO_ID)
+		minlen_update(sw);
 }
 
 static int attach_uplink(struct vw_switch *sw, struct vw_port *port)
@@ -657,6 +686,7 @@ static int attach_vnic(struct vw_switch *sw, struct vw_port *port)
 	r->bpos = group_join(sw, bkey, id, nb, &used);
 	if (!used)
 		free(nb);
+	minlen_update(sw);
 out:
 	if (sw->ngarbage)
 		sync_and_free(sw);
@@ -695,6 +725,7 @@ void vw_switch_detach(struct vw_switch *sw, struct vw_port *port)
 		sw->rec[last->swid - 1].pos = r->pos;
 		sw->nports--;
 		fdb_maybe_shrink(sw);
+		minlen_update(sw);
 	}
 	/* a worker that reads 0 here sees the port gone from every list */
 	__atomic_store_n(&port->swid, 0, __ATOMIC_RELEASE);
@@ -1016,6 +1047,7 @@ struct batch {
 	uint16_t *qslot;
 	uint64_t *txerr;
 	uint32_t uplink;
+	uint32_t minlen; /* the table's */
 	bool flows; /* some port of the switch has flows */
 };
 
@@ -1148,6 +1180,38 @@ static inline bool classify_vid(struct vw_port *in, struct vw_port_stats *st, st
 	return true;
 }
 
+/* Whether a frame whose longest segment is seg bytes is too long for
+ * destination id (a VNIC whose MTU is set). */
+static inline bool too_long(const struct batch *b, uint32_t id, uint32_t seg)
+{
+	uint32_t mtu = __atomic_load_n(&b->dst[id].port->mtu, __ATOMIC_RELAXED);
+
+	return mtu && seg > mtu + ETH_HLEN_;
+}
+
+/* Link protection of a VNIC's frame: false, counting why, when it must go. */
+static bool __attribute__((noinline)) protect_pass(const struct vw_protect *prot, struct vw_port_stats *st,
+						   const struct vw_pkt *pkt)
+{
+	switch (vw_protect_check(prot, pkt->data, pkt->len)) {
+	case VW_PROT_PASS:
+		return true;
+	case VW_PROT_DROP_RESTRICTED:
+		st->drop_restricted++;
+		break;
+	case VW_PROT_DROP_MAC:
+		st->drop_macspoof++;
+		break;
+	case VW_PROT_DROP_IP:
+		st->drop_ipspoof++;
+		break;
+	case VW_PROT_DROP_DHCP:
+		st->drop_dhcpspoof++;
+		break;
+	}
+	return false;
+}
+
 int vw_switch_event_fd = -1;
 
 /*
@@ -1199,13 +1263,17 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 	const int w = f->worker;
 	struct vw_port_stats *st = &in->stats[w];
 	struct batch b = { fdb->dst[w], fdb->qslot[w], fdb->txerr[w], __atomic_load_n(&fdb->uplink, __ATOMIC_ACQUIRE),
+			   __atomic_load_n(&fdb->minlen, __ATOMIC_ACQUIRE),
 			   __atomic_load_n(&fdb->flowports, __ATOMIC_ACQUIRE) != 0 };
+	const struct vw_protect *prot = vw_rcu_deref(&in->prot);
+	const uint32_t inmtu = __atomic_load_n(&in->mtu, __ATOMIC_ACQUIRE);
+	const uint32_t inmax = inmtu ? inmtu + ETH_HLEN_ : UINT32_MAX;
 	/* the sender's own index: never a destination (0 - 1: none) */
 	uint32_t self = __atomic_load_n(&in->swid, __ATOMIC_ACQUIRE) - 1;
 	const struct vw_slot *slots = fdb->slots;
 	const uint32_t mask = fdb->mask;
 	uint64_t key[VW_BATCH], val[VW_BATCH];
-	uint32_t hash[VW_BATCH];
+	uint32_t hash[VW_BATCH], seg[VW_BATCH];
 	bool report = false;
 	int i;
 
@@ -1226,6 +1294,17 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 		st->rx_bytes += pkt->len;
 		if (!classify_vid(in, st, pkt))
 			continue;
+		if (__builtin_expect(prot != NULL, 0) && !protect_pass(prot, st, pkt))
+			continue;
+		/* a super-frame is judged by the frames it is cut into */
+		seg[i] = pkt->len;
+		if (__builtin_expect(pkt->len > b.minlen || pkt->len > inmax, 0)) {
+			seg[i] = vw_gso_seglen(&pkt->vnet, pkt->data, pkt->len);
+			if (seg[i] > inmax) {
+				st->drop_mtu++;
+				continue;
+			}
+		}
 		key[i] = fdb_key(pkt->vid, pkt->data);
 		hash[i] = fdb_hash(key[i]) & mask;
 	}
@@ -1253,6 +1332,11 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 				uint32_t id = __atomic_load_n(&m->id[k], __ATOMIC_RELAXED);
 
 				if (id != NO_ID && id != self) {
+					if (__builtin_expect(seg[i] > b.minlen, 0) && too_long(&b, id, seg[i])) {
+						st->drop_mtu++;
+						queued++; /* it had a destination */
+						continue;
+					}
 					fwd_enqueue(f, &b, id, pkt);
 					queued++;
 				}
@@ -1270,8 +1354,12 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 			}
 			continue;
 		}
-		if (val[i] != NO_VAL && (uint32_t)val[i] != self)
-			fwd_enqueue(f, &b, (uint32_t)val[i], pkt);
+		if (val[i] != NO_VAL && (uint32_t)val[i] != self) {
+			if (__builtin_expect(seg[i] > b.minlen, 0) && too_long(&b, (uint32_t)val[i], seg[i]))
+				st->drop_mtu++;
+			else
+				fwd_enqueue(f, &b, (uint32_t)val[i], pkt);
+		}
 		else if (!in->uplink && b.uplink != NO_ID && val[i] == NO_VAL)
 			fwd_enqueue(f, &b, b.uplink, pkt);
 		else if (in->uplink && !fdb_has(slots, mask, fdb_key(pkt->vid, bcast_mac)))

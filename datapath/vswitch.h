@@ -100,6 +100,15 @@ int vw_switch_set_mcast(struct vw_switch *sw, struct vw_port *port, const uint8_
  */
 struct vw_flowtab *vw_switch_set_flows(struct vw_switch *sw, struct vw_port *port, struct vw_flowtab *ft);
 
+/*
+ * Sets a VNIC port's MTU (0: not checked).  Workers then drop, counting
+ * drop_mtu on the sender, a frame longer than mtu + 14 that the port sends
+ * or that would be delivered to it; a GSO super-frame is judged by its
+ * segments (headers + gso_size, vw_gso_seglen()).  Control thread; the port
+ * may be attached or not.
+ */
+void vw_switch_set_mtu(struct vw_switch *sw, struct vw_port *port, uint32_t mtu);
+
 /* Adds port's live tx counters (what the switch delivered to it while
  * attached) to sum; vw_port_stats_sum() calls it.  Control thread. */
 void vw_switch_stats_add(const struct vw_port *port, struct vw_port_stats *sum);

@@ -639,6 +639,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		goto fail_free;
 	}
 	l->port->vid = l->vid;
+	l->port->mtu = l->mtu ? l->mtu : 1500; /* the switch enforces it */
 	rc = vw_switch_attach(over->sw, l->port);
 	if (rc) {
 		ERR("%s: cannot attach to '%s': %s", s->name, over->name, strerror(-rc));
@@ -1032,6 +1033,7 @@ int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
 		return rc;
 	}
 	l->mtu = mtu;
+	vw_switch_set_mtu(l->over->sw, l->port, mtu ? mtu : 1500);
 	return 0;
 }
 
@@ -1208,6 +1210,7 @@ int addr_create(const char *name, const char *addr, char *err, size_t errlen)
 		return rc;
 	}
 	l->addrs[l->naddr++].p = p;
+	vnic_protect_apply(l, err, errlen); /* ip-nospoof allows it now */
 	vnic_refresh_mcast(l);
 	return 0;
 }
@@ -1235,6 +1238,7 @@ int addr_delete(const char *name, const char *addr, char *err, size_t errlen)
 		return rc;
 	}
 	l->addrs[i] = l->addrs[--l->naddr];
+	vnic_protect_apply(l, err, errlen);
 	vnic_refresh_mcast(l);
 	return 0;
 }

@@ -26,6 +26,7 @@ enum vw_mactype { VW_MAC_RANDOM, VW_MAC_AUTO, VW_MAC_FIXED };
 
 #define VW_MAX_ADDRS 32
 #define VW_MAX_MCAST 64
+#define VW_MAX_ALLOWED 32 /* allowed-ips: VW_PROT_MAXNETS */
 
 struct vw_addr {
 	struct vw_prefix p;
@@ -55,6 +56,9 @@ struct vw_link {
 	uint64_t maxbw, maxbw_saved;            /* bits/s each way; 0 = none */
 	struct vw_cpuset cpus, cpus_saved;      /* CPUs that read it; empty = all */
 	uint8_t priority, priority_saved;       /* enum vw_priority (0: medium) */
+	uint32_t protect, protect_saved;        /* VW_PROT_* (datapath/protect.h) */
+	int nallowed, nallowed_saved;           /* allowed-ips; 0: unset */
+	struct vw_prefix allowed[VW_MAX_ALLOWED], allowed_saved[VW_MAX_ALLOWED];
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
@@ -99,6 +103,21 @@ bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, ch
  * with the one-line error in err.  Whether the CPUs can be used is
  * vnic_set_cpus's to say. */
 bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen);
+/* Values of link properties protection ("mac-nospoof,ip-nospoof") and
+ * allowed-ips (up to VW_MAX_ALLOWED addresses or subnets; a bare address
+ * is a host) for link name; false with the one-line error in err
+ * (objects/protect.c). */
+bool linkprop_protection_parse(const char *name, const char *value, uint32_t *flags, char *err, size_t errlen);
+bool linkprop_allowed_parse(const char *name, const char *value, struct vw_prefix *nets, int *n, char *err,
+			    size_t errlen);
+char *linkprop_protection_format(uint32_t flags, char *buf, size_t len);
+char *linkprop_allowed_format(const struct vw_prefix *nets, int n, char *buf, size_t len);
+/* Publishes the VNIC's protection (l->protect, l->allowed, else l->addrs)
+ * to its port; after a change of any of them. */
+int vnic_protect_apply(struct vw_link *l, char *err, size_t errlen);
+/* Appends the persistent protection and allowed-ips to a -p list, each
+ * after *sep (then ","). */
+void linkprop_protect_export(const struct vw_link *l, struct vw_buf *out, const char **sep);
 /* The link properties whose value is a list ("cpus=0,2"): for
  * vw_proplist_split. */
 extern const char *const linkprop_lists[];
@@ -214,6 +233,9 @@ struct linkprop_undo {
 	uint64_t maxbw, maxbw_saved;
 	struct vw_cpuset cpus, cpus_saved;
 	uint8_t priority, priority_saved;
+	uint32_t protect, protect_saved;
+	int nallowed, nallowed_saved;
+	struct vw_prefix allowed[VW_MAX_ALLOWED], allowed_saved[VW_MAX_ALLOWED];
 };
 void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);

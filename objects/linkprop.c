@@ -18,8 +18,8 @@ static const struct vw_propdef props[] = {
 	{ "maxbw", true, "--" },
 	{ "priority", true, "high,medium,low" },
 	{ "cpus", true, "--" },
-	{ "protection", false, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
-	{ "allowed-ips", false, "--" },
+	{ "protection", true, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
+	{ "allowed-ips", true, "--" },
 };
 
 const struct vw_propdef *linkprop_table(int *n)
@@ -38,7 +38,7 @@ const struct vw_propdef *linkprop_find(const char *name)
 	return NULL;
 }
 
-const char *const linkprop_lists[] = { "cpus", NULL };
+const char *const linkprop_lists[] = { "cpus", "protection", "allowed-ips", NULL };
 
 bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen)
 {
@@ -173,6 +173,42 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 			l->cpus_saved = set;
 		return 0;
 	}
+	if (!strcmp(prop, "protection")) {
+		uint32_t flags = 0, old = l->protect;
+
+		if (value && !linkprop_protection_parse(l->name, value, &flags, err, errlen))
+			return -EINVAL;
+		l->protect = flags;
+		rc = vnic_protect_apply(l, err, errlen);
+		if (rc) {
+			l->protect = old;
+			return rc;
+		}
+		if (!temporary)
+			l->protect_saved = flags;
+		return 0;
+	}
+	if (!strcmp(prop, "allowed-ips")) {
+		struct vw_prefix nets[VW_MAX_ALLOWED], old[VW_MAX_ALLOWED];
+		int n = 0, nold = l->nallowed;
+
+		if (value && !linkprop_allowed_parse(l->name, value, nets, &n, err, errlen))
+			return -EINVAL;
+		memcpy(old, l->allowed, sizeof(old));
+		memcpy(l->allowed, nets, (size_t)n * sizeof(nets[0]));
+		l->nallowed = n;
+		rc = vnic_protect_apply(l, err, errlen);
+		if (rc) {
+			memcpy(l->allowed, old, sizeof(old));
+			l->nallowed = nold;
+			return rc;
+		}
+		if (!temporary) {
+			memcpy(l->allowed_saved, nets, (size_t)n * sizeof(nets[0]));
+			l->nallowed_saved = n;
+		}
+		return 0;
+	}
 	if (!strcmp(prop, "priority")) {
 		int p = VW_PRIO_MEDIUM;
 
@@ -253,6 +289,19 @@ void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *de
 		snprintf(def, len, "medium");
 		if (l->priority_saved)
 			snprintf(saved, len, "%s", prio_names[l->priority_saved % 3]);
+	} else if (!strcmp(prop, "protection")) {
+		linkprop_protection_format(l->protect, cur, len);
+		if (!*cur)
+			snprintf(cur, len, "--");
+		snprintf(def, len, "--");
+		linkprop_protection_format(l->protect_saved, saved, len);
+	} else if (!strcmp(prop, "allowed-ips")) {
+		/* "--": the VNIC's own addresses */
+		linkprop_allowed_format(l->allowed, l->nallowed, cur, len);
+		if (!*cur)
+			snprintf(cur, len, "--");
+		snprintf(def, len, "--");
+		linkprop_allowed_format(l->allowed_saved, l->nallowed_saved, saved, len);
 	} else if (!strcmp(prop, "mtu")) {
 		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
 		snprintf(def, len, "1500");
@@ -285,6 +334,12 @@ void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
 	u->maxbw_saved = l->maxbw_saved;
 	u->cpus = l->cpus;
 	u->cpus_saved = l->cpus_saved;
+	u->protect = l->protect;
+	u->protect_saved = l->protect_saved;
+	u->nallowed = l->nallowed;
+	u->nallowed_saved = l->nallowed_saved;
+	memcpy(u->allowed, l->allowed, sizeof(u->allowed));
+	memcpy(u->allowed_saved, l->allowed_saved, sizeof(u->allowed_saved));
 }
 
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
@@ -308,6 +363,16 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 		vnic_set_cpus(l, &u->cpus, err, sizeof(err));
 	if (l->maxbw != u->maxbw)
 		vnic_set_maxbw(l, u->maxbw, err, sizeof(err));
+	if (l->protect != u->protect || l->nallowed != u->nallowed ||
+	    memcmp(l->allowed, u->allowed, sizeof(l->allowed))) {
+		l->protect = u->protect;
+		l->nallowed = u->nallowed;
+		memcpy(l->allowed, u->allowed, sizeof(l->allowed));
+		vnic_protect_apply(l, err, sizeof(err));
+	}
+	l->protect_saved = u->protect_saved;
+	l->nallowed_saved = u->nallowed_saved;
+	memcpy(l->allowed_saved, u->allowed_saved, sizeof(l->allowed_saved));
 	l->cpus_saved = u->cpus_saved;
 	l->maxbw_saved = u->maxbw_saved;
 	memcpy(l->zone_saved, u->zone_saved, sizeof(l->zone_saved));

@@ -100,6 +100,7 @@ void state_export(struct vw_buf *out)
 			vw_buf_printf(out, "%spriority=%s", sep, l->priority_saved == VW_PRIO_HIGH ? "high" : "low");
 			sep = ",";
 		}
+		linkprop_protect_export(l, out, &sep);
 		if (!vw_cpuset_empty(&l->cpus_saved)) {
 			char c[512];
 
