@@ -31,7 +31,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--workers N] [--poll-us N]\n"
-		   "              [--metrics ADDRESS:PORT]\n");
+		   "              [--metrics ADDRESS:PORT] [--socket-group GROUP]\n"
+		   "              [--client-timeout SECONDS[,IDLE_SECONDS]]\n");
 }
 
 static char *read_file(const char *path, int *err)
@@ -125,6 +126,8 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "client-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -164,6 +167,18 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (metrics_parse(optarg, err, sizeof(err))) {
+				fprintf(stderr, "vwired: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'g':
+			if (ctl_set_group(optarg, err, sizeof(err))) {
+				fprintf(stderr, "vwired: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (ctl_set_timeouts(optarg, err, sizeof(err))) {
 				fprintf(stderr, "vwired: %s\n", err);
 				return 2;
 			}
