@@ -84,6 +84,10 @@ out=$(run_on "$VW_TMP/link")
 soft_expect_eq "a symbolic link at PATH is left as it was" "$VW_TMP/file" "$(readlink "$VW_TMP/link" || echo '(gone)')"
 soft_expect_eq "and vwired refuses to start" \
 	"vwired: $VW_TMP/link exists and is a symbolic link, not a socket; refusing to replace it rc=1" "$out"
+mkdir "$VW_TMP/dir"
+out=$(run_on "$VW_TMP/dir")
+soft_expect_eq "a directory at PATH: vwired refuses to start" \
+	"vwired: $VW_TMP/dir exists and is a directory, not a socket; refusing to replace it rc=1" "$out"
 
 log "---- finding 8: the socket is 0600 from the moment it exists, whatever the umask"
 # a shim records the socket's mode and group right after bind() returns,
@@ -149,6 +153,16 @@ vwadm delete-etherstub "$STUB2" >/dev/null 2>&1 || true
 check "delete etherstub $STUB" vwadm delete-etherstub "$STUB"
 soft_done
 vw_stop
+
+log "---- the new options' values"
+out=$(out_of "$VW_BIN/vwired" -f --socket "$VW_SOCK" --client-timeout 0)
+expect_eq "--client-timeout 0 is a usage error" \
+	"vwired: invalid client timeout '0' (SECONDS[,IDLE_SECONDS], 1-86400 each) rc=2" "$out"
+out=$(out_of "$VW_BIN/vwired" -f --socket "$VW_SOCK" --client-timeout 5,x)
+expect_eq "--client-timeout 5,x is a usage error" \
+	"vwired: invalid client timeout '5,x' (SECONDS[,IDLE_SECONDS], 1-86400 each) rc=2" "$out"
+out=$(out_of "$VW_BIN/vwired" -f --socket "$VW_SOCK" --socket-group vwtcs_nosuchgroup)
+expect_eq "--socket-group of an unknown group is a usage error" "vwired: unknown group 'vwtcs_nosuchgroup' rc=2" "$out"
 
 log "---- timeouts (--client-timeout 2,4: a request within 2 s, idle 4 s)"
 vw_start --client-timeout 2,4
