@@ -41,12 +41,28 @@ import socket, sys, time
 # wait PATH SECS [DATA]: one connection that sends DATA (maybe nothing) and
 # prints what the daemon sends, then "closed" and after how many seconds
 # (whole), or "open" if it did not close within SECS.
+# noread PATH N: N show-link requests at once, whose replies are not read
+# for 5 s; then prints "closed" if the daemon closed the connection
+# (after what it had sent), "open" if it goes on answering.
 mode, path = sys.argv[1], sys.argv[2]
 def conn():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     return s
-if mode == "hold":
+if mode == "noread":
+    s = conn()
+    s.sendall(b"arg=show-link\n\n" * int(sys.argv[3]))
+    time.sleep(5)
+    s.settimeout(3)
+    try:
+        while s.recv(65536):
+            pass
+        print("closed")
+    except socket.timeout:
+        print("open")
+    except ConnectionResetError:
+        print("closed")
+elif mode == "hold":
     held = [conn() for _ in range(int(sys.argv[3]))]
     print("held %d" % len(held), flush=True)
     time.sleep(3600)
@@ -180,6 +196,9 @@ expect_eq "a connection that sends nothing: told and closed" \
 closed" "$(head -2 <<<"$out")"
 check "after 4 s (took $(tail -1 <<<"$out") s)" closed_within 4 5 "$out"
 check "create etherstub $STUB (temporary)" vwadm create-etherstub -t "$STUB"
+expect_eq "a client that does not take its replies (5000 requests at once, ~450 KB of replies) is closed" \
+	closed "$(python3 "$PY" noread "$VW_SOCK" 5000)"
+check "and the daemon goes on" vwadm show-link "$STUB"
 out=$(vwstat -i 5 -c 2 -p -o link,ipkts "$STUB" 2>&1)
 expect_eq "vwstat -i 5 (more than the idle timeout) samples on" "$STUB:0
 $STUB:0" "$out"
