@@ -24,12 +24,14 @@ command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed"
 [ -z "$(getent group $GRP)" ] || fail "group $GRP exists here; the test needs a GID no one uses"
 
 # as_user [SETPRIV OPTIONS] -- CMD...: CMD as uid/gid 65534 with no groups
-# but those the options give.
+# but those the options give.  It replaces the shell it runs in (so that
+# vw_bg's pid is CMD's own): call it in a subshell only.
 as_user() {
 	local -a o=()
+	[ "$BASH_SUBSHELL" -gt 0 ] || fail "as_user must run in a subshell"
 	while [ "$1" != -- ]; do o+=("$1"); shift; done
 	shift
-	setpriv --reuid=$NOBODY --regid=$NOBODY "${o[@]}" env VWIRE_SOCKET="$VW_SOCK" "$@"
+	exec setpriv --reuid=$NOBODY --regid=$NOBODY "${o[@]}" env VWIRE_SOCKET="$VW_SOCK" "$@"
 }
 # out_of CMD...: CMD's stderr and stdout and exit status ("... rc=N").
 out_of() { local rc=0 out; out=$("$@" 2>&1) || rc=$?; printf '%s rc=%d' "$out" $rc; }
@@ -250,7 +252,7 @@ out=$(out_of as_user --groups=$GRP --inh-caps=+net_raw --ambient-caps=+net_raw -
 	"$VW_BIN/vwadm" create-etherstub "$STUB2")
 expect_eq "CAP_NET_RAW is not CAP_NET_ADMIN: create-etherstub refused" \
 	"vwadm: permission denied: 'create-etherstub' needs root or CAP_NET_ADMIN rc=1" "$out"
-if as_user "${G[@]}" unshare -U -r true 2>/dev/null; then
+if (as_user "${G[@]}" unshare -U -r true 2>/dev/null); then
 	out=$(out_of as_user "${G[@]}" unshare -U -r "$VW_BIN/vwadm" create-etherstub "$STUB2")
 	expect_eq "root of its own user namespace (all capabilities there) is no administrator here" \
 		"vwadm: permission denied: 'create-etherstub' needs root or CAP_NET_ADMIN rc=1" "$out"
