@@ -17,8 +17,27 @@
  * the persistent state is not rewritten. */
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring);
 
-/* Binds the socket (refusing to take over one a live daemon answers on). */
+/* Binds the socket (refusing to take over one a live daemon answers on, and
+ * to remove anything at path that is not a socket), mode 0600 root only or,
+ * after ctl_set_group, 0660 with that group, from the moment it exists. */
 int ctl_listen(const char *path, char *err, size_t errlen);
+/* vwired --client-timeout "SECONDS[,IDLE_SECONDS]": how long a request may
+ * take to arrive whole (and a reply to be taken), and how long a connection
+ * may sit idle (default 10 and 60; IDLE 6 x SECONDS when not given).  Before
+ * ctl_run. */
+int ctl_set_timeouts(const char *spec, char *err, size_t errlen);
+/* vwired --socket-group GROUP (a name or a number): read-only commands open
+ * to that group.  Before ctl_listen. */
+int ctl_set_group(const char *group, char *err, size_t errlen);
+/*
+ * The control protocol's request parser (docs/protocol.md): buf holds len
+ * bytes (a request without its final empty line) followed by a NUL; its
+ * lines are cut in place into argv (at most max words, argv has max + 1
+ * entries, NULL-terminated); an empty line is skipped.  -1 with *why
+ * ("malformed request", "too many words in request") for anything but
+ * "arg=WORD" lines.  Exposed for the fuzz harness.
+ */
+int ctl_parse_request(char *buf, size_t len, int *argc, char **argv, int max, const char **why);
 /* Serves clients until SIGINT or SIGTERM. */
 int ctl_run(void);
 void ctl_close(void);

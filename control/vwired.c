@@ -32,7 +32,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--force-state] [--workers N]\n"
-		   "              [--poll-us N] [--metrics ADDRESS:PORT]\n");
+		   "              [--poll-us N] [--metrics ADDRESS:PORT] [--socket-group GROUP]\n"
+		   "              [--client-timeout SECONDS[,IDLE_SECONDS]]\n");
 }
 
 /* Every VNIC holds one descriptor per worker: take all the descriptors the
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "force-state", no_argument, NULL, 'F' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "client-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,6 +104,18 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			force_state = true;
+			break;
+		case 'g':
+			if (ctl_set_group(optarg, err, sizeof(err))) {
+				fprintf(stderr, "vwired: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (ctl_set_timeouts(optarg, err, sizeof(err))) {
+				fprintf(stderr, "vwired: %s\n", err);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

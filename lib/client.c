@@ -3,12 +3,15 @@
  * the wire format) and the text buffer both sides build messages with.
  */
 #include <errno.h>
+#include <grp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -16,6 +19,7 @@
 
 struct vw_handle {
 	int fd;
+	struct sockaddr_un sun; /* to connect again (vw_call) */
 };
 
 void vw_buf_free(struct vw_buf *b)
@@ -95,35 +99,99 @@ const char *vw_socket_path(const char *override)
 	return VW_DEFAULT_SOCKET;
 }
 
+/* Why connect() failed, for a person: only a missing socket or one nobody
+ * listens on means there is no daemon. */
+static vw_status_t connect_error(const char *path, int e, char *err, size_t errlen)
+{
+	struct stat st;
+	struct group *gr;
+	char who[160];
+
+	if (e == ENOENT || e == ECONNREFUSED) {
+		snprintf(err, errlen, "no daemon at %s (%s); start one with 'vwired' or set VWIRE_SOCKET", path,
+			 strerror(e));
+		return VW_E_NODAEMON;
+	}
+	if (e != EACCES && e != EPERM) {
+		snprintf(err, errlen, "cannot connect to vwired at %s: %s", path, strerror(e));
+		return VW_E_SYS;
+	}
+	if (stat(path, &st) < 0)
+		snprintf(who, sizeof(who), "a directory on the way is closed to you");
+	else if (!(st.st_mode & 0020))
+		snprintf(who, sizeof(who), "the socket is for root only");
+	else if ((gr = getgrgid(st.st_gid)))
+		snprintf(who, sizeof(who), "the socket is for root and group %s", gr->gr_name);
+	else
+		snprintf(who, sizeof(who), "the socket is for root and group %u", (unsigned)st.st_gid);
+	snprintf(err, errlen, "cannot connect to vwired at %s: %s (%s; ask an administrator for access)", path,
+		 strerror(e), who);
+	return VW_E_PERM;
+}
+
+static int dial(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), e;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	/* a daemon that stops answering must not hang its clients forever */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 60 }, sizeof(struct timeval));
+	return fd;
+}
+
 vw_status_t vw_open(const char *sockpath, struct vw_handle **hp, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = vw_socket_path(sockpath);
 	struct vw_handle *h;
+	vw_status_t st;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (strlen(path) >= sizeof(h->sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: '%s'", path);
 		return VW_E_INVAL;
 	}
-	strcpy(sun.sun_path, path);
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return VW_E_NOMEM;
 	}
-	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		snprintf(err, errlen, "no daemon at %s (%s); start one with 'vwired' or set VWIRE_SOCKET", path,
-			 strerror(errno));
-		if (h->fd >= 0)
-			close(h->fd);
+	h->sun.sun_family = AF_UNIX;
+	strcpy(h->sun.sun_path, path);
+	h->fd = dial(&h->sun);
+	if (h->fd < 0) {
+		st = connect_error(path, -h->fd, err, errlen);
 		free(h);
-		return VW_E_NODAEMON;
+		return st;
 	}
-	/* a daemon that stops answering must not hang its clients forever */
-	setsockopt(h->fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 60 }, sizeof(struct timeval));
 	*hp = h;
 	return VW_OK;
+}
+
+/*
+ * The daemon closes a connection that stays idle too long, or that it needs
+ * the slot of, and says so first (docs/protocol.md, "Timeouts"); it sends
+ * nothing else unasked.  Such a connection is replaced before a request
+ * goes out.  A plain end of stream (the daemon stopped) is left for the
+ * request to find.
+ */
+static void reconnect_if_dropped(struct vw_handle *h)
+{
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	char c;
+	int fd;
+
+	if (poll(&p, 1, 0) != 1 || recv(h->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+		return;
+	fd = dial(&h->sun);
+	if (fd < 0)
+		return;
+	close(h->fd);
+	h->fd = fd;
 }
 
 void vw_close(struct vw_handle *h)
@@ -286,6 +354,7 @@ static vw_status_t call(struct vw_handle *h, int argc, char *const argv[], struc
 		vw_buf_free(&b);
 		return st;
 	}
+	reconnect_if_dropped(h);
 	/* a daemon that refuses the connection (too many clients) says why
 	 * before closing: read its answer even when the send failed */
 	sent = write_all(h->fd, b.p, b.len);

@@ -1,7 +1,9 @@
 /*
  * The vwadm grammar (SPEC §4): one table serves the CLI (usage, parsing
  * before anything is sent), the daemon (parsing what it receives) and vWire
- * files (every line is one of these commands).
+ * files (every line is one of these commands), and says who may run each
+ * command over the control socket (priv: the daemon's only permission
+ * table; control/ctl.c checks it against the client's credentials).
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,57 +13,69 @@
 #define SHOW "po:"
 
 static const struct vw_cmddef cmds[] = {
-	{ "create-etherstub", "t", "", 1, 1, "[-t] NAME", true, "" },
-	{ "delete-etherstub", "", "", 1, 1, "NAME", true, "" },
-	{ "show-etherstub", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
+	{ "create-etherstub", "t", "", 1, 1, "[-t] NAME", true, "", VW_PRIV_ADMIN },
+	{ "delete-etherstub", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
+	{ "show-etherstub", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
 	{ "create-vnic", "tl:m:r:v:p:", "p", 1, 1,
-	  "[-t] -l LINK [-m MAC|random|auto] [-r PREFIX] [-v VID] [-p PROP=VAL[,...]] NAME", true, "l" },
-	{ "delete-vnic", "", "", 1, 1, "NAME", true, "" },
-	{ "show-vnic", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [NAME...]", true, "" },
-	{ "show-link", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "" },
-	{ "show-phys", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "" },
-	{ "set-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] LINK", true, "p" },
-	{ "reset-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] LINK", true, "p" },
-	{ "show-linkprop", "cp:o:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [LINK...]", true, "" },
-	{ "create-zone", "", "", 1, 1, "NAME", true, "" },
-	{ "delete-zone", "f", "", 1, 1, "[-f] NAME", true, "" },
-	{ "show-zone", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
-	{ "create-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a" },
-	{ "delete-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a" },
-	{ "show-addr", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "" },
-	{ "export", "o:", "", 0, 0, "[-o FILE]", true, "" },
+	  "[-t] -l LINK [-m MAC|random|auto] [-r PREFIX] [-v VID] [-p PROP=VAL[,...]] NAME", true, "l", VW_PRIV_ADMIN },
+	{ "delete-vnic", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
+	{ "show-vnic", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [NAME...]", true, "", VW_PRIV_READ },
+	{ "show-link", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
+	{ "show-phys", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
+	{ "set-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] LINK", true, "p", VW_PRIV_ADMIN },
+	{ "reset-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] LINK", true, "p", VW_PRIV_ADMIN },
+	{ "show-linkprop", "cp:o:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [LINK...]", true, "", VW_PRIV_READ },
+	{ "create-zone", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
+	{ "delete-zone", "f", "", 1, 1, "[-f] NAME", true, "", VW_PRIV_ADMIN },
+	{ "show-zone", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
+	{ "create-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN },
+	{ "delete-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN },
+	{ "show-addr", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
+	{ "export", "o:", "", 0, 0, "[-o FILE]", true, "", VW_PRIV_READ },
 	{ "create-aggr", "tl:P:L:T:", "l", 1, 1,
-	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", false, "l" },
-	{ "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l" },
-	{ "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l" },
-	{ "delete-aggr", "t", "", 1, 1, "[-t] NAME", false, "" },
-	{ "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", false, "" },
+	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", false, "l", VW_PRIV_ADMIN },
+	{ "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN },
+	{ "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN },
+	{ "delete-aggr", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN },
+	{ "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ },
 	{ "create-tunnel", "tT:a:p:", "a", 1, 1,
-	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta" },
-	{ "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "" },
-	{ "show-tunnel", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", false, "" },
-	{ "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", true, "la" },
-	{ "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", true, "" },
-	{ "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", true, "p" },
-	{ "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", true, "p" },
-	{ "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", true, "" },
-	{ "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", true, "" },
-	{ "start-accounting", "i:f:r:", "", 0, 0, "[-i SECONDS] [-f FILE] [-r DURATION]", true, "" },
-	{ "stop-accounting", "", "", 0, 0, "", true, "" },
-	{ "show-accounting", SHOW, "", 0, 0, "[-p] [-o FIELD,...]", true, "" },
-	{ "create-mirror", "l:d:f:t:", "", 1, 1, "-l LINK[,LINK...] [-d in|out|both] [-f FILTER] -t DEST NAME", true, "lt" },
-	{ "delete-mirror", "", "", 1, 1, "NAME", true, "" },
-	{ "show-mirror", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
-	{ "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta" },
-	{ "delete-exporter", "", "", 1, 1, "NAME", true, "" },
-	{ "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "" },
-	{ "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "" },
+	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta", VW_PRIV_ADMIN },
+	{ "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN },
+	{ "show-tunnel", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ },
+	{ "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", true, "la", VW_PRIV_ADMIN },
+	{ "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", true, "", VW_PRIV_ADMIN },
+	{ "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", true, "p", VW_PRIV_ADMIN },
+	{ "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", true, "p", VW_PRIV_ADMIN },
+	{ "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ },
+	{ "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ },
+	{ "start-accounting", "i:f:r:", "", 0, 0, "[-i SECONDS] [-f FILE] [-r DURATION]", true, "", VW_PRIV_ADMIN },
+	{ "stop-accounting", "", "", 0, 0, "", true, "", VW_PRIV_ADMIN },
+	{ "show-accounting", SHOW, "", 0, 0, "[-p] [-o FIELD,...]", true, "", VW_PRIV_READ },
+	{ "create-mirror", "l:d:f:t:", "", 1, 1, "-l LINK[,LINK...] [-d in|out|both] [-f FILTER] -t DEST NAME", true, "lt", VW_PRIV_ADMIN },
+	{ "delete-mirror", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
+	{ "show-mirror", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
+	{ "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta", VW_PRIV_ADMIN },
+	{ "delete-exporter", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
+	{ "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
+	{ "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "", VW_PRIV_ADMIN },
 	/* internal, for vwstat */
-	{ "stats", "", "", 0, -1, NULL, true, "" },
-	{ "flowstats", "l:", "", 0, -1, NULL, true, "" },
+	{ "stats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ },
+	{ "flowstats", "l:", "", 0, -1, NULL, true, "", VW_PRIV_READ },
 	/* internal, for vwsnoop: the reply is followed by a pcap stream */
-	{ "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l" },
+	{ "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l", VW_PRIV_CAPTURE },
 };
+
+const char *vw_priv_needs(enum vw_priv p)
+{
+	switch (p) {
+	case VW_PRIV_READ:
+		return "access to the control socket";
+	case VW_PRIV_CAPTURE:
+		return "root or CAP_NET_RAW";
+	default:
+		return "root or CAP_NET_ADMIN";
+	}
+}
 
 const struct vw_cmddef *vw_cmd_table(int *n)
 {

@@ -275,6 +275,20 @@ uint32_t vw_crc32(uint32_t crc, const void *buf, size_t len);
 /* ---- the vwadm command grammar (lib/cmd.c) ---- */
 
 /*
+ * What a client must be to run a command over the control socket (the
+ * daemon checks it from the peer's SO_PEERCRED; docs/protocol.md,
+ * "Permissions").  The default (0) is the strictest, so a command added
+ * without thought is for administrators only.
+ */
+enum vw_priv {
+	VW_PRIV_ADMIN = 0, /* changes: root or CAP_NET_ADMIN */
+	VW_PRIV_READ,      /* read-only: anyone who can open the socket */
+	VW_PRIV_CAPTURE,   /* captures: root or CAP_NET_RAW */
+};
+/* "root or CAP_NET_ADMIN", as a refusal names what is missing. */
+const char *vw_priv_needs(enum vw_priv p);
+
+/*
  * One entry per subcommand.  Options are single letters; opts lists them as
  * getopt does ("tl:m:": -t is a flag, -l and -m take a value).  Options in
  * repeat may be given more than once.  Options and operands may be mixed.
@@ -287,6 +301,7 @@ struct vw_cmddef {
 	const char *usage;              /* NULL: internal, not listed */
 	bool implemented;
 	const char *required;           /* options that must be given */
+	enum vw_priv priv;              /* who may run it (the one table) */
 };
 
 #define VW_CMD_MAXOPT 64
@@ -346,8 +361,11 @@ struct vw_handle;
 
 /* The socket a client uses: override, else $VWIRE_SOCKET, else the default. */
 const char *vw_socket_path(const char *override);
-/* VW_E_NODAEMON with a one-line explanation naming the socket when no daemon
- * answers. */
+/* A one-line explanation naming the socket in err when it fails:
+ * VW_E_NODAEMON when no daemon answers (no socket, or nobody listens on it),
+ * VW_E_PERM when the socket is not open to the caller (saying who it is
+ * for), VW_E_SYS for anything else.  A connection the daemon later closes
+ * for idleness is opened again by the next vw_call. */
 vw_status_t vw_open(const char *sockpath, struct vw_handle **h, char *err, size_t errlen);
 void vw_close(struct vw_handle *h);
 /* Sends one command and waits for its reply; reply->status is the daemon's
