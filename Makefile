@@ -72,7 +72,7 @@ deps:
 	bash scripts/install-deps.sh
 
 check: deps
-	$(MAKE) all asan
+	$(MAKE) all asan fuzz-build
 	bash tests/run.sh
 
 unit: all asan
@@ -88,3 +88,4 @@ clean:
 .PHONY: all asan deps check unit demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 include bench/bench.mk
+include fuzz/fuzz.mk

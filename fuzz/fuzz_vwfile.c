@@ -1,0 +1,102 @@
+/*
+ * The vWire file reader (lib/vwfile.c): the input is a file's text, read
+ * with three variables defined (LINK, EMPTY, SPACED); each command is also
+ * given to the command grammar, as `vwadm apply` and the daemon's start-up
+ * do.
+ *
+ * Checked: the reader ends (each call moves on, the line numbers never go
+ * back and stay within the text); a command has at least one word; an
+ * error names the file and a line; and every command, written back with
+ * vw_word_quote() on one line, reads back as the same words.
+ */
+#include "fuzz/fuzz.h"
+#include "lib/vwire.h"
+
+static const struct vw_vardef vars[] = {
+	{ "LINK", "net0" },
+	{ "EMPTY", "" },
+	{ "SPACED", "a b\t'c\" \\ #d ${LINK}" },
+};
+
+/* Writes argv back as one line and reads it again. */
+static void check_round_trip(int argc, char **argv)
+{
+	struct vw_vwfile *g;
+	struct vw_buf line = { 0 };
+	char q[4096], err[256], **av2;
+	int i, argc2, ln;
+
+	for (i = 0; i < argc; i++) {
+		FUZZ_CHECK(!strchr(argv[i], '\n'), "word %d holds a newline", i);
+		if (!vw_word_quote(argv[i], q, sizeof(q))) {
+			vw_buf_free(&line);
+			return; /* too long to quote here */
+		}
+		vw_buf_printf(&line, "%s%s", i ? " " : "", q);
+	}
+	if (line.oom) {
+		vw_buf_free(&line);
+		return;
+	}
+	g = vw_vwfile_open_mem(line.p, "again", NULL, 0);
+	if (g) {
+		FUZZ_CHECK(vw_vwfile_next(g, &argc2, &av2, &ln, err, sizeof(err)) == 1, "'%s' does not read back: %s",
+			   line.p, err);
+		FUZZ_CHECK(argc2 == argc, "'%s' reads back as %d words, not %d", line.p, argc2, argc);
+		for (i = 0; i < argc; i++)
+			FUZZ_CHECK(!strcmp(argv[i], av2[i]), "word %d '%s' reads back as '%s'", i, argv[i], av2[i]);
+		FUZZ_CHECK(vw_vwfile_next(g, &argc2, &av2, &ln, err, sizeof(err)) == 0, "more than one command");
+		vw_vwfile_close(g);
+	}
+	vw_buf_free(&line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vw_vwfile *f;
+	char *text, err[512], **argv;
+	int argc, line, last = 0, lines = 1, rc, calls = 0;
+	size_t i;
+
+	if (size > 16384)
+		return 0;
+	/* today's reader takes a C string: the text up to the first NUL */
+	text = fuzz_strndup(data, size);
+	if (!text)
+		return 0;
+	for (i = 0; text[i]; i++)
+		lines += text[i] == '\n';
+	f = vw_vwfile_open_mem(text, "fuzz.vw", vars, (int)(sizeof(vars) / sizeof(vars[0])));
+	if (!f) {
+		free(text);
+		return 0;
+	}
+	for (;;) {
+		err[0] = 0;
+		line = 0;
+		rc = vw_vwfile_next(f, &argc, &argv, &line, err, sizeof(err));
+		FUZZ_CHECK(rc >= -1 && rc <= 1, "vw_vwfile_next returned %d", rc);
+		FUZZ_CHECK(++calls <= lines + 1, "%d calls for %d lines: the reader does not move on", calls, lines);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			FUZZ_CHECK(!strncmp(err, "fuzz.vw:", 8) && strlen(err) > 9, "error without file and line: '%s'",
+				   err);
+			continue;
+		}
+		FUZZ_CHECK(argc >= 1 && argv[argc] == NULL, "command of %d words", argc);
+		FUZZ_CHECK(line >= 1 && line <= lines && line >= last, "command on line %d (last %d, %d lines)", line,
+			   last, lines);
+		last = line;
+		{
+			struct vw_cmd c;
+			char e[256];
+
+			vw_cmd_parse(argc, argv, &c, e, sizeof(e));
+		}
+		check_round_trip(argc, argv);
+	}
+	vw_vwfile_close(f);
+	free(text);
+	return 0;
+}
