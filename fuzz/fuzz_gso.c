@@ -36,8 +36,9 @@ static uint8_t scratch[VW_GSO_SCRATCH];
 static struct vw_seg segs[VW_GSO_SEGS_MAX];
 static struct vw_gso_scratch gs;
 
-/* As a sending stack leaves a frame with offloads (see mode bit 1). */
-static void make_consistent(uint8_t *f, uint32_t len, struct virtio_net_hdr_v1 *h)
+/* As a sending stack leaves a frame with offloads (see mode bit 1); false
+ * when the frame is not a TCP/UDP packet that could be made so. */
+static bool make_consistent(uint8_t *f, uint32_t len, struct virtio_net_hdr_v1 *h)
 {
 	struct vw_pktinfo pi;
 	uint32_t l3 = VW_ETH_HLEN, c;
@@ -51,14 +52,14 @@ static void make_consistent(uint8_t *f, uint32_t len, struct virtio_net_hdr_v1 *
 		l3 += 4;
 	}
 	if (l3 > len)
-		return;
+		return false;
 	if (vw_get16(f + l3 - 2) == VW_ETHERTYPE_IPV4 && l3 + 20 <= len && len - l3 <= 0xffff)
 		vw_put16(f + l3 + 2, (uint16_t)(len - l3));
 	else if (vw_get16(f + l3 - 2) == VW_ETHERTYPE_IPV6 && l3 + 40 <= len && len - l3 - 40 <= 0xffff)
 		vw_put16(f + l3 + 4, (uint16_t)(len - l3 - 40));
 	if (vw_pkt_parse(f, len, &pi) != VW_PP_OK || !pi.l4 || pi.ip_end != len ||
 	    (pi.proto != VW_IPPROTO_TCP && pi.proto != VW_IPPROTO_UDP))
-		return;
+		return false;
 	if (pi.ipver == 4) {
 		f[pi.l3 + 10] = f[pi.l3 + 11] = 0;
 		c = (uint16_t)~fuzz_fold(fuzz_sum(f + pi.l3, (f[pi.l3] & 0xfu) * 4, 0));
@@ -77,6 +78,7 @@ static void make_consistent(uint8_t *f, uint32_t len, struct virtio_net_hdr_v1 *
 			h->gso_type = (uint8_t)((pi.ipver == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6) |
 						(h->gso_type & VIRTIO_NET_HDR_GSO_ECN));
 	}
+	return true;
 }
 
 /* A single frame, in place: right checksums when it was consistent. */
@@ -151,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_net_hdr_v1 h, h0;
 	uint8_t mode, *f, *frame;
+	bool consistent = false;
 	uint16_t vid;
 	uint32_t len;
 	int n, max;
@@ -167,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(f, data, len);
 	if (mode & M_CONSISTENT)
-		make_consistent(f, len, &h);
+		consistent = make_consistent(f, len, &h);
 	max = mode & M_FEWSEGS ? 4 : VW_GSO_SEGS_MAX;
 	h0 = h;
 	if (mode & M_CUT) {
@@ -196,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_segs(frame, clen, &h0, gs.segs, n, sizeof(gs.out));
 		} else if (n == 1) {
 			FUZZ_CHECK(gs.segs[0].data == frame && gs.segs[0].len == clen, "one segment is not the frame");
-			check_one(frame, clen, &h0, &h, mode & M_CONSISTENT);
+			check_one(frame, clen, &h0, &h, consistent);
 		}
 	} else {
 		uint8_t *copy = malloc(len ? len : 1);
@@ -216,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(segs[0].data == f && segs[0].len == len, "one segment is not the frame");
 			if (!vw_vnet_has_work(&h0))
 				FUZZ_CHECK(!memcmp(copy, f, len), "frame without offloads changed");
-			check_one(f, len, &h0, &h, mode & M_CONSISTENT);
+			check_one(f, len, &h0, &h, consistent);
 		}
 		free(copy);
 	}
