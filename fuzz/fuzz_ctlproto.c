@@ -20,6 +20,7 @@
  * with vw_buf_kv() come back unchanged (control characters as blanks).
  */
 #include <errno.h>
+#include <glob.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,12 +44,40 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
+/* A run that crashed exits without cleanup(): remove the sockets of such
+ * runs, which no process answers on any more. */
+static void sweep_stale(void)
+{
+	glob_t g;
+	size_t i;
+
+	if (glob("/tmp/vwfuzz.*/s", 0, NULL, &g))
+		return;
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char *slash;
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", g.gl_pathv[i]);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == ECONNREFUSED) {
+			unlink(g.gl_pathv[i]);
+			slash = strrchr(g.gl_pathv[i], '/');
+			*slash = 0;
+			rmdir(g.gl_pathv[i]);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	globfree(&g);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 	(void)argc;
 	(void)argv;
+	sweep_stale();
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		exit(1);
