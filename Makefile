@@ -72,7 +72,7 @@ deps:
 	bash scripts/install-deps.sh
 
 check: deps
-	$(MAKE) all asan
+	$(MAKE) all asan fuzz-build
 	bash tests/run.sh
 
 unit: all asan
@@ -94,3 +94,4 @@ $(B)/tests/faultfs.so: tests/fault/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
 all: $(B)/tests/faultfs.so
+include fuzz/fuzz.mk

@@ -4,6 +4,9 @@
 #   tests/run.sh --unit     unit tests only (both builds)
 #   tests/run.sh NAME...    only the system tests named (t_NAME.sh)
 # Unit tests count one per cmocka test; a system test script counts as one.
+# The full run also runs each fuzzer built by `make fuzz-build` for
+# FUZZ_SECONDS (30) and counts it as one test, passed if it found no crash
+# (VWT_FUZZ=0 leaves them out).
 # Every system test cleans up after itself; this runner also removes any
 # daemon, zone or link that a killed test may have left (all are named vwt*).
 set -u
@@ -44,6 +47,23 @@ run_system() {   # $1: script
 	bash tests/system/sweep.sh >/dev/null 2>&1
 }
 
+run_fuzz() {   # $1: harness binary
+	local name start rc
+	name=$(basename "$1")
+	start=$(date +%s)
+	bash fuzz/run.sh "$name" > "$log_dir/$name.log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1))
+		printf '%-40s ok (%ds) %s\n' "$name" $(( $(date +%s) - start )) \
+			"$(awk 'END {print $3 " execs, cov " $4 ", ft " $5}' "$log_dir/$name.log")"
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		printf '%-40s FAILED (%ds); last lines of %s:\n' "$name" $(( $(date +%s) - start )) "$log_dir/$name.log"
+		tail -15 "$log_dir/$name.log" | sed 's/^/    /'
+	fi
+}
+
 unit_only=0 only=()
 for a in "$@"; do
 	case "$a" in --unit) unit_only=1 ;; *) only+=("$a") ;; esac
@@ -53,6 +73,11 @@ if [ ${#only[@]} = 0 ]; then
 	for b in build/tests/test_* build/asan/tests/test_*; do
 		[ -x "$b" ] && run_unit "$b"
 	done
+	if [ $unit_only = 0 ] && [ "${VWT_FUZZ:-1}" != 0 ]; then
+		for b in build/fuzz/fuzz_*; do
+			[ -f "$b" ] && [ -x "$b" ] && run_fuzz "$b"
+		done
+	fi
 fi
 if [ $unit_only = 0 ]; then
 	if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,4 @@
+export
+
+
+create-zone z9 \

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Writes the binary seed corpora of the datapath harnesses (fuzz/corpus/pkt,
+tcpops, gso, pcapfilter): real frames with right checksums -- ARP, IPv4/TCP
+SYN with options, tagged and double-tagged frames, IPv6/UDP, IPv6 with
+extension headers, fragments, and TCP/UDP super-frames with their
+virtio-net headers.  Run from the top of the tree; the text seeds (cmd,
+vwfile, ctlproto) are kept as files."""
+import os
+import struct
+
+MAC_A = bytes.fromhex("020820000001")
+MAC_B = bytes.fromhex("020820000002")
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def eth(payload, etype, tags=()):
+    h = MAC_B + MAC_A
+    for tpid, vid in tags:
+        h += struct.pack("!HH", tpid, vid)
+    return h + struct.pack("!H", etype) + payload
+
+
+def ipv4(proto, src, dst, l4, frag=0, ident=1, l4sum=True):
+    src, dst = bytes(src), bytes(dst)
+    if l4sum and l4 is not None:
+        l4 = fix_l4(proto, src + dst + struct.pack("!BBH", 0, proto, len(l4)), l4)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident, frag, 64, proto, 0, src, dst)
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + l4
+
+
+def ipv6(nxt, src, dst, payload, l4proto=None, l4off=0):
+    if l4proto is not None:
+        l4 = payload[l4off:]
+        ph = bytes(src) + bytes(dst) + struct.pack("!IxxxB", len(l4), l4proto)
+        payload = payload[:l4off] + fix_l4(l4proto, ph, l4)
+    return struct.pack("!IHBB", 6 << 28, len(payload), nxt, 64) + bytes(src) + bytes(dst) + payload
+
+
+def fix_l4(proto, pseudo, l4):
+    at = 16 if proto == 6 else 6 if proto == 17 else None
+    if at is None:
+        return l4
+    l4 = l4[:at] + b"\0\0" + l4[at + 2:]
+    c = csum(pseudo + l4)
+    return l4[:at] + struct.pack("!H", c) + l4[at + 2:]
+
+
+def tcp(sport, dport, flags, opts=b"", payload=b"", seq=1000):
+    opts += b"\0" * (-len(opts) % 4)
+    off = (20 + len(opts)) // 4
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, 0, off << 4, flags, 65535, 0, 0) + opts + payload
+
+
+def udp(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+V4A, V4B = [10, 0, 0, 1], [10, 0, 0, 2]
+V6A = bytes.fromhex("fd000000000000000000000000000001")
+V6B = bytes.fromhex("fd000000000000000000000000000002")
+SYN_OPTS = bytes.fromhex("020405b4") + bytes.fromhex("0402") + bytes.fromhex("080a0000000100000000") + \
+    bytes.fromhex("01030307")
+
+arp = bytes.fromhex("ffffffffffff") + MAC_A + struct.pack("!H", 0x0806) + \
+    struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + MAC_A + bytes(V4A) + bytes(6) + bytes(V4B)
+syn4 = eth(ipv4(6, V4A, V4B, tcp(40000, 80, 0x02, SYN_OPTS)), 0x0800)
+synack_vlan = eth(ipv4(6, V4B, V4A, tcp(80, 40000, 0x12, bytes.fromhex("01010204238c"))), 0x0800,
+                  tags=[(0x8100, 100)])
+syn6 = eth(ipv6(6, V6A, V6B, tcp(40001, 443, 0x02, SYN_OPTS), 6, 0), 0x86DD)
+udp6 = eth(ipv6(17, V6A, V6B, udp(5353, 5353, b"hello"), 17, 0), 0x86DD)
+qinq_icmp = eth(ipv4(1, V4A, V4B, struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping"), 0x0800,
+                tags=[(0x88A8, 10), (0x8100, 20)])
+# IPv6: hop-by-hop (8 bytes) then a fragment header (first fragment), then TCP
+hbh = struct.pack("!BB6s", 44, 0, bytes(6))
+frag6 = struct.pack("!BBHI", 6, 0, 1, 0x1234)
+tcp6e = tcp(40002, 22, 0x18, payload=b"data")
+ext6 = eth(ipv6(0, V6A, V6B, hbh + frag6 + tcp6e, 6, len(hbh) + len(frag6)), 0x86DD)
+frag4_later = eth(ipv4(17, V4A, V4B, b"\x00" * 16, frag=0x0002, l4sum=False), 0x0800)
+padded = eth(ipv4(17, V4A, V4B, udp(53, 53, b"")), 0x0800) + b"\0" * 18
+rst_bait = eth(ipv4(6, V4A, V4B, tcp(40003, 25, 0x03, payload=b"x" * 10)), 0x0800)  # SYN|FIN with data
+
+frames = {
+    "arp": arp, "ipv4-tcp-syn-opts": syn4, "vlan-tcp-synack": synack_vlan, "ipv6-tcp-syn": syn6,
+    "ipv6-udp": udp6, "qinq-icmp": qinq_icmp, "ipv6-hbh-frag-tcp": ext6, "ipv4-later-fragment": frag4_later,
+    "ipv4-udp-padded": padded, "ipv4-tcp-synfin-data": rst_bait,
+}
+
+
+def write(dirname, name, data):
+    os.makedirs(dirname, exist_ok=True)
+    with open(os.path.join(dirname, name), "wb") as f:
+        f.write(data)
+
+
+for name, f in frames.items():
+    write("fuzz/corpus/pkt", name, f)
+    write("fuzz/corpus/pcapfilter", name, b"\0\0\0\0" + f)
+
+# tcpops: mss, mode (1 NEEDS_CSUM, 2 fix checksum), RST buffer size, frame
+write("fuzz/corpus/tcpops", "syn4-clamp-1200", struct.pack("!HBB", 1200, 0, 82) + syn4)
+write("fuzz/corpus/tcpops", "syn6-clamp-1400", struct.pack("!HBB", 1400, 0, 82) + syn6)
+write("fuzz/corpus/tcpops", "synack-vlan-needs-csum", struct.pack("!HBB", 536, 1, 82) + synack_vlan)
+write("fuzz/corpus/tcpops", "synfin-rst", struct.pack("!HBB", 1460, 2, 82) + rst_bait)
+write("fuzz/corpus/tcpops", "syn4-small-rst-buffer", struct.pack("!HBB", 1000, 0, 40) + syn4)
+
+
+def vnet(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset):
+    return struct.pack("<BBHHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, 0)
+
+
+payload = bytes((i * 7) & 0xFF for i in range(3000))
+tso4 = eth(ipv4(6, V4A, V4B, tcp(40000, 5001, 0x18 | 0x80, bytes.fromhex("0101080a0000000100000002"),
+                                  payload)), 0x0800)
+tso6 = eth(ipv6(6, V6A, V6B, tcp(40000, 5001, 0x19, b"", payload[:2500]), 6, 0), 0x86DD,
+           tags=[(0x8100, 7)])
+uso4 = eth(ipv4(17, V4A, V4B, udp(4000, 4001, payload[:2000])), 0x0800)
+csum_only = eth(ipv4(17, V4A, V4B, udp(4000, 4001, b"abc")), 0x0800)
+# mode 1: the harness makes offsets and the pseudo-header sum agree
+write("fuzz/corpus/gso", "tcpv4-tso", vnet(1, 1, 66, 1448, 34, 16) + b"\1\0\0" + tso4)
+write("fuzz/corpus/gso", "tcpv6-tso-vlan", vnet(1, 4, 78, 1200, 58, 16) + b"\1\0\0" + tso6)
+write("fuzz/corpus/gso", "udp-uso", vnet(1, 5, 42, 1000, 34, 6) + b"\1\0\0" + uso4)
+write("fuzz/corpus/gso", "needs-csum-only", vnet(1, 0, 0, 0, 34, 6) + b"\1\0\0" + csum_only)
+write("fuzz/corpus/gso", "tcpv4-cut-vid-100", vnet(1, 1, 66, 1448, 34, 16) + b"\3\0\x64" + tso4)
+write("fuzz/corpus/gso", "tcpv4-ecn-raw", vnet(1, 0x81, 66, 500, 34, 16) + b"\0\0\0" + tso4)
+write("fuzz/corpus/gso", "tcpv4-fewsegs", vnet(1, 1, 66, 536, 34, 16) + b"\5\0\0" + tso4)
+write("fuzz/corpus/gso", "no-offload", vnet(0, 0, 0, 0, 0, 0) + b"\0\0\0" + syn4)
+
+filters = {
+    "tcp-syn": (b"tcp[tcpflags] & tcp-syn != 0", syn4),
+    "vlan-100": (b"vlan 100 and tcp port 80", synack_vlan),
+    "ip6-udp": (b"ip6 and udp port 5353", udp6),
+    "arp": (b"arp and ether src 02:08:20:00:00:01", arp),
+    "host-net": (b"src net 10.0.0.0/24 and not dst host 10.0.0.9", qinq_icmp),
+    "len": (b"greater 60 or less 40", padded),
+    "syntax-error": (b"tcp port", syn4),
+}
+for name, (flt, f) in filters.items():
+    write("fuzz/corpus/pcapfilter", "filter-" + name, flt + b"\0\0\0\0" + f)
+# tagged on delivery: the capture inserts the tag for VID 100
+write("fuzz/corpus/pcapfilter", "filter-vlan-inserted", b"vlan 100\0\1\0\x64" + syn4)
