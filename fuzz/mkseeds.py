@@ -147,3 +147,17 @@ for name, (flt, f) in filters.items():
     write("fuzz/corpus/pcapfilter", "filter-" + name, flt + b"\0\0\0\0" + f)
 # tagged on delivery: the capture inserts the tag for VID 100
 write("fuzz/corpus/pcapfilter", "filter-vlan-inserted", b"vlan 100\0\1\0\x64" + syn4)
+
+# protect: checks (all four), the VNIC's MAC (the frames' source), allowed
+# networks (10.0.0.0/24, fd00::/64), then the frame; and DHCP requests
+dhcp4 = bytes([1, 1, 6, 0]) + bytes(24) + MAC_A + bytes(10) + bytes(192) + bytes.fromhex("63825363") + \
+    bytes([53, 1, 1, 61, 7, 1]) + MAC_A + bytes([255])
+dhcp4 = eth(ipv4(17, [0, 0, 0, 0], [255, 255, 255, 255], udp(68, 67, dhcp4)), 0x0800)
+dhcp6 = bytes([1, 0, 0, 1]) + struct.pack("!HH", 1, 14) + struct.pack("!HHI", 1, 1, 0) + MAC_A
+LL6A = bytes.fromhex("fe80000000000000") + bytes([MAC_A[0] ^ 2]) + MAC_A[1:3] + b"\xff\xfe" + MAC_A[3:]
+dhcp6 = eth(ipv6(17, LL6A, bytes.fromhex("ff020000000000000000000000010002"), udp(546, 547, dhcp6), 17, 0),
+            0x86DD)
+prot_head = bytes([0x0F]) + MAC_A + bytes([2]) + \
+    bytes([0]) + bytes(V4A[:3]) + bytes(13) + bytes([24]) + bytes([1]) + V6A[:8] + bytes(8) + bytes([64])
+for name, f in list(frames.items()) + [("dhcp4-discover", dhcp4), ("dhcp6-solicit", dhcp6)]:
+    write("fuzz/corpus/protect", name, prot_head + f)
