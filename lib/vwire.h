@@ -378,7 +378,8 @@ vw_status_t vw_call(struct vw_handle *h, int argc, char *const argv[], struct vw
  * h; reads on it no longer time out). */
 vw_status_t vw_call_stream(struct vw_handle *h, int argc, char *const argv[], struct vw_reply *reply, int *fd);
 /* Parses a reply's text (raw, cut up in place) into records, status and
- * message; reply must start zeroed.  Used by vw_call and by the daemon's
+ * message; reply must start zeroed, with message set to "" by the caller
+ * (it is left as it was when the reply has no message line).  Used by vw_call and by the daemon's
  * own readers of its replies (observability/metrics.c). */
 vw_status_t vw_reply_parse(char *raw, struct vw_reply *reply);
 void vw_reply_free(struct vw_reply *reply);
