@@ -56,7 +56,8 @@ static bool end_parse(const char *s, size_t len, unsigned long *n, unsigned long
 	memcpy(line, s, len);
 	line[len] = '\0';
 	p = line + strlen(END_PREFIX);
-	if (*p < '0' || *p > '9')
+	/* digits as the daemon writes them: no sign, no leading zero */
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
 		return false;
 	*n = strtoul(p, &p, 10);
 	if (strncmp(p, " lines, crc32 ", 14))

@@ -148,6 +148,7 @@ static void test_damaged(void **state)
 	static const char *const bad_ends[] = {
 		"# end: 5 lines\n", "# end: x lines, crc32 00000000\n", "# end: 5 lines, crc32 0000000\n",
 		"# end: 5 lines, crc32 0000000g\n", "# end: 5 lines, crc32 00000000 \n",
+		"# end: 05 lines, crc32 00000000\n", /* fuzz_state: taken whole, yet not what sealing writes */
 	};
 	size_t i;
 
