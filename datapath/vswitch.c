@@ -1268,6 +1268,8 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 	const struct vw_protect *prot = vw_rcu_deref(&in->prot);
 	const uint32_t inmtu = __atomic_load_n(&in->mtu, __ATOMIC_ACQUIRE);
 	const uint32_t inmax = inmtu ? inmtu + ETH_HLEN_ : UINT32_MAX;
+	/* frames no longer than this need no MTU check at all */
+	const uint32_t lim = inmax < b.minlen ? inmax : b.minlen;
 	/* the sender's own index: never a destination (0 - 1: none) */
 	uint32_t self = __atomic_load_n(&in->swid, __ATOMIC_ACQUIRE) - 1;
 	const struct vw_slot *slots = fdb->slots;
@@ -1298,7 +1300,7 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 			continue;
 		/* a super-frame is judged by the frames it is cut into */
 		seg[i] = pkt->len;
-		if (__builtin_expect(pkt->len > b.minlen || pkt->len > inmax, 0)) {
+		if (__builtin_expect(pkt->len > lim, 0)) {
 			seg[i] = vw_gso_seglen(&pkt->vnet, pkt->data, pkt->len);
 			if (seg[i] > inmax) {
 				st->drop_mtu++;
