@@ -96,26 +96,16 @@ int main(int argc, char **argv)
 			}
 			vw_workers_set_poll(v * 1000);
 			break;
-		case 'm':
-			if (metrics_parse(optarg, err, sizeof(err))) {
+		case 'm': /* options whose parser says what is wrong */
+		case 'g':
+		case 'T':
+			if ((c == 'm' ? metrics_parse : c == 'g' ? ctl_set_group : ctl_set_timeouts)(optarg, err, sizeof(err))) {
 				fprintf(stderr, "vwired: %s\n", err);
 				return 2;
 			}
 			break;
 		case 'F':
 			force_state = true;
-			break;
-		case 'g':
-			if (ctl_set_group(optarg, err, sizeof(err))) {
-				fprintf(stderr, "vwired: %s\n", err);
-				return 2;
-			}
-			break;
-		case 'T':
-			if (ctl_set_timeouts(optarg, err, sizeof(err))) {
-				fprintf(stderr, "vwired: %s\n", err);
-				return 2;
-			}
 			break;
 		case 'h':
 			usage(stdout);
