@@ -15,9 +15,9 @@ static inline uint32_t fuzz_pseudo_sum(const uint8_t *f, const struct vw_pktinfo
 	uint32_t l4len = pi->ip_end - pi->l4, s;
 
 	if (pi->ipver == 4)
-		s = fuzz_sum(pi->src + 12, 4, 0) + fuzz_sum(pi->dst + 12, 4, 0);
+		s = ref_sum(pi->src + 12, 4, 0) + ref_sum(pi->dst + 12, 4, 0);
 	else
-		s = fuzz_sum(pi->src, 16, 0) + fuzz_sum(pi->dst, 16, 0);
+		s = ref_sum(pi->src, 16, 0) + ref_sum(pi->dst, 16, 0);
 	(void)f;
 	return s + pi->proto + (l4len & 0xffff) + (l4len >> 16);
 }
@@ -30,7 +30,7 @@ static inline int fuzz_l4_csum_ok(const uint8_t *f, const struct vw_pktinfo *pi)
 
 	if (pi->proto == VW_IPPROTO_UDP && f[pi->l4 + 6] == 0 && f[pi->l4 + 7] == 0)
 		return 1;
-	return fuzz_fold(fuzz_sum(f + pi->l4, pi->ip_end - pi->l4, s)) == 0xffff;
+	return ref_fold(ref_sum(f + pi->l4, pi->ip_end - pi->l4, s)) == 0xffff;
 }
 
 /* Stores the right TCP/UDP checksum (offset 16 or 6 in its header). */
@@ -40,7 +40,7 @@ static inline void fuzz_l4_csum_set(uint8_t *f, const struct vw_pktinfo *pi)
 	uint16_t c;
 
 	f[at] = f[at + 1] = 0;
-	c = (uint16_t)~fuzz_fold(fuzz_sum(f + pi->l4, pi->ip_end - pi->l4, fuzz_pseudo_sum(f, pi)));
+	c = (uint16_t)~ref_fold(ref_sum(f + pi->l4, pi->ip_end - pi->l4, fuzz_pseudo_sum(f, pi)));
 	if (pi->proto == VW_IPPROTO_UDP && !c)
 		c = 0xffff;
 	f[at] = (uint8_t)(c >> 8);
@@ -49,7 +49,7 @@ static inline void fuzz_l4_csum_set(uint8_t *f, const struct vw_pktinfo *pi)
 
 static inline int fuzz_ipv4_csum_ok(const uint8_t *f, const struct vw_pktinfo *pi)
 {
-	return fuzz_fold(fuzz_sum(f + pi->l3, (f[pi->l3] & 0xfu) * 4, 0)) == 0xffff;
+	return ref_fold(ref_sum(f + pi->l3, (f[pi->l3] & 0xfu) * 4, 0)) == 0xffff;
 }
 
 #endif

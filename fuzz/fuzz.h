@@ -28,25 +28,8 @@
 		}                                                                               \
 	} while (0)
 
-/* The Internet checksum as plain as it gets (big-endian 16-bit words; an
- * odd last byte is the high half of a word). */
-static inline uint32_t fuzz_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static inline uint16_t fuzz_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+/* The reference checksum (ref_sum, ref_fold) the unit tests use too. */
+#include "tests/unit/refsum.h"
 
 /* A NUL-terminated copy of data (the caller frees it); NULL if out of
  * memory, which a harness treats as "nothing to test". */

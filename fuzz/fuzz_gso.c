@@ -62,11 +62,11 @@ static bool make_consistent(uint8_t *f, uint32_t len, struct virtio_net_hdr_v1 *
 		return false;
 	if (pi.ipver == 4) {
 		f[pi.l3 + 10] = f[pi.l3 + 11] = 0;
-		c = (uint16_t)~fuzz_fold(fuzz_sum(f + pi.l3, (f[pi.l3] & 0xfu) * 4, 0));
+		c = (uint16_t)~ref_fold(ref_sum(f + pi.l3, (f[pi.l3] & 0xfu) * 4, 0));
 		vw_put16(f + pi.l3 + 10, (uint16_t)c);
 	}
 	c = pi.l4 + (pi.proto == VW_IPPROTO_TCP ? 16u : 6u);
-	vw_put16(f + c, fuzz_fold(fuzz_pseudo_sum(f, &pi)));
+	vw_put16(f + c, ref_fold(fuzz_pseudo_sum(f, &pi)));
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->csum_start = htole16(pi.l4);
 	h->csum_offset = htole16(pi.proto == VW_IPPROTO_TCP ? 16 : 6);

@@ -11,24 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "lib/bytes.h"
-
-static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+#include "tests/unit/refsum.h"
 
 /* ---- pcap output: only when the environment variable names a file ---- */
 
