@@ -50,14 +50,22 @@ attack() {   # attack SECONDS: forged ARP replies in the background
 pings() {   # pings COUNT: N -> V; prints how many were answered
 	{ ip netns exec $ZN ping -n -q -c "$1" -i 0.1 -W 1 $V4 || true; } | sed -n 's/.* \([0-9]*\) received.*/\1/p'
 }
+# attack_round SECONDS COUNT: the attack, and COUNT pings from N once it
+# has begun (past the neighbour entry's locktime, 1 s); sets got (pings
+# answered) and after (N's entry for V) once every forged reply is sent
+attack_round() {
+	local att
+	attack "$1"
+	att=$VW_BG_PID
+	sleep 1.5
+	got=$(pings "$2")
+	after=$(neigh_mac)
+	wait $att
+}
 
 # ---- without protection: the attack works
-attack 4
-att=$VW_BG_PID
-sleep 1.5 # past the neighbour entry's locktime (1 s)
-got=$(pings 20)
-poisoned=$(neigh_mac)
-wait $att # every forged reply sent
+attack_round 4 20
+poisoned=$after
 log "---- unprotected: N's entry for $V4 is $poisoned; $got of 20 pings answered"
 expect_eq "unprotected: N's neighbour table gives $V4 the attacker's MAC" "$MA" "$poisoned"
 check "unprotected: N lost pings to V to the attacker (at most 15 of 20 answered)" test "$got" -le 15
@@ -69,12 +77,7 @@ expect_eq "show-linkprop shows it" "protection:mac-nospoof,ip-nospoof:--" \
 	"$(vwadm show-linkprop -c -o property,value,default -p protection $VA)"
 wait_ping 10 $ZN $V4
 d0=$(c $VA drop_ipspoof)
-attack 4
-att=$VW_BG_PID
-sleep 1.5
-got=$(pings 20)
-after=$(neigh_mac)
-wait $att # every forged reply sent
+attack_round 4 20
 d1=$(c $VA drop_ipspoof)
 log "---- protected: N's entry for $V4 is $after; $got of 20 pings answered; DROP_IPSPOOF +$((d1 - d0))"
 expect_eq "protected: N keeps $V4 at the victim's MAC" "$MV" "$after"
@@ -184,12 +187,7 @@ wait_ping 10 $ZN $V4
 check "flush N's neighbour table" ip -n $ZN neigh flush dev $VN
 wait_ping 10 $ZN $V4
 d0=$(c $VA drop_ipspoof)
-attack 3
-att=$VW_BG_PID
-sleep 1.5
-got=$(pings 10)
-after=$(neigh_mac)
-wait $att # every forged reply sent
+attack_round 3 10
 expect_eq "after a restart: N keeps the victim's MAC" "$MV" "$after"
 expect_eq "after a restart: N lost no ping" 10 "$got"
 expect_eq "after a restart: forged replies counted" 30 $(($(c $VA drop_ipspoof) - d0))
