@@ -41,22 +41,11 @@ static int read_all(const char *path, char **buf, size_t *len)
 			rc = -errno;
 			break;
 		}
-		if (b.len + n + 1 > b.cap) {
-			size_t cap = b.cap ? b.cap : sizeof(chunk);
-			char *p;
-
-			while (cap < b.len + n + 1)
-				cap *= 2;
-			p = realloc(b.p, cap);
-			if (!p) {
-				rc = -ENOMEM;
-				break;
-			}
-			b.p = p;
-			b.cap = cap;
+		vw_buf_append(&b, chunk, (size_t)n);
+		if (b.oom) {
+			rc = -ENOMEM;
+			break;
 		}
-		memcpy(b.p + b.len, chunk, n);
-		b.len += n;
 	}
 	close(fd);
 	if (rc) {

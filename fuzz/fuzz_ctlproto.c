@@ -103,11 +103,8 @@ static char *recv_all(int fd, size_t *n)
 
 	vw_buf_printf(&b, "%s", "");
 	while ((r = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
-		size_t at = b.len;
-
-		vw_buf_printf(&b, "%*s", (int)r, "");
+		vw_buf_append(&b, chunk, (size_t)r);
 		FUZZ_CHECK(!b.oom, "out of memory");
-		memcpy(b.p + at, chunk, (size_t)r);
 	}
 	*n = b.len;
 	return b.p;
@@ -194,11 +191,8 @@ static void *fake_daemon_run(void *arg)
 		r = recv(d->fd, chunk, sizeof(chunk), 0);
 		if (r <= 0)
 			break;
-		size_t at = d->req.len;
-
-		vw_buf_printf(&d->req, "%*s", (int)r, "");
+		vw_buf_append(&d->req, chunk, (size_t)r);
 		FUZZ_CHECK(!d->req.oom, "out of memory");
-		memcpy(d->req.p + at, chunk, (size_t)r);
 	}
 	return NULL;
 }

@@ -63,6 +63,15 @@ static void buf_vprintf(struct vw_buf *b, const char *fmt, va_list ap)
 	b->len += (size_t)n;
 }
 
+void vw_buf_append(struct vw_buf *b, const void *p, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
 void vw_buf_printf(struct vw_buf *b, const char *fmt, ...)
 {
 	va_list ap;

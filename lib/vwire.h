@@ -395,6 +395,9 @@ void vw_buf_printf(struct vw_buf *b, const char *fmt, ...) __attribute__((format
 /* Appends "key=value\n", with any control character in value replaced by a
  * space so the line cannot be split. */
 void vw_buf_kv(struct vw_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends n bytes as they are (NULs included); the text stays
+ * NUL-terminated after them. */
+void vw_buf_append(struct vw_buf *b, const void *p, size_t n);
 void vw_buf_free(struct vw_buf *b);
 
 #endif
