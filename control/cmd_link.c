@@ -1,0 +1,566 @@
+/*
+ * Handlers of the link commands: etherstubs, VNICs, links and phys links,
+ * their properties, zones and addresses (control/handlers.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+
+#include "control/handlers.h"
+#include "objects/link.h"
+#include "objects/netlink.h"
+#include "observability/mirror.h"
+
+/* ---- etherstubs ---- */
+
+int do_create_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return etherstub_create(c->operand[0], vw_cmd_opt(c, 't') != NULL, err, errlen);
+}
+
+int do_delete_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return etherstub_delete(c->operand[0], err, errlen);
+}
+
+static bool etherstub_exists(const char *n)
+{
+	struct vw_link *l = link_find(n);
+
+	return l && l->cls == VW_CLASS_ETHERSTUB;
+}
+
+int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int rc = check_operands(c, etherstub_exists, "etherstub", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_ETHERSTUB || !in_operands(c, l->name))
+			continue;
+		vw_buf_kv(out, "record", "etherstub");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "vnics", "%u", l->nvnics);
+	}
+	return 0;
+}
+
+/* ---- VNICs ---- */
+
+/* Properties of create-vnic that are set once the VNIC exists (their values
+ * checked before). */
+struct vnic_later {
+	const char *protection, *allowed;
+};
+
+static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, struct vnic_later *later,
+		      char *buf, size_t buflen, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), i, used = 0;
+
+	for (i = 0; i < nl; i++) {
+		char *keys[16], *vals[16], *copy = buf + used;
+		size_t len = strlen(lists[i]) + 1;
+		int n, k;
+
+		if (used + len > buflen) {
+			ERR("%s: property list too long", name);
+			return -EINVAL;
+		}
+		memcpy(copy, lists[i], len);
+		used += len;
+		n = vw_proplist_split(copy, keys, vals, 16, linkprop_lists);
+		if (n < 0) {
+			ERR("%s: invalid property list '%s' (PROP=VAL[,...] expected)", name, lists[i]);
+			return -EINVAL;
+		}
+		for (k = 0; k < n; k++) {
+			const struct vw_propdef *pd = linkprop_find(keys[k]);
+			uint64_t v;
+
+			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
+			    (!strcmp(keys[k], "maxbw") && s->maxbw) ||
+			    (!strcmp(keys[k], "priority") && s->has_priority) ||
+			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus)) ||
+			    (!strcmp(keys[k], "protection") && later->protection) ||
+			    (!strcmp(keys[k], "allowed-ips") && later->allowed)) {
+				ERR("%s: property '%s' given twice", name, keys[k]);
+				return -EINVAL;
+			}
+			if (!pd) {
+				ERR("%s: unknown property '%s'", name, keys[k]);
+				return -EINVAL;
+			}
+			if (!pd->implemented) {
+				ERR("%s: property '%s' is not supported yet", name, keys[k]);
+				return -EOPNOTSUPP;
+			}
+			if (!strcmp(keys[k], "zone")) {
+				if (!vw_zonename_valid(vals[k])) {
+					ERR("%s: invalid zone name '%s'", name, vals[k]);
+					return -EINVAL;
+				}
+				s->zone = vals[k];
+			} else if (!strcmp(keys[k], "maxbw")) {
+				if (!linkprop_maxbw_parse(name, vals[k], &s->maxbw, err, errlen))
+					return -EINVAL;
+			} else if (!strcmp(keys[k], "cpus")) {
+				if (!linkprop_cpus_parse(name, vals[k], &s->cpus, err, errlen))
+					return -EINVAL;
+			} else if (!strcmp(keys[k], "protection")) {
+				uint32_t flags;
+
+				if (!linkprop_protection_parse(name, vals[k], &flags, err, errlen))
+					return -EINVAL;
+				later->protection = vals[k];
+			} else if (!strcmp(keys[k], "allowed-ips")) {
+				struct vw_prefix nets[VW_MAX_ALLOWED];
+				int nn;
+
+				if (!linkprop_allowed_parse(name, vals[k], nets, &nn, err, errlen))
+					return -EINVAL;
+				later->allowed = vals[k];
+			} else if (!strcmp(keys[k], "priority")) {
+				if (strcmp(vals[k], "high") && strcmp(vals[k], "medium") && strcmp(vals[k], "low")) {
+					ERR("%s: invalid priority '%s' (high, medium or low)", name, vals[k]);
+					return -EINVAL;
+				}
+				s->priority = !strcmp(vals[k], "high") ? VW_PRIO_HIGH :
+					      !strcmp(vals[k], "low") ? VW_PRIO_LOW : VW_PRIO_MEDIUM;
+				s->has_priority = true;
+			} else {
+				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
+					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);
+					return -EINVAL;
+				}
+				s->mtu = (unsigned)v;
+			}
+		}
+	}
+	return 0;
+}
+
+int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vnic_spec s = { 0 };
+	struct vnic_later later = { NULL, NULL };
+	char propbuf[4096];
+	const char *vid = vw_cmd_opt(c, 'v');
+	int rc;
+
+	(void)out;
+	s.name = c->operand[0];
+	s.over = vw_cmd_opt(c, 'l');
+	s.mac = vw_cmd_opt(c, 'm');
+	s.prefix = vw_cmd_opt(c, 'r');
+	s.temporary = vw_cmd_opt(c, 't') != NULL;
+	if (!vw_linkname_valid(s.name)) {
+		ERR("%s: invalid link name (1-15 of A-Z a-z 0-9 _ . -, starting with a letter)", s.name);
+		return -EINVAL;
+	}
+	if (vid && !vw_vid_parse(vid, &s.vid)) {
+		ERR("%s: invalid VLAN ID '%s' (1-4094)", s.name, vid);
+		return -EINVAL;
+	}
+	if (s.prefix && s.mac && strcmp(s.mac, "random") && strcmp(s.mac, "auto")) {
+		ERR("%s: -r applies only to -m random or -m auto", s.name);
+		return -EINVAL;
+	}
+	rc = vnic_props(c, s.name, &s, &later, propbuf, sizeof(propbuf), err, errlen);
+	if (rc)
+		return rc;
+	rc = vnic_create(&s, err, errlen);
+	if (!rc && (later.protection || later.allowed)) {
+		/* checked above: only a failure to publish can stop them */
+		struct vw_link *l = link_find(s.name);
+		char why[256];
+
+		if ((later.allowed && (rc = linkprop_set(l, "allowed-ips", later.allowed, s.temporary, err, errlen))) ||
+		    (later.protection &&
+		     (rc = linkprop_set(l, "protection", later.protection, s.temporary, err, errlen))))
+			vnic_delete(s.name, why, sizeof(why));
+	}
+	return rc;
+}
+
+int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	if (mirror_check_delete(c->operand[0], err, errlen))
+		return -EBUSY;
+	return vnic_delete(c->operand[0], err, errlen);
+}
+
+static bool vnic_exists(const char *n)
+{
+	struct vw_link *l = link_find(n);
+
+	return l && l->cls == VW_CLASS_VNIC;
+}
+
+static const char *mactype_name(enum vw_mactype t)
+{
+	return t == VW_MAC_FIXED ? "fixed" : t == VW_MAC_AUTO ? "auto" : "random";
+}
+
+int do_show_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *over = vw_cmd_opt(c, 'l');
+	struct vw_link *l;
+	char mac[18];
+	int rc = check_operands(c, vnic_exists, "VNIC", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name) || (over && strcmp(over, l->over->name)))
+			continue;
+		vw_buf_kv(out, "record", "vnic");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "over", "%s", l->over->name);
+		vw_buf_kv(out, "macaddress", "%s", vw_mac_format(l->mac, mac));
+		vw_buf_kv(out, "macaddrtype", "%s", mactype_name(l->mactype));
+		vw_buf_kv(out, "vid", "%u", l->vid);
+		vw_buf_kv(out, "zone", "%s", l->zone);
+		vw_buf_kv(out, "state", "up");
+	}
+	return 0;
+}
+
+/* ---- links and phys ---- */
+
+int do_show_link(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	int rc = check_operands(c, link_exists, "link", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		struct nl_link_info li = { 0 };
+
+		if (!in_operands(c, l->name))
+			continue;
+		vw_buf_kv(out, "record", "link");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
+		if (l->cls == VW_CLASS_ETHERSTUB) {
+			vw_buf_kv(out, "mtu", "9000");
+			vw_buf_kv(out, "state", "unknown");
+		} else {
+			bool ok = nl_link_get(l->cls == VW_CLASS_VNIC ? l->zone : NULL, l->name, &li) == 0;
+
+			vw_buf_kv(out, "mtu", "%u", ok ? li.mtu : 0);
+			vw_buf_kv(out, "state", "%s", ok && (li.flags & IFF_UP) ? "up" : "down");
+		}
+		vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
+		vw_buf_kv(out, "zone", "%s", l->cls == VW_CLASS_VNIC ? l->zone : "");
+	}
+	return 0;
+}
+
+struct phys_walk {
+	const struct vw_cmd *c;
+	struct vw_buf *out;
+	int found;
+};
+
+static int phys_one(const struct nl_link_info *li, void *arg)
+{
+	struct phys_walk *w = arg;
+	struct vw_link *l = link_find(li->name);
+
+	if (li->loopback || !strcmp(li->kind, "tun") || (l && l->cls != VW_CLASS_PHYS) || !in_operands(w->c, li->name))
+		return 0;
+	w->found++;
+	vw_buf_kv(w->out, "record", "phys");
+	vw_buf_kv(w->out, "link", "%s", li->name);
+	vw_buf_kv(w->out, "media", "Ethernet");
+	vw_buf_kv(w->out, "state", "%s", li->flags & IFF_UP ? "up" : "down");
+	vw_buf_kv(w->out, "mtu", "%u", li->mtu);
+	vw_buf_kv(w->out, "device", "%s", li->kind[0] ? li->kind : "nic");
+	vw_buf_kv(w->out, "attached", "%s", l ? "yes" : "no");
+	return 0;
+}
+
+int do_show_phys(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct phys_walk w = { c, out, 0 };
+	int i, rc;
+
+	for (i = 0; i < c->noperand; i++) {
+		struct nl_link_info li;
+		struct vw_link *l = link_find(c->operand[i]);
+
+		if (!vw_linkname_valid(c->operand[i]) || nl_link_get(NULL, c->operand[i], &li) < 0 || li.loopback ||
+		    !strcmp(li.kind, "tun") || (l && l->cls != VW_CLASS_PHYS)) {
+			ERR("%s: no such phys link", c->operand[i]);
+			return -ENOENT;
+		}
+	}
+	rc = nl_link_foreach(NULL, phys_one, &w);
+	if (rc < 0) {
+		ERR("show-phys: cannot list links: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- link properties ---- */
+
+static struct vw_link *prop_link(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = linkprop_link(name); /* a phys need not be attached */
+
+	if (!l)
+		ERR("%s: no such link", name);
+	return l;
+}
+
+int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	struct vw_link *l = prop_link(c->operand[0], err, errlen);
+	bool temporary = vw_cmd_opt(c, 't') != NULL;
+	char buf[4096], *keys[16], *vals[16];
+	struct linkprop_undo undo;
+	size_t used = 0;
+	int nl, i, n = 0, k;
+
+	(void)out;
+	if (!l)
+		return -ENOENT;
+	linkprop_save(l, &undo);
+	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
+	/* each -p on its own: a list value does not run on into the next */
+	for (i = 0; i < nl; i++) {
+		size_t len = strlen(lists[i]) + 1;
+		int got = -1;
+
+		if (used + len <= sizeof(buf)) {
+			memcpy(buf + used, lists[i], len);
+			got = vw_proplist_split(buf + used, keys + n, vals + n, 16 - n, linkprop_lists);
+			used += len;
+		}
+		if (got <= 0) {
+			ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
+			return -EINVAL;
+		}
+		n += got;
+	}
+	if (n <= 0) {
+		ERR("%s: invalid property list (PROP=VAL[,...] expected)", l->name);
+		return -EINVAL;
+	}
+	/* refuse unknown, unsupported and repeated names before changing
+	 * anything */
+	for (k = 0; k < n; k++) {
+		const struct vw_propdef *pd = linkprop_find(keys[k]);
+		int j;
+
+		for (j = 0; j < k; j++)
+			if (!strcmp(keys[j], keys[k])) {
+				ERR("%s: property '%s' given twice", l->name, keys[k]);
+				return -EINVAL;
+			}
+		if (!pd) {
+			ERR("%s: unknown property '%s'", l->name, keys[k]);
+			return -EINVAL;
+		}
+		if (!pd->implemented) {
+			ERR("%s: property '%s' is not supported yet", l->name, keys[k]);
+			return -EOPNOTSUPP;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		int rc = linkprop_set(l, keys[k], vals[k], temporary, err, errlen);
+
+		if (rc) {
+			linkprop_undo(l, &undo);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	struct vw_link *l = prop_link(c->operand[0], err, errlen);
+	bool temporary = vw_cmd_opt(c, 't') != NULL;
+	struct linkprop_undo undo;
+	int nl, i;
+
+	(void)out;
+	if (!l)
+		return -ENOENT;
+	linkprop_save(l, &undo);
+	nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT);
+	for (i = 0; i < nl; i++) {
+		char buf[512], *p, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lists[i]);
+		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			int rc = linkprop_set(l, p, NULL, temporary, err, errlen);
+
+			if (rc) {
+				linkprop_undo(l, &undo);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool prop_link_exists(const char *n)
+{
+	return linkprop_link(n) != NULL;
+}
+
+static void show_props(struct vw_buf *out, const struct vw_link *l, const struct vw_propdef *pds, int npd,
+		       const char *want)
+{
+	int i;
+
+	for (i = 0; i < npd; i++) {
+		/* allowed-ips: up to 32 IPv6 subnets */
+		char cur[VW_MAX_ALLOWED * 48], def[sizeof(cur)], saved[sizeof(cur)], key[64];
+
+		snprintf(key, sizeof(key), ",%s,", pds[i].name);
+		if (!pds[i].implemented || (want && !strstr(want, key)) || !linkprop_applies(l, pds[i].name))
+			continue;
+		linkprop_get(l, pds[i].name, cur, def, saved, sizeof(cur));
+		vw_buf_kv(out, "record", "linkprop");
+		vw_buf_kv(out, "link", "%s", l->name);
+		vw_buf_kv(out, "property", "%s", pds[i].name);
+		vw_buf_kv(out, "perm", "rw");
+		vw_buf_kv(out, "value", "%s", cur);
+		vw_buf_kv(out, "default", "%s", def);
+		vw_buf_kv(out, "possible", "%s", pds[i].possible);
+	}
+}
+
+int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	const char *lists[VW_CMD_MAXOPT];
+	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), npd, i, rc;
+	const struct vw_propdef *pds = linkprop_table(&npd);
+	char want[512] = "";
+	struct vw_physprop *pp;
+	struct vw_link *l;
+
+	rc = check_operands(c, prop_link_exists, "link", err, errlen);
+	if (rc)
+		return rc;
+	for (i = 0; i < nl; i++) {
+		char buf[512], *p, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", lists[i]);
+		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			const struct vw_propdef *pd = linkprop_find(p);
+			size_t used = strlen(want);
+
+			if (!pd || !pd->implemented) {
+				ERR("%s: %s property '%s'", c->noperand ? c->operand[0] : "show-linkprop",
+				    pd ? "not supported yet:" : "unknown", p);
+				return pd ? -EOPNOTSUPP : -EINVAL;
+			}
+			snprintf(want + used, sizeof(want) - used, ",%s,", p);
+		}
+	}
+	/* VNICs and phys links, attached or only named by a property */
+	for (l = vw_links; l; l = l->next)
+		if (in_operands(c, l->name) && l->cls != VW_CLASS_ETHERSTUB)
+			show_props(out, l, pds, npd, nl ? want : NULL);
+	for (pp = vw_physprops; pp; pp = pp->next)
+		if (!link_find(pp->name) && in_operands(c, pp->name) && (l = linkprop_link(pp->name)))
+			show_props(out, l, pds, npd, nl ? want : NULL);
+	for (i = 0; i < c->noperand; i++)
+		if (!link_find(c->operand[i]) && !physprop_find(c->operand[i]) && (l = linkprop_link(c->operand[i])))
+			show_props(out, l, pds, npd, nl ? want : NULL);
+	return 0;
+}
+
+/* ---- zones and addresses ---- */
+
+int do_create_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return zone_add(c->operand[0], err, errlen);
+}
+
+int do_delete_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return zone_remove(c->operand[0], vw_cmd_opt(c, 'f') != NULL, err, errlen);
+}
+
+static bool zone_known(const char *n)
+{
+	return zone_find(n) != NULL;
+}
+
+int do_show_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_zone *z;
+	int rc = check_operands(c, zone_known, "zone", err, errlen);
+
+	if (rc)
+		return rc;
+	for (z = vw_zones; z; z = z->next) {
+		struct vw_buf names = { 0 };
+		struct vw_link *l;
+
+		if (!in_operands(c, z->name))
+			continue;
+		for (l = vw_links; l; l = l->next)
+			if (l->cls == VW_CLASS_VNIC && !strcmp(l->zone, z->name))
+				vw_buf_printf(&names, "%s%s", names.len ? "," : "", l->name);
+		vw_buf_kv(out, "record", "zone");
+		vw_buf_kv(out, "zone", "%s", z->name);
+		vw_buf_kv(out, "vnics", "%s", names.p ? names.p : "");
+		vw_buf_free(&names);
+	}
+	return 0;
+}
+
+int do_create_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return addr_create(c->operand[0], vw_cmd_opt(c, 'a'), err, errlen);
+}
+
+int do_delete_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	(void)out;
+	return addr_delete(c->operand[0], vw_cmd_opt(c, 'a'), err, errlen);
+}
+
+int do_show_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
+	struct vw_link *l;
+	char a[64];
+	int i, rc = check_operands(c, vnic_exists, "VNIC", err, errlen);
+
+	if (rc)
+		return rc;
+	for (l = vw_links; l; l = l->next) {
+		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name))
+			continue;
+		for (i = 0; i < l->naddr; i++) {
+			vw_buf_kv(out, "record", "addr");
+			vw_buf_kv(out, "link", "%s", l->name);
+			vw_buf_kv(out, "zone", "%s", l->zone);
+			vw_buf_kv(out, "addr", "%s", vw_prefix_format(&l->addrs[i].p, a));
+			vw_buf_kv(out, "state", "ok");
+		}
+	}
+	return 0;
+}
