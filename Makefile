@@ -44,7 +44,7 @@ $(B)/libvwire.a: $(LIB_OBJS)
 $(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS)
 
-$(B)/vwadm: $(B)/cli/vwadm.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
+$(B)/vwadm: $(B)/cli/vwadm.o $(B)/cli/cmdout.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 # show-history reads the accounting file itself (SQLite)
@@ -54,14 +54,16 @@ $(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(B)/observability/history.o $
 $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PCAP)
 
-# Unit tests link the test file with the library and all of the daemon's
-# code but its main() (tests/unit/*.c pick what they call).
-$(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
+# Unit tests link the test file with the library, all of the daemon's code
+# but its main() and vwadm's output tables (tests/unit/*.c pick what they
+# call).
+CLI_TEST_SRCS := cli/cmdout.c $(CLI_COMMON)
+$(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(CLI_TEST_SRCS:%.c=$(B)/%.o) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)
 
 # The same unit tests under AddressSanitizer and UBSan.
-ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(OBS_SRCS) $(CTL_SRCS)
+ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(OBS_SRCS) $(CTL_SRCS) $(CLI_TEST_SRCS)
 $(B)/asan/tests/%: tests/unit/%.c $(ASAN_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)

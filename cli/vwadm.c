@@ -1,7 +1,8 @@
 /*
  * vwadm: the administration CLI.  It parses the command with the library's
  * grammar (lib/cmd.c), sends the words to vwired, and prints the records of
- * the reply through the field tables below; the daemon does the work.
+ * the reply through its output tables (cli/cmdout.c); the daemon does the
+ * work.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,180 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cmdout.h"
 #include "cli/output.h"
 #include "lib/vwire.h"
 
 #define PROG "vwadm"
-
-static const struct out_field link_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "CLASS", "class", 9, 0, NULL },
-	{ "MTU", "mtu", 6, 0, NULL },
-	{ "STATE", "state", 8, 0, NULL },
-	{ "OVER", "over", 12, 0, NULL },
-	{ "ZONE", "zone", 12, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field vnic_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "OVER", "over", 12, 0, NULL },
-	{ "MACADDRESS", "macaddress", 17, 0, NULL },
-	{ "MACADDRTYPE", "macaddrtype", 11, 0, NULL },
-	{ "VID", "vid", 4, 0, "0" },
-	{ "ZONE", "zone", 12, 0, NULL },
-	{ "STATE", "state", 8, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field etherstub_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "VNICS", "vnics", 20, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field phys_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "MEDIA", "media", 10, 0, NULL },
-	{ "STATE", "state", 8, 0, NULL },
-	{ "MTU", "mtu", 6, 0, NULL },
-	{ "DEVICE", "device", 12, 0, NULL },
-	{ "ATTACHED", "attached", 8, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field linkprop_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "PROPERTY", "property", 14, 0, NULL },
-	{ "PERM", "perm", 4, 0, NULL },
-	{ "VALUE", "value", 14, 0, NULL },
-	{ "DEFAULT", "default", 14, 0, NULL },
-	{ "POSSIBLE", "possible", 20, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field zone_fields[] = {
-	{ "ZONE", "zone", 16, 0, NULL },
-	{ "VNICS", "vnics", 20, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field addr_fields[] = {
-	{ "LINK", "link", 12, 0, NULL },
-	{ "ZONE", "zone", 12, 0, NULL },
-	{ "ADDR", "addr", 24, 0, NULL },
-	{ "STATE", "state", 8, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field flow_fields[] = {
-	{ "FLOW", "flow", 14, 0, NULL },
-	{ "LINK", "link", 12, 0, NULL },
-	{ "IPADDR", "ipaddr", 24, 0, NULL },
-	{ "PROTO", "proto", 6, 0, NULL },
-	{ "LPORT", "lport", 6, 0, NULL },
-	{ "RPORT", "rport", 6, 0, NULL },
-	{ "DSFLD", "dsfield", 9, 0, NULL },
-	{ "ATTRS", "attrs", 30, 0, NULL },
-	{ "TEMPORARY", "temporary", 9, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field accounting_fields[] = {
-	{ "STATE", "state", 5, 0, NULL },
-	{ "FILE", "file", 30, 0, NULL },
-	{ "INTERVAL", "interval", 8, OUT_F_NUM, NULL },
-	{ "RETENTION", "retention", 9, 0, NULL },
-	{ "SAMPLES", "samples", 8, OUT_F_NUM, NULL },
-	{ "ERRORS", "errors", 6, OUT_F_NUM, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field flowprop_fields[] = {
-	{ "FLOW", "flow", 14, 0, NULL },
-	{ "PROPERTY", "property", 10, 0, NULL },
-	{ "VALUE", "value", 10, 0, NULL },
-	{ "DEFAULT", "default", 10, 0, NULL },
-	{ "POSSIBLE", "possible", 20, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field mirror_fields[] = {
-	{ "MIRROR", "mirror", 12, 0, NULL },
-	{ "LINKS", "links", 16, 0, NULL },
-	{ "DIR", "dir", 4, 0, NULL },
-	{ "FILTER", "filter", 16, 0, NULL },
-	{ "DEST", "dest", 20, 0, NULL },
-	{ "PKTS", "pkts", 8, 0, NULL },
-	{ "BYTES", "bytes", 10, 0, NULL },
-	{ "DROPS", "drops", 6, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-static const struct out_field exporter_fields[] = {
-	{ "EXPORTER", "exporter", 12, 0, NULL },
-	{ "TYPE", "type", 5, 0, NULL },
-	{ "COLLECTOR", "collector", 21, 0, NULL },
-	{ "LINKS", "links", 16, 0, NULL },
-	{ "FLOWS", "flows", 7, 0, NULL },
-	{ "RECORDS", "records", 9, 0, NULL },
-	{ "MESSAGES", "messages", 9, 0, NULL },
-	{ "DROPS", "drops", 6, 0, NULL },
-	{ "ACTIVE", "active", 6, 0, NULL },
-	{ "IDLE", "idle", 5, 0, NULL },
-	{ "TEMPLATE", "template", 8, 0, NULL },
-	{ "DOMAIN", "domain", 10, 0, NULL },
-	{ "EVICTED", "evicted", 8, 0, NULL },
-	{ "CACHE", "cache", 8, 0, NULL },
-	{ NULL, NULL, 0, 0, NULL },
-};
-
-struct cmd_out;
-typedef int (*print_fn)(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
-
-/*
- * How each command's reply is printed.  A command with fields is a show-*:
- * its -o and parsable option (-p, or -c for show-linkprop) are checked
- * before anything is sent.  Commands not listed print nothing.
- */
-struct cmd_out {
-	const char *name;
-	const char *rectype;
-	const struct out_field *fields;
-	const char *deflt; /* default columns; NULL: every field */
-	char parsable;
-	print_fn print;
-};
-
-static int print_show(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
-static int print_export(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o);
-
-static const struct cmd_out cmd_outs[] = {
-	{ "show-link", "link", link_fields, NULL, 'p', print_show },
-	{ "show-vnic", "vnic", vnic_fields, "link,over,macaddress,macaddrtype,vid,zone", 'p', print_show },
-	{ "show-etherstub", "etherstub", etherstub_fields, NULL, 'p', print_show },
-	{ "show-phys", "phys", phys_fields, NULL, 'p', print_show },
-	{ "show-linkprop", "linkprop", linkprop_fields, NULL, 'c', print_show },
-	{ "show-zone", "zone", zone_fields, NULL, 'p', print_show },
-	{ "show-addr", "addr", addr_fields, NULL, 'p', print_show },
-	{ "show-flow", "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p', print_show },
-	{ "show-flowprop", "flowprop", flowprop_fields, NULL, 'c', print_show },
-	{ "export", "line", NULL, NULL, 0, print_export },
-	{ "show-accounting", "accounting", accounting_fields, "state,file,interval,retention,samples", 'p', print_show },
-	{ "show-mirror", "mirror", mirror_fields, NULL, 'p', print_show },
-	{ "show-exporter", "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops",
-	  'p', print_show },
-};
-
-static const struct cmd_out *cmd_out_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(cmd_outs) / sizeof(cmd_outs[0]); i++)
-		if (!strcmp(cmd_outs[i].name, name))
-			return &cmd_outs[i];
-	return NULL;
-}
 
 static int print_show(const struct cmd_out *co, const struct vw_cmd *c, const struct vw_reply *rep, struct out *o)
 {
@@ -385,9 +217,9 @@ static int run(const char *sock, int argc, char **argv)
 		fprintf(stderr, PROG ": %s: not implemented yet\n", def->name);
 		return 1;
 	}
-	if (!strcmp(def->name, "start-accounting"))
+	if (def->id == VW_CMD_START_ACCOUNTING)
 		absolute_file(argc, argv);
-	co = cmd_out_find(def->name);
+	co = cmd_out(def->id);
 	if (co && co->fields && (rc = prepare_output(co, &c, &o)) != 0)
 		return rc;
 
@@ -407,7 +239,7 @@ static int run(const char *sock, int argc, char **argv)
 			fprintf(stderr, PROG ": %s: %s\n", def->name, vw_strstatus(rep.status));
 		rc = vw_status_exit(rep.status);
 	} else {
-		rc = co ? co->print(co, &c, &rep, &o) : 0;
+		rc = !co ? 0 : def->out == VW_OUT_LINES ? print_export(co, &c, &rep, &o) : print_show(co, &c, &rep, &o);
 	}
 	vw_reply_free(&rep);
 	return rc;

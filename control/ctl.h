@@ -16,6 +16,8 @@
  * its records and verdict ("status=", "message=") to out.  When restoring,
  * the persistent state is not rewritten. */
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring);
+/* Whether the daemon has a handler for command id (tests/unit/test_cmdtable.c). */
+bool ctl_handles(enum vw_cmd_id id);
 
 /* Binds the socket (refusing to take over one a live daemon answers on, and
  * to remove anything at path that is not a socket), mode 0600 root only or,

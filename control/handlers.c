@@ -69,57 +69,65 @@ int do_export(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errl
 
 /* ---- dispatch ---- */
 
-static const struct {
-	const char *name;
+/* Each command's handler, by id (lib/cmd.c has its grammar); NULL: not
+ * implemented. */
+static const struct handler {
 	handler_fn fn;
 	bool changes; /* may change the persistent state */
 	bool on_link; /* its operand names a link */
-} handlers[] = {
-	{ "create-etherstub", do_create_etherstub, true, false },
-	{ "delete-etherstub", do_delete_etherstub, true, true },
-	{ "show-etherstub", do_show_etherstub, false, false },
-	{ "create-vnic", do_create_vnic, true, false },
-	{ "delete-vnic", do_delete_vnic, true, true },
-	{ "show-vnic", do_show_vnic, false, false },
-	{ "show-link", do_show_link, false, false },
-	{ "show-phys", do_show_phys, false, false },
-	{ "set-linkprop", do_set_linkprop, true, true },
-	{ "reset-linkprop", do_reset_linkprop, true, true },
-	{ "show-linkprop", do_show_linkprop, false, false },
-	{ "create-zone", do_create_zone, true, false },
-	{ "delete-zone", do_delete_zone, true, false },
-	{ "show-zone", do_show_zone, false, false },
-	{ "create-addr", do_create_addr, true, true },
-	{ "delete-addr", do_delete_addr, true, true },
-	{ "show-addr", do_show_addr, false, false },
-	{ "export", do_export, false, false },
-	{ "stats", do_stats, false, false },
-	{ "add-flow", do_add_flow, true, false },
-	{ "remove-flow", do_remove_flow, true, false },
-	{ "set-flowprop", do_set_flowprop, true, false },
-	{ "reset-flowprop", do_reset_flowprop, true, false },
-	{ "show-flow", do_show_flow, false, false },
-	{ "show-flowprop", do_show_flowprop, false, false },
-	{ "flowstats", do_flowstats, false, false },
+} handlers[VW_CMD_COUNT] = {
+	[VW_CMD_CREATE_ETHERSTUB] = { do_create_etherstub, true, false },
+	[VW_CMD_DELETE_ETHERSTUB] = { do_delete_etherstub, true, true },
+	[VW_CMD_SHOW_ETHERSTUB] = { do_show_etherstub, false, false },
+	[VW_CMD_CREATE_VNIC] = { do_create_vnic, true, false },
+	[VW_CMD_DELETE_VNIC] = { do_delete_vnic, true, true },
+	[VW_CMD_SHOW_VNIC] = { do_show_vnic, false, false },
+	[VW_CMD_SHOW_LINK] = { do_show_link, false, false },
+	[VW_CMD_SHOW_PHYS] = { do_show_phys, false, false },
+	[VW_CMD_SET_LINKPROP] = { do_set_linkprop, true, true },
+	[VW_CMD_RESET_LINKPROP] = { do_reset_linkprop, true, true },
+	[VW_CMD_SHOW_LINKPROP] = { do_show_linkprop, false, false },
+	[VW_CMD_CREATE_ZONE] = { do_create_zone, true, false },
+	[VW_CMD_DELETE_ZONE] = { do_delete_zone, true, false },
+	[VW_CMD_SHOW_ZONE] = { do_show_zone, false, false },
+	[VW_CMD_CREATE_ADDR] = { do_create_addr, true, true },
+	[VW_CMD_DELETE_ADDR] = { do_delete_addr, true, true },
+	[VW_CMD_SHOW_ADDR] = { do_show_addr, false, false },
+	[VW_CMD_EXPORT] = { do_export, false, false },
+	[VW_CMD_ADD_FLOW] = { do_add_flow, true, false },
+	[VW_CMD_REMOVE_FLOW] = { do_remove_flow, true, false },
+	[VW_CMD_SET_FLOWPROP] = { do_set_flowprop, true, false },
+	[VW_CMD_RESET_FLOWPROP] = { do_reset_flowprop, true, false },
+	[VW_CMD_SHOW_FLOW] = { do_show_flow, false, false },
+	[VW_CMD_SHOW_FLOWPROP] = { do_show_flowprop, false, false },
 	/* accounting (observability/accounting.c) */
-	{ "start-accounting", accounting_start_cmd, true, false },
-	{ "stop-accounting", accounting_stop_cmd, true, false },
-	{ "show-accounting", accounting_show_cmd, false, false },
-	{ "create-mirror", do_create_mirror, true, false },
-	{ "delete-mirror", do_delete_mirror, true, false },
-	{ "show-mirror", do_show_mirror, false, false },
-	{ "create-exporter", exporter_create_cmd, true, false },
-	{ "delete-exporter", exporter_delete_cmd, true, false },
-	{ "show-exporter", exporter_show_cmd, false, false },
-	{ "snoop", do_snoop, false, false },
+	[VW_CMD_START_ACCOUNTING] = { accounting_start_cmd, true, false },
+	[VW_CMD_STOP_ACCOUNTING] = { accounting_stop_cmd, true, false },
+	[VW_CMD_SHOW_ACCOUNTING] = { accounting_show_cmd, false, false },
+	[VW_CMD_CREATE_MIRROR] = { do_create_mirror, true, false },
+	[VW_CMD_DELETE_MIRROR] = { do_delete_mirror, true, false },
+	[VW_CMD_SHOW_MIRROR] = { do_show_mirror, false, false },
+	[VW_CMD_CREATE_EXPORTER] = { exporter_create_cmd, true, false },
+	[VW_CMD_DELETE_EXPORTER] = { exporter_delete_cmd, true, false },
+	[VW_CMD_SHOW_EXPORTER] = { exporter_show_cmd, false, false },
+	/* internal: vwstat, vwsnoop */
+	[VW_CMD_STATS] = { do_stats, false, false },
+	[VW_CMD_FLOWSTATS] = { do_flowstats, false, false },
+	[VW_CMD_SNOOP] = { do_snoop, false, false },
 };
+
+bool ctl_handles(enum vw_cmd_id id)
+{
+	return (unsigned)id < VW_CMD_COUNT && handlers[id].fn;
+}
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)
 {
 	struct vw_cmd c;
 	char err[512] = "";
 	vw_status_t st;
-	size_t i, mark = out->len;
+	const struct handler *h;
+	size_t mark = out->len;
 	int rc = -EOPNOTSUPP;
 	struct vw_link *l;
 	const char *opt_t;
@@ -128,10 +136,8 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 	st = vw_cmd_parse(argc, argv, &c, err, sizeof(err));
 	if (st != VW_OK)
 		goto done;
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (!strcmp(handlers[i].name, c.def->name))
-			break;
-	if (i == sizeof(handlers) / sizeof(handlers[0])) {
+	h = &handlers[c.def->id];
+	if (!h->fn) {
 		snprintf(err, sizeof(err), "%s: not supported yet", c.def->name);
 		st = VW_E_NOTSUP;
 		goto done;
@@ -141,14 +147,14 @@ void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring
 	 * takes a value) */
 	opt_t = strchr(c.def->opts, 't');
 	temporary = (opt_t && opt_t[1] != ':' && vw_cmd_opt(&c, 't')) ||
-		    (handlers[i].on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
-	rc = handlers[i].fn(&c, out, err, sizeof(err));
+		    (h->on_link && c.noperand && (l = link_find(c.operand[0])) && l->temporary);
+	rc = h->fn(&c, out, err, sizeof(err));
 	if (rc) {
 		out->len = mark; /* no partial records with an error */
 		st = vw_errno2status(-rc);
 		goto done;
 	}
-	if (handlers[i].changes && !restoring && !temporary) {
+	if (h->changes && !restoring && !temporary) {
 		rc = state_save(err, sizeof(err));
 		st = rc ? VW_E_SYS : VW_OK;
 	}

@@ -11,59 +11,63 @@
 #include "lib/vwire.h"
 
 #define SHOW "po:"
+/* the entry of id, at its index */
+#define CMD(id, ...) [id] = { id, __VA_ARGS__ }
 
 static const struct vw_cmddef cmds[] = {
-	{ "create-etherstub", "t", "", 1, 1, "[-t] NAME", true, "", VW_PRIV_ADMIN },
-	{ "delete-etherstub", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
-	{ "show-etherstub", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
-	{ "create-vnic", "tl:m:r:v:p:", "p", 1, 1,
-	  "[-t] -l LINK [-m MAC|random|auto] [-r PREFIX] [-v VID] [-p PROP=VAL[,...]] NAME", true, "l", VW_PRIV_ADMIN },
-	{ "delete-vnic", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
-	{ "show-vnic", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [NAME...]", true, "", VW_PRIV_READ },
-	{ "show-link", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
-	{ "show-phys", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
-	{ "set-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] LINK", true, "p", VW_PRIV_ADMIN },
-	{ "reset-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] LINK", true, "p", VW_PRIV_ADMIN },
-	{ "show-linkprop", "cp:o:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [LINK...]", true, "", VW_PRIV_READ },
-	{ "create-zone", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
-	{ "delete-zone", "f", "", 1, 1, "[-f] NAME", true, "", VW_PRIV_ADMIN },
-	{ "show-zone", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
-	{ "create-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN },
-	{ "delete-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN },
-	{ "show-addr", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ },
-	{ "export", "o:", "", 0, 0, "[-o FILE]", true, "", VW_PRIV_READ },
-	{ "create-aggr", "tl:P:L:T:", "l", 1, 1,
-	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", false, "l", VW_PRIV_ADMIN },
-	{ "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN },
-	{ "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN },
-	{ "delete-aggr", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN },
-	{ "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ },
-	{ "create-tunnel", "tT:a:p:", "a", 1, 1,
-	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta", VW_PRIV_ADMIN },
-	{ "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN },
-	{ "show-tunnel", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ },
-	{ "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", true, "la", VW_PRIV_ADMIN },
-	{ "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", true, "", VW_PRIV_ADMIN },
-	{ "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", true, "p", VW_PRIV_ADMIN },
-	{ "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", true, "p", VW_PRIV_ADMIN },
-	{ "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ },
-	{ "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ },
-	{ "start-accounting", "i:f:r:", "", 0, 0, "[-i SECONDS] [-f FILE] [-r DURATION]", true, "", VW_PRIV_ADMIN },
-	{ "stop-accounting", "", "", 0, 0, "", true, "", VW_PRIV_ADMIN },
-	{ "show-accounting", SHOW, "", 0, 0, "[-p] [-o FIELD,...]", true, "", VW_PRIV_READ },
-	{ "create-mirror", "l:d:f:t:", "", 1, 1, "-l LINK[,LINK...] [-d in|out|both] [-f FILTER] -t DEST NAME", true, "lt", VW_PRIV_ADMIN },
-	{ "delete-mirror", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
-	{ "show-mirror", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
-	{ "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta", VW_PRIV_ADMIN },
-	{ "delete-exporter", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN },
-	{ "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ },
-	{ "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "", VW_PRIV_ADMIN },
+	CMD(VW_CMD_CREATE_ETHERSTUB, "create-etherstub", "t", "", 1, 1, "[-t] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_ETHERSTUB, "delete-etherstub", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_ETHERSTUB, "show-etherstub", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_VNIC, "create-vnic", "tl:m:r:v:p:", "p", 1, 1,
+	  "[-t] -l LINK [-m MAC|random|auto] [-r PREFIX] [-v VID] [-p PROP=VAL[,...]] NAME", true, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_VNIC, "delete-vnic", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_VNIC, "show-vnic", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_SHOW_LINK, "show-link", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_SHOW_PHYS, "show-phys", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_SET_LINKPROP, "set-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] LINK", true, "p", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_RESET_LINKPROP, "reset-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] LINK", true, "p", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_LINKPROP, "show-linkprop", "cp:o:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_ZONE, "create-zone", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_ZONE, "delete-zone", "f", "", 1, 1, "[-f] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_ZONE, "show-zone", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_ADDR, "create-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_ADDR, "delete-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_ADDR, "show-addr", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_EXPORT, "export", "o:", "", 0, 0, "[-o FILE]", true, "", VW_PRIV_READ, VW_OUT_LINES),
+	CMD(VW_CMD_CREATE_AGGR, "create-aggr", "tl:P:L:T:", "l", 1, 1,
+	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_ADD_AGGR, "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_REMOVE_AGGR, "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_AGGR, "delete-aggr", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_AGGR, "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_TUNNEL, "create-tunnel", "tT:a:p:", "a", 1, 1,
+	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_TUNNEL, "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_TUNNEL, "show-tunnel", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_ADD_FLOW, "add-flow", "tl:a:p:", "ap", 1, 1, "[-t] -l LINK -a ATTR=VAL[,...] [-p PROP=VAL[,...]] NAME", true, "la", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_REMOVE_FLOW, "remove-flow", "tl:", "", 0, 1, "[-t] NAME | -l LINK", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SET_FLOWPROP, "set-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP=VAL[,...] FLOW", true, "p", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_RESET_FLOWPROP, "reset-flowprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] FLOW", true, "p", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_FLOW, "show-flow", SHOW "l:", "", 0, -1, "[-p] [-o FIELD,...] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_SHOW_FLOWPROP, "show-flowprop", "cp:o:l:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [-l LINK] [FLOW...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_START_ACCOUNTING, "start-accounting", "i:f:r:", "", 0, 0, "[-i SECONDS] [-f FILE] [-r DURATION]", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_STOP_ACCOUNTING, "stop-accounting", "", "", 0, 0, "", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_ACCOUNTING, "show-accounting", SHOW, "", 0, 0, "[-p] [-o FIELD,...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_MIRROR, "create-mirror", "l:d:f:t:", "", 1, 1, "-l LINK[,LINK...] [-d in|out|both] [-f FILTER] -t DEST NAME", true, "lt", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_MIRROR, "delete-mirror", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_MIRROR, "show-mirror", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_CREATE_EXPORTER, "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_EXPORTER, "delete-exporter", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_EXPORTER, "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
+	CMD(VW_CMD_APPLY, "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
 	/* internal, for vwstat */
-	{ "stats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ },
-	{ "flowstats", "l:", "", 0, -1, NULL, true, "", VW_PRIV_READ },
+	CMD(VW_CMD_STATS, "stats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
+	CMD(VW_CMD_FLOWSTATS, "flowstats", "l:", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
 	/* internal, for vwsnoop: the reply is followed by a pcap stream */
-	{ "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l", VW_PRIV_CAPTURE },
+	CMD(VW_CMD_SNOOP, "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l", VW_PRIV_CAPTURE, VW_OUT_STREAM),
 };
+
+_Static_assert(sizeof(cmds) / sizeof(cmds[0]) == VW_CMD_COUNT, "a command id without its entry");
 
 const char *vw_priv_needs(enum vw_priv p)
 {
@@ -81,6 +85,11 @@ const struct vw_cmddef *vw_cmd_table(int *n)
 {
 	*n = (int)(sizeof(cmds) / sizeof(cmds[0]));
 	return cmds;
+}
+
+const struct vw_cmddef *vw_cmd_def(enum vw_cmd_id id)
+{
+	return (unsigned)id < sizeof(cmds) / sizeof(cmds[0]) ? &cmds[id] : NULL;
 }
 
 const struct vw_cmddef *vw_cmd_find(const char *name)
@@ -168,7 +177,7 @@ vw_status_t vw_cmd_parse(int argc, char *const argv[], struct vw_cmd *c, char *e
 			return VW_E_USAGE;
 		}
 	/* remove-flow takes a flow or -l LINK, exactly one of them */
-	if (!strcmp(def->name, "remove-flow") && (c->noperand == 1) == (vw_cmd_opt(c, 'l') != NULL)) {
+	if (def->id == VW_CMD_REMOVE_FLOW && (c->noperand == 1) == (vw_cmd_opt(c, 'l') != NULL)) {
 		snprintf(err, errlen, "%s: give either a flow name or -l LINK", def->name);
 		return VW_E_USAGE;
 	}

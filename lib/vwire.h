@@ -289,11 +289,47 @@ enum vw_priv {
 const char *vw_priv_needs(enum vw_priv p);
 
 /*
+ * Every subcommand has an id: the grammar (vw_cmd_def), the daemon's handler
+ * (control/handlers.c) and vwadm's output (cli/cmdout.c) are tables indexed
+ * by it, and tests/unit/test_cmdtable.c checks that they agree.  The order
+ * is `vwadm help`'s.
+ */
+enum vw_cmd_id {
+	VW_CMD_CREATE_ETHERSTUB, VW_CMD_DELETE_ETHERSTUB, VW_CMD_SHOW_ETHERSTUB,
+	VW_CMD_CREATE_VNIC, VW_CMD_DELETE_VNIC, VW_CMD_SHOW_VNIC,
+	VW_CMD_SHOW_LINK, VW_CMD_SHOW_PHYS,
+	VW_CMD_SET_LINKPROP, VW_CMD_RESET_LINKPROP, VW_CMD_SHOW_LINKPROP,
+	VW_CMD_CREATE_ZONE, VW_CMD_DELETE_ZONE, VW_CMD_SHOW_ZONE,
+	VW_CMD_CREATE_ADDR, VW_CMD_DELETE_ADDR, VW_CMD_SHOW_ADDR,
+	VW_CMD_EXPORT,
+	VW_CMD_CREATE_AGGR, VW_CMD_ADD_AGGR, VW_CMD_REMOVE_AGGR, VW_CMD_DELETE_AGGR, VW_CMD_SHOW_AGGR,
+	VW_CMD_CREATE_TUNNEL, VW_CMD_DELETE_TUNNEL, VW_CMD_SHOW_TUNNEL,
+	VW_CMD_ADD_FLOW, VW_CMD_REMOVE_FLOW, VW_CMD_SET_FLOWPROP, VW_CMD_RESET_FLOWPROP, VW_CMD_SHOW_FLOW,
+	VW_CMD_SHOW_FLOWPROP,
+	VW_CMD_START_ACCOUNTING, VW_CMD_STOP_ACCOUNTING, VW_CMD_SHOW_ACCOUNTING,
+	VW_CMD_CREATE_MIRROR, VW_CMD_DELETE_MIRROR, VW_CMD_SHOW_MIRROR,
+	VW_CMD_CREATE_EXPORTER, VW_CMD_DELETE_EXPORTER, VW_CMD_SHOW_EXPORTER,
+	VW_CMD_APPLY,
+	VW_CMD_STATS, VW_CMD_FLOWSTATS, VW_CMD_SNOOP,
+	VW_CMD_COUNT
+};
+
+/* What a command's successful reply holds, for the client to print. */
+enum vw_cmd_out {
+	VW_OUT_NONE,    /* only the verdict */
+	VW_OUT_TABLE,   /* records of one type: a show-* table (cli/cmdout.c) */
+	VW_OUT_LINES,   /* records "line", text= each: export */
+	VW_OUT_RECORDS, /* records for an internal client (vwstat) */
+	VW_OUT_STREAM,  /* the verdict, then a pcap stream (vwsnoop) */
+};
+
+/*
  * One entry per subcommand.  Options are single letters; opts lists them as
  * getopt does ("tl:m:": -t is a flag, -l and -m take a value).  Options in
  * repeat may be given more than once.  Options and operands may be mixed.
  */
 struct vw_cmddef {
+	enum vw_cmd_id id;
 	const char *name;
 	const char *opts;
 	const char *repeat;
@@ -302,6 +338,7 @@ struct vw_cmddef {
 	bool implemented;
 	const char *required;           /* options that must be given */
 	enum vw_priv priv;              /* who may run it (the one table) */
+	enum vw_cmd_out out;            /* what its reply holds */
 };
 
 #define VW_CMD_MAXOPT 64
@@ -320,6 +357,8 @@ struct vw_cmd {
 
 const struct vw_cmddef *vw_cmd_table(int *n);
 const struct vw_cmddef *vw_cmd_find(const char *name);
+/* The entry of id (NULL past VW_CMD_COUNT). */
+const struct vw_cmddef *vw_cmd_def(enum vw_cmd_id id);
 /*
  * Parses argv[0] (the subcommand) and its arguments; pointers in *c point
  * into argv.  VW_E_USAGE with a one-line reason in err ("option -x needs a

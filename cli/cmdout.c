@@ -1,0 +1,157 @@
+/*
+ * vwadm's output tables: the fields of each kind of record (cli/output.h)
+ * and, by command id, which records a reply prints and how.
+ */
+#include <stddef.h>
+
+#include "cli/cmdout.h"
+
+static const struct out_field link_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "CLASS", "class", 9, 0, NULL },
+	{ "MTU", "mtu", 6, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ "OVER", "over", 12, 0, NULL },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field vnic_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "OVER", "over", 12, 0, NULL },
+	{ "MACADDRESS", "macaddress", 17, 0, NULL },
+	{ "MACADDRTYPE", "macaddrtype", 11, 0, NULL },
+	{ "VID", "vid", 4, 0, "0" },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field etherstub_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "VNICS", "vnics", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field phys_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "MEDIA", "media", 10, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ "MTU", "mtu", 6, 0, NULL },
+	{ "DEVICE", "device", 12, 0, NULL },
+	{ "ATTACHED", "attached", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field linkprop_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "PROPERTY", "property", 14, 0, NULL },
+	{ "PERM", "perm", 4, 0, NULL },
+	{ "VALUE", "value", 14, 0, NULL },
+	{ "DEFAULT", "default", 14, 0, NULL },
+	{ "POSSIBLE", "possible", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field zone_fields[] = {
+	{ "ZONE", "zone", 16, 0, NULL },
+	{ "VNICS", "vnics", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field addr_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ "ADDR", "addr", 24, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field flow_fields[] = {
+	{ "FLOW", "flow", 14, 0, NULL },
+	{ "LINK", "link", 12, 0, NULL },
+	{ "IPADDR", "ipaddr", 24, 0, NULL },
+	{ "PROTO", "proto", 6, 0, NULL },
+	{ "LPORT", "lport", 6, 0, NULL },
+	{ "RPORT", "rport", 6, 0, NULL },
+	{ "DSFLD", "dsfield", 9, 0, NULL },
+	{ "ATTRS", "attrs", 30, 0, NULL },
+	{ "TEMPORARY", "temporary", 9, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field accounting_fields[] = {
+	{ "STATE", "state", 5, 0, NULL },
+	{ "FILE", "file", 30, 0, NULL },
+	{ "INTERVAL", "interval", 8, OUT_F_NUM, NULL },
+	{ "RETENTION", "retention", 9, 0, NULL },
+	{ "SAMPLES", "samples", 8, OUT_F_NUM, NULL },
+	{ "ERRORS", "errors", 6, OUT_F_NUM, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field flowprop_fields[] = {
+	{ "FLOW", "flow", 14, 0, NULL },
+	{ "PROPERTY", "property", 10, 0, NULL },
+	{ "VALUE", "value", 10, 0, NULL },
+	{ "DEFAULT", "default", 10, 0, NULL },
+	{ "POSSIBLE", "possible", 20, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field mirror_fields[] = {
+	{ "MIRROR", "mirror", 12, 0, NULL },
+	{ "LINKS", "links", 16, 0, NULL },
+	{ "DIR", "dir", 4, 0, NULL },
+	{ "FILTER", "filter", 16, 0, NULL },
+	{ "DEST", "dest", 20, 0, NULL },
+	{ "PKTS", "pkts", 8, 0, NULL },
+	{ "BYTES", "bytes", 10, 0, NULL },
+	{ "DROPS", "drops", 6, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field exporter_fields[] = {
+	{ "EXPORTER", "exporter", 12, 0, NULL },
+	{ "TYPE", "type", 5, 0, NULL },
+	{ "COLLECTOR", "collector", 21, 0, NULL },
+	{ "LINKS", "links", 16, 0, NULL },
+	{ "FLOWS", "flows", 7, 0, NULL },
+	{ "RECORDS", "records", 9, 0, NULL },
+	{ "MESSAGES", "messages", 9, 0, NULL },
+	{ "DROPS", "drops", 6, 0, NULL },
+	{ "ACTIVE", "active", 6, 0, NULL },
+	{ "IDLE", "idle", 5, 0, NULL },
+	{ "TEMPLATE", "template", 8, 0, NULL },
+	{ "DOMAIN", "domain", 10, 0, NULL },
+	{ "EVICTED", "evicted", 8, 0, NULL },
+	{ "CACHE", "cache", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+/*
+ * How each command's reply is printed, by id; what kind of reply it is comes
+ * with its grammar (vw_cmd_def(id)->out).  A table (VW_OUT_TABLE) has
+ * fields: its -o and parsable option (-p, or -c for show-linkprop) are
+ * checked before anything is sent.
+ */
+static const struct cmd_out cmd_outs[VW_CMD_COUNT] = {
+	[VW_CMD_SHOW_LINK] = { "link", link_fields, NULL, 'p' },
+	[VW_CMD_SHOW_VNIC] = { "vnic", vnic_fields, "link,over,macaddress,macaddrtype,vid,zone", 'p' },
+	[VW_CMD_SHOW_ETHERSTUB] = { "etherstub", etherstub_fields, NULL, 'p' },
+	[VW_CMD_SHOW_PHYS] = { "phys", phys_fields, NULL, 'p' },
+	[VW_CMD_SHOW_LINKPROP] = { "linkprop", linkprop_fields, NULL, 'c' },
+	[VW_CMD_SHOW_ZONE] = { "zone", zone_fields, NULL, 'p' },
+	[VW_CMD_SHOW_ADDR] = { "addr", addr_fields, NULL, 'p' },
+	[VW_CMD_SHOW_FLOW] = { "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p' },
+	[VW_CMD_SHOW_FLOWPROP] = { "flowprop", flowprop_fields, NULL, 'c' },
+	[VW_CMD_EXPORT] = { "line", NULL, NULL, 0 },
+	[VW_CMD_SHOW_ACCOUNTING] = { "accounting", accounting_fields, "state,file,interval,retention,samples", 'p' },
+	[VW_CMD_SHOW_MIRROR] = { "mirror", mirror_fields, NULL, 'p' },
+	[VW_CMD_SHOW_EXPORTER] = { "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops", 'p' },
+};
+
+const struct cmd_out *cmd_out(enum vw_cmd_id id)
+{
+	return (unsigned)id < VW_CMD_COUNT && cmd_outs[id].rectype ? &cmd_outs[id] : NULL;
+}
