@@ -74,7 +74,7 @@ deps:
 	bash scripts/install-deps.sh
 
 check: deps
-	$(MAKE) all asan fuzz-build
+	$(MAKE) all asan fuzz-build bench-build
 	bash tests/run.sh
 
 unit: all asan

@@ -11,8 +11,9 @@ bench-engine: $(B)/bench/engine
 
 .PHONY: bench-engine
 
-# Software segmentation throughput (bench/gso.c): datapath/gso.c alone.
-$(B)/bench/gso: bench/gso.c $(B)/datapath/gso.o
+# Software segmentation throughput (bench/gso.c): datapath/gso.c and the
+# frame parser it uses.
+$(B)/bench/gso: bench/gso.c $(B)/datapath/gso.o $(B)/datapath/pktparse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
 
@@ -39,8 +40,9 @@ bench-flow: $(B)/bench/flow
 
 .PHONY: bench-flow
 
-# Traffic management engine cost and accuracy (bench/shaper.c): datapath/shaper.c alone.
-$(B)/bench/shaper: bench/shaper.c $(B)/datapath/shaper.o
+# Traffic management engine cost and accuracy (bench/shaper.c): the engine
+# alone (datapath/shaper.c, datapath/shaper_conf.c).
+$(B)/bench/shaper: bench/shaper.c $(B)/datapath/shaper.o $(B)/datapath/shaper_conf.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^)
 
@@ -57,3 +59,10 @@ $(B)/bench/ipfix: bench/ipfix.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $
 bench-ipfix: $(B)/bench/ipfix
 
 .PHONY: bench-ipfix
+
+# Every benchmark program, built by `make check` so that none falls behind
+# the code it measures.
+BENCH_PROGS := engine gso conntab flow ipfix shaper
+bench-build: $(BENCH_PROGS:%=$(B)/bench/%)
+
+.PHONY: bench-build
