@@ -57,7 +57,7 @@ $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 # Unit tests link the test file with the library, all of the daemon's code
 # but its main() and vwadm's output tables (tests/unit/*.c pick what they
 # call).
-CLI_TEST_SRCS := cli/cmdout.c $(CLI_COMMON)
+CLI_TEST_SRCS := cli/cmdout.c
 $(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(CLI_TEST_SRCS:%.c=$(B)/%.o) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)

@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Links, addresses and zones through rtnetlink (libmnl).
- *
- * A zone is a network namespace bound at /run/netns/NAME exactly as
- * `ip netns add` makes it.  To work in a zone the calling thread joins the
- * namespace with setns(), opens what it needs (a netlink socket, which stays
- * bound to the namespace it was created in, or a /proc file), and goes back
- * to the daemon's own namespace before it returns, on every path.  setns()
- * with CLONE_NEWNET only moves the calling thread, so the daemon's other
- * threads never notice.
+ * Links and addresses through rtnetlink (libmnl), in the daemon's namespace
+ * or a zone's.  To work in a zone the calling thread joins the namespace
+ * (objects/netns.c), opens its netlink socket, which stays bound to the
+ * namespace it was created in, and goes back to the daemon's own namespace
+ * before it returns, on every path.  setns() with CLONE_NEWNET only moves the
+ * calling thread, so the daemon's other threads never notice.
  */
 
 #include <dirent.h>
@@ -33,102 +30,25 @@
 #include <linux/pkt_sched.h>
 
 #include "objects/netlink.h"
+#include "objects/netns.h"
 
-#define NETNS_RUN_DIR "/run/netns"
 #define NL_RECV_SIZE 32768 /* MNL_SOCKET_DUMP_SIZE in later libmnl */
 
-/* The daemon's own network namespace, where every call returns to. */
-static int host_ns_fd = -1;
 static unsigned int nl_seq;
-
-static bool zone_is_host(const char *zone)
-{
-	return !zone || !*zone;
-}
-
-/* A zone name must be a plain file name in /run/netns. */
-static bool zone_name_ok(const char *zone)
-{
-	size_t len;
-
-	if (!zone)
-		return false;
-	len = strlen(zone);
-	if (!len || len > VW_ZONENAME_MAX)
-		return false;
-	if (strchr(zone, '/') || !strcmp(zone, ".") || !strcmp(zone, ".."))
-		return false;
-	return true;
-}
-
-static bool ifname_ok(const char *ifname)
-{
-	return ifname && *ifname && strlen(ifname) < IFNAMSIZ;
-}
-
-static void zone_path(const char *zone, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", NETNS_RUN_DIR, zone);
-}
-
-static int zone_open(const char *zone)
-{
-	char path[sizeof(NETNS_RUN_DIR) + VW_ZONENAME_MAX + 2];
-	int fd;
-
-	if (!zone_name_ok(zone))
-		return -EINVAL;
-	zone_path(zone, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return fd;
-}
-
-/* Moves the calling thread into the zone (nothing to do for the host). */
-static int zone_enter(const char *zone)
-{
-	int fd, ret = 0;
-
-	if (zone_is_host(zone))
-		return 0;
-	if (host_ns_fd < 0)
-		return -EBADF;
-	fd = zone_open(zone);
-	if (fd < 0)
-		return fd;
-	if (setns(fd, CLONE_NEWNET) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Brings the calling thread back after zone_enter(). */
-static int zone_leave(const char *zone)
-{
-	if (zone_is_host(zone))
-		return 0;
-	if (setns(host_ns_fd, CLONE_NEWNET) < 0)
-		return -errno;
-	return 0;
-}
 
 int nl_init(void)
 {
-	if (host_ns_fd >= 0)
-		return 0;
-	host_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (host_ns_fd < 0)
-		return -errno;
+	int rc = zone_ns_init();
+
+	if (rc)
+		return rc;
 	nl_seq = (unsigned int)getpid() << 16;
 	return 0;
 }
 
 void nl_fini(void)
 {
-	if (host_ns_fd >= 0)
-		close(host_ns_fd);
-	host_ns_fd = -1;
+	zone_ns_fini();
 }
 
 /* ---- netlink plumbing ---- */
@@ -285,7 +205,7 @@ static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static void copy_str(char *dst, size_t len, const char *src)
+void nl_copy_str(char *dst, size_t len, const char *src)
 {
 	size_t n = strnlen(src, len - 1);
 
@@ -311,7 +231,7 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 	li->flags = ifi->ifi_flags;
 	li->loopback = ifi->ifi_flags & IFF_LOOPBACK;
 	if (tb[IFLA_IFNAME])
-		copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
+		nl_copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
 	if (tb[IFLA_STATS64] && mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {
@@ -325,7 +245,7 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 	if (tb[IFLA_LINKINFO] &&
 	    mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, tbi) >= 0 &&
 	    tbi[IFLA_INFO_KIND])
-		copy_str(li->kind, sizeof(li->kind), mnl_attr_get_str(tbi[IFLA_INFO_KIND]));
+		nl_copy_str(li->kind, sizeof(li->kind), mnl_attr_get_str(tbi[IFLA_INFO_KIND]));
 	return 0;
 }
 
@@ -510,9 +430,11 @@ int nl_link_move(const char *from_zone, const char *ifname, const char *to_zone)
 	int fd, ret;
 
 	if (zone_is_host(to_zone)) {
-		if (host_ns_fd < 0)
+		int host = zone_host_fd();
+
+		if (host < 0)
 			return -EBADF;
-		return link_change(from_zone, ifname, set_netns, &host_ns_fd);
+		return link_change(from_zone, ifname, set_netns, &host);
 	}
 	fd = zone_open(to_zone);
 	if (fd < 0)
@@ -685,315 +607,4 @@ int nl_link_del_group(const char *zone, uint32_t group)
 	ret = nl_talk(nl, nlh, NULL, NULL);
 	mnl_socket_close(nl);
 	return ret == -ENODEV ? 0 : ret;
-}
-
-/* ---- multicast membership ---- */
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* 12 hex digits, no separators, as /proc/net/dev_mcast prints a MAC. */
-static bool mac_from_hex(const char *s, uint8_t mac[6])
-{
-	int i, hi, lo;
-
-	if (strlen(s) != 12)
-		return false;
-	for (i = 0; i < 6; i++) {
-		hi = hex_nibble(s[2 * i]);
-		lo = hex_nibble(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		mac[i] = hi << 4 | lo;
-	}
-	return true;
-}
-
-/*
- * /proc/thread-self/net shows the namespace of the thread that opens it, and
- * the open file keeps showing that one, so open it while in the zone.
- */
-static int mcast_open(const char *zone, FILE **fp)
-{
-	int ret, err;
-
-	*fp = NULL;
-	ret = zone_enter(zone);
-	if (ret < 0)
-		return ret;
-	*fp = fopen("/proc/thread-self/net/dev_mcast", "re");
-	if (!*fp)
-		ret = -errno;
-	err = zone_leave(zone);
-	if (err < 0 && !ret) {
-		fclose(*fp);
-		*fp = NULL;
-		ret = err;
-	}
-	return ret;
-}
-
-/*
- * One line of the list, "IFINDEX NAME USERS GLOBAL_USERS HEX" (the kernel's
- * dev_mc_seq_show), split in place.  By hand rather than with sscanf: every
- * VNIC created re-reads the zone's whole list, about 3 lines per link, so
- * the parsing was a third of the daemon's time creating VNICs.
- */
-static bool mcast_line(char *line, int *ifindex, const char **name, uint8_t mac[6])
-{
-	char *tok[5], *p = line, *end;
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '\n')
-			return false;
-		tok[i] = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-			p++;
-		if (*p)
-			*p++ = '\0';
-	}
-	if (strlen(tok[1]) >= IFNAMSIZ)
-		return false;
-	errno = 0;
-	*ifindex = (int)strtol(tok[0], &end, 10);
-	if (errno || *end || end == tok[0])
-		return false;
-	*name = tok[1];
-	return mac_from_hex(tok[4], mac);
-}
-
-/* The zone's list with a read buffer that takes it in a few reads. */
-static int mcast_read_open(const char *zone, FILE **fp, char **buf)
-{
-	int ret = mcast_open(zone, fp);
-
-	*buf = NULL;
-	if (ret < 0)
-		return ret;
-	*buf = malloc(1 << 16);
-	if (*buf)
-		setvbuf(*fp, *buf, _IOFBF, 1 << 16);
-	return 0;
-}
-
-static void mcast_read_close(FILE *f, char *buf)
-{
-	fclose(f);
-	free(buf);
-}
-
-int nl_mcast_list(const char *zone, const char *ifname, uint8_t (*macs)[6], int max)
-{
-	char line[256], *buf;
-	const char *name;
-	int ifindex, idx, n = 0;
-	FILE *f;
-	int ret;
-
-	if (!ifname_ok(ifname) || max < 0 || (!macs && max))
-		return -EINVAL;
-	ifindex = nl_link_index(zone, ifname);
-	if (ifindex < 0)
-		return ifindex;
-	ret = mcast_read_open(zone, &f, &buf);
-	if (ret < 0)
-		return ret;
-
-	while (n < max && fgets(line, sizeof(line), f)) {
-		if (!mcast_line(line, &idx, &name, macs[n]))
-			continue;
-		if (idx == ifindex && !strcmp(name, ifname))
-			n++;
-	}
-	if (ferror(f))
-		n = -EIO;
-	mcast_read_close(f, buf);
-	return n;
-}
-
-int nl_mcast_dump(const char *zone, int (*fn)(const char *ifname, const uint8_t mac[6], void *arg), void *arg)
-{
-	char line[256], *buf;
-	const char *name;
-	int idx, ret;
-	uint8_t mac[6];
-	FILE *f;
-
-	ret = mcast_read_open(zone, &f, &buf);
-	if (ret < 0)
-		return ret;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		if (mcast_line(line, &idx, &name, mac))
-			ret = fn(name, mac, arg);
-	}
-	if (!ret && ferror(f))
-		ret = -EIO;
-	mcast_read_close(f, buf);
-	return ret;
-}
-
-/* ---- zones ---- */
-
-bool zone_exists(const char *zone)
-{
-	char path[sizeof(NETNS_RUN_DIR) + VW_ZONENAME_MAX + 2];
-	struct stat st;
-
-	if (!zone_name_ok(zone))
-		return false;
-	zone_path(zone, path, sizeof(path));
-	return !stat(path, &st);
-}
-
-/* /run/netns as iproute2 leaves it: a shared mount point of its own. */
-static int netns_dir_prepare(void)
-{
-	bool bound = false;
-
-	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	/* Lets the namespace mounts propagate between mount namespaces. */
-	while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
-		/* EINVAL: not a mount point yet; make it one and retry once. */
-		if (errno != EINVAL || bound)
-			return -errno;
-		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
-			return -errno;
-		bound = true;
-	}
-	return 0;
-}
-
-/*
- * Runs on a thread of its own: unshare() moves only this thread into the new
- * namespace, which the bind mount then keeps alive after the thread is gone.
- */
-static void *netns_bind_thread(void *arg)
-{
-	const char *path = arg;
-
-	if (unshare(CLONE_NEWNET) < 0)
-		return (void *)(intptr_t)-errno;
-	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
-		return (void *)(intptr_t)-errno;
-	return (void *)0;
-}
-
-int zone_create(const char *zone)
-{
-	char path[sizeof(NETNS_RUN_DIR) + VW_ZONENAME_MAX + 2];
-	pthread_t thread;
-	void *res;
-	int fd, ret;
-
-	if (!zone_name_ok(zone))
-		return -EINVAL;
-	ret = netns_dir_prepare();
-	if (ret < 0)
-		return ret;
-
-	zone_path(zone, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-
-	ret = -pthread_create(&thread, NULL, netns_bind_thread, path);
-	if (ret < 0)
-		goto err_unlink;
-	ret = -pthread_join(thread, &res);
-	if (ret < 0)
-		goto err_unlink;
-	ret = (int)(intptr_t)res;
-	if (ret < 0)
-		goto err_unlink;
-
-	ret = nl_link_set_up(zone, "lo", true);
-	if (ret < 0)
-		goto err_umount;
-	return 0;
-
-err_umount:
-	umount2(path, MNT_DETACH);
-err_unlink:
-	unlink(path);
-	return ret;
-}
-
-int zone_delete(const char *zone)
-{
-	char path[sizeof(NETNS_RUN_DIR) + VW_ZONENAME_MAX + 2];
-
-	if (!zone_name_ok(zone))
-		return -EINVAL;
-	zone_path(zone, path, sizeof(path));
-	umount2(path, MNT_DETACH);
-	if (unlink(path) < 0)
-		return -errno;
-	return 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-int zone_list(char (*names)[VW_ZONENAME_MAX + 1], int max)
-{
-	char (*all)[VW_ZONENAME_MAX + 1] = NULL, (*tmp)[VW_ZONENAME_MAX + 1];
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
-	int ret;
-
-	if (max < 0 || (!names && max))
-		return -EINVAL;
-	dir = opendir(NETNS_RUN_DIR);
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-
-	for (;;) {
-		errno = 0;
-		de = readdir(dir);
-		if (!de)
-			break;
-		if (!zone_name_ok(de->d_name) || de->d_type == DT_DIR)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			tmp = reallocarray(all, cap, sizeof(*all));
-			if (!tmp) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			all = tmp;
-		}
-		copy_str(all[n++], sizeof(*all), de->d_name);
-	}
-	if (errno) {
-		ret = -errno;
-		goto out;
-	}
-
-	qsort(all, n, sizeof(*all), name_cmp);
-	if (n > (size_t)max)
-		n = max;
-	if (n)
-		memcpy(names, all, n * sizeof(*all));
-	ret = n;
-out:
-	free(all);
-	closedir(dir);
-	return ret;
 }
