@@ -26,7 +26,7 @@ static bool is_alpha(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_val(char c)
+int vw_hex_digit(char c)
 {
 	if (is_digit(c))
 		return c - '0';
@@ -95,11 +95,11 @@ static int octets_parse(const char *s, uint8_t *out, int max)
 	if (!s)
 		return -1;
 	for (;;) {
-		int hi = hex_val(s[0]), lo;
+		int hi = vw_hex_digit(s[0]), lo;
 
 		if (hi < 0 || n == max)
 			return -1;
-		lo = hex_val(s[1]);
+		lo = vw_hex_digit(s[1]);
 		if (lo < 0) {
 			out[n++] = hi;
 			s += 1;

@@ -59,6 +59,8 @@ bool vw_flowname_valid(const char *s);
 /* Zone names: 1..31 chars of [A-Za-z0-9_.-], starting with a letter. */
 bool vw_zonename_valid(const char *s);
 
+/* The value of a hex digit (either case), -1 for anything else. */
+int vw_hex_digit(char c);
 /* "02:08:20:aa:bb:cc" (one or two hex digits per octet, : or - separators). */
 bool vw_mac_parse(const char *s, uint8_t mac[6]);
 /* A prefix of 1..5 octets, e.g. "02:08:20"; *len gets the octet count. */

@@ -11,17 +11,6 @@
 #include "objects/netlink.h"
 #include "objects/netns.h"
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 12 hex digits, no separators, as /proc/net/dev_mcast prints a MAC. */
 static bool mac_from_hex(const char *s, uint8_t mac[6])
 {
@@ -30,8 +19,8 @@ static bool mac_from_hex(const char *s, uint8_t mac[6])
 	if (strlen(s) != 12)
 		return false;
 	for (i = 0; i < 6; i++) {
-		hi = hex_nibble(s[2 * i]);
-		lo = hex_nibble(s[2 * i + 1]);
+		hi = vw_hex_digit(s[2 * i]);
+		lo = vw_hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		mac[i] = hi << 4 | lo;
