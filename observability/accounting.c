@@ -29,7 +29,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "observability/accounting.h"
-#include "observability/history.h"
+#include "lib/history.h"
 #include "observability/loop.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)

@@ -2,7 +2,7 @@
  * Accounting (SPEC §4 start-accounting, stop-accounting, show-accounting;
  * the acctadm analogue): the daemon samples every link's and flow's
  * counters, as vwstat shows them, into an SQLite history file
- * (observability/history.h) every interval, on the control thread.
+ * (lib/history.h) every interval, on the control thread.
  */
 #ifndef VW_ACCOUNTING_H
 #define VW_ACCOUNTING_H
