@@ -48,7 +48,7 @@ $(B)/vwadm: $(B)/cli/vwadm.o $(B)/cli/cmdout.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/l
 	$(CC) $(CFLAGS) -o $@ $^
 
 # show-history reads the accounting file itself (SQLite)
-$(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(B)/observability/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
+$(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a

@@ -1,6 +1,6 @@
 /*
  * vwstat show-history: reads the accounting history file (SQLite, written
- * by the daemon, observability/history.h) directly and read-only, and
+ * by the daemon, lib/history.h) directly and read-only, and
  * prints per-name summaries or, with -i, the stored intervals, as a table,
  * CSV, JSON, gnuplot data blocks or an SVG chart of bandwidth over time.
  * Without -f the file is the one the daemon names in show-accounting (its
@@ -18,7 +18,7 @@
 #include "cli/history.h"
 #include "cli/output.h"
 #include "lib/vwire.h"
-#include "observability/history.h"
+#include "lib/history.h"
 
 #define PROG "vwstat"
 #define HUSAGE \

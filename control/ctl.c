@@ -37,6 +37,7 @@
 #include "control/ctl.h"
 #include "datapath/vswitch.h"
 #include "objects/link.h"
+#include "observability/loop.h"
 
 #define MAX_CLIENTS 128
 #define ROOT_SLOTS 8 /* of MAX_CLIENTS, for root only */
@@ -88,7 +89,7 @@ static struct client *cur_client;
 static void (*take_fn)(int fd, const char *reply, size_t len, void *arg);
 static void *take_arg;
 
-int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
+static int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int i;
@@ -108,7 +109,7 @@ int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void))
 	return 0;
 }
 
-void ctl_del_poll(int fd)
+static void ctl_del_poll(int fd)
 {
 	int i;
 
@@ -121,7 +122,7 @@ void ctl_del_poll(int fd)
 		}
 }
 
-int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg)
+static int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg)
 {
 	if (!cur_client)
 		return -ENOTCONN;
@@ -129,6 +130,14 @@ int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg)
 	take_arg = arg;
 	return 0;
 }
+
+/* A command the daemon runs for itself (the metrics server's queries). */
+static void ctl_run_command(int argc, char *const argv[], struct vw_buf *out)
+{
+	ctl_handle(argc, argv, out, false);
+}
+
+const struct loop_ops ctl_loop = { ctl_add_poll, ctl_del_poll, ctl_take_client, ctl_run_command };
 
 int ctl_set_timeouts(const char *spec, char *err, size_t errlen)
 {

@@ -43,27 +43,10 @@ int ctl_parse_request(char *buf, size_t len, int *argc, char **argv, int max, co
 /* Serves clients until SIGINT or SIGTERM. */
 int ctl_run(void);
 void ctl_close(void);
-/* One more descriptor for the loop (the metrics server's, the accounting
- * and captures' timers; at most 8, -ENOSPC past that; one may be added
- * while the loop runs): fn runs on the control thread when fd is readable,
- * on each one-second tick, and when timeout() milliseconds (-1: none) have
- * passed. */
-int ctl_add_poll(int fd, void (*fn)(void), int (*timeout)(void));
-/* Takes fd out of the loop again (it is not closed). */
-void ctl_del_poll(int fd);
-/*
- * For a command whose reply starts a stream (snoop): its handler, on
- * success, asks for the client's connection.  Once the handler has
- * returned and the reply is complete, fn gets the connection (non-blocking;
- * fn must send the reply's len bytes first, then owns and closes fd) and
- * the loop forgets the client.  -ENOTCONN when the command does not come
- * from a client (a vWire file).
- */
-int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg);
-
-/* A link's IPKTS, RBYTES, OPKTS, OBYTES as `vwstat` shows them
- * (control/handlers.c): what accounting samples. */
-struct vw_link;
-void link_counters(const struct vw_link *l, uint64_t c[4]);
+/* What the loop offers the subsystems below it (observability/loop.h):
+ * its descriptors, timers and clients, and running a command; vwired hands
+ * it down with loop_set() before anything registers. */
+struct loop_ops;
+extern const struct loop_ops ctl_loop;
 
 #endif

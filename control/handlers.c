@@ -10,6 +10,7 @@
 
 #include "control/ctl.h"
 #include "control/handlers.h"
+#include "control/persist.h"
 #include "objects/link.h"
 #include "observability/accounting.h"
 #include "observability/ipfix.h"

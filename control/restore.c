@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "control/ctl.h"
+#include "control/persist.h"
 #include "control/restore.h"
 #include "objects/link.h"
 #include "objects/statefile.h"

@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 
 #include "control/ctl.h"
+#include "control/persist.h"
 #include "control/restore.h"
 #include "observability/accounting.h"
 #include "observability/capture.h"
+#include "observability/loop.h"
 #include "observability/metrics.h"
 #include "observability/mirror.h"
 #include "datapath/vswitch.h"
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			state_set_dir(optarg);
+			accounting_set_dir(optarg);
 			break;
 		case 'w':
 			if (!vw_uint_parse(optarg, 1, VW_MAX_WORKERS, &v)) {
@@ -158,6 +161,8 @@ int main(int argc, char **argv)
 		close(ready[0]);
 		setsid();
 	}
+	/* the subsystems below reach the loop through it, from the replay on */
+	loop_set(&ctl_loop);
 	rc = ctl_listen(sock, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "vwired: %s\n", err);

@@ -242,12 +242,9 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);
 /* Current, default and persistent values as text ("" when none). */
 void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len);
 
-/* ---- persistent state (objects/state.c) ---- */
-/* Writes the persistent configuration as vWire lines. */
-void state_export(struct vw_buf *out);
-/* Saves it to DIR/vwire.conf atomically (write .new, fsync, rename). */
-int state_save(char *err, size_t errlen);
-void state_set_dir(const char *dir);
-const char *state_path(void);
+/* ---- persistent state (objects/state.c; the file: control/persist.h) ---- */
+/* The link objects' lines: zones, etherstubs, phys links' properties,
+ * VNICs and their addresses. */
+void links_export(struct vw_buf *out);
 
 #endif

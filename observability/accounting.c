@@ -15,6 +15,7 @@
  * older than the retention are pruned once a minute.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,13 @@
 #include <sys/timerfd.h>
 #include <sqlite3.h>
 
-#include "control/ctl.h"
 #include "datapath/flow.h"
+#include "objects/counters.h"
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "observability/accounting.h"
-#include "observability/history.h"
+#include "lib/history.h"
+#include "observability/loop.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 #define PRUNE_MS 60000
@@ -376,7 +378,7 @@ static void acct_close(void)
 	sqlite3_close(A.db);
 	A.db = NULL;
 	if (A.tfd >= 0) {
-		ctl_del_poll(A.tfd);
+		loop_del_poll(A.tfd);
 		close(A.tfd);
 	}
 	A.tfd = -1;
@@ -388,11 +390,17 @@ static void acct_close(void)
 	A.on = false;
 }
 
+/* vwired --state-dir: the history file's default directory */
+static char state_dir[PATH_MAX] = VW_DEFAULT_STATE_DIR;
+
+void accounting_set_dir(const char *dir)
+{
+	snprintf(state_dir, sizeof(state_dir), "%s", dir);
+}
+
 static const char *default_path(char *buf, size_t len)
 {
-	const char *conf = state_path(), *slash = strrchr(conf, '/');
-
-	snprintf(buf, len, "%.*s/%s", slash ? (int)(slash - conf) : 1, slash ? conf : ".", HIST_DEFAULT_FILE);
+	snprintf(buf, len, "%.*s/%s", (int)strlen(state_dir), state_dir, HIST_DEFAULT_FILE);
 	return buf;
 }
 
@@ -512,7 +520,7 @@ int accounting_start_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, 
 	}
 	A.t_prev = A.last_prune = now;
 	A.on = true;
-	ctl_add_poll(A.tfd, on_timer, NULL);
+	loop_add_poll(A.tfd, on_timer, NULL);
 	prune(now);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * Accounting (SPEC §4 start-accounting, stop-accounting, show-accounting;
  * the acctadm analogue): the daemon samples every link's and flow's
  * counters, as vwstat shows them, into an SQLite history file
- * (observability/history.h) every interval, on the control thread.
+ * (lib/history.h) every interval, on the control thread.
  */
 #ifndef VW_ACCOUNTING_H
 #define VW_ACCOUNTING_H
@@ -20,6 +20,9 @@ int accounting_stop_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 int accounting_show_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 /* The start-accounting line of the saved state, when accounting is on. */
 void accounting_export(struct vw_buf *out);
+/* The state directory (vwired --state-dir), where the history file is
+ * unless start-accounting -f says otherwise. */
+void accounting_set_dir(const char *dir);
 /* Daemon exit: a last sample, the file closed; accounting stays on in the
  * saved state, so the next daemon resumes into the same file. */
 void accounting_shutdown(void);

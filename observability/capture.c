@@ -9,7 +9,7 @@
 #include <sys/timerfd.h>
 #include <pcap/pcap.h>
 
-#include "control/ctl.h"
+#include "observability/loop.h"
 #include "datapath/observe.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
@@ -465,7 +465,7 @@ static void capture_watch(struct vw_link *l, struct vw_port *port, enum vw_link_
 	}
 }
 
-/* The connection, once the reply is complete (ctl_take_client). */
+/* The connection, once the reply is complete (loop_take_client). */
 static void snoop_take(int fd, const char *reply, size_t len, void *arg)
 {
 	struct snoop *s = arg;
@@ -548,7 +548,7 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot start: %s", name, strerror(-rc));
 			goto fail;
 		}
-		if ((rc = ctl_add_poll(tfd, capture_run, capture_timeout))) {
+		if ((rc = loop_add_poll(tfd, capture_run, capture_timeout))) {
 			close(tfd);
 			tfd = -1;
 			snprintf(err, errlen, "%s: cannot start: %s", name, strerror(-rc));
@@ -569,7 +569,7 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot capture: %s", name, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = ctl_take_client(snoop_take, s))) {
+	if ((rc = loop_take_client(snoop_take, s))) {
 		snprintf(err, errlen, "snoop: only a client's connection can carry a capture");
 		goto fail;
 	}

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
-#include "control/ctl.h"
+#include "observability/loop.h"
 #include "observability/metrics.h"
 
 static struct sockaddr_storage maddr;
@@ -178,10 +178,10 @@ static void metrics_text(struct vw_buf *o)
 	struct vw_reply rep = { 0 };
 	size_t i;
 
-	ctl_handle(1, stats, &recs, false);
-	ctl_handle(1, flows, &recs, false);
-	ctl_handle(1, mirrors, &recs, false);
-	ctl_handle(1, exps, &recs, false);
+	loop_run_command(1, stats, &recs);
+	loop_run_command(1, flows, &recs);
+	loop_run_command(1, mirrors, &recs);
+	loop_run_command(1, exps, &recs);
 	rep.message = "";
 	rep.raw = recs.p; /* vw_reply_free frees it */
 	if (recs.oom || !recs.p || vw_reply_parse(recs.p, &rep) != VW_OK) {
@@ -288,7 +288,7 @@ int metrics_start(char *err, size_t errlen)
 		close(fd);
 		return -EIO;
 	}
-	ctl_add_poll(di->epoll_fd, metrics_run, metrics_timeout);
+	loop_add_poll(di->epoll_fd, metrics_run, metrics_timeout);
 	return 0;
 }
 

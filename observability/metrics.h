@@ -1,6 +1,6 @@
 /*
  * Prometheus metrics over HTTP (vwired --metrics ADDR:PORT).  The server
- * runs on the control thread, driven by its epoll loop (ctl_add_poll), so a
+ * runs on the control thread, driven by its epoll loop (loop_add_poll), so a
  * scrape reads the objects exactly as a vwstat client does.
  */
 #ifndef VW_METRICS_H

@@ -3,7 +3,9 @@
 #   tests/run.sh            unit tests, sanitizer unit tests, system tests
 #   tests/run.sh --unit     unit tests only (both builds)
 #   tests/run.sh NAME...    only the system tests named (t_NAME.sh)
-# Unit tests count one per cmocka test; a system test script counts as one.
+# Unit tests count one per cmocka test; a system test script counts as one,
+# and so does tests/layers.sh (run with the unit tests: no #include against
+# the direction of calls).
 # The full run also runs each fuzzer built by `make fuzz-build` for
 # FUZZ_SECONDS (30) and counts it as one test, passed if it found no crash
 # (VWT_FUZZ=0 leaves them out).
@@ -47,6 +49,20 @@ run_system() {   # $1: script
 	bash tests/system/sweep.sh >/dev/null 2>&1
 }
 
+run_check() {   # $1: a script that checks the sources (no build, no root)
+	local name rc
+	name=$(basename "$1" .sh)
+	bash "$1" > "$log_dir/$name.log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1)); printf '%-40s ok\n' "$name"
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		printf '%-40s FAILED (exit %d):\n' "$name" $rc
+		tail -15 "$log_dir/$name.log" | sed 's/^/    /'
+	fi
+}
+
 run_fuzz() {   # $1: harness binary
 	local name start rc
 	name=$(basename "$1")
@@ -70,6 +86,7 @@ for a in "$@"; do
 done
 
 if [ ${#only[@]} = 0 ]; then
+	run_check tests/layers.sh
 	for b in build/tests/test_* build/asan/tests/test_*; do
 		[ -x "$b" ] && run_unit "$b"
 	done

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the accounting history (observability/history.c): the
+ * Unit tests for the accounting history (lib/history.c): the
  * times and durations show-history and start-accounting take, and the
  * queries over a history file: totals, per-interval rows, time ranges,
  * deleted names, a name in two series.
@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
-#include "observability/history.h"
+#include "lib/history.h"
 
 /* 2026-11-26 12:00:00 UTC */
 #define NOON 1795694400000LL

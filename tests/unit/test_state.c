@@ -1,6 +1,6 @@
 /*
  * Unit tests for the state file's format (objects/statefile.c), its CRC-32
- * (lib/crc32.c) and state_save() (objects/state.c): a file is taken only
+ * (lib/crc32.c) and state_save() (control/persist.c): a file is taken only
  * when it is whole, and every problem names its line.
  */
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "objects/link.h"
+#include "control/persist.h"
 #include "objects/statefile.h"
 
 #define BODY                                                                                                   \

@@ -1,6 +1,6 @@
 /*
  * The accounting history file: schema, time parsing, and the queries
- * `vwstat show-history` makes (observability/history.h).  The writer is
+ * `vwstat show-history` makes (lib/history.h).  The writer is
  * observability/accounting.c in the daemon.
  */
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <sqlite3.h>
 
-#include "observability/history.h"
+#include "lib/history.h"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS vwire_history(key TEXT PRIMARY KEY, value TEXT);"
