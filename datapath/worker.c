@@ -136,6 +136,7 @@ static void *worker_main(void *arg)
 		now = now_ns();
 		for (i = 0; i < n; i++) {
 			struct vw_port *port = evs[i].data.ptr;
+			struct vw_port_hook *hook;
 			int got;
 
 			if ((void *)port == &mark_stop)
@@ -162,8 +163,9 @@ static void *worker_main(void *arg)
 			w->st.batches++;
 			w->st.pkts += (unsigned)got;
 			work += got;
-			if (__builtin_expect(__atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_RELAXED) != NULL, 0) &&
-			    vw_shape_out_take(port, &w->fwd, pkts, got, now))
+			/* per-port work on what was read (shaping): its hook */
+			hook = vw_port_hook(port, VW_HOOK_RX);
+			if (__builtin_expect(hook != NULL, 0) && hook->rx(hook, port, &w->fwd, pkts, got, now))
 				continue;
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}

@@ -16,7 +16,7 @@
  * The mirror sender is one thread of its own (not a worker): it drains the
  * rings, cuts GSO super-frames to wire size and completes checksums
  * (datapath/gso.h), and sends: to a local link with the port's raw write
- * (vw_tap_write / vw_packet_write), or to a raw IPv4 socket (IPPROTO_GRE;
+ * (vw_port_write: its backend, past any hook), or to a raw IPv4 socket (IPPROTO_GRE;
  * the kernel routes and adds the IP header) with sendmmsg.  It sleeps on an
  * eventfd when every ring is empty; a worker writes it once per batch, and
  * only when the sender said it sleeps.
