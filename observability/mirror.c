@@ -410,12 +410,11 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-static int sender_start(char *err, size_t errlen)
+/* The sender's scratch, made once. */
+static int sender_alloc(char *err, size_t errlen)
 {
 	int rc;
 
-	if (sender_up)
-		return 0;
 	if (!ss.gso) {
 		ss.gso = malloc(sizeof(*ss.gso));
 		ss.carriers_len = sizeof(struct vw_pkt) * VW_BATCH;
@@ -433,6 +432,17 @@ static int sender_start(char *err, size_t errlen)
 		for (rc = 0; rc < VW_BATCH; rc++)
 			ss.pp[rc] = &ss.carriers[rc];
 	}
+	return 0;
+}
+
+static int sender_start(char *err, size_t errlen)
+{
+	int rc;
+
+	if (sender_up)
+		return 0;
+	if ((rc = sender_alloc(err, errlen)))
+		return rc;
 	if (wake_fd < 0 && (wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		rc = -errno;
 		ERR("mirror: eventfd: %s", strerror(-rc));
@@ -971,6 +981,22 @@ bool vw_mirror_test_next(struct vw_mirror *m, int w, const uint8_t **frame, uint
 		}
 	}
 	return false;
+}
+
+int vw_mirror_test_send(struct vw_mirror *m, struct vw_port *to, char *err, size_t errlen)
+{
+	struct vw_port *watched = m->dport; /* a test mirror's source */
+	int rc = sender_alloc(err, errlen), w;
+
+	if (rc)
+		return rc;
+	m->kind = VW_MIRROR_LINK;
+	m->dport = to;
+	for (w = 0; w < VW_MAX_WORKERS; w++)
+		while (drain(m, &m->rings[w]) > 0)
+			;
+	m->dport = watched;
+	return 0;
 }
 
 void vw_mirror_test_counts(struct vw_mirror *m, uint64_t *copied, uint64_t *drops)

@@ -73,6 +73,9 @@ struct vw_mirror *vw_mirror_test_new(struct vw_port *port, unsigned dir, const c
 /* The next record of worker w's ring: its frame (valid until the next
  * call), length and VLAN; false when the ring is empty. */
 bool vw_mirror_test_next(struct vw_mirror *m, int w, const uint8_t **frame, uint32_t *len);
+/* Sends what the mirror holds to port to, as a mirror to a link does,
+ * through the port's write (its backend).  0 or -errno. */
+int vw_mirror_test_send(struct vw_mirror *m, struct vw_port *to, char *err, size_t errlen);
 void vw_mirror_test_counts(struct vw_mirror *m, uint64_t *copied, uint64_t *drops);
 void vw_mirror_test_free(struct vw_mirror *m);
 
