@@ -20,7 +20,6 @@
 
 #define HANDOFF_RING 256  /* frames in flight from one worker to an owner */
 #define SHAPER_ITEMS 512  /* frames a shaper may hold, per direction */
-#define RETURN_RING 4096  /* above a pool's size: never fills */
 #define MAX_SEGS 64       /* frames one super-frame may be cut into */
 #define CT_CONNS 16384    /* connections a link's maxconn flows may have */
 #define CT_SWEEP 64       /* connection slots looked at per run */
@@ -55,9 +54,6 @@ struct vw_shape {
 	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
 };
 
-/* ret[a][b]: buffers of worker b's pool that worker a is done with */
-static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
-static int ret_ready;
 static unsigned owner_load[VW_MAX_WORKERS];
 
 /* Per-worker scratch for cutting super-frames (allocated on first use). */
@@ -83,40 +79,6 @@ static uint32_t wire_bytes(const struct vw_pkt *pkt)
 	return pkt->len + (nseg - 1) * hdr;
 }
 
-/* A buffer this worker is done with goes back to its own pool. */
-static void release(struct vw_pkt *pkt)
-{
-	int self = vw_worker_self, from;
-
-	if (self < 0 || !vw_worker_fwd)
-		return; /* not a worker: the daemon is stopping, pools go with it */
-	from = vw_worker_pool_of(pkt);
-
-	if (from < 0)
-		return; /* not a pool buffer: cannot happen */
-	if (from == self)
-		vw_pkt_free(&vw_worker_fwd->pool, pkt);
-	else
-		vw_spsc_put(&ret[self][from], (void **)&pkt, 1);
-}
-
-void vw_shape_reclaim(struct vw_fwd *f)
-{
-	int self = vw_worker_self, n = vw_workers_count(), a;
-	void *p[64];
-
-	if (!__atomic_load_n(&ret_ready, __ATOMIC_ACQUIRE))
-		return;
-	for (a = 0; a < n; a++) {
-		unsigned got, i;
-
-		if (a == self)
-			continue;
-		while ((got = vw_spsc_get(&ret[a][self], p, 64)) > 0)
-			for (i = 0; i < got; i++)
-				vw_pkt_free(&f->pool, p[i]);
-	}
-}
 
 /*
  * Makes the frames the shaper will queue from pkt, in out[]: pkt itself
@@ -277,7 +239,7 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 		uint32_t conn = id ? conn_hash(&k[i]) : 0;
 
 		if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
-			release(pkt);
+			vw_worker_pkt_release(pkt);
 			continue;
 		}
 		if (sh->shaped[id])
@@ -286,7 +248,7 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 			 sh->shaped[pkt->cls])
 			cls = pkt->cls; /* the sending VNIC's */
 		if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
-			release(pkt);
+			vw_worker_pkt_release(pkt);
 	}
 }
 
@@ -303,7 +265,7 @@ static void send_on(struct vw_shape *sh, void **items, int n)
 	}
 	port_write(sh->port, (struct vw_pkt **)items, n);
 	for (i = 0; i < n; i++)
-		release(items[i]);
+		vw_worker_pkt_release(items[i]);
 }
 
 /* What other workers handed over, in arrival order per worker. */
@@ -467,7 +429,7 @@ static int shape_run(struct vw_task *t, uint64_t now)
 static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
 	(void)arg, (void)bytes, (void)why;
-	release(item);
+	vw_worker_pkt_release(item);
 }
 
 /* ---- an uplink's egress: one class per VNIC with a priority ---------------
@@ -688,20 +650,6 @@ static void shape_free(struct vw_shape *sh)
 	free(sh);
 }
 
-static int rings_init(void)
-{
-	int a, b;
-
-	if (ret_ready)
-		return 0;
-	for (a = 0; a < VW_MAX_WORKERS; a++)
-		for (b = 0; b < VW_MAX_WORKERS; b++)
-			if (vw_spsc_init(&ret[a][b], RETURN_RING) < 0)
-				return -ENOMEM;
-	__atomic_store_n(&ret_ready, 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
 static void shaper_cfg(struct vw_shaper_cfg *cfg, struct vw_shape *sh)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -806,7 +754,7 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		snprintf(err, errlen, "shaping needs a VNIC's TAP or a polled uplink, and a running worker");
 		return -EINVAL;
 	}
-	if (rings_init()) {
+	if (vw_worker_returns_init()) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}

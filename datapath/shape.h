@@ -25,7 +25,8 @@
  * Buffers go back to the pool they came from: a worker that is done with
  * another worker's buffer puts it on a return ring (one per pair of
  * workers, sized above a pool so it never fills), and every worker drains
- * its return rings into its pool once per loop (vw_shape_reclaim).
+ * its return rings into its pool once per loop (vw_worker_pkt_release,
+ * datapath/worker.h).
  * Super-frames longer than the shaper's largest item at the rate (about
  * 1 ms of the link) are cut into Ethernet frames first (datapath/gso.h), so
  * low rates stay accurate and a ping does not wait behind 64 KiB.
@@ -54,8 +55,6 @@
 #include "datapath/shaper.h"
 
 enum { VW_SHAPE_OUT, VW_SHAPE_IN };
-
-struct vw_fwd;
 
 /* Counters of one direction, summed by the control thread. */
 struct vw_shape_stats {
@@ -122,9 +121,5 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 int vw_shape_uplink_class(struct vw_port *uplink, int id, int prio, char *err, size_t errlen);
 /* Control thread: the counters of one direction (all zero without). */
 void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st);
-
-/* Worker side (the shaper reaches a port through its hooks, datapath/port.h). */
-/* Puts buffers other workers are done with back into f's pool. */
-void vw_shape_reclaim(struct vw_fwd *f);
 
 #endif
