@@ -79,7 +79,6 @@ static uint32_t wire_bytes(const struct vw_pkt *pkt)
 	return pkt->len + (nseg - 1) * hdr;
 }
 
-
 /*
  * Makes the frames the shaper will queue from pkt, in out[]: pkt itself
  * when it fits and no copy is asked for; else copies (with pkt's VLAN tag
