@@ -11,8 +11,8 @@
  *     worker, steering its frames to one queue.  A backend knows nothing of
  *     shaping, observation or any other per-port work.
  *   - per-port work attaches through hooks (struct vw_port_hook), one per
- *     direction: the worker hands what it read from the port to the rx
- *     hook before the switch sees it (vw_port_rx_hook), and the switch
+ *     direction, embedded in the state of whoever attaches it: the worker hands what it read from the port to the rx
+ *     hook before the switch sees it (vw_port_hook), and the switch
  *     delivers to a port through its tx hook, or straight to the backend's
  *     write when there is none (vw_port_tx).  The shaper (datapath/shape.h)
  *     is such a hook and sends what it lets go with vw_port_write, whatever
@@ -28,10 +28,10 @@
  * by the control thread, which sums the slots (a torn 64-bit read cannot
  * happen on the 64-bit machines we build for).  What a port counts as a
  * destination (tx) lives in its switch's per-worker arrays while it is
- * attached, so forwarding to it never touches struct vw_port but for its
- * tx hook and what its backend's write reads.  The control thread creates and frees
- * ports; it frees one only after removing it from every switch snapshot and
- * every epoll set and waiting for a grace period (datapath/rcu.h).
+ * attached, so forwarding to it touches nothing of struct vw_port but its
+ * tx hook and what its backend's write reads.  The control thread creates
+ * and frees ports; it frees one only after removing it from every switch
+ * snapshot and every epoll set and waiting for a grace period.
  */
 #ifndef VW_PORT_H
 #define VW_PORT_H
