@@ -2,7 +2,7 @@
  * bench/engine.c: the in-memory switch engine in Mpps, one core.
  *
  * One struct vw_switch with N VNIC ports (random locally administered MACs,
- * VID = 1 + i % 8) and one uplink port, all in-memory: their tx_burst only
+ * VID = 1 + i % 8) and one uplink port, all in-memory: their write only
  * counts the frames it is handed and takes them all.  No byte is copied on
  * the way out: the cost of handing a frame to a NIC ring, a TAP or an
  * AF_PACKET socket is elsewhere and is not measured here.
@@ -14,7 +14,7 @@
  * pkt->len (the frame is not copied into the buffer, as a NIC's DMA would
  * not cost the CPU either; the VLAN strip moves pkt->data, so both are set
  * again each time), then calls vw_switch_input(), which classifies, looks
- * up, queues per destination, calls each destination's tx_burst once and
+ * up, queues per destination, calls each destination's write once and
  * frees every buffer back to the pool.  So the allocation and freeing of
  * buffers is in the figure.
  *
@@ -84,7 +84,7 @@ static int count_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 static const struct vw_port_ops count_ops = {
 	.kind = "bench",
 	.rx_burst = count_rx,
-	.tx_burst = count_tx,
+	.write = count_tx,
 	.close = NULL,
 };
 

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,6 +22,13 @@ void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum)
 			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
 	vw_switch_stats_add(port, sum);
+}
+
+int vw_port_steer(struct vw_port *port, int q)
+{
+	if (port->nq <= 1)
+		return 0;
+	return port->ops->steer ? port->ops->steer(port, q) : -EINVAL;
 }
 
 void vw_port_destroy(struct vw_port *port)

@@ -2,16 +2,36 @@
  * A switch port: the datapath's view of one VNIC (its TAP face) or of a
  * switch's uplink (a phys interface through AF_PACKET).
  *
+ * A port is two things kept apart, as netmap's VALE keeps its engine apart
+ * from its policy (struct netmap_bdg_ops):
+ *
+ *   - its backend (struct vw_port_ops: port_tap.c, port_packet.c, or an
+ *     in-memory one in the unit tests) only reads and writes frames: a
+ *     burst in, a burst out as it is, and, for a backend with one queue per
+ *     worker, steering its frames to one queue.  A backend knows nothing of
+ *     shaping, observation or any other per-port work.
+ *   - per-port work attaches through hooks (struct vw_port_hook), one per
+ *     direction, embedded in the state of whoever attaches it: the worker hands what it read from the port to the rx
+ *     hook before the switch sees it (vw_port_hook), and the switch
+ *     delivers to a port through its tx hook, or straight to the backend's
+ *     write when there is none (vw_port_tx).  The shaper (datapath/shape.h)
+ *     is such a hook and sends what it lets go with vw_port_write, whatever
+ *     the backend; a mirror to a link writes the same way.
+ *
  * Threading: a port is polled by exactly one worker (port->worker), but any
- * worker may transmit to it, so tx_burst must be safe to call concurrently
- * (TAP writes and AF_PACKET sends are).  Statistics are kept per worker:
+ * worker may transmit to it, so write must be safe to call concurrently
+ * (TAP writes and AF_PACKET sends are).  Hooks are published by the control
+ * thread with a release store (vw_port_hook_set) and loaded by workers with
+ * one acquire load per batch; whoever removes a hook waits a grace period
+ * (datapath/rcu.h) before freeing it.  Statistics are kept per worker:
  * every counter is written only by one worker w, with plain stores, and read
  * by the control thread, which sums the slots (a torn 64-bit read cannot
  * happen on the 64-bit machines we build for).  What a port counts as a
  * destination (tx) lives in its switch's per-worker arrays while it is
- * attached, so forwarding to it never touches struct vw_port.  The control thread creates and frees
- * ports; it frees one only after removing it from every switch snapshot and
- * every epoll set and waiting for a grace period (datapath/rcu.h).
+ * attached, so forwarding to it touches nothing of struct vw_port but its
+ * tx hook and what its backend's write reads.  The control thread creates
+ * and frees ports; it frees one only after removing it from every switch
+ * snapshot and every epoll set and waiting for a grace period.
  */
 #ifndef VW_PORT_H
 #define VW_PORT_H
@@ -23,6 +43,7 @@
 #define VW_MAX_WORKERS 8
 
 struct vw_port;
+struct vw_fwd;
 struct vw_switch;
 struct vw_shape;
 struct vw_flowtab;
@@ -48,21 +69,50 @@ struct vw_port_stats {
 	uint64_t drop_txerr;    /* the port could not take a frame sent to it */
 } __attribute__((aligned(64)));
 
+/* A backend: I/O only.  rx_burst and write are always set. */
 struct vw_port_ops {
 	const char *kind;
 	/* Receives up to n frames into buffers taken from pool; returns how
 	 * many (0 when none is waiting).  Never blocks. */
 	int (*rx_burst)(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n);
-	/* Sends n frames; with tag set, each frame whose vid is not 0 goes out
-	 * with an 802.1Q tag for it.  Returns how many were taken.  Never
-	 * blocks; may be called by several workers at once. */
-	int (*tx_burst)(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
+	/* Sends n frames as they are; with tag set, each frame whose vid is
+	 * not 0 goes out with an 802.1Q tag for it.  Returns how many were
+	 * taken.  Never blocks; may be called by several workers at once.
+	 * The switch calls it through vw_port_tx (the tx hook first, if any),
+	 * a hook through vw_port_write. */
+	int (*write)(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
 	/* Releases the port's resources (fd, private data); may be NULL. */
 	void (*close)(struct vw_port *port);
+	/* A port with one queue per worker (nq > 1): steers every frame its
+	 * far side sends to queue q (so only worker q reads them), or with
+	 * q < 0 back to the port's own steering.  0 or -errno.  NULL: the
+	 * backend cannot (then only its one poller reads it). */
+	int (*steer)(struct vw_port *port, int q);
+};
+
+/* Per-port work in one direction of a port (shaping; any later kind),
+ * embedded in its owner's state.  A hook sets the function of the
+ * direction it is attached to. */
+enum { VW_HOOK_RX, VW_HOOK_TX };
+struct vw_port_hook {
+	/* VW_HOOK_RX: the n frames the polling worker just read from the
+	 * port, before the switch sees them.  true: the hook took them (they
+	 * are its own now); false: the worker forwards them as usual. */
+	bool (*rx)(struct vw_port_hook *h, struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n,
+		   uint64_t now);
+	/* VW_HOOK_TX: frames the switch delivers to the port, in place of the
+	 * backend's write, from any worker; returns how many it took, as
+	 * write does.  The caller frees the batch afterwards, so the hook
+	 * copies what it keeps.  The switch does not show these frames to the
+	 * port's observers: the hook does, when it writes them out. */
+	int (*tx)(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
 };
 
 struct vw_port {
 	const struct vw_port_ops *ops;
+	/* hook[VW_HOOK_RX], hook[VW_HOOK_TX]: NULL when none; published by
+	 * vw_port_hook_set() */
+	struct vw_port_hook *hook[2];
 	struct vw_switch *sw;
 	char name[16];
 	int fd;          /* polled by the worker; -1 for in-memory ports */
@@ -74,7 +124,10 @@ struct vw_port {
 	 * w: queue w), from the link's cpus property; 0: all.  Set by the
 	 * control thread (vw_tap_allow); a shaped VNIC's owner is one of them. */
 	uint32_t workers_allowed;
-	bool uplink;     /* the switch's uplink (trunk) rather than a VNIC */
+	/* The switch's uplink (trunk) rather than a VNIC: topology, which says
+	 * which way "sent" is for shaping and observation; never a choice of
+	 * backend, whose ops alone say how frames are read and written. */
+	bool uplink;
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */
@@ -109,8 +162,9 @@ struct vw_port {
 	 * attachments.  While the port is attached, its live tx counters are
 	 * in the switch's per-worker arrays; vw_port_stats_sum() adds both. */
 	struct vw_port_stats stats[VW_MAX_WORKERS];
-	/* traffic shaping of the frames the VNIC sends ([0]) and of those
-	 * delivered to it ([1]); NULL: none (datapath/shape.h) */
+	/* The shaper's state of the frames the VNIC sends ([0]) and of those
+	 * delivered to it ([1]); NULL: none (datapath/shape.h).  Control
+	 * thread only: workers reach the shaper through hook[]. */
 	struct vw_shape *shape[2];
 };
 
@@ -128,6 +182,43 @@ static inline int vw_port_fd(const struct vw_port *port, int w)
 /* Sum of every worker's counters. */
 void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);
 
+/* Worker side: the port's hook of direction dir (VW_HOOK_*), NULL if none;
+ * one acquire load, once per batch. */
+static inline struct vw_port_hook *vw_port_hook(const struct vw_port *port, int dir)
+{
+	return __atomic_load_n(&port->hook[dir], __ATOMIC_ACQUIRE);
+}
+
+/* Frames out through the backend as they are, past any hook. */
+static inline int vw_port_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	return port->ops->write(port, pkts, n, tag);
+}
+
+/* Frames delivered to the port: its tx hook takes them if it has one, else
+ * the backend writes them. */
+static inline int vw_port_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	struct vw_port_hook *h = vw_port_hook(port, VW_HOOK_TX);
+
+	if (__builtin_expect(h != NULL, 0))
+		return h->tx(h, port, pkts, n, tag);
+	return vw_port_write(port, pkts, n, tag);
+}
+
+/* Control thread: attaches h (NULL: detaches) to direction dir, with a
+ * release store.  After detaching, a worker may still be inside the old
+ * hook until a grace period has passed (vw_rcu_synchronize). */
+static inline void vw_port_hook_set(struct vw_port *port, int dir, struct vw_port_hook *h)
+{
+	__atomic_store_n(&port->hook[dir], h, __ATOMIC_RELEASE);
+}
+
+/* Control thread: steers the port's frames to queue q (q < 0: back to its
+ * own steering) where its backend has queues to steer; 0 when it has one
+ * queue (its poller reads everything), -EINVAL when it cannot. */
+int vw_port_steer(struct vw_port *port, int q);
+
 /* Backends (datapath/port_tap.c, datapath/port_packet.c). */
 /* A TAP device named name, with IFF_VNET_HDR, non-blocking, its MAC set,
  * and nq queues (IFF_MULTI_QUEUE when nq > 1): worker w polls and writes
@@ -138,21 +229,17 @@ struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int 
  * reads the VNIC's traffic), or with q < 0 back to the port's own steering:
  * flows spread over the queues of port->workers_allowed, or the kernel's
  * per-flow choice when that is 0.  0 or -errno (-EINVAL: not a TAP, or no
- * such queue). */
+ * such queue).  The TAP's steer op. */
 int vw_tap_steer(struct vw_port *port, int q);
 /* Sets port->workers_allowed (0 or every queue: all) and steers the TAP's
- * frames to those queues only, each flow to one of them, unless the port is
- * shaped (its steering then goes to the shaper's owner, which the caller
- * keeps among them).  0 or -errno, the port unchanged (-EINVAL: not a TAP,
- * or no such queue). */
+ * frames to those queues only, each flow to one of them, unless they are
+ * steered to one queue (vw_tap_steer with q >= 0: a shaper's owner, which
+ * the caller keeps among them; its q < 0 then steers to the new set).
+ * 0 or -errno, the port unchanged (-EINVAL: not a TAP, or no such queue). */
 int vw_tap_allow(struct vw_port *port, uint32_t mask);
 /* An AF_PACKET socket on an existing interface, promiscuous, ignoring the
  * frames it sends itself. */
 struct vw_port *vw_packet_open(const char *ifname, int *err);
-/* Writes frames to a TAP as they are, bypassing its shaper (which uses it). */
-int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
-/* The same for an uplink: sends frames to the wire past its shaper. */
-int vw_packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
 /* Closes and frees a port made by either. */
 void vw_port_destroy(struct vw_port *port);
 

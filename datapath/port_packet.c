@@ -20,10 +20,8 @@
  * a millisecond to every frame of an idle link (see docs/design.md).
  * When the ring cannot be set up, or VWIRE_UPLINK_RING=0 is in the
  * environment, frames are read with recvmmsg.  Send: sendmmsg in batches,
- * safe for several workers at once.  With link property maxbw, both
- * directions go through the uplink's shaper (datapath/shape.h): the worker
- * that polls the port owns it, so what it reads is queued there, and what
- * any worker sends is handed over to it.
+ * safe for several workers at once.  Shaping (link property maxbw) attaches
+ * to the port through its hooks (datapath/port.h), not here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +37,6 @@
 
 #include "datapath/gso.h"
 #include "datapath/port.h"
-#include "datapath/shape.h"
 #include "datapath/vnet.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -272,7 +269,7 @@ static bool soft_send(struct vw_port *port, struct vw_pkt *pkt, bool tag)
 	return send_msgs(port->fd, ss->msgs, n) == n;
 }
 
-int vw_packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+static int packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	struct packet_priv *pp = port->priv;
 	struct mmsghdr msgs[VW_BATCH];
@@ -319,15 +316,6 @@ int vw_packet_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 	return sent + send_msgs(port->fd, msgs, m);
 }
 
-static int packet_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
-{
-	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE);
-
-	if (__builtin_expect(sh != NULL, 0))
-		return vw_shape_uplink_tx(sh, pkts, n, tag);
-	return vw_packet_write(port, pkts, n, tag);
-}
-
 static void packet_close(struct vw_port *port)
 {
 	struct packet_priv *pp = port->priv;
@@ -342,14 +330,14 @@ static void packet_close(struct vw_port *port)
 static const struct vw_port_ops packet_ops = {
 	.kind = "packet",
 	.rx_burst = packet_rx,
-	.tx_burst = packet_tx,
+	.write = packet_write,
 	.close = packet_close,
 };
 
 static const struct vw_port_ops ring_ops = {
 	.kind = "packet",
 	.rx_burst = ring_rx,
-	.tx_burst = packet_tx,
+	.write = packet_write,
 	.close = packet_close,
 };
 

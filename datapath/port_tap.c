@@ -21,13 +21,17 @@
 #include <sys/syscall.h>
 
 #include "datapath/port.h"
-#include "datapath/shape.h"
 
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20 /* kernels from 6.2 on; older ones refuse it */
 #define TUN_F_USO6 0x40
 #endif
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+/* port->priv of a TAP; control thread only */
+struct tap_priv {
+	bool pinned; /* steered to one queue (vw_tap_steer with q >= 0) */
+};
 
 static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pkts, int n)
 {
@@ -53,7 +57,7 @@ static int tap_rx(struct vw_port *port, struct vw_pool *pool, struct vw_pkt **pk
 	return got;
 }
 
-int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+static int tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	int i, sent = 0, fd = vw_port_fd(port, vw_worker_self);
 
@@ -77,29 +81,14 @@ int vw_tap_write(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 	return sent;
 }
 
-static int tap_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
-{
-	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE);
-
-	if (__builtin_expect(sh != NULL, 0))
-		return vw_shape_in_tx(sh, pkts, n, tag);
-	return vw_tap_write(port, pkts, n, tag);
-}
-
 static void tap_close(struct vw_port *port)
 {
 	int q;
 
 	for (q = 0; q < port->nq; q++)
 		close(port->qfd[q]);
+	free(port->priv);
 }
-
-static const struct vw_port_ops tap_ops = {
-	.kind = "tap",
-	.rx_burst = tap_rx,
-	.tx_burst = tap_tx,
-	.close = tap_close,
-};
 
 /*
  * TAP steering programs (TUNSETSTEERINGEBPF): socket-filter eBPF run on
@@ -264,11 +253,25 @@ static int steer_set(struct vw_port *port, uint32_t mask)
 	return err;
 }
 
+static const struct vw_port_ops tap_ops = {
+	.kind = "tap",
+	.rx_burst = tap_rx,
+	.write = tap_write,
+	.close = tap_close,
+	.steer = vw_tap_steer,
+};
+
 int vw_tap_steer(struct vw_port *port, int queue)
 {
+	struct tap_priv *tp = port->priv;
+	int rc;
+
 	if (port->ops != &tap_ops || queue >= port->nq)
 		return -EINVAL;
-	return steer_set(port, queue >= 0 ? 1u << queue : port->workers_allowed);
+	rc = steer_set(port, queue >= 0 ? 1u << queue : port->workers_allowed);
+	if (!rc)
+		tp->pinned = queue >= 0;
+	return rc;
 }
 
 int vw_tap_allow(struct vw_port *port, uint32_t mask)
@@ -280,7 +283,7 @@ int vw_tap_allow(struct vw_port *port, uint32_t mask)
 		return -EINVAL;
 	if (mask == all)
 		mask = 0;
-	if (!__atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_ACQUIRE) && port->nq > 1)
+	if (!((struct tap_priv *)port->priv)->pinned && port->nq > 1)
 		rc = steer_set(port, mask);
 	if (!rc)
 		port->workers_allowed = mask;
@@ -341,7 +344,10 @@ struct vw_port *vw_tap_open(const char *name, const uint8_t mac[6], int nq, int 
 		return NULL;
 	}
 	port = calloc(1, sizeof(*port));
-	if (!port) {
+	if (port)
+		port->priv = calloc(1, sizeof(struct tap_priv));
+	if (!port || !port->priv) {
+		free(port);
 		*err = -ENOMEM;
 		return NULL;
 	}

@@ -20,7 +20,6 @@
 
 #define HANDOFF_RING 256  /* frames in flight from one worker to an owner */
 #define SHAPER_ITEMS 512  /* frames a shaper may hold, per direction */
-#define RETURN_RING 4096  /* above a pool's size: never fills */
 #define MAX_SEGS 64       /* frames one super-frame may be cut into */
 #define CT_CONNS 16384    /* connections a link's maxconn flows may have */
 #define CT_SWEEP 64       /* connection slots looked at per run */
@@ -28,6 +27,7 @@
 
 struct vw_shape {
 	struct vw_task task; /* first: the owner's timed work */
+	struct vw_port_hook hook; /* attached to the port's direction dir */
 	struct vw_port *port;
 	struct vw_shaper *sh;
 	int dir, owner;
@@ -54,9 +54,6 @@ struct vw_shape {
 	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
 };
 
-/* ret[a][b]: buffers of worker b's pool that worker a is done with */
-static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
-static int ret_ready;
 static unsigned owner_load[VW_MAX_WORKERS];
 
 /* Per-worker scratch for cutting super-frames (allocated on first use). */
@@ -80,41 +77,6 @@ static uint32_t wire_bytes(const struct vw_pkt *pkt)
 		return pkt->len;
 	nseg = (pkt->len - hdr + gso - 1) / gso;
 	return pkt->len + (nseg - 1) * hdr;
-}
-
-/* A buffer this worker is done with goes back to its own pool. */
-static void release(struct vw_pkt *pkt)
-{
-	int self = vw_worker_self, from;
-
-	if (self < 0 || !vw_worker_fwd)
-		return; /* not a worker: the daemon is stopping, pools go with it */
-	from = vw_worker_pool_of(pkt);
-
-	if (from < 0)
-		return; /* not a pool buffer: cannot happen */
-	if (from == self)
-		vw_pkt_free(&vw_worker_fwd->pool, pkt);
-	else
-		vw_spsc_put(&ret[self][from], (void **)&pkt, 1);
-}
-
-void vw_shape_reclaim(struct vw_fwd *f)
-{
-	int self = vw_worker_self, n = vw_workers_count(), a;
-	void *p[64];
-
-	if (!__atomic_load_n(&ret_ready, __ATOMIC_ACQUIRE))
-		return;
-	for (a = 0; a < n; a++) {
-		unsigned got, i;
-
-		if (a == self)
-			continue;
-		while ((got = vw_spsc_get(&ret[a][self], p, 64)) > 0)
-			for (i = 0; i < got; i++)
-				vw_pkt_free(&f->pool, p[i]);
-	}
 }
 
 /*
@@ -188,14 +150,12 @@ static void prepare_failed(struct vw_shape *sh, int self, int why)
 		sh->prod[self].bad++;
 }
 
-/* Writes frames to the port itself: its TAP, or the wire for an uplink. */
+/* Writes frames to the port itself (its TAP, or the wire for an uplink),
+ * shown to its observers as delivered to it. */
 static void port_write(struct vw_port *port, struct vw_pkt **pkts, int n)
 {
 	vw_obs_hook(port, vw_worker_self, port->uplink ? VW_OBS_OUT : VW_OBS_IN, pkts, n, false);
-	if (port->uplink)
-		vw_packet_write(port, pkts, n, false);
-	else
-		vw_tap_write(port, pkts, n, false);
+	vw_port_write(port, pkts, n, false);
 }
 
 /* A frame's connection for fairness=conn: its 5-tuple without the DS
@@ -278,7 +238,7 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 		uint32_t conn = id ? conn_hash(&k[i]) : 0;
 
 		if (id && (sh->mss[id] || sh->maxconn[id]) && !admit(sh, id, pkt, now)) {
-			release(pkt);
+			vw_worker_pkt_release(pkt);
 			continue;
 		}
 		if (sh->shaped[id])
@@ -287,7 +247,7 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 			 sh->shaped[pkt->cls])
 			cls = pkt->cls; /* the sending VNIC's */
 		if (vw_shaper_enqueue(sh->sh, cls, conn, pkt, wire_bytes(pkt), now))
-			release(pkt);
+			vw_worker_pkt_release(pkt);
 	}
 }
 
@@ -304,7 +264,7 @@ static void send_on(struct vw_shape *sh, void **items, int n)
 	}
 	port_write(sh->port, (struct vw_pkt **)items, n);
 	for (i = 0; i < n; i++)
-		release(items[i]);
+		vw_worker_pkt_release(items[i]);
 }
 
 /* What other workers handed over, in arrival order per worker. */
@@ -318,14 +278,24 @@ static unsigned take_handed(struct vw_shape *sh, void **items, unsigned max)
 	return got;
 }
 
-bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now)
+static inline struct vw_shape *of_hook(struct vw_port_hook *h)
 {
-	struct vw_shape *sh = __atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_ACQUIRE);
+	return (struct vw_shape *)((char *)h - offsetof(struct vw_shape, hook));
+}
+
+/* The out direction's rx hook: its owner takes the n frames it read from
+ * the port (they are then the shaper's); another worker (a multi-queue
+ * port's frames in flight while steering changes) forwards them as usual. */
+static bool out_take(struct vw_port_hook *h, struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n,
+		     uint64_t now)
+{
+	struct vw_shape *sh = of_hook(h);
 	struct vw_pkt *segs[MAX_SEGS], *q[VW_BATCH];
 	unsigned nq = 0;
 	int i, j;
 
-	if (!sh || sh->owner != vw_worker_self)
+	(void)port;
+	if (sh->owner != vw_worker_self)
 		return false;
 	for (i = 0; i < n; i++) {
 		int k = prepare(&f->pool, pkts[i], false, sh->max_item, false, segs);
@@ -352,8 +322,8 @@ bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **p
 }
 
 /* Copies (and cuts) frames for the owner, marked with egress class cls,
- * and hands them over through the calling worker's ring: what vw_shape_in_tx
- * and vw_shape_uplink_tx share. */
+ * and hands them over through the calling worker's ring: what in_tx and
+ * uplink_tx share. */
 static int hand_over(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag, uint16_t cls)
 {
 	int self = vw_worker_self, i, j, taken = 0;
@@ -383,9 +353,12 @@ static int hand_over(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag,
 	return taken;
 }
 
-int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+/* The in direction's tx hook of a VNIC: takes every frame (copies it),
+ * returns n minus the frames it had to drop. */
+static int in_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
-	return hand_over(sh, pkts, n, tag, 0);
+	(void)port;
+	return hand_over(of_hook(h), pkts, n, tag, 0);
 }
 
 /* Expires idle connections a little at a time, and now and then tells
@@ -455,21 +428,23 @@ static int shape_run(struct vw_task *t, uint64_t now)
 static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
 	(void)arg, (void)bytes, (void)why;
-	release(item);
+	vw_worker_pkt_release(item);
 }
 
 /* ---- an uplink's egress: one class per VNIC with a priority ---------------
  *
  * The worker forwarding a VNIC's batch to a shaped uplink copies each frame
- * (as vw_shape_in_tx) and marks the copy with the VNIC's class, which the
+ * (as in_tx) and marks the copy with the VNIC's class, which the
  * owner queues it in.  A class the owner does not have (removed, or not
  * added yet, while the frame was on its way) means class 0. */
 
-int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag)
+/* The in direction's tx hook of an uplink. */
+static int uplink_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	const struct vw_port *src = vw_switch_src;
 
-	return hand_over(sh, pkts, n, tag, src ? __atomic_load_n(&src->uplink_class, __ATOMIC_RELAXED) : 0);
+	(void)port;
+	return hand_over(of_hook(h), pkts, n, tag, src ? __atomic_load_n(&src->uplink_class, __ATOMIC_RELAXED) : 0);
 }
 
 struct uplink_class_call {
@@ -674,20 +649,6 @@ static void shape_free(struct vw_shape *sh)
 	free(sh);
 }
 
-static int rings_init(void)
-{
-	int a, b;
-
-	if (ret_ready)
-		return 0;
-	for (a = 0; a < VW_MAX_WORKERS; a++)
-		for (b = 0; b < VW_MAX_WORKERS; b++)
-			if (vw_spsc_init(&ret[a][b], RETURN_RING) < 0)
-				return -ENOMEM;
-	__atomic_store_n(&ret_ready, 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
 static void shaper_cfg(struct vw_shaper_cfg *cfg, struct vw_shape *sh)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -729,8 +690,8 @@ int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen)
 	return vw_shaper_validate(&cfg, cls, n, err, errlen);
 }
 
-/* Turns shaping off: queued frames go on, the TAP's steering goes back to
- * the kernel's choice. */
+/* Turns shaping off: queued frames go on, the port's steering goes back to
+ * its own choice. */
 static void shape_off(struct vw_port *port)
 {
 	struct shape_pair p = { .sh = { port->shape[VW_SHAPE_OUT], port->shape[VW_SHAPE_IN] } };
@@ -739,11 +700,11 @@ static void shape_off(struct vw_port *port)
 	if (!p.sh[0])
 		return;
 	owner = p.sh[0]->owner;
-	__atomic_store_n(&port->shape[VW_SHAPE_OUT], NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&port->shape[VW_SHAPE_IN], NULL, __ATOMIC_RELEASE);
-	if (port->nq > 1)
-		vw_tap_steer(port, -1);
-	/* no worker is inside vw_shape_in_tx/out_take for it after this */
+	vw_port_hook_set(port, VW_HOOK_RX, NULL);
+	vw_port_hook_set(port, VW_HOOK_TX, NULL);
+	port->shape[VW_SHAPE_OUT] = port->shape[VW_SHAPE_IN] = NULL;
+	vw_port_steer(port, -1);
+	/* no worker is inside the hooks for it after this */
 	vw_rcu_synchronize();
 	vw_worker_call(owner, on_owner_remove, &p);
 	owner_load[owner]--;
@@ -786,26 +747,25 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 			snprintf(err, errlen, "%s", p.err);
 		return p.rc;
 	}
-	if (!port->ops || nw < 1 ||
-	    (strcmp(port->ops->kind, "tap") && (strcmp(port->ops->kind, "packet") || port->worker < 0))) {
+	/* the owner must be the only reader of the port: its one poller, or
+	 * the queue its backend steers every frame to */
+	if (!port->ops || nw < 1 || (port->nq > 1 ? !port->ops->steer : port->worker < 0)) {
 		snprintf(err, errlen, "shaping needs a VNIC's TAP or a polled uplink, and a running worker");
 		return -EINVAL;
 	}
-	if (rings_init()) {
+	if (vw_worker_returns_init()) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	/* the least loaded of the workers the link may use (cpus) */
-	owner = -1;
-	for (w = 0; w < nw; w++)
+	/* a port with one reader: that reader owns its shaping; else the
+	 * least loaded of the workers the link may use (cpus) */
+	owner = port->nq > 1 ? -1 : port->worker;
+	for (w = 0; w < nw && port->nq > 1; w++)
 		if ((!port->workers_allowed || (port->workers_allowed & (1u << w))) &&
 		    (owner < 0 || owner_load[w] < owner_load[owner]))
 			owner = w;
 	if (owner < 0)
 		owner = 0;
-	/* an uplink has one reader, which owns its shaping */
-	if (port->uplink)
-		owner = port->worker;
 	for (d = 0; d < 2; d++) {
 		struct vw_shaper_cfg cfg;
 		struct vw_shape *sh = calloc(1, sizeof(*sh));
@@ -821,6 +781,10 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		sh->rate = conf->rate;
 		sh->max_item = vw_shaper_max_item(conf->rate);
 		sh->task.run = shape_run;
+		if (d == VW_SHAPE_OUT)
+			sh->hook.rx = out_take;
+		else
+			sh->hook.tx = port->uplink ? uplink_tx : in_tx;
 		shaper_cfg(&cfg, sh);
 		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
 		if (rc)
@@ -835,9 +799,11 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 	vw_worker_call(owner, on_owner_add, &p);
 	vw_worker_call(owner, on_owner_conf, &p); /* the classes */
 	owner_load[owner]++;
-	__atomic_store_n(&port->shape[VW_SHAPE_IN], p.sh[1], __ATOMIC_RELEASE);
-	__atomic_store_n(&port->shape[VW_SHAPE_OUT], p.sh[0], __ATOMIC_RELEASE);
-	if (port->nq > 1 && vw_tap_steer(port, owner) < 0) {
+	port->shape[VW_SHAPE_OUT] = p.sh[0];
+	port->shape[VW_SHAPE_IN] = p.sh[1];
+	vw_port_hook_set(port, VW_HOOK_TX, &p.sh[1]->hook);
+	vw_port_hook_set(port, VW_HOOK_RX, &p.sh[0]->hook);
+	if (vw_port_steer(port, owner) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot steer the TAP's frames to one queue");
 		shape_off(port);

@@ -3,24 +3,30 @@
  * rate): the datapath side of datapath/shaper.h.
  *
  * A shaped port has one owner worker for both directions, and each
- * direction a shaper (struct vw_shaper) that only the owner touches:
+ * direction a shaper (struct vw_shaper) that only the owner touches, which
+ * the port reaches through one of its hooks (struct vw_port_hook,
+ * datapath/port.h); the backend knows nothing of it:
  *
- *   out  frames the VNIC sends.  The TAP steers all of them to the owner's
- *        queue (vw_tap_steer), so only the owner reads them; it queues them
- *        in the shaper instead of forwarding them, and forwards them
- *        (vw_switch_input) when the shaper lets them go.
- *   in   frames delivered to the VNIC, by any worker.  The port's tx_burst
- *        copies each frame into a buffer of the calling worker's pool and
- *        hands the pointer to the owner through a ring of its own (one per
- *        worker, single producer, single consumer: datapath/spsc.h), then
- *        wakes the owner; the owner queues it and writes it to the TAP when
- *        the shaper lets it go.  Copying frees the switch's batch at once,
- *        whatever the fan-out.
+ *   out  frames the VNIC sends: the port's rx hook.  The port's backend
+ *        steers all of them to the owner's queue (its steer op, for a TAP
+ *        vw_tap_steer), or the owner is the port's only poller, so only
+ *        the owner reads them; it queues them in the shaper instead of
+ *        forwarding them, and forwards them (vw_switch_input) when the
+ *        shaper lets them go.
+ *   in   frames delivered to the VNIC, by any worker: the port's tx hook.
+ *        It copies each frame into a buffer of the calling worker's pool
+ *        and hands the pointer to the owner through a ring of its own (one
+ *        per worker, single producer, single consumer: datapath/spsc.h),
+ *        then wakes the owner; the owner queues it and writes it to the
+ *        port (vw_port_write, whatever its backend) when the shaper lets it
+ *        go.  Copying frees the switch's batch at once, whatever the
+ *        fan-out.
  *
  * Buffers go back to the pool they came from: a worker that is done with
  * another worker's buffer puts it on a return ring (one per pair of
  * workers, sized above a pool so it never fills), and every worker drains
- * its return rings into its pool once per loop (vw_shape_reclaim).
+ * its return rings into its pool once per loop (vw_worker_pkt_release,
+ * datapath/worker.h).
  * Super-frames longer than the shaper's largest item at the rate (about
  * 1 ms of the link) are cut into Ethernet frames first (datapath/gso.h), so
  * low rates stay accurate and a ping does not wait behind 64 KiB.
@@ -49,8 +55,6 @@
 #include "datapath/shaper.h"
 
 enum { VW_SHAPE_OUT, VW_SHAPE_IN };
-
-struct vw_fwd;
 
 /* Counters of one direction, summed by the control thread. */
 struct vw_shape_stats {
@@ -94,8 +98,9 @@ struct vw_shape_conf {
 /* Any thread: whether vw_shape_set would take conf.  0 or -errno with a
  * one-line reason. */
 int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen);
-/* Control thread.  Creates shaping for both directions of a TAP port
- * (choosing its owner) or of an uplink (its owner: the worker polling it),
+/* Control thread.  Creates shaping for both directions of a port whose
+ * backend steers its queues (a TAP: choosing its owner) or of a port with
+ * one queue (an uplink; its owner: the worker polling it),
  * changes existing shaping (queued frames stay; a
  * removed class's frames go to the default class), or with conf NULL
  * removes it (queued frames are sent on as they are: nothing is lost by
@@ -116,19 +121,5 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 int vw_shape_uplink_class(struct vw_port *uplink, int id, int prio, char *err, size_t errlen);
 /* Control thread: the counters of one direction (all zero without). */
 void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st);
-
-/* Worker side. */
-/* The owner of port's out direction takes the n frames it read from the
- * port (they are then the shaper's); false when the port is not shaped on
- * this worker (the caller forwards them as usual). */
-bool vw_shape_out_take(struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n, uint64_t now);
-/* tx_burst of a port whose in direction is shaped; takes every frame
- * (copies it), returns n minus the frames it had to drop. */
-int vw_shape_in_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag);
-/* tx_burst of a shaped uplink: as vw_shape_in_tx, each frame in the egress
- * class of the VNIC it comes from (vw_switch_src's uplink_class). */
-int vw_shape_uplink_tx(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag);
-/* Puts buffers other workers are done with back into f's pool. */
-void vw_shape_reclaim(struct vw_fwd *f);
 
 #endif

@@ -9,9 +9,10 @@
  * overlaps on its own: explicit prefetches measured slower, see
  * docs/benchmarks-engine.md); pass three queues every frame on its
  * destinations (a broadcast frame on several, sharing one buffer).  Then
- * each destination gets its whole queue in one tx_burst, and every buffer
- * goes back to the worker's pool.  Per destination the worker touches only
- * its own 32-byte entry (struct vw_dst), never the port.
+ * each destination gets its whole queue in one call (its tx hook, else its
+ * backend's write: vw_port_tx in datapath/port.h), and every buffer goes
+ * back to the worker's pool.  Per destination the worker touches its own
+ * 32-byte entry (struct vw_dst) and, of the port, only its tx hook pointer.
  *
  * The forwarding table is one open-addressing hash (linear probing) keyed on
  * (VID, MAC): a VNIC's unicast address maps to the VNIC's index, (VID,
@@ -32,7 +33,6 @@
 #include "datapath/protect.h"
 #include "datapath/rcu.h"
 #include "datapath/vnet.h"
-#include "datapath/shape.h"
 #include "datapath/vswitch.h"
 
 #define ETH_HLEN_ 14
@@ -63,8 +63,8 @@ struct vw_members {
 typedef int (*tx_fn)(struct vw_port *, struct vw_pkt **, int, bool);
 
 /* What worker w touches per destination: one 32-byte entry of its own, not
- * the port.  tx is the port's tx_burst, read from port->ops the first time
- * the worker delivers to the port (NULL before). */
+ * the port.  tx is the port's backend write, read from port->ops the first
+ * time the worker writes to the port (NULL before). */
 struct vw_dst {
 	struct vw_port *port;
 	tx_fn tx;
@@ -935,7 +935,7 @@ int vw_switch_verify(const struct vw_switch *sw, char *why, size_t len)
 		if (fdb->cap < sw->nrec || sw->caprec < sw->nrec)
 			VFAIL("arrays hold %u indices, %u in use", fdb->cap, sw->nrec);
 		for (w = 0; w < VW_MAX_WORKERS; w++)
-			if (fdb->dst[w][id].port != p || (fdb->dst[w][id].tx && fdb->dst[w][id].tx != p->ops->tx_burst))
+			if (fdb->dst[w][id].port != p || (fdb->dst[w][id].tx && fdb->dst[w][id].tx != p->ops->write))
 				VFAIL("port %s: worker %d's entry names another port", p->name, w);
 		if (p->uplink) {
 			if (sw->uplink != p || fdb->uplink != id)
@@ -1062,14 +1062,13 @@ static void __attribute__((noinline)) flows_delivered(const struct vw_fwd *f, co
 		vw_flowtab_count(ft, f->worker, q->pkts, sent, q->tag);
 }
 
-/* Gives the frames a port took to its observers, unless its shaper will
- * (it shows them when it writes them out). */
+/* Gives the frames the port's backend took to its observers (a tx hook
+ * shows them itself, when it writes them out). */
 static void __attribute__((noinline)) obs_delivered(const struct vw_fwd *f, const struct vw_fwd_queue *q,
 						    struct vw_port *port, unsigned sent)
 {
-	if (!__atomic_load_n(&port->shape[VW_SHAPE_IN], __ATOMIC_ACQUIRE))
-		vw_obs_hook(port, f->worker, port->uplink ? VW_OBS_OUT : VW_OBS_IN, (struct vw_pkt **)q->pkts,
-			    (int)sent, q->tag);
+	vw_obs_hook(port, f->worker, port->uplink ? VW_OBS_OUT : VW_OBS_IN, (struct vw_pkt **)q->pkts, (int)sent,
+		    q->tag);
 }
 
 static void fwd_flush(struct vw_fwd *f, const struct batch *b)
@@ -1082,11 +1081,17 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		struct vw_dst *e = &b->dst[q->id];
 		uint64_t bytes = q->bytes;
 		struct vw_pkt **pkts = q->pkts;
+		/* vw_port_tx, with the backend's write cached in the entry */
+		struct vw_port_hook *h = vw_port_hook(e->port, VW_HOOK_TX);
 		int sent;
 
-		if (__builtin_expect(!e->tx, 0))
-			e->tx = e->port->ops->tx_burst;
-		sent = e->tx(e->port, pkts, (int)q->n, q->tag);
+		if (__builtin_expect(h != NULL, 0)) {
+			sent = h->tx(h, e->port, pkts, (int)q->n, q->tag);
+		} else {
+			if (__builtin_expect(!e->tx, 0))
+				e->tx = e->port->ops->write;
+			sent = e->tx(e->port, pkts, (int)q->n, q->tag);
+		}
 		if (sent < 0)
 			sent = 0;
 		if ((unsigned)sent < q->n) {
@@ -1098,7 +1103,7 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		e->tx_bytes += bytes;
 		if (__builtin_expect(b->flows, 0))
 			flows_delivered(f, q, e, (unsigned)sent);
-		if (__builtin_expect(obs, 0))
+		if (__builtin_expect(obs, 0) && !h)
 			obs_delivered(f, q, e->port, (unsigned)sent);
 	}
 	f->ndst = 0;

@@ -24,10 +24,12 @@
  * table's header once per batch with an acquire load.
  *
  * Per destination, a worker touches only its own arrays, indexed by the
- * port's small index (port->swid - 1): the port and its tx_burst, its tx
- * counters (one 32-byte entry), and its queue slot in the batch.  The
- * tx_burst is read from port->ops the first time the worker delivers to the
- * port and kept: a port's ops must not change once it has carried traffic.
+ * port's small index (port->swid - 1): the port and its backend's write,
+ * its tx counters (one 32-byte entry), and its queue slot in the batch; of
+ * the port itself, only its tx hook (datapath/port.h), loaded once per
+ * batch.  The write is read from port->ops the first time the worker writes
+ * to the port and kept: a port's ops must not change once it has carried
+ * traffic.
  */
 #ifndef VW_VSWITCH_H
 #define VW_VSWITCH_H
@@ -128,7 +130,7 @@ extern int vw_switch_event_fd;
  * in.  Every packet is back in f->pool when it returns. */
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n);
 /* The port whose batch the calling worker is forwarding, while it is in
- * vw_switch_input() (NULL outside): a destination's tx_burst may read it
+ * vw_switch_input() (NULL outside): a destination's tx hook may read it
  * (a shaped uplink picks the egress class of the VNIC it comes from). */
 extern __thread struct vw_port *vw_switch_src;
 

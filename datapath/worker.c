@@ -10,13 +10,14 @@
 #include <time.h>
 
 #include "datapath/rcu.h"
-#include "datapath/shape.h"
+#include "datapath/spsc.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 
-/* buffers per worker: a batch of every port, plus frames shapers hold
+/* buffers per worker: a batch of every port, plus frames hooks hold
  * (mapped without reserving memory: only pages in use count) */
 #define POOL_BUFS 2048
+#define RETURN_RING 4096 /* above a pool's size: never fills */
 
 /* epoll marks for the two eventfds (ports use their own pointer) */
 static char mark_stop, mark_call;
@@ -42,6 +43,59 @@ struct worker {
 
 static struct worker *workers[VW_MAX_WORKERS];
 __thread struct vw_fwd *vw_worker_fwd;
+
+/* ret[a][b]: buffers of worker b's pool that worker a is done with */
+static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
+static int ret_ready;
+
+int vw_worker_returns_init(void)
+{
+	int a, b;
+
+	if (ret_ready)
+		return 0;
+	for (a = 0; a < VW_MAX_WORKERS; a++)
+		for (b = 0; b < VW_MAX_WORKERS; b++)
+			if (vw_spsc_init(&ret[a][b], RETURN_RING) < 0)
+				return -ENOMEM;
+	__atomic_store_n(&ret_ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void vw_worker_pkt_release(struct vw_pkt *pkt)
+{
+	int self = vw_worker_self, from;
+
+	if (self < 0 || !vw_worker_fwd)
+		return; /* not a worker: the daemon is stopping, pools go with it */
+	from = vw_worker_pool_of(pkt);
+
+	if (from < 0)
+		return; /* not a pool buffer: cannot happen */
+	if (from == self)
+		vw_pkt_free(&vw_worker_fwd->pool, pkt);
+	else
+		vw_spsc_put(&ret[self][from], (void **)&pkt, 1);
+}
+
+/* Puts buffers other workers are done with back into w's pool. */
+static void returns_reclaim(struct worker *w)
+{
+	int n = vw_workers_count(), a;
+	void *p[64];
+
+	if (!__atomic_load_n(&ret_ready, __ATOMIC_ACQUIRE))
+		return;
+	for (a = 0; a < n; a++) {
+		unsigned got, i;
+
+		if (a == w->id)
+			continue;
+		while ((got = vw_spsc_get(&ret[a][w->id], p, 64)) > 0)
+			for (i = 0; i < got; i++)
+				vw_pkt_free(&w->fwd.pool, p[i]);
+	}
+}
 static int nworkers;
 static uint64_t spin_ns = VW_POLL_NS_DEFAULT;
 
@@ -136,6 +190,7 @@ static void *worker_main(void *arg)
 		now = now_ns();
 		for (i = 0; i < n; i++) {
 			struct vw_port *port = evs[i].data.ptr;
+			struct vw_port_hook *hook;
 			int got;
 
 			if ((void *)port == &mark_stop)
@@ -162,14 +217,15 @@ static void *worker_main(void *arg)
 			w->st.batches++;
 			w->st.pkts += (unsigned)got;
 			work += got;
-			if (__builtin_expect(__atomic_load_n(&port->shape[VW_SHAPE_OUT], __ATOMIC_RELAXED) != NULL, 0) &&
-			    vw_shape_out_take(port, &w->fwd, pkts, got, now))
+			/* per-port work on what was read (shaping): its hook */
+			hook = vw_port_hook(port, VW_HOOK_RX);
+			if (__builtin_expect(hook != NULL, 0) && hook->rx(hook, port, &w->fwd, pkts, got, now))
 				continue;
 			vw_switch_input(&w->fwd, port, pkts, got);
 		}
 		work += tasks_run(w, now);
 		run_call(w);
-		vw_shape_reclaim(&w->fwd);
+		returns_reclaim(w);
 		if (work)
 			last_work = now;
 		else if (poll)

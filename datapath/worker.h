@@ -65,6 +65,15 @@ void vw_worker_task_add(struct vw_task *t);
 void vw_worker_kick(int w);
 /* The worker whose pool buf belongs to, or -1. */
 int vw_worker_pool_of(const void *buf);
+/* Buffers a worker keeps past a batch (a shaper's copies) may end on
+ * another worker, and go back to the pool they came from through a return
+ * ring per pair of workers (sized above a pool, so it never fills), which
+ * every worker drains into its pool once per loop.  vw_worker_returns_init
+ * makes the rings (control thread, once, before the first such buffer;
+ * 0 or -ENOMEM); vw_worker_pkt_release gives a buffer the calling worker is
+ * done with back, whichever pool it is from. */
+int vw_worker_returns_init(void);
+void vw_worker_pkt_release(struct vw_pkt *pkt);
 /* The calling worker's forwarding scratch and pool (NULL elsewhere). */
 struct vw_fwd;
 extern __thread struct vw_fwd *vw_worker_fwd;

@@ -69,7 +69,6 @@ struct vw_mirror {
 	enum vw_mirror_kind kind;
 	char dlink[VW_LINKNAME_MAX + 1];
 	struct vw_port *dport; /* guarded by lock for the sender; NULL: down */
-	bool dtap;
 	struct sockaddr_in daddr;
 	bool has_key;
 	uint32_t key;
@@ -219,7 +218,7 @@ static void mirror_obs_fn(struct vw_obs *obs, int w, struct vw_port *port, unsig
 
 struct sender_state {
 	struct vw_gso_scratch *gso;
-	struct vw_pkt *carriers; /* headers of frames for vw_tap_write/vw_packet_write */
+	struct vw_pkt *carriers; /* headers of frames for vw_port_write */
 	size_t carriers_len;
 	struct vw_pkt *pp[VW_BATCH];
 	struct mmsghdr msgs[VW_BATCH];
@@ -247,7 +246,7 @@ static void flush(struct vw_mirror *m)
 		struct vw_port *p = m->dport;
 
 		if (p)
-			sent = m->dtap ? vw_tap_write(p, ss.pp, ss.n, false) : vw_packet_write(p, ss.pp, ss.n, false);
+			sent = vw_port_write(p, ss.pp, ss.n, false);
 		i = sent; /* the failed ones: taken as the last */
 	} else {
 		while (i < ss.n) {
@@ -411,12 +410,11 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-static int sender_start(char *err, size_t errlen)
+/* The sender's scratch, made once. */
+static int sender_alloc(char *err, size_t errlen)
 {
 	int rc;
 
-	if (sender_up)
-		return 0;
 	if (!ss.gso) {
 		ss.gso = malloc(sizeof(*ss.gso));
 		ss.carriers_len = sizeof(struct vw_pkt) * VW_BATCH;
@@ -434,6 +432,17 @@ static int sender_start(char *err, size_t errlen)
 		for (rc = 0; rc < VW_BATCH; rc++)
 			ss.pp[rc] = &ss.carriers[rc];
 	}
+	return 0;
+}
+
+static int sender_start(char *err, size_t errlen)
+{
+	int rc;
+
+	if (sender_up)
+		return 0;
+	if ((rc = sender_alloc(err, errlen)))
+		return rc;
 	if (wake_fd < 0 && (wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		rc = -errno;
 		ERR("mirror: eventfd: %s", strerror(-rc));
@@ -592,11 +601,10 @@ static void detach_all(struct vw_mirror *m)
 		detach_port(m, link_port(l));
 }
 
-static void set_dport(struct vw_mirror *m, struct vw_port *p, bool tap)
+static void set_dport(struct vw_mirror *m, struct vw_port *p)
 {
 	pthread_mutex_lock(&lock);
 	m->dport = p;
-	m->dtap = tap;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -639,12 +647,12 @@ static void mirror_watch(struct vw_link *l, struct vw_port *port, enum vw_link_e
 		case VW_LINK_PORT_UP:
 			attach_port(m, l, port);
 			if (m->kind == VW_MIRROR_LINK && !strcmp(l->name, m->dlink))
-				set_dport(m, port, l->cls == VW_CLASS_VNIC);
+				set_dport(m, port);
 			break;
 		case VW_LINK_PORT_DOWN:
 			detach_port(m, port);
 			if (m->kind == VW_MIRROR_LINK && m->dport == port)
-				set_dport(m, NULL, false);
+				set_dport(m, NULL);
 			break;
 		case VW_LINK_DELETED:
 			/* a deleted VNIC or etherstub is no source any more */
@@ -807,7 +815,7 @@ int mirror_create(const char *name, const char *links, const char *dir, const ch
 		goto fail;
 	}
 	if (m->kind == VW_MIRROR_LINK && (dl = link_find(m->dlink)))
-		m->dport = link_port(dl), m->dtap = dl->cls == VW_CLASS_VNIC;
+		m->dport = link_port(dl);
 	/* at the end: show and export list them in the order made */
 	for (pp = &mirrors; *pp; pp = &(*pp)->next)
 		;
@@ -973,6 +981,22 @@ bool vw_mirror_test_next(struct vw_mirror *m, int w, const uint8_t **frame, uint
 		}
 	}
 	return false;
+}
+
+int vw_mirror_test_send(struct vw_mirror *m, struct vw_port *to, char *err, size_t errlen)
+{
+	struct vw_port *watched = m->dport; /* a test mirror's source */
+	int rc = sender_alloc(err, errlen), w;
+
+	if (rc)
+		return rc;
+	m->kind = VW_MIRROR_LINK;
+	m->dport = to;
+	for (w = 0; w < VW_MAX_WORKERS; w++)
+		while (drain(m, &m->rings[w]) > 0)
+			;
+	m->dport = watched;
+	return 0;
 }
 
 void vw_mirror_test_counts(struct vw_mirror *m, uint64_t *copied, uint64_t *drops)

@@ -16,7 +16,7 @@
  * The mirror sender is one thread of its own (not a worker): it drains the
  * rings, cuts GSO super-frames to wire size and completes checksums
  * (datapath/gso.h), and sends: to a local link with the port's raw write
- * (vw_tap_write / vw_packet_write), or to a raw IPv4 socket (IPPROTO_GRE;
+ * (vw_port_write: its backend, past any hook), or to a raw IPv4 socket (IPPROTO_GRE;
  * the kernel routes and adds the IP header) with sendmmsg.  It sleeps on an
  * eventfd when every ring is empty; a worker writes it once per batch, and
  * only when the sender said it sleeps.
@@ -73,6 +73,9 @@ struct vw_mirror *vw_mirror_test_new(struct vw_port *port, unsigned dir, const c
 /* The next record of worker w's ring: its frame (valid until the next
  * call), length and VLAN; false when the ring is empty. */
 bool vw_mirror_test_next(struct vw_mirror *m, int w, const uint8_t **frame, uint32_t *len);
+/* Sends what the mirror holds to port to, as a mirror to a link does,
+ * through the port's write (its backend).  0 or -errno. */
+int vw_mirror_test_send(struct vw_mirror *m, struct vw_port *to, char *err, size_t errlen);
 void vw_mirror_test_counts(struct vw_mirror *m, uint64_t *copied, uint64_t *drops);
 void vw_mirror_test_free(struct vw_mirror *m);
 

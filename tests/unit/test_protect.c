@@ -372,7 +372,7 @@ static int mport_tx(struct vw_port *p, struct vw_pkt **pkts, int n, bool tag)
 	return n;
 }
 
-static const struct vw_port_ops mops = { "mem", NULL, mport_tx, NULL };
+static const struct vw_port_ops mops = { .kind = "mem", .write = mport_tx };
 
 static struct vw_switch *sw;
 static struct mport *pa, *pb, *pc;

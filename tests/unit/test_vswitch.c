@@ -2,7 +2,7 @@
  * Unit tests of the virtual switch engine (datapath/vswitch.c) against the
  * switching rules of SPEC §3, with in-memory ports.
  *
- * Every port here is a struct mport: a struct vw_port whose tx_burst records
+ * Every port here is a struct mport: a struct vw_port whose write records
  * a copy of each frame it is handed, as the bytes would go on the wire (with
  * tag set and pkt->vid != 0, an 802.1Q tag 0x8100/VID goes in after the 12
  * MAC bytes, as the AF_PACKET uplink backend does).  Frames are built by the
@@ -171,11 +171,11 @@ static void blobs_clear(struct blob *v, size_t *n)
 
 struct mport {
 	struct vw_port port;
-	struct blob *got; /* frames handed to tx_burst and taken, wire bytes */
+	struct blob *got; /* frames handed to write and taken, wire bytes */
 	size_t ngot, capgot;
 	struct blob *exp; /* what the reference model expects (model tests) */
 	size_t nexp, capexp;
-	int accept; /* frames tx_burst takes per call; -1: all; -2: fails with -EIO */
+	int accept; /* frames write takes per call; -1: all; -2: fails with -EIO */
 	unsigned tx_calls;
 	bool attached;
 	uint8_t groups[MAXG][6]; /* multicast groups joined, as set */
@@ -228,7 +228,7 @@ static int mock_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 static const struct vw_port_ops mock_ops = {
 	.kind = "mock",
 	.rx_burst = mock_rx,
-	.tx_burst = mock_tx,
+	.write = mock_tx,
 	.close = NULL,
 };
 
@@ -649,7 +649,7 @@ static void test_unicast_same_vid(void **state)
 	stats_is(pF, ST(.tx_pkts = 1, .tx_bytes = 114));
 	rest_quiet();
 
-	/* a batch for two VNICs: one tx_burst per destination, order kept */
+	/* a batch for two VNICs: one write per destination, order kept */
 	begin();
 	g[0] = eth(pB->port.mac, pA->port.mac, 0x0800, 46, 3);
 	g[1] = eth(pE->port.mac, pA->port.mac, 0x0800, 50, 4);
@@ -1885,7 +1885,7 @@ static void test_fwd_stale_slot(void **state)
 /* The virtio-net header travels with the frame (datapath/vnet.h).      */
 
 /*
- * Every port of these tests records, on each tx_burst, the virtio-net
+ * Every port of these tests records, on each write, the virtio-net
  * header of every frame it is handed (then behaves as mock_tx).  A frame is
  * fed with a header; after the call, the header left in its (shared) buffer
  * is read back too: the buffer is in the pool again but not yet reused.
@@ -1917,7 +1917,7 @@ static int vnet_rec_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool t
 static const struct vw_port_ops vnet_rec_ops = {
 	.kind = "mock-vnet",
 	.rx_burst = mock_rx,
-	.tx_burst = vnet_rec_tx,
+	.write = vnet_rec_tx,
 	.close = NULL,
 };
 
@@ -2130,7 +2130,7 @@ static void test_vnet_vnic_to_vnic_kept(void **state)
 }
 
 /*
- * VNIC with a VID to the uplink: the switch hands the uplink's tx_burst the
+ * VNIC with a VID to the uplink: the switch hands the uplink's write the
  * frame with tag set and the header as the VNIC sent it.  Moving csum_start
  * and hdr_len for the tag is the uplink backend's job, on its own copy: the
  * buffer is shared with the other destinations of a broadcast, so the
@@ -2567,7 +2567,7 @@ static int conc_tx(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 static const struct vw_port_ops conc_ops = {
 	.kind = "conc",
 	.rx_burst = mock_rx,
-	.tx_burst = conc_tx,
+	.write = conc_tx,
 	.close = NULL,
 };
 
