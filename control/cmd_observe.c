@@ -8,7 +8,6 @@
 #include <string.h>
 #include <net/if.h>
 
-#include "control/ctl.h"
 #include "control/handlers.h"
 #include "datapath/shape.h"
 #include "datapath/worker.h"
@@ -16,17 +15,6 @@
 #include "objects/netlink.h"
 #include "observability/mirror.h"
 #include "observability/capture.h"
-
-static void stats_add(struct vw_port_stats *sum, const struct vw_port *p)
-{
-	struct vw_port_stats s;
-	uint64_t *d = (uint64_t *)sum, *x = (uint64_t *)&s;
-	size_t i;
-
-	vw_port_stats_sum(p, &s);
-	for (i = 0; i <= offsetof(struct vw_port_stats, drop_txerr) / 8; i++)
-		d[i] += x[i];
-}
 
 /*
  * Frames a VNIC's stack sent that its TAP face could not queue for vwired
@@ -46,8 +34,8 @@ static int face_drops_one(const struct nl_link_info *li, void *arg)
 	unsigned i;
 
 	for (i = 0; i < fd->n; i++)
-		if (fd->links[i]->cls == VW_CLASS_VNIC && !strcmp(fd->links[i]->name, li->name) &&
-		    !strcmp(fd->links[i]->zone, fd->zone))
+		if (fd->links[i]->cls->has_face && !strcmp(fd->links[i]->name, li->name) &&
+		    !strcmp(fd->links[i]->prop.zone, fd->zone))
 			fd->drops[i] = li->tx_dropped;
 	return 0;
 }
@@ -70,32 +58,6 @@ static uint64_t *face_drops_read(const struct vw_link **links, unsigned n)
 	return fd.drops;
 }
 
-/* A link's port counters, summed, and IPKTS, RBYTES, OPKTS, OBYTES in c. */
-static void link_port_stats(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
-{
-	unsigned i;
-
-	if (l->cls == VW_CLASS_VNIC) {
-		stats_add(s, l->port);
-		/* what the VNIC received is what the switch delivered to it */
-		c[0] = s->tx_pkts, c[1] = s->tx_bytes, c[2] = s->rx_pkts, c[3] = s->rx_bytes;
-		return;
-	}
-	if (l->uplink)
-		stats_add(s, l->uplink);
-	if (l->cls == VW_CLASS_ETHERSTUB)
-		for (i = 0; i < l->sw->nports; i++)
-			stats_add(s, l->sw->ports[i]);
-	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
-}
-
-void link_counters(const struct vw_link *l, uint64_t c[4])
-{
-	struct vw_port_stats s = { 0 };
-
-	link_port_stats(l, &s, c);
-}
-
 static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t face_drops)
 {
 	struct vw_port_stats s = { 0 };
@@ -104,12 +66,9 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 
 	link_port_stats(l, &s, c);
 	ip = c[0], ib = c[1], op = c[2], ob = c[3];
-	if (l->cls == VW_CLASS_VNIC) {
-		vw_shape_stats(l->port, VW_SHAPE_OUT, &so);
-		vw_shape_stats(l->port, VW_SHAPE_IN, &si);
-	} else if (l->uplink) {
-		vw_shape_stats(l->uplink, VW_SHAPE_OUT, &so);
-		vw_shape_stats(l->uplink, VW_SHAPE_IN, &si);
+	if (link_port(l)) {
+		vw_shape_stats(link_port(l), VW_SHAPE_OUT, &so);
+		vw_shape_stats(link_port(l), VW_SHAPE_IN, &si);
 	}
 	shape_out = so.drop_codel + so.drop_limit + so.drop_nobuf + so.drop_bad;
 	shape_in = si.drop_codel + si.drop_limit + si.drop_nobuf + si.drop_bad;
@@ -118,9 +77,9 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	odrops = s.drop_txerr + shape_in;
 	vw_buf_kv(out, "record", "stats");
 	vw_buf_kv(out, "link", "%s", l->name);
-	vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
+	vw_buf_kv(out, "class", "%s", l->cls->name);
 	vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
-	vw_buf_kv(out, "zone", "%s", l->zone);
+	vw_buf_kv(out, "zone", "%s", l->prop.zone);
 	vw_buf_kv(out, "ipkts", "%lu", ip);
 	vw_buf_kv(out, "rbytes", "%lu", ib);
 	vw_buf_kv(out, "opkts", "%lu", op);
@@ -171,7 +130,7 @@ int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errle
 			links[k++] = l;
 	drops = face_drops_read(links, n);
 	for (k = 0; k < n; k++)
-		stats_record(out, links[k], drops && links[k]->cls == VW_CLASS_VNIC ? drops[k] : 0);
+		stats_record(out, links[k], drops ? drops[k] : 0);
 	free(drops);
 	free(links);
 	for (w = 0; w < vw_workers_count(); w++) {

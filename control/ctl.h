@@ -59,9 +59,4 @@ void ctl_del_poll(int fd);
  */
 int ctl_take_client(void (*fn)(int fd, const char *reply, size_t len, void *arg), void *arg);
 
-/* A link's IPKTS, RBYTES, OPKTS, OBYTES as `vwstat` shows them
- * (control/handlers.c): what accounting samples. */
-struct vw_link;
-void link_counters(const struct vw_link *l, uint64_t c[4]);
-
 #endif

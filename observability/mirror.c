@@ -558,7 +558,7 @@ static void attach_port(struct vw_mirror *m, struct vw_link *l, struct vw_port *
 	if (explicit)
 		vw_obs_add(port, &m->obs_link.obs);
 	/* an etherstub's member: what it sends, unless its own -d has it */
-	if (l->cls == VW_CLASS_VNIC && l->over && l->over->cls == VW_CLASS_ETHERSTUB && is_source(m, l->over->name) &&
+	if (link_on_portless(l) && is_source(m, l->over->name) &&
 	    !(explicit && (m->dir & VW_OBS_OUT)))
 		vw_obs_add(port, &m->obs_stub.obs);
 }
@@ -569,11 +569,6 @@ static void detach_port(struct vw_mirror *m, struct vw_port *port)
 		return;
 	vw_obs_del(port, &m->obs_link.obs);
 	vw_obs_del(port, &m->obs_stub.obs);
-}
-
-static struct vw_port *link_port(struct vw_link *l)
-{
-	return l->cls == VW_CLASS_VNIC ? l->port : l->cls == VW_CLASS_PHYS ? l->uplink : NULL;
 }
 
 static void attach_all(struct vw_mirror *m)
@@ -639,7 +634,7 @@ static void mirror_watch(struct vw_link *l, struct vw_port *port, enum vw_link_e
 		case VW_LINK_PORT_UP:
 			attach_port(m, l, port);
 			if (m->kind == VW_MIRROR_LINK && !strcmp(l->name, m->dlink))
-				set_dport(m, port, l->cls == VW_CLASS_VNIC);
+				set_dport(m, port, l->cls->has_face);
 			break;
 		case VW_LINK_PORT_DOWN:
 			detach_port(m, port);
@@ -687,7 +682,7 @@ static int parse_dest(struct vw_mirror *m, const char *dest, char *err, size_t e
 	if (strncmp(dest, "gre:", 4) && strncmp(dest, "erspan:", 7)) {
 		struct vw_link *l = link_find(dest);
 
-		if (!l || l->cls == VW_CLASS_ETHERSTUB) {
+		if (!l || l->cls->portless) {
 			ERR("%s: %s '%s' (a VNIC, an attached phys link, gre:IP[,key=N] or erspan:IP[,session=N])",
 			    m->name, l ? "cannot send to etherstub" : "bad destination: no such link", dest);
 			return l ? -EINVAL : -ENOENT;
@@ -807,7 +802,7 @@ int mirror_create(const char *name, const char *links, const char *dir, const ch
 		goto fail;
 	}
 	if (m->kind == VW_MIRROR_LINK && (dl = link_find(m->dlink)))
-		m->dport = link_port(dl), m->dtap = dl->cls == VW_CLASS_VNIC;
+		m->dport = link_port(dl), m->dtap = dl->cls->has_face;
 	/* at the end: show and export list them in the order made */
 	for (pp = &mirrors; *pp; pp = &(*pp)->next)
 		;
