@@ -31,7 +31,7 @@ static bool etherstub_exists(const char *n)
 {
 	struct vw_link *l = link_find(n);
 
-	return l && l->cls == VW_CLASS_ETHERSTUB;
+	return l && etherstub_is(l);
 }
 
 int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
@@ -42,7 +42,7 @@ int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, siz
 	if (rc)
 		return rc;
 	for (l = vw_links; l; l = l->next) {
-		if (l->cls != VW_CLASS_ETHERSTUB || !in_operands(c, l->name))
+		if (!etherstub_is(l) || !in_operands(c, l->name))
 			continue;
 		vw_buf_kv(out, "record", "etherstub");
 		vw_buf_kv(out, "link", "%s", l->name);
@@ -53,22 +53,17 @@ int do_show_etherstub(const struct vw_cmd *c, struct vw_buf *out, char *err, siz
 
 /* ---- VNICs ---- */
 
-/* Properties of create-vnic that are set once the VNIC exists (their values
- * checked before). */
-struct vnic_later {
-	const char *protection, *allowed;
-};
-
-static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, struct vnic_later *later,
-		      char *buf, size_t buflen, char *err, size_t errlen)
+static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec *s, char *buf, size_t buflen,
+		      char *err, size_t errlen)
 {
 	const char *lists[VW_CMD_MAXOPT];
 	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), i, used = 0;
+	unsigned given = 0;
 
 	for (i = 0; i < nl; i++) {
 		char *keys[16], *vals[16], *copy = buf + used;
 		size_t len = strlen(lists[i]) + 1;
-		int n, k;
+		int n, k, rc;
 
 		if (used + len > buflen) {
 			ERR("%s: property list too long", name);
@@ -81,68 +76,9 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 			ERR("%s: invalid property list '%s' (PROP=VAL[,...] expected)", name, lists[i]);
 			return -EINVAL;
 		}
-		for (k = 0; k < n; k++) {
-			const struct vw_propdef *pd = linkprop_find(keys[k]);
-			uint64_t v;
-
-			if ((!strcmp(keys[k], "zone") && s->zone) || (!strcmp(keys[k], "mtu") && s->mtu) ||
-			    (!strcmp(keys[k], "maxbw") && s->maxbw) ||
-			    (!strcmp(keys[k], "priority") && s->has_priority) ||
-			    (!strcmp(keys[k], "cpus") && !vw_cpuset_empty(&s->cpus)) ||
-			    (!strcmp(keys[k], "protection") && later->protection) ||
-			    (!strcmp(keys[k], "allowed-ips") && later->allowed)) {
-				ERR("%s: property '%s' given twice", name, keys[k]);
-				return -EINVAL;
-			}
-			if (!pd) {
-				ERR("%s: unknown property '%s'", name, keys[k]);
-				return -EINVAL;
-			}
-			if (!pd->implemented) {
-				ERR("%s: property '%s' is not supported yet", name, keys[k]);
-				return -EOPNOTSUPP;
-			}
-			if (!strcmp(keys[k], "zone")) {
-				if (!vw_zonename_valid(vals[k])) {
-					ERR("%s: invalid zone name '%s'", name, vals[k]);
-					return -EINVAL;
-				}
-				s->zone = vals[k];
-			} else if (!strcmp(keys[k], "maxbw")) {
-				if (!linkprop_maxbw_parse(name, vals[k], &s->maxbw, err, errlen))
-					return -EINVAL;
-			} else if (!strcmp(keys[k], "cpus")) {
-				if (!linkprop_cpus_parse(name, vals[k], &s->cpus, err, errlen))
-					return -EINVAL;
-			} else if (!strcmp(keys[k], "protection")) {
-				uint32_t flags;
-
-				if (!linkprop_protection_parse(name, vals[k], &flags, err, errlen))
-					return -EINVAL;
-				later->protection = vals[k];
-			} else if (!strcmp(keys[k], "allowed-ips")) {
-				struct vw_prefix nets[VW_MAX_ALLOWED];
-				int nn;
-
-				if (!linkprop_allowed_parse(name, vals[k], nets, &nn, err, errlen))
-					return -EINVAL;
-				later->allowed = vals[k];
-			} else if (!strcmp(keys[k], "priority")) {
-				if (strcmp(vals[k], "high") && strcmp(vals[k], "medium") && strcmp(vals[k], "low")) {
-					ERR("%s: invalid priority '%s' (high, medium or low)", name, vals[k]);
-					return -EINVAL;
-				}
-				s->priority = !strcmp(vals[k], "high") ? VW_PRIO_HIGH :
-					      !strcmp(vals[k], "low") ? VW_PRIO_LOW : VW_PRIO_MEDIUM;
-				s->has_priority = true;
-			} else {
-				if (!vw_uint_parse(vals[k], 68, 9000, &v)) {
-					ERR("%s: invalid mtu '%s' (68-9000)", name, vals[k]);
-					return -EINVAL;
-				}
-				s->mtu = (unsigned)v;
-			}
-		}
+		for (k = 0; k < n; k++)
+			if ((rc = linkprop_parse(name, keys[k], vals[k], &s->props, &given, err, errlen)))
+				return rc;
 	}
 	return 0;
 }
@@ -150,7 +86,6 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	struct vnic_spec s = { 0 };
-	struct vnic_later later = { NULL, NULL };
 	char propbuf[4096];
 	const char *vid = vw_cmd_opt(c, 'v');
 	int rc;
@@ -173,21 +108,10 @@ int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 		ERR("%s: -r applies only to -m random or -m auto", s.name);
 		return -EINVAL;
 	}
-	rc = vnic_props(c, s.name, &s, &later, propbuf, sizeof(propbuf), err, errlen);
+	rc = vnic_props(c, s.name, &s, propbuf, sizeof(propbuf), err, errlen);
 	if (rc)
 		return rc;
-	rc = vnic_create(&s, err, errlen);
-	if (!rc && (later.protection || later.allowed)) {
-		/* checked above: only a failure to publish can stop them */
-		struct vw_link *l = link_find(s.name);
-		char why[256];
-
-		if ((later.allowed && (rc = linkprop_set(l, "allowed-ips", later.allowed, s.temporary, err, errlen))) ||
-		    (later.protection &&
-		     (rc = linkprop_set(l, "protection", later.protection, s.temporary, err, errlen))))
-			vnic_delete(s.name, why, sizeof(why));
-	}
-	return rc;
+	return vnic_create(&s, err, errlen);
 }
 
 int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
@@ -202,7 +126,7 @@ static bool vnic_exists(const char *n)
 {
 	struct vw_link *l = link_find(n);
 
-	return l && l->cls == VW_CLASS_VNIC;
+	return l && vnic_is(l);
 }
 
 static const char *mactype_name(enum vw_mactype t)
@@ -220,7 +144,7 @@ int do_show_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 	if (rc)
 		return rc;
 	for (l = vw_links; l; l = l->next) {
-		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name) || (over && strcmp(over, l->over->name)))
+		if (!vnic_is(l) || !in_operands(c, l->name) || (over && strcmp(over, l->over->name)))
 			continue;
 		vw_buf_kv(out, "record", "vnic");
 		vw_buf_kv(out, "link", "%s", l->name);
@@ -228,7 +152,7 @@ int do_show_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 		vw_buf_kv(out, "macaddress", "%s", vw_mac_format(l->mac, mac));
 		vw_buf_kv(out, "macaddrtype", "%s", mactype_name(l->mactype));
 		vw_buf_kv(out, "vid", "%u", l->vid);
-		vw_buf_kv(out, "zone", "%s", l->zone);
+		vw_buf_kv(out, "zone", "%s", l->prop.zone);
 		vw_buf_kv(out, "state", "up");
 	}
 	return 0;
@@ -244,24 +168,19 @@ int do_show_link(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 	if (rc)
 		return rc;
 	for (l = vw_links; l; l = l->next) {
-		struct nl_link_info li = { 0 };
+		const char *state;
+		unsigned mtu;
 
 		if (!in_operands(c, l->name))
 			continue;
+		link_state(l, &mtu, &state);
 		vw_buf_kv(out, "record", "link");
 		vw_buf_kv(out, "link", "%s", l->name);
-		vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
-		if (l->cls == VW_CLASS_ETHERSTUB) {
-			vw_buf_kv(out, "mtu", "9000");
-			vw_buf_kv(out, "state", "unknown");
-		} else {
-			bool ok = nl_link_get(l->cls == VW_CLASS_VNIC ? l->zone : NULL, l->name, &li) == 0;
-
-			vw_buf_kv(out, "mtu", "%u", ok ? li.mtu : 0);
-			vw_buf_kv(out, "state", "%s", ok && (li.flags & IFF_UP) ? "up" : "down");
-		}
+		vw_buf_kv(out, "class", "%s", l->cls->name);
+		vw_buf_kv(out, "mtu", "%u", mtu);
+		vw_buf_kv(out, "state", "%s", state);
 		vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
-		vw_buf_kv(out, "zone", "%s", l->cls == VW_CLASS_VNIC ? l->zone : "");
+		vw_buf_kv(out, "zone", "%s", l->prop.zone);
 	}
 	return 0;
 }
@@ -275,9 +194,7 @@ struct phys_walk {
 static int phys_one(const struct nl_link_info *li, void *arg)
 {
 	struct phys_walk *w = arg;
-	struct vw_link *l = link_find(li->name);
-
-	if (li->loopback || !strcmp(li->kind, "tun") || (l && l->cls != VW_CLASS_PHYS) || !in_operands(w->c, li->name))
+	if (!phys_candidate(li->name, li) || !in_operands(w->c, li->name))
 		return 0;
 	w->found++;
 	vw_buf_kv(w->out, "record", "phys");
@@ -286,7 +203,7 @@ static int phys_one(const struct nl_link_info *li, void *arg)
 	vw_buf_kv(w->out, "state", "%s", li->flags & IFF_UP ? "up" : "down");
 	vw_buf_kv(w->out, "mtu", "%u", li->mtu);
 	vw_buf_kv(w->out, "device", "%s", li->kind[0] ? li->kind : "nic");
-	vw_buf_kv(w->out, "attached", "%s", l ? "yes" : "no");
+	vw_buf_kv(w->out, "attached", "%s", link_find(li->name) ? "yes" : "no");
 	return 0;
 }
 
@@ -297,10 +214,9 @@ int do_show_phys(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 
 	for (i = 0; i < c->noperand; i++) {
 		struct nl_link_info li;
-		struct vw_link *l = link_find(c->operand[i]);
 
-		if (!vw_linkname_valid(c->operand[i]) || nl_link_get(NULL, c->operand[i], &li) < 0 || li.loopback ||
-		    !strcmp(li.kind, "tun") || (l && l->cls != VW_CLASS_PHYS)) {
+		if (!vw_linkname_valid(c->operand[i]) || nl_link_get(NULL, c->operand[i], &li) < 0 ||
+		    !phys_candidate(c->operand[i], &li)) {
 			ERR("%s: no such phys link", c->operand[i]);
 			return -ENOENT;
 		}
@@ -317,7 +233,7 @@ int do_show_phys(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 
 static struct vw_link *prop_link(const char *name, char *err, size_t errlen)
 {
-	struct vw_link *l = linkprop_link(name); /* a phys need not be attached */
+	struct vw_link *l = link_named(name); /* a phys need not be attached */
 
 	if (!l)
 		ERR("%s: no such link", name);
@@ -362,7 +278,7 @@ int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_
 	/* refuse unknown, unsupported and repeated names before changing
 	 * anything */
 	for (k = 0; k < n; k++) {
-		const struct vw_propdef *pd = linkprop_find(keys[k]);
+		const struct vw_linkprop *pd = linkprop_find(keys[k]);
 		int j;
 
 		for (j = 0; j < k; j++)
@@ -374,7 +290,7 @@ int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_
 			ERR("%s: unknown property '%s'", l->name, keys[k]);
 			return -EINVAL;
 		}
-		if (!pd->implemented) {
+		if (!linkprop_implemented(pd)) {
 			ERR("%s: property '%s' is not supported yet", l->name, keys[k]);
 			return -EOPNOTSUPP;
 		}
@@ -421,37 +337,36 @@ int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, siz
 
 static bool prop_link_exists(const char *n)
 {
-	return linkprop_link(n) != NULL;
+	return link_named(n) != NULL;
 }
 
-static void show_props(struct vw_buf *out, const struct vw_link *l, const struct vw_propdef *pds, int npd,
-		       const char *want)
+static void show_props(struct vw_buf *out, struct vw_link *l, const char *want)
 {
+	const struct vw_linkprop *pd;
 	int i;
 
-	for (i = 0; i < npd; i++) {
+	for (i = 0; (pd = linkprop_nth(i)); i++) {
 		/* allowed-ips: up to 32 IPv6 subnets */
 		char cur[VW_MAX_ALLOWED * 48], def[sizeof(cur)], saved[sizeof(cur)], key[64];
 
-		snprintf(key, sizeof(key), ",%s,", pds[i].name);
-		if (!pds[i].implemented || (want && !strstr(want, key)) || !linkprop_applies(l, pds[i].name))
+		snprintf(key, sizeof(key), ",%s,", linkprop_name(pd));
+		if (!linkprop_implemented(pd) || (want && !strstr(want, key)) || !linkprop_applies(l, pd))
 			continue;
-		linkprop_get(l, pds[i].name, cur, def, saved, sizeof(cur));
+		linkprop_get(l, pd, cur, def, saved, sizeof(cur));
 		vw_buf_kv(out, "record", "linkprop");
 		vw_buf_kv(out, "link", "%s", l->name);
-		vw_buf_kv(out, "property", "%s", pds[i].name);
+		vw_buf_kv(out, "property", "%s", linkprop_name(pd));
 		vw_buf_kv(out, "perm", "rw");
 		vw_buf_kv(out, "value", "%s", cur);
 		vw_buf_kv(out, "default", "%s", def);
-		vw_buf_kv(out, "possible", "%s", pds[i].possible);
+		vw_buf_kv(out, "possible", "%s", linkprop_possible(pd));
 	}
 }
 
 int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	const char *lists[VW_CMD_MAXOPT];
-	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), npd, i, rc;
-	const struct vw_propdef *pds = linkprop_table(&npd);
+	int nl = vw_cmd_optall(c, 'p', lists, VW_CMD_MAXOPT), i, rc;
 	char want[512] = "";
 	struct vw_physprop *pp;
 	struct vw_link *l;
@@ -464,10 +379,10 @@ int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size
 
 		snprintf(buf, sizeof(buf), "%s", lists[i]);
 		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-			const struct vw_propdef *pd = linkprop_find(p);
+			const struct vw_linkprop *pd = linkprop_find(p);
 			size_t used = strlen(want);
 
-			if (!pd || !pd->implemented) {
+			if (!pd || !linkprop_implemented(pd)) {
 				ERR("%s: %s property '%s'", c->noperand ? c->operand[0] : "show-linkprop",
 				    pd ? "not supported yet:" : "unknown", p);
 				return pd ? -EOPNOTSUPP : -EINVAL;
@@ -477,14 +392,14 @@ int do_show_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size
 	}
 	/* VNICs and phys links, attached or only named by a property */
 	for (l = vw_links; l; l = l->next)
-		if (in_operands(c, l->name) && l->cls != VW_CLASS_ETHERSTUB)
-			show_props(out, l, pds, npd, nl ? want : NULL);
+		if (in_operands(c, l->name))
+			show_props(out, l, nl ? want : NULL);
 	for (pp = vw_physprops; pp; pp = pp->next)
-		if (!link_find(pp->name) && in_operands(c, pp->name) && (l = linkprop_link(pp->name)))
-			show_props(out, l, pds, npd, nl ? want : NULL);
+		if (!link_find(pp->name) && in_operands(c, pp->name) && (l = link_named(pp->name)))
+			show_props(out, l, nl ? want : NULL);
 	for (i = 0; i < c->noperand; i++)
-		if (!link_find(c->operand[i]) && !physprop_find(c->operand[i]) && (l = linkprop_link(c->operand[i])))
-			show_props(out, l, pds, npd, nl ? want : NULL);
+		if (!link_find(c->operand[i]) && !physprop_find(c->operand[i]) && (l = link_named(c->operand[i])))
+			show_props(out, l, nl ? want : NULL);
 	return 0;
 }
 
@@ -521,7 +436,7 @@ int do_show_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 		if (!in_operands(c, z->name))
 			continue;
 		for (l = vw_links; l; l = l->next)
-			if (l->cls == VW_CLASS_VNIC && !strcmp(l->zone, z->name))
+			if (l->cls->has_face && !strcmp(l->prop.zone, z->name))
 				vw_buf_printf(&names, "%s%s", names.len ? "," : "", l->name);
 		vw_buf_kv(out, "record", "zone");
 		vw_buf_kv(out, "zone", "%s", z->name);
@@ -552,12 +467,12 @@ int do_show_addr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 	if (rc)
 		return rc;
 	for (l = vw_links; l; l = l->next) {
-		if (l->cls != VW_CLASS_VNIC || !in_operands(c, l->name))
+		if (!vnic_is(l) || !in_operands(c, l->name))
 			continue;
 		for (i = 0; i < l->naddr; i++) {
 			vw_buf_kv(out, "record", "addr");
 			vw_buf_kv(out, "link", "%s", l->name);
-			vw_buf_kv(out, "zone", "%s", l->zone);
+			vw_buf_kv(out, "zone", "%s", l->prop.zone);
 			vw_buf_kv(out, "addr", "%s", vw_prefix_format(&l->addrs[i].p, a));
 			vw_buf_kv(out, "state", "ok");
 		}

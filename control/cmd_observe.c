@@ -11,7 +11,6 @@
 #include "control/handlers.h"
 #include "datapath/shape.h"
 #include "datapath/worker.h"
-#include "objects/counters.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
 #include "observability/mirror.h"
@@ -35,8 +34,8 @@ static int face_drops_one(const struct nl_link_info *li, void *arg)
 	unsigned i;
 
 	for (i = 0; i < fd->n; i++)
-		if (fd->links[i]->cls == VW_CLASS_VNIC && !strcmp(fd->links[i]->name, li->name) &&
-		    !strcmp(fd->links[i]->zone, fd->zone))
+		if (fd->links[i]->cls->has_face && !strcmp(fd->links[i]->name, li->name) &&
+		    !strcmp(fd->links[i]->prop.zone, fd->zone))
 			fd->drops[i] = li->tx_dropped;
 	return 0;
 }
@@ -67,12 +66,9 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 
 	link_port_stats(l, &s, c);
 	ip = c[0], ib = c[1], op = c[2], ob = c[3];
-	if (l->cls == VW_CLASS_VNIC) {
-		vw_shape_stats(l->port, VW_SHAPE_OUT, &so);
-		vw_shape_stats(l->port, VW_SHAPE_IN, &si);
-	} else if (l->uplink) {
-		vw_shape_stats(l->uplink, VW_SHAPE_OUT, &so);
-		vw_shape_stats(l->uplink, VW_SHAPE_IN, &si);
+	if (link_port(l)) {
+		vw_shape_stats(link_port(l), VW_SHAPE_OUT, &so);
+		vw_shape_stats(link_port(l), VW_SHAPE_IN, &si);
 	}
 	shape_out = so.drop_codel + so.drop_limit + so.drop_nobuf + so.drop_bad;
 	shape_in = si.drop_codel + si.drop_limit + si.drop_nobuf + si.drop_bad;
@@ -81,9 +77,9 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	odrops = s.drop_txerr + shape_in;
 	vw_buf_kv(out, "record", "stats");
 	vw_buf_kv(out, "link", "%s", l->name);
-	vw_buf_kv(out, "class", "%s", link_class_name(l->cls));
+	vw_buf_kv(out, "class", "%s", l->cls->name);
 	vw_buf_kv(out, "over", "%s", l->over ? l->over->name : "");
-	vw_buf_kv(out, "zone", "%s", l->zone);
+	vw_buf_kv(out, "zone", "%s", l->prop.zone);
 	vw_buf_kv(out, "ipkts", "%lu", ip);
 	vw_buf_kv(out, "rbytes", "%lu", ib);
 	vw_buf_kv(out, "opkts", "%lu", op);
@@ -134,7 +130,7 @@ int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errle
 			links[k++] = l;
 	drops = face_drops_read(links, n);
 	for (k = 0; k < n; k++)
-		stats_record(out, links[k], drops && links[k]->cls == VW_CLASS_VNIC ? drops[k] : 0);
+		stats_record(out, links[k], drops ? drops[k] : 0);
 	free(drops);
 	free(links);
 	for (w = 0; w < vw_workers_count(); w++) {

@@ -42,21 +42,11 @@ struct vw_flow *flow_find_live(const char *name)
 
 /* The switch and port a link's table goes on; false when it has none (a
  * phys link that is not attached). */
-static bool link_port(const char *link, struct vw_switch **sw, struct vw_port **port)
+static bool flow_port(const char *link, struct vw_switch **sw, struct vw_port **port)
 {
 	struct vw_link *l = link_find(link);
 
-	if (l && l->cls == VW_CLASS_VNIC && l->port) {
-		*sw = l->over->sw;
-		*port = l->port;
-		return true;
-	}
-	if (l && l->cls == VW_CLASS_PHYS && l->uplink) {
-		*sw = l->sw;
-		*port = l->uplink;
-		return true;
-	}
-	return false;
+	return l && (*port = link_port_sw(l, sw)) && *sw;
 }
 
 /* ---- shaping: a link's flows with traffic properties are classes of its
@@ -104,9 +94,7 @@ static struct vw_link *shaped_link(const char *link)
 {
 	struct vw_link *l = link_find(link);
 
-	if (l && l->cls == VW_CLASS_VNIC && l->port)
-		return l;
-	return l && l->cls == VW_CLASS_PHYS && l->uplink ? l : NULL;
+	return l && link_port(l) ? l : NULL;
 }
 
 /* Flow ids a link may give: a phys link's uplink keeps the top of the
@@ -115,7 +103,7 @@ static int max_ids(const char *link)
 {
 	const struct vw_link *l = link_find(link);
 
-	return l && l->cls == VW_CLASS_VNIC ? VW_SHAPE_MAX_CLASSES - 1 : VW_SHAPE_UPLINK_FIRST - 1;
+	return l && l->cls->flow_ids ? (int)l->cls->flow_ids : VW_SHAPE_UPLINK_FIRST - 1;
 }
 
 static uint64_t guarantee_sum(const char *link, const struct vw_flow *skip)
@@ -129,7 +117,9 @@ static uint64_t guarantee_sum(const char *link, const struct vw_flow *skip)
 	return sum;
 }
 
-int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t errlen)
+/* Whether link may take maxbw bps: not below the sum of its flows'
+ * guarantees (VW_LINK_MAXBW).  0 or -EINVAL with a reason. */
+static int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t errlen)
 {
 	uint64_t sum = guarantee_sum(link, NULL);
 	char a[32], b[32];
@@ -142,12 +132,19 @@ int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t err
 	return 0;
 }
 
-int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
+/* Applies the shaping of a link's port (a VNIC's, an attached phys's
+ * uplink): maxbw each way, and for each of its live flows with properties
+ * an id in its shaping: a class of the shaper for maxbw, guarantee, a
+ * priority other than medium, fairness=conn; the MSS clamp and the
+ * connection limit.  Shaping is off when there is neither.  Also the way a
+ * link's maxbw changes the rate (VW_LINK_SHAPE).  0 or -errno with a
+ * reason (nothing changed). */
+static int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 {
 	static struct vw_shape_class cls[VW_SHAPE_MAX_CLASSES];
 	static uint8_t used[VW_SHAPE_MAX_CLASSES];
 	struct vw_shape_conf conf = { .rate = maxbw, .cls = cls };
-	struct vw_port *port = l->cls == VW_CLASS_VNIC ? l->port : l->cls == VW_CLASS_PHYS ? l->uplink : NULL;
+	struct vw_port *port = link_port(l);
 	int max = max_ids(l->name), rc;
 	struct vw_flow *f;
 	unsigned id = 1;
@@ -186,7 +183,7 @@ int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen)
 		conf.n++;
 	}
 	rc = vw_shape_set(port, maxbw || conf.n ? &conf : NULL, err, errlen);
-	if (!rc && l->cls == VW_CLASS_PHYS && !was && port->shape[0] && (rc = phys_vnic_classes(l, err, errlen)))
+	if (!rc && l->cls->shaped && !was && port->shape[0] && (rc = l->cls->shaped(l, err, errlen)))
 		vw_shape_set(port, NULL, NULL, 0);
 	return rc;
 }
@@ -206,7 +203,7 @@ static int flows_publish(const char *link, char *err, size_t errlen)
 	struct vw_flow *f;
 	unsigned n = 0;
 
-	if (!link_port(link, &sw, &port))
+	if (!flow_port(link, &sw, &port))
 		return 0;
 	for (f = vw_flows; f; f = f->next)
 		n += f->live && !strcmp(f->link, link);
@@ -266,16 +263,15 @@ static void flow_insert(struct vw_flow *f)
 int flow_link_check(const char *link, const char *who, char *err, size_t errlen)
 {
 	struct vw_link *l = link_find(link);
-	struct nl_link_info li;
 
-	if (l && l->cls == VW_CLASS_ETHERSTUB) {
+	if (l && l->cls->portless) {
 		ERR("%s: '%s' is an etherstub; flows go on VNICs and phys links", who, link);
 		return -EINVAL;
 	}
 	if (l)
 		return 0;
 	/* a phys link need not be attached to carry flows */
-	if (!vw_linkname_valid(link) || nl_link_get(NULL, link, &li) < 0 || li.loopback || !strcmp(li.kind, "tun")) {
+	if (!link_named(link)) {
 		ERR("%s: no such link '%s'", who, link);
 		return -ENOENT;
 	}
@@ -407,7 +403,7 @@ int flow_add(const char *name, const char *link, const char *attrs, const char *
 	if (rc)
 		return rc;
 	l = link_find(link);
-	if (l && l->cls == VW_CLASS_VNIC && l->temporary && !temporary) {
+	if (l && l->cls->configured && l->temporary && !temporary) {
 		ERR("%s: '%s' is temporary; a flow on it must be too (-t)", name, link);
 		return -EINVAL;
 	}
@@ -614,28 +610,33 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 	return rc;
 }
 
-/* ---- hooks of the link objects ---- */
+/* ---- what links do (link_subscribe) ---- */
 
-void flows_link_attached(struct vw_link *l)
+static void flows_link_attached(struct vw_link *l)
 {
 	char why[200];
 
 	flows_publish(l->name, why, sizeof(why)); /* best effort: the phys is attached anyway */
 }
 
-void flows_link_detaching(struct vw_link *l)
+static void flows_link_detaching(struct vw_link *l)
 {
-	if (l->cls == VW_CLASS_PHYS && l->uplink && l->sw)
-		vw_flowtab_free(vw_switch_set_flows(l->sw, l->uplink, NULL));
+	struct vw_switch *sw;
+	struct vw_port *port = link_port_sw(l, &sw);
+
+	if (port && sw)
+		vw_flowtab_free(vw_switch_set_flows(sw, port, NULL));
 }
 
-void flows_link_deleted(struct vw_link *l)
+static void flows_link_deleted(struct vw_link *l)
 {
+	struct vw_switch *sw;
+	struct vw_port *port = link_port_sw(l, &sw);
 	struct vw_flow *f, *next;
 
-	if (l->cls == VW_CLASS_VNIC && l->port && l->over) {
-		vw_shape_set(l->port, NULL, NULL, 0); /* its classes hold the counters */
-		vw_flowtab_free(vw_switch_set_flows(l->over->sw, l->port, NULL));
+	if (port && sw) {
+		vw_shape_set(port, NULL, NULL, 0); /* its classes hold the counters */
+		vw_flowtab_free(vw_switch_set_flows(sw, port, NULL));
 	}
 	for (f = vw_flows; f; f = next) {
 		next = f->next;
@@ -644,17 +645,18 @@ void flows_link_deleted(struct vw_link *l)
 	}
 }
 
-void flows_destroy_all(void)
+static void flows_destroy_all(void)
 {
 	struct vw_link *l;
 
 	for (l = vw_links; l; l = l->next) {
 		struct vw_switch *sw;
-		struct vw_port *port;
+		struct vw_port *port = link_port_sw(l, &sw);
 
-		if (l->cls == VW_CLASS_VNIC && l->port)
-			vw_shape_set(l->port, NULL, NULL, 0); /* its classes hold the counters */
-		if (link_port(l->name, &sw, &port) && port->flows)
+		if (!port)
+			continue;
+		vw_shape_set(port, NULL, NULL, 0); /* its classes hold the counters */
+		if (sw && port->flows)
 			vw_flowtab_free(vw_switch_set_flows(sw, port, NULL));
 	}
 	while (vw_flows) {
@@ -664,6 +666,37 @@ void flows_destroy_all(void)
 		free(f->stats);
 		free(f);
 	}
+}
+
+/* The flows follow links, and make their ports' shaping. */
+static int flows_on_link(enum vw_link_change ev, struct vw_link *l, const char *name, uint64_t bps, char *err,
+			 size_t errlen)
+{
+	switch (ev) {
+	case VW_LINK_ATTACHING:
+		flows_link_attached(l);
+		break;
+	case VW_LINK_DETACHING:
+		flows_link_detaching(l);
+		break;
+	case VW_LINK_DELETING:
+		flows_link_deleted(l);
+		break;
+	case VW_LINK_MAXBW:
+		return flows_check_link_maxbw(name, bps, err, errlen);
+	case VW_LINK_SHAPE:
+		return flows_shape(l, bps, err, errlen);
+	case VW_LINKS_ENDING:
+		flows_destroy_all();
+		break;
+	}
+	return 0;
+}
+
+/* Subscribed before main(): no link exists without its flows' hooks. */
+__attribute__((constructor)) static void flows_subscribe(void)
+{
+	link_subscribe(flows_on_link);
 }
 
 void flows_export(struct vw_buf *out)

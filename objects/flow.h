@@ -65,34 +65,14 @@ int flowprop_reset(const char *name, const char *const *lists, int nlists, bool 
 int flow_check_guarantees(const char *who, const char *link, const struct vw_flow *f, uint64_t guarantee, char *err,
 			  size_t errlen);
 
-/* Applies the shaping of VNIC or attached phys l (its uplink): maxbw each way, and for each of its live
- * flows with properties an id in its shaping: a class of the shaper for
- * maxbw, guarantee, a priority other than medium, fairness=conn; the MSS
- * clamp and the connection limit.  Shaping is off when there is neither.
- * Also the way vnic_set_maxbw changes the rate.  0 or -errno with a
- * reason (nothing changed). */
-int flows_shape(struct vw_link *l, uint64_t maxbw, char *err, size_t errlen);
-
-/* Whether link (a VNIC or phys) may take maxbw bps: not below the sum of
- * its flows' guarantees.  0 or -EINVAL with a reason. */
-int flows_check_link_maxbw(const char *link, uint64_t bps, char *err, size_t errlen);
-
 /* Whether link names a link flows may be on: a VNIC, or a phys link
  * (attached or not); -errno with a reason otherwise. */
 int flow_link_check(const char *link, const char *who, char *err, size_t errlen);
 
-/* Hooks of objects/link.c: a phys link's uplink was attached (publish its
- * flows) or is about to be detached (withdraw them); a VNIC is being
- * deleted (its flows go with it). */
-void flows_link_attached(struct vw_link *l);
-void flows_link_detaching(struct vw_link *l);
-void flows_link_deleted(struct vw_link *l);
 /* Who hears of a flow just before it is freed (removed, or gone with its
  * VNIC), its counters final: what accounting samples.  One watcher (NULL:
  * none); control thread. */
 void flow_watch(void (*fn)(const struct vw_flow *f, void *arg), void *arg);
-/* Daemon exit: every flow withdrawn and freed. */
-void flows_destroy_all(void);
 
 /* Appends the persistent flows as vWire lines (objects/state.c). */
 void flows_export(struct vw_buf *out);

@@ -21,7 +21,6 @@
 #include "datapath/port.h"
 #include "datapath/vswitch.h"
 
-enum vw_class { VW_CLASS_PHYS, VW_CLASS_ETHERSTUB, VW_CLASS_VNIC };
 enum vw_mactype { VW_MAC_RANDOM, VW_MAC_AUTO, VW_MAC_FIXED };
 
 #define VW_MAX_ADDRS 32
@@ -32,10 +31,81 @@ struct vw_addr {
 	struct vw_prefix p;
 };
 
+struct vw_link;
+struct nl_link_info;
+
+/* The values of a link's properties (objects/linkprop.c), held twice: the
+ * current ones, and the persistent ones the state file keeps. */
+struct vw_linkprops {
+	char zone[VW_ZONENAME_MAX + 1]; /* "" = host */
+	unsigned mtu;                   /* 0 = default */
+	uint64_t maxbw;                 /* bits/s each way; 0 = none */
+	struct vw_cpuset cpus;          /* CPUs that read it; empty = all */
+	uint8_t priority;               /* enum vw_priority (0: medium) */
+	uint32_t protect;               /* VW_PROT_* (datapath/protect.h) */
+	int nallowed;                   /* allowed-ips; 0: unset */
+	struct vw_prefix allowed[VW_MAX_ALLOWED];
+};
+
+/*
+ * A link class (objects/vnic.c, etherstub.c, phys.c): what differs between
+ * kinds of link, so that the rest of the daemon asks the class rather than
+ * tests which it is.  The classes are listed in one table (objects/link.c);
+ * adding a class is one file and one entry there.  A hook that may be NULL
+ * says so.
+ */
+struct vw_link_class {
+	const char *name;   /* "vnic": show-link's and vwstat's class */
+	bool has_face;      /* a Linux face in a zone (l->zone): addresses, groups */
+	bool configured;    /* made by a command, saved unless temporary (a phys
+			     * link is not: it is there while VNICs are over it) */
+	bool portless;      /* a switch with no port of its own: what crosses it
+			     * is seen at the ports of the links over it */
+	bool on_demand;     /* in the model only while links are over it: its
+			     * port goes ("detached") with the last of them */
+	unsigned flow_ids;  /* flow ids its port may give (objects/flow.c) */
+	const char *const *props; /* the properties it takes (NULL-ended) */
+	/* Where its property values are kept: current or persistent; with
+	 * create, made when there are none yet (NULL: out of memory).  NULL
+	 * without create when none are kept.  May be NULL (no properties). */
+	struct vw_linkprops *(*props_of)(struct vw_link *l, bool saved, bool create);
+	/* After a change of its properties (a phys link's are dropped once
+	 * they hold nothing).  May be NULL. */
+	void (*props_done)(struct vw_link *l);
+	/* Lets only the datapath workers on these CPUs (empty: all) read its
+	 * port; the value is not stored.  NULL when it takes no cpus. */
+	int (*set_cpus)(struct vw_link *l, const struct vw_cpuset *set, char *err, size_t errlen);
+	/* Its port, and the switch the port is on; NULL when it has none now.
+	 * NULL for a portless class. */
+	struct vw_port *(*port)(const struct vw_link *l, struct vw_switch **sw);
+	/* A link of this class that name could be, not in the model (a phys
+	 * link not attached: a scratch object, valid until the next call);
+	 * NULL: none.  The hook may be NULL. */
+	struct vw_link *(*named)(const char *name);
+	/* Takes name into the model so that a VNIC goes over it (a phys link
+	 * is attached); NULL with err and *rc.  The hook may be NULL. */
+	struct vw_link *(*adopt)(const char *name, char *err, size_t errlen, int *rc);
+	/* A link over it went (a phys link goes with its last).  May be NULL. */
+	void (*release)(struct vw_link *l);
+	/* Its port was just given a shaper (a phys's uplink: its VNICs' egress
+	 * classes).  May be NULL. */
+	int (*shaped)(struct vw_link *l, char *err, size_t errlen);
+	/* show-link's mtu and state */
+	void (*state)(const struct vw_link *l, unsigned *mtu, const char **state);
+	/* Adds its ports' counters to s; IPKTS, RBYTES, OPKTS, OBYTES in c. */
+	void (*counters)(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4]);
+	/* Deletes it (daemon exit: links over it first).  May be NULL. */
+	int (*delete)(struct vw_link *l, char *err, size_t errlen);
+	/* Frees what is left of it at daemon exit, once no link is over it. */
+	void (*destroy)(struct vw_link *l);
+	/* Appends the persistent lines of every link of the class. */
+	void (*export)(struct vw_buf *out);
+};
+
 struct vw_link {
 	struct vw_link *next;
 	char name[VW_LINKNAME_MAX + 1];
-	enum vw_class cls;
+	const struct vw_link_class *cls;
 	bool temporary;
 
 	/* phys and etherstub: the switch (created with the first VNIC over a
@@ -50,15 +120,8 @@ struct vw_link {
 	enum vw_mactype mactype;
 	uint16_t vid;
 	struct vw_port *port;
-	char zone[VW_ZONENAME_MAX + 1];         /* current; "" = host */
-	char zone_saved[VW_ZONENAME_MAX + 1];   /* persistent value */
-	unsigned mtu, mtu_saved;                /* 0 = default */
-	uint64_t maxbw, maxbw_saved;            /* bits/s each way; 0 = none */
-	struct vw_cpuset cpus, cpus_saved;      /* CPUs that read it; empty = all */
-	uint8_t priority, priority_saved;       /* enum vw_priority (0: medium) */
-	uint32_t protect, protect_saved;        /* VW_PROT_* (datapath/protect.h) */
-	int nallowed, nallowed_saved;           /* allowed-ips; 0: unset */
-	struct vw_prefix allowed[VW_MAX_ALLOWED], allowed_saved[VW_MAX_ALLOWED];
+	struct vw_linkprops prop;   /* current values */
+	struct vw_linkprops saved;  /* persistent values */
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
@@ -91,7 +154,56 @@ enum vw_link_event { VW_LINK_PORT_UP, VW_LINK_PORT_DOWN, VW_LINK_DELETED };
 typedef void (*vw_link_watch_fn)(struct vw_link *l, struct vw_port *port, enum vw_link_event ev, void *arg);
 int link_watch(vw_link_watch_fn fn, void *arg);
 void link_unwatch(vw_link_watch_fn fn, void *arg);
-const char *link_class_name(enum vw_class c);
+
+/* The port of a link (a VNIC's TAP, an attached phys's uplink); NULL when
+ * it has none. */
+struct vw_port *link_port(const struct vw_link *l);
+/* The port and the switch it is on; NULL when it has none. */
+struct vw_port *link_port_sw(const struct vw_link *l, struct vw_switch **sw);
+/* Whether l is over a portless link (a VNIC of an etherstub). */
+bool link_on_portless(const struct vw_link *l);
+/* The link name names: one of the model, or else one that a class says
+ * name could be (a phys link not attached: a scratch object, valid until
+ * the next call); NULL: no such link. */
+struct vw_link *link_named(const char *name);
+
+/*
+ * Subscribers to what a link does beyond its port: the flows on a link
+ * (objects/flow.c) go with it and make its port's shaping.  They hear of a
+ * change before the watchers do.
+ *   VW_LINK_ATTACHING  l's port is attached, before VW_LINK_PORT_UP;
+ *   VW_LINK_DETACHING  l's port is about to go, l stays known by name (a
+ *                      phys), before VW_LINK_PORT_DOWN;
+ *   VW_LINK_DELETING   l is about to go, before VW_LINK_PORT_DOWN;
+ *   VW_LINK_MAXBW      may link name (l may be NULL: a phys not attached)
+ *                      take maxbw bps?  A subscriber refuses with -errno
+ *                      and err;
+ *   VW_LINK_SHAPE      shape l's port at bps (its maxbw): after a change
+ *                      of maxbw, or of the port's readers; -errno and err
+ *                      when it cannot;
+ *   VW_LINKS_ENDING    every link is about to go (l NULL).
+ * At most 4 subscribers; fn runs on the control thread.
+ */
+enum vw_link_change {
+	VW_LINK_ATTACHING,
+	VW_LINK_DETACHING,
+	VW_LINK_DELETING,
+	VW_LINK_MAXBW,
+	VW_LINK_SHAPE,
+	VW_LINKS_ENDING,
+};
+typedef int (*vw_link_sub_fn)(enum vw_link_change ev, struct vw_link *l, const char *name, uint64_t bps, char *err,
+			      size_t errlen);
+int link_subscribe(vw_link_sub_fn fn);
+
+/* A link's counters: IPKTS, RBYTES, OPKTS, OBYTES (what `vwstat` shows). */
+void link_counters(const struct vw_link *l, uint64_t c[4]);
+/* The same, and its ports' counters summed into s. */
+void link_port_stats(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4]);
+/* show-link's mtu and state of the link. */
+void link_state(const struct vw_link *l, unsigned *mtu, const char **state);
+
+bool etherstub_is(const struct vw_link *l);
 
 int etherstub_create(const char *name, bool temporary, char *err, size_t errlen);
 int etherstub_delete(const char *name, char *err, size_t errlen);
@@ -115,9 +227,6 @@ char *linkprop_allowed_format(const struct vw_prefix *nets, int n, char *buf, si
 /* Publishes the VNIC's protection (l->protect, l->allowed, else l->addrs)
  * to its port; after a change of any of them. */
 int vnic_protect_apply(struct vw_link *l, char *err, size_t errlen);
-/* Appends the persistent protection and allowed-ips to a -p list, each
- * after *sep (then ","). */
-void linkprop_protect_export(const struct vw_link *l, struct vw_buf *out, const char **sep);
 /* The link properties whose value is a list ("cpus=0,2"): for
  * vw_proplist_split. */
 extern const char *const linkprop_lists[];
@@ -129,14 +238,10 @@ struct vnic_spec {
 	const char *prefix; /* NULL: default */
 	uint16_t vid;
 	bool temporary;
-	const char *zone;   /* NULL: host */
-	unsigned mtu;       /* 0: default */
-	uint64_t maxbw;     /* bits/s; 0: none */
-	struct vw_cpuset cpus; /* empty: all */
-	uint8_t priority;   /* enum vw_priority */
-	bool has_priority;  /* -p priority= given */
+	struct vw_linkprops props; /* -p: zone, mtu, maxbw, priority, cpus, protection, allowed-ips */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
+bool vnic_is(const struct vw_link *l);
 /* Takes the VNIC out of the model and the datapath (its MAC is no longer
  * forwarded to) and retires its Linux face: down, renamed (its name is free
  * at once), unregistered by the next vnic_reap() (objects/link.c). */
@@ -149,9 +254,6 @@ int vnic_reap_timeout(void);
 /* Moves the VNIC's TAP face into zone ("" = host), re-adding its addresses. */
 int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen);
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen);
-/* Holds each direction of the VNIC to bps bits/s by shaping (0: no limit);
- * live, queued frames kept (datapath/shape.h). */
-int vnic_set_maxbw(struct vw_link *l, uint64_t bps, char *err, size_t errlen);
 /* Lets only the datapath workers on these CPUs (NULL or empty: all) read
  * what the VNIC sends.  Each CPU must be online and run a worker.  A shaped
  * VNIC's shaping is set up again, so that its owner is one of them. */
@@ -161,34 +263,23 @@ int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, siz
  * other than medium). */
 int vnic_set_priority(struct vw_link *l, enum vw_priority prio, char *err, size_t errlen);
 
+/* Whether name (a Linux interface li) can be a phys link: no loopback or
+ * tun, and no link of another class. */
+bool phys_candidate(const char *name, const struct nl_link_info *li);
+
 /* Properties of phys links (maxbw, cpus), kept by name whether the phys is
  * attached or not, and applied when it is. */
 struct vw_physprop {
 	struct vw_physprop *next;
 	char name[VW_LINKNAME_MAX + 1];
-	uint64_t maxbw, maxbw_saved; /* bits/s each way; 0 = none */
-	struct vw_cpuset cpus, cpus_saved; /* the uplink's reader's; empty = any */
+	struct vw_linkprops prop, saved; /* maxbw (bits/s each way), cpus (the
+					  * uplink's reader's; empty = any) */
 };
 extern struct vw_physprop *vw_physprops;
 struct vw_physprop *physprop_find(const char *name);
 /* The maxbw of link name (a VNIC's, or a phys link's, attached or not);
  * 0: none. */
 uint64_t link_maxbw(const char *name);
-/* Adds to attached phys l's newly made uplink shaping the egress class of
- * each VNIC over it with a priority other than medium. */
-int phys_vnic_classes(struct vw_link *l, char *err, size_t errlen);
-/* Sets (0: resets) the maxbw of phys link name: live when it is attached.
- * With temporary, the persistent value stays. */
-int phys_set_maxbw(const char *name, uint64_t bps, bool temporary, char *err, size_t errlen);
-/* Puts back both values (undo of a failed change). */
-void phys_restore_maxbw(const char *name, uint64_t bps, uint64_t saved);
-/* Sets (NULL or empty: resets) the cpus of phys link name: the uplink is
- * read by a worker on one of them (vw_worker_add_port_in: the one with the
- * fewest ports), live when it is attached; one that already does keeps
- * it.  Each CPU must be online and run a worker, as for a VNIC. */
-int phys_set_cpus(const char *name, const struct vw_cpuset *set, bool temporary, char *err, size_t errlen);
-void phys_restore_cpus(const char *name, const struct vw_cpuset *cpus, const struct vw_cpuset *saved);
-
 /* Re-reads the multicast groups of every VNIC's Linux face. */
 void vnic_refresh_mcast(struct vw_link *only);
 /* Calls fn once for each zone ("" = host) that holds a VNIC. */
@@ -210,41 +301,36 @@ void links_destroy_all(void);
 void links_undo_all(void);
 
 /* ---- link properties (objects/linkprop.c) ---- */
-struct vw_propdef {
-	const char *name;
-	bool implemented;
-	const char *possible; /* for show-linkprop */
-};
-const struct vw_propdef *linkprop_table(int *n);
-const struct vw_propdef *linkprop_find(const char *name);
-/* The link whose properties name names: a link of the model, or else a
- * Linux interface that could be a phys link (a scratch object, valid until
- * the next call); NULL: no such link. */
-struct vw_link *linkprop_link(const char *name);
-/* Whether property prop applies to the link (show-linkprop lists those). */
-bool linkprop_applies(const struct vw_link *l, const char *prop);
+struct vw_linkprop;
+/* The i-th property of the table (show-linkprop's order); NULL past the end. */
+const struct vw_linkprop *linkprop_nth(int i);
+const struct vw_linkprop *linkprop_find(const char *name);
+const char *linkprop_name(const struct vw_linkprop *pd);
+const char *linkprop_possible(const struct vw_linkprop *pd); /* for show-linkprop */
+bool linkprop_implemented(const struct vw_linkprop *pd);
+/* Whether the property applies to the link (show-linkprop lists those). */
+bool linkprop_applies(const struct vw_link *l, const struct vw_linkprop *pd);
+/* One PROP=VALUE of create-vnic -p for link into v: refused when unknown,
+ * not supported, already in *given (a bit per property) or a bad value. */
+int linkprop_parse(const char *link, const char *prop, const char *value, struct vw_linkprops *v, unsigned *given,
+		   char *err, size_t errlen);
 /* Sets, or with value NULL resets, one property; temporary changes are not
  * saved. */
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen);
 /* What a failed multi-property change must put back. */
 struct linkprop_undo {
-	char zone[VW_ZONENAME_MAX + 1], zone_saved[VW_ZONENAME_MAX + 1];
-	unsigned mtu, mtu_saved;
-	uint64_t maxbw, maxbw_saved;
-	struct vw_cpuset cpus, cpus_saved;
-	uint8_t priority, priority_saved;
-	uint32_t protect, protect_saved;
-	int nallowed, nallowed_saved;
-	struct vw_prefix allowed[VW_MAX_ALLOWED], allowed_saved[VW_MAX_ALLOWED];
+	struct vw_linkprops prop, saved;
 };
-void linkprop_save(const struct vw_link *l, struct linkprop_undo *u);
+void linkprop_save(struct vw_link *l, struct linkprop_undo *u);
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u);
 /* Current, default and persistent values as text ("" when none). */
-void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len);
+void linkprop_get(struct vw_link *l, const struct vw_linkprop *pd, char *cur, char *def, char *saved, size_t len);
+/* Appends " -p PROP=VALUE,..." of the values v that class c takes and that
+ * are set; returns how many. */
+int linkprop_export(const struct vw_link_class *c, const struct vw_linkprops *v, struct vw_buf *out);
 
-/* ---- persistent state (objects/state.c; the file: control/persist.h) ---- */
-/* The link objects' lines: zones, etherstubs, phys links' properties,
- * VNICs and their addresses. */
+/* The lines of the zones and of every link (with its properties and
+ * addresses), for the persistent state (written by control/persist.c). */
 void links_export(struct vw_buf *out);
 
 #endif

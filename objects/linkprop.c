@@ -1,52 +1,112 @@
 /*
- * Link properties (SPEC §4).  Properties that later work will bring are
- * listed so that setting one is refused by name rather than accepted and
- * ignored.
+ * Link properties (SPEC §4): one table, each entry with its own parse,
+ * set and format functions, as illumos libdladm's prop_table.  create-vnic
+ * -p, set-linkprop, reset-linkprop, show-linkprop, the undo of a failed
+ * change and the export all walk it.  The values live in a struct
+ * vw_linkprops that the link's class keeps twice, current and persistent
+ * (the class's props hook; a phys link's by name, attached or not).
+ * Properties that later work will bring are listed so that setting one is
+ * refused by name rather than accepted and ignored.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "objects/link.h"
-#include "objects/netlink.h"
+#include "objects/linkclass.h"
 
-#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
-
-static const struct vw_propdef props[] = {
-	{ "zone", true, "--" },
-	{ "mtu", true, "68-9000" },
-	{ "maxbw", true, "--" },
-	{ "priority", true, "high,medium,low" },
-	{ "cpus", true, "--" },
-	{ "protection", true, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted" },
-	{ "allowed-ips", true, "--" },
+struct vw_linkprop {
+	const char *name;
+	bool implemented;
+	const char *possible; /* for show-linkprop */
+	const char *def;      /* shown as the default, and when unset */
+	const char *only;     /* who takes it, for a refusal */
+	const char *why;      /* and why not, to a link VNICs go over by name (a
+			       * phys); NULL: no more to say */
+	bool last;            /* exported last: its value has commas of its own */
+	/* value (NULL: the default) into its field of v; false with err */
+	bool (*parse)(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen);
+	/* whether a value parsed for create-vnic will do; may be NULL */
+	bool (*check)(const char *link, const char *value, char *err, size_t errlen);
+	/* makes v's value l's current one, live; 0 or -errno with err */
+	int (*set)(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen);
+	/* copies its field */
+	void (*keep)(struct vw_linkprops *dst, const struct vw_linkprops *src);
+	/* its value as text; "" when unset */
+	void (*format)(const struct vw_linkprops *v, char *buf, size_t len);
 };
 
-const struct vw_propdef *linkprop_table(int *n)
+static const char *const prio_names[] = { "medium", "high", "low" }; /* enum vw_priority */
+
+/* ---- zone ---- */
+
+static bool zone_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
 {
-	*n = (int)(sizeof(props) / sizeof(props[0]));
-	return props;
+	const char *zone = value ? value : "";
+
+	if (*zone && !vw_zonename_valid(zone)) {
+		ERR("%s: invalid zone name '%s'", link, zone);
+		return false;
+	}
+	snprintf(v->zone, sizeof(v->zone), "%s", zone);
+	return true;
 }
 
-const struct vw_propdef *linkprop_find(const char *name)
+/* create-vnic takes no empty zone ("" is the host only to set-linkprop) */
+static bool zone_check(const char *link, const char *value, char *err, size_t errlen)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-		if (!strcmp(props[i].name, name))
-			return &props[i];
-	return NULL;
-}
-
-const char *const linkprop_lists[] = { "cpus", "protection", "allowed-ips", NULL };
-
-bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen)
-{
-	if (vw_cpulist_parse(value, set))
+	if (vw_zonename_valid(value))
 		return true;
-	ERR("%s: invalid cpus '%s' (a CPU list such as 0,2-3)", name, value);
+	ERR("%s: invalid zone name '%s'", link, value);
 	return false;
 }
+
+static int zone_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return vnic_set_zone(l, v->zone, err, errlen);
+}
+
+static void zone_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	memcpy(dst->zone, src->zone, sizeof(dst->zone));
+}
+
+static void zone_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->zone);
+}
+
+/* ---- mtu ---- */
+
+static bool mtu_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	uint64_t n = 0;
+
+	if (value && !vw_uint_parse(value, 68, 9000, &n)) {
+		ERR("%s: invalid mtu '%s' (68-9000)", link, value);
+		return false;
+	}
+	v->mtu = (unsigned)n;
+	return true;
+}
+
+static int mtu_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return vnic_set_mtu(l, v->mtu, err, errlen);
+}
+
+static void mtu_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->mtu = src->mtu;
+}
+
+static void mtu_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	*buf = 0;
+	if (v->mtu)
+		snprintf(buf, len, "%u", v->mtu);
+}
+
+/* ---- maxbw: a VNIC's, or a phys link's uplink, both ways ---- */
 
 bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, char *err, size_t errlen)
 {
@@ -56,57 +116,266 @@ bool linkprop_maxbw_parse(const char *name, const char *value, uint64_t *bps, ch
 	return false;
 }
 
-static const char *const prio_names[] = { "medium", "high", "low" }; /* enum vw_priority */
-
-struct vw_link *linkprop_link(const char *name)
+static bool maxbw_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
 {
-	static struct vw_link scratch;
-	struct vw_link *l = link_find(name);
-	struct nl_link_info li;
-
-	if (l)
-		return l;
-	/* a phys link need not be attached to carry properties */
-	if (!vw_linkname_valid(name) || nl_link_get(NULL, name, &li) < 0 || li.loopback || !strcmp(li.kind, "tun"))
-		return NULL;
-	memset(&scratch, 0, sizeof(scratch));
-	snprintf(scratch.name, sizeof(scratch.name), "%s", name);
-	scratch.cls = VW_CLASS_PHYS;
-	scratch.temporary = true;
-	return &scratch;
+	v->maxbw = 0;
+	return !value || linkprop_maxbw_parse(link, value, &v->maxbw, err, errlen);
 }
 
-bool linkprop_applies(const struct vw_link *l, const char *prop)
+static int maxbw_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
 {
-	if (l->cls == VW_CLASS_VNIC)
+	return link_set_maxbw(l, v->maxbw, err, errlen);
+}
+
+static void maxbw_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->maxbw = src->maxbw;
+}
+
+static void maxbw_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	char b[32];
+
+	snprintf(buf, len, "%s", v->maxbw ? vw_bw_format(v->maxbw, b) : "");
+}
+
+/* ---- priority ---- */
+
+static bool priority_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	int p = VW_PRIO_MEDIUM;
+
+	if (value) {
+		for (p = 0; p < 3 && strcmp(value, prio_names[p]); p++)
+			;
+		if (p == 3) {
+			ERR("%s: invalid priority '%s' (high, medium or low)", link, value);
+			return false;
+		}
+	}
+	v->priority = (uint8_t)p;
+	return true;
+}
+
+static int priority_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return vnic_set_priority(l, (enum vw_priority)v->priority, err, errlen);
+}
+
+static void priority_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->priority = src->priority;
+}
+
+static void priority_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->priority ? prio_names[v->priority % 3] : "");
+}
+
+/* ---- cpus: the workers that read a VNIC, or a phys link's uplink ---- */
+
+bool linkprop_cpus_parse(const char *name, const char *value, struct vw_cpuset *set, char *err, size_t errlen)
+{
+	if (vw_cpulist_parse(value, set))
 		return true;
-	return l->cls == VW_CLASS_PHYS && (!strcmp(prop, "maxbw") || !strcmp(prop, "cpus"));
+	ERR("%s: invalid cpus '%s' (a CPU list such as 0,2-3)", name, value);
+	return false;
 }
 
-/* maxbw of a phys link: its uplink, both ways (objects/link.c). */
-static int phys_maxbw(struct vw_link *l, const char *value, bool temporary, char *err, size_t errlen)
+static bool cpus_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
 {
-	uint64_t bps = 0;
-
-	if (value && !linkprop_maxbw_parse(l->name, value, &bps, err, errlen))
-		return -EINVAL;
-	return phys_set_maxbw(l->name, bps, temporary, err, errlen);
+	memset(&v->cpus, 0, sizeof(v->cpus));
+	return !value || linkprop_cpus_parse(link, value, &v->cpus, err, errlen);
 }
 
-/* cpus of a phys link: the worker that reads its uplink (objects/link.c). */
-static int phys_cpus(struct vw_link *l, const char *value, bool temporary, char *err, size_t errlen)
+static int cpus_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
 {
-	struct vw_cpuset set = { { 0 } };
+	struct vw_linkprops *cur;
+	int rc = l->cls->set_cpus(l, &v->cpus, err, errlen);
 
-	if (value && !linkprop_cpus_parse(l->name, value, &set, err, errlen))
+	if (rc)
+		return rc;
+	if (!(cur = l->cls->props_of(l, false, true))) {
+		ERR("%s: out of memory", l->name);
+		return -ENOMEM;
+	}
+	cur->cpus = v->cpus;
+	return 0;
+}
+
+static void cpus_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->cpus = src->cpus;
+}
+
+static void cpus_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	if (vw_cpuset_empty(&v->cpus) || !vw_cpulist_format(&v->cpus, buf, len))
+		*buf = 0;
+}
+
+/* ---- protection and allowed-ips (objects/protect.c) ---- */
+
+static bool protection_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	v->protect = 0;
+	return !value || linkprop_protection_parse(link, value, &v->protect, err, errlen);
+}
+
+static bool allowed_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	v->nallowed = 0;
+	return !value || linkprop_allowed_parse(link, value, v->allowed, &v->nallowed, err, errlen);
+}
+
+static void protection_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->protect = src->protect;
+}
+
+static void allowed_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->nallowed = src->nallowed;
+	memcpy(dst->allowed, src->allowed, sizeof(dst->allowed));
+}
+
+/* Both publish the VNIC's protection anew; a failure puts the value back. */
+static int protect_set(struct vw_link *l, const struct vw_linkprops *v,
+		       void (*keep)(struct vw_linkprops *, const struct vw_linkprops *), char *err, size_t errlen)
+{
+	struct vw_linkprops old = l->prop;
+	int rc;
+
+	keep(&l->prop, v);
+	rc = vnic_protect_apply(l, err, errlen);
+	if (rc)
+		keep(&l->prop, &old);
+	return rc;
+}
+
+static int protection_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return protect_set(l, v, protection_keep, err, errlen);
+}
+
+static int allowed_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return protect_set(l, v, allowed_keep, err, errlen);
+}
+
+static void protection_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	linkprop_protection_format(v->protect, buf, len);
+}
+
+static void allowed_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	linkprop_allowed_format(v->allowed, v->nallowed, buf, len);
+}
+
+/* ---- the table: show-linkprop's order ---- */
+
+#define FNS(fn) .parse = fn##_parse, .set = fn##_set, .keep = fn##_keep, .format = fn##_format
+
+static const struct vw_linkprop props[] = {
+	{ "zone", true, "--", "", "VNICs", FNS(zone), .check = zone_check },
+	{ "mtu", true, "68-9000", "1500", "VNICs", FNS(mtu) },
+	{ "maxbw", true, "--", "--", "VNICs and phys links", FNS(maxbw) },
+	{ "priority", true, "high,medium,low", "medium", "VNICs", FNS(priority),
+	  .why = " (a phys link's egress serves its VNICs by theirs)" },
+	{ "cpus", true, "--", "--", "VNICs and phys links", FNS(cpus), .last = true },
+	{ "protection", true, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted", "--", "VNICs", FNS(protection) },
+	{ "allowed-ips", true, "--", "--", "VNICs", FNS(allowed) },
+};
+#define NPROPS (sizeof(props) / sizeof(props[0]))
+
+/* The properties whose value is a list ("cpus=0,2"), for vw_proplist_split. */
+const char *const linkprop_lists[] = { "cpus", "protection", "allowed-ips", NULL };
+
+const struct vw_linkprop *linkprop_nth(int i)
+{
+	return i >= 0 && (size_t)i < NPROPS ? &props[i] : NULL;
+}
+
+const struct vw_linkprop *linkprop_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NPROPS; i++)
+		if (!strcmp(props[i].name, name))
+			return &props[i];
+	return NULL;
+}
+
+const char *linkprop_name(const struct vw_linkprop *pd)
+{
+	return pd->name;
+}
+
+const char *linkprop_possible(const struct vw_linkprop *pd)
+{
+	return pd->possible;
+}
+
+bool linkprop_implemented(const struct vw_linkprop *pd)
+{
+	return pd->implemented;
+}
+
+static bool takes(const struct vw_link_class *c, const struct vw_linkprop *pd)
+{
+	const char *const *p;
+
+	for (p = c->props; p && *p; p++)
+		if (!strcmp(*p, pd->name))
+			return true;
+	return false;
+}
+
+bool linkprop_applies(const struct vw_link *l, const struct vw_linkprop *pd)
+{
+	return takes(l->cls, pd);
+}
+
+/* l's values (NULL: none kept, all defaults). */
+static const struct vw_linkprops *values(struct vw_link *l, bool saved)
+{
+	static const struct vw_linkprops none;
+	const struct vw_linkprops *v = l->cls->props_of ? l->cls->props_of(l, saved, false) : NULL;
+
+	return v ? v : &none;
+}
+
+/* The unknown, unsupported or repeated names, and the values create-vnic
+ * takes, in the order they are refused. */
+int linkprop_parse(const char *link, const char *prop, const char *value, struct vw_linkprops *v, unsigned *given,
+		   char *err, size_t errlen)
+{
+	const struct vw_linkprop *pd = linkprop_find(prop);
+	unsigned bit = pd ? 1u << (pd - props) : 0;
+
+	if (*given & bit) {
+		ERR("%s: property '%s' given twice", link, prop);
 		return -EINVAL;
-	return phys_set_cpus(l->name, &set, temporary, err, errlen);
+	}
+	if (!pd) {
+		ERR("%s: unknown property '%s'", link, prop);
+		return -EINVAL;
+	}
+	if (!pd->implemented) {
+		ERR("%s: property '%s' is not supported yet", link, prop);
+		return -EOPNOTSUPP;
+	}
+	if ((pd->check && !pd->check(link, value, err, errlen)) || !pd->parse(link, value, v, err, errlen))
+		return -EINVAL;
+	*given |= bit;
+	return 0;
 }
 
 int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool temporary, char *err, size_t errlen)
 {
-	const struct vw_propdef *pd = linkprop_find(prop);
-	uint64_t v;
+	const struct vw_linkprop *pd = linkprop_find(prop);
+	struct vw_linkprops v, *saved;
 	int rc;
 
 	if (!pd) {
@@ -117,264 +386,85 @@ int linkprop_set(struct vw_link *l, const char *prop, const char *value, bool te
 		ERR("%s: property '%s' is not supported yet", l->name, prop);
 		return -EOPNOTSUPP;
 	}
-	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw"))
-		return phys_maxbw(l, value, temporary, err, errlen);
-	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "cpus"))
-		return phys_cpus(l, value, temporary, err, errlen);
-	if (l->cls != VW_CLASS_VNIC) {
-		if (!strcmp(prop, "maxbw") || !strcmp(prop, "cpus"))
-			ERR("%s: property '%s' applies only to VNICs and phys links", l->name, prop);
-		else if (!strcmp(prop, "priority") && l->cls == VW_CLASS_PHYS)
-			ERR("%s: property 'priority' applies only to VNICs (a phys link's egress serves its VNICs by theirs)",
-			    l->name);
-		else
-			ERR("%s: property '%s' applies only to VNICs", l->name, prop);
+	if (!takes(l->cls, pd)) {
+		ERR("%s: property '%s' applies only to %s%s", l->name, prop, pd->only,
+		    pd->why && l->cls->adopt ? pd->why : "");
 		return -EINVAL;
 	}
-	if (!temporary && l->temporary) {
-		/* a temporary link has nothing persistent to change */
+	/* a temporary link has nothing persistent to change */
+	if (l->cls->configured && l->temporary)
 		temporary = true;
-	}
-	if (!strcmp(prop, "zone")) {
-		const char *zone = value ? value : "";
-
-		if (*zone && !vw_zonename_valid(zone)) {
-			ERR("%s: invalid zone name '%s'", l->name, zone);
-			return -EINVAL;
-		}
-		rc = vnic_set_zone(l, zone, err, errlen);
-		if (rc)
-			return rc;
-		if (!temporary)
-			snprintf(l->zone_saved, sizeof(l->zone_saved), "%s", zone);
-		return 0;
-	}
-	if (!strcmp(prop, "maxbw")) {
-		uint64_t bps = 0;
-
-		if (value && !linkprop_maxbw_parse(l->name, value, &bps, err, errlen))
-			return -EINVAL;
-		rc = vnic_set_maxbw(l, bps, err, errlen);
-		if (rc)
-			return rc;
-		if (!temporary)
-			l->maxbw_saved = bps;
-		return 0;
-	}
-	if (!strcmp(prop, "cpus")) {
-		struct vw_cpuset set = { { 0 } };
-
-		if (value && !linkprop_cpus_parse(l->name, value, &set, err, errlen))
-			return -EINVAL;
-		rc = vnic_set_cpus(l, &set, err, errlen);
-		if (rc)
-			return rc;
-		if (!temporary)
-			l->cpus_saved = set;
-		return 0;
-	}
-	if (!strcmp(prop, "protection")) {
-		uint32_t flags = 0, old = l->protect;
-
-		if (value && !linkprop_protection_parse(l->name, value, &flags, err, errlen))
-			return -EINVAL;
-		l->protect = flags;
-		rc = vnic_protect_apply(l, err, errlen);
-		if (rc) {
-			l->protect = old;
-			return rc;
-		}
-		if (!temporary)
-			l->protect_saved = flags;
-		return 0;
-	}
-	if (!strcmp(prop, "allowed-ips")) {
-		struct vw_prefix nets[VW_MAX_ALLOWED], old[VW_MAX_ALLOWED];
-		int n = 0, nold = l->nallowed;
-
-		if (value && !linkprop_allowed_parse(l->name, value, nets, &n, err, errlen))
-			return -EINVAL;
-		memcpy(old, l->allowed, sizeof(old));
-		memcpy(l->allowed, nets, (size_t)n * sizeof(nets[0]));
-		l->nallowed = n;
-		rc = vnic_protect_apply(l, err, errlen);
-		if (rc) {
-			memcpy(l->allowed, old, sizeof(old));
-			l->nallowed = nold;
-			return rc;
-		}
-		if (!temporary) {
-			memcpy(l->allowed_saved, nets, (size_t)n * sizeof(nets[0]));
-			l->nallowed_saved = n;
-		}
-		return 0;
-	}
-	if (!strcmp(prop, "priority")) {
-		int p = VW_PRIO_MEDIUM;
-
-		if (value) {
-			for (p = 0; p < 3 && strcmp(value, prio_names[p]); p++)
-				;
-			if (p == 3) {
-				ERR("%s: invalid priority '%s' (high, medium or low)", l->name, value);
-				return -EINVAL;
-			}
-		}
-		rc = vnic_set_priority(l, (enum vw_priority)p, err, errlen);
-		if (rc)
-			return rc;
-		if (!temporary)
-			l->priority_saved = (uint8_t)p;
-		return 0;
-	}
-	/* mtu */
-	v = 0;
-	if (value && !vw_uint_parse(value, 68, 9000, &v)) {
-		ERR("%s: invalid mtu '%s' (68-9000)", l->name, value);
+	v = *values(l, false);
+	if (!pd->parse(l->name, value, &v, err, errlen))
 		return -EINVAL;
-	}
-	rc = vnic_set_mtu(l, (unsigned)v, err, errlen);
-	if (rc)
-		return rc;
-	if (!temporary)
-		l->mtu_saved = (unsigned)v;
-	return 0;
-}
-
-void linkprop_get(const struct vw_link *l, const char *prop, char *cur, char *def, char *saved, size_t len)
-{
-	*cur = *def = *saved = 0;
-	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "maxbw")) {
-		const struct vw_physprop *p = physprop_find(l->name);
-		char b[32];
-
-		snprintf(cur, len, "%s", p && p->maxbw ? vw_bw_format(p->maxbw, b) : "--");
-		snprintf(def, len, "--");
-		if (p && p->maxbw_saved)
-			snprintf(saved, len, "%s", vw_bw_format(p->maxbw_saved, b));
-		return;
-	}
-	if (l->cls == VW_CLASS_PHYS && !strcmp(prop, "cpus")) {
-		const struct vw_physprop *p = physprop_find(l->name);
-
-		/* "--": any worker reads the uplink */
-		if (!p || vw_cpuset_empty(&p->cpus) || !vw_cpulist_format(&p->cpus, cur, len))
-			snprintf(cur, len, "--");
-		snprintf(def, len, "--");
-		if (p && !vw_cpuset_empty(&p->cpus_saved) && !vw_cpulist_format(&p->cpus_saved, saved, len))
-			*saved = 0;
-		return;
-	}
-	if (l->cls != VW_CLASS_VNIC)
-		return;
-	if (!strcmp(prop, "zone")) {
-		snprintf(cur, len, "%s", l->zone);
-		snprintf(saved, len, "%s", l->zone_saved);
-	} else if (!strcmp(prop, "maxbw")) {
-		char b[32];
-
-		snprintf(cur, len, "%s", l->maxbw ? vw_bw_format(l->maxbw, b) : "--");
-		snprintf(def, len, "--");
-		if (l->maxbw_saved)
-			snprintf(saved, len, "%s", vw_bw_format(l->maxbw_saved, b));
-	} else if (!strcmp(prop, "cpus")) {
-		/* "--": every worker's CPU */
-		if (vw_cpuset_empty(&l->cpus) || !vw_cpulist_format(&l->cpus, cur, len))
-			snprintf(cur, len, "--");
-		snprintf(def, len, "--");
-		if (!vw_cpuset_empty(&l->cpus_saved) && !vw_cpulist_format(&l->cpus_saved, saved, len))
-			*saved = 0;
-	} else if (!strcmp(prop, "priority")) {
-		snprintf(cur, len, "%s", prio_names[l->priority % 3]);
-		snprintf(def, len, "medium");
-		if (l->priority_saved)
-			snprintf(saved, len, "%s", prio_names[l->priority_saved % 3]);
-	} else if (!strcmp(prop, "protection")) {
-		linkprop_protection_format(l->protect, cur, len);
-		if (!*cur)
-			snprintf(cur, len, "--");
-		snprintf(def, len, "--");
-		linkprop_protection_format(l->protect_saved, saved, len);
-	} else if (!strcmp(prop, "allowed-ips")) {
-		/* "--": the VNIC's own addresses */
-		linkprop_allowed_format(l->allowed, l->nallowed, cur, len);
-		if (!*cur)
-			snprintf(cur, len, "--");
-		snprintf(def, len, "--");
-		linkprop_allowed_format(l->allowed_saved, l->nallowed_saved, saved, len);
-	} else if (!strcmp(prop, "mtu")) {
-		snprintf(cur, len, "%u", l->mtu ? l->mtu : 1500);
-		snprintf(def, len, "1500");
-		if (l->mtu_saved)
-			snprintf(saved, len, "%u", l->mtu_saved);
-	}
-}
-
-void linkprop_save(const struct vw_link *l, struct linkprop_undo *u)
-{
-	if (l->cls == VW_CLASS_PHYS) {
-		const struct vw_physprop *p = physprop_find(l->name);
-
-		memset(u, 0, sizeof(*u));
-		u->maxbw = p ? p->maxbw : 0;
-		u->maxbw_saved = p ? p->maxbw_saved : 0;
-		if (p) {
-			u->cpus = p->cpus;
-			u->cpus_saved = p->cpus_saved;
+	rc = pd->set(l, &v, err, errlen);
+	if (!rc && !temporary) {
+		if ((saved = l->cls->props_of(l, true, true)))
+			pd->keep(saved, &v);
+		else {
+			ERR("%s: out of memory", l->name);
+			rc = -ENOMEM;
 		}
-		return;
 	}
-	u->priority = l->priority;
-	u->priority_saved = l->priority_saved;
-	memcpy(u->zone, l->zone, sizeof(u->zone));
-	memcpy(u->zone_saved, l->zone_saved, sizeof(u->zone_saved));
-	u->mtu = l->mtu;
-	u->mtu_saved = l->mtu_saved;
-	u->maxbw = l->maxbw;
-	u->maxbw_saved = l->maxbw_saved;
-	u->cpus = l->cpus;
-	u->cpus_saved = l->cpus_saved;
-	u->protect = l->protect;
-	u->protect_saved = l->protect_saved;
-	u->nallowed = l->nallowed;
-	u->nallowed_saved = l->nallowed_saved;
-	memcpy(u->allowed, l->allowed, sizeof(u->allowed));
-	memcpy(u->allowed_saved, l->allowed_saved, sizeof(u->allowed_saved));
+	if (l->cls->props_done)
+		l->cls->props_done(l);
+	return rc;
+}
+
+void linkprop_get(struct vw_link *l, const struct vw_linkprop *pd, char *cur, char *def, char *saved, size_t len)
+{
+	pd->format(values(l, false), cur, len);
+	if (!*cur)
+		snprintf(cur, len, "%s", pd->def);
+	snprintf(def, len, "%s", pd->def);
+	pd->format(values(l, true), saved, len);
+}
+
+void linkprop_save(struct vw_link *l, struct linkprop_undo *u)
+{
+	u->prop = *values(l, false);
+	u->saved = *values(l, true);
 }
 
 void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 {
+	struct vw_linkprops *saved;
 	char err[256];
+	size_t i;
 
-	if (l->cls == VW_CLASS_PHYS) {
-		phys_restore_cpus(l->name, &u->cpus, &u->cpus_saved);
-		phys_restore_maxbw(l->name, u->maxbw, u->maxbw_saved);
+	for (i = 0; i < NPROPS; i++) {
+		const struct vw_linkprops *cur = values(l, false);
+		struct vw_linkprops t = *cur;
+
+		if (!props[i].implemented || !takes(l->cls, &props[i]))
+			continue;
+		props[i].keep(&t, &u->prop);
+		if (memcmp(&t, cur, sizeof(t)))
+			props[i].set(l, &u->prop, err, sizeof(err));
 	}
-	if (l->cls != VW_CLASS_VNIC)
-		return;
-	if (l->priority != u->priority)
-		vnic_set_priority(l, (enum vw_priority)u->priority, err, sizeof(err));
-	l->priority_saved = u->priority_saved;
-	if (strcmp(l->zone, u->zone))
-		vnic_set_zone(l, u->zone, err, sizeof(err));
-	if (l->mtu != u->mtu)
-		vnic_set_mtu(l, u->mtu, err, sizeof(err));
-	if (memcmp(&l->cpus, &u->cpus, sizeof(l->cpus)))
-		vnic_set_cpus(l, &u->cpus, err, sizeof(err));
-	if (l->maxbw != u->maxbw)
-		vnic_set_maxbw(l, u->maxbw, err, sizeof(err));
-	if (l->protect != u->protect || l->nallowed != u->nallowed ||
-	    memcmp(l->allowed, u->allowed, sizeof(l->allowed))) {
-		l->protect = u->protect;
-		l->nallowed = u->nallowed;
-		memcpy(l->allowed, u->allowed, sizeof(l->allowed));
-		vnic_protect_apply(l, err, sizeof(err));
-	}
-	l->protect_saved = u->protect_saved;
-	l->nallowed_saved = u->nallowed_saved;
-	memcpy(l->allowed_saved, u->allowed_saved, sizeof(l->allowed_saved));
-	l->cpus_saved = u->cpus_saved;
-	l->maxbw_saved = u->maxbw_saved;
-	memcpy(l->zone_saved, u->zone_saved, sizeof(l->zone_saved));
-	l->mtu_saved = u->mtu_saved;
+	if (memcmp(values(l, true), &u->saved, sizeof(u->saved)) && (saved = l->cls->props_of(l, true, true)))
+		*saved = u->saved;
+	if (l->cls->props_done)
+		l->cls->props_done(l);
+}
+
+int linkprop_export(const struct vw_link_class *c, const struct vw_linkprops *v, struct vw_buf *out)
+{
+	const char *sep = " -p ";
+	char buf[VW_MAX_ALLOWED * 48];
+	int last, n = 0;
+	size_t i;
+
+	for (last = 0; last < 2; last++)
+		for (i = 0; i < NPROPS; i++) {
+			if (props[i].last != last || !props[i].implemented || !takes(c, &props[i]))
+				continue;
+			props[i].format(v, buf, sizeof(buf));
+			if (!*buf)
+				continue;
+			vw_buf_printf(out, "%s%s=%s", sep, props[i].name, buf);
+			sep = ",";
+			n++;
+		}
+	return n;
 }

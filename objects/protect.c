@@ -136,36 +136,21 @@ int vnic_protect_apply(struct vw_link *l, char *err, size_t errlen)
 
 	if (!l->port)
 		return 0;
-	if (l->protect) {
+	if (l->prop.protect) {
 		p = malloc(sizeof(*p));
 		if (!p) {
 			ERR("%s: out of memory", l->name);
 			return -ENOMEM;
 		}
-		vw_protect_init(p, l->protect, l->mac);
+		vw_protect_init(p, l->prop.protect, l->mac);
 		/* allowed-ips, or else the VNIC's own addresses (hosts, not
 		 * their subnets) */
-		for (i = 0; i < l->nallowed; i++)
-			allow(p, &l->allowed[i], false);
-		for (i = 0; !l->nallowed && i < l->naddr; i++)
+		for (i = 0; i < l->prop.nallowed; i++)
+			allow(p, &l->prop.allowed[i], false);
+		for (i = 0; !l->prop.nallowed && i < l->naddr; i++)
 			allow(p, &l->addrs[i].p, true);
 	}
 	old = vw_protect_publish(l->port, p);
 	free(old);
 	return 0;
-}
-
-void linkprop_protect_export(const struct vw_link *l, struct vw_buf *out, const char **sep)
-{
-	char b[VW_PROT_MAXNETS * 48];
-
-	if (l->protect_saved) {
-		vw_buf_printf(out, "%sprotection=%s", *sep, linkprop_protection_format(l->protect_saved, b, sizeof(b)));
-		*sep = ",";
-	}
-	if (l->nallowed_saved) {
-		vw_buf_printf(out, "%sallowed-ips=%s", *sep,
-			      linkprop_allowed_format(l->allowed_saved, l->nallowed_saved, b, sizeof(b)));
-		*sep = ",";
-	}
 }

@@ -25,7 +25,6 @@
 #include <sqlite3.h>
 
 #include "datapath/flow.h"
-#include "objects/counters.h"
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "observability/accounting.h"
@@ -246,7 +245,7 @@ static void sample(void)
 	exec("BEGIN");
 	for (l = vw_links; l; l = l->next) {
 		struct series *s = series_find(l->name, false);
-		const char *cls = link_class_name(l->cls);
+		const char *cls = l->cls->name;
 		uint64_t c[4];
 
 		if (s && strcmp(s->cls, cls)) { /* re-created as another class */
@@ -313,7 +312,7 @@ static void on_link(struct vw_link *l, struct vw_port *port, enum vw_link_event 
 	if (ev == VW_LINK_PORT_UP) {
 		/* a new link: counted from 0, from now */
 		if (!s)
-			series_new(l->name, false, link_class_name(l->cls), now, NULL);
+			series_new(l->name, false, l->cls->name, now, NULL);
 		return;
 	}
 	if (!s)
@@ -323,7 +322,7 @@ static void on_link(struct vw_link *l, struct vw_port *port, enum vw_link_event 
 		link_counters(l, c);
 		series_read(s, c);
 		memset(s->last, 0, sizeof(s->last)); /* a next port counts from 0 */
-		if (l->cls == VW_CLASS_VNIC && l->over && l->over->cls == VW_CLASS_ETHERSTUB) {
+		if (link_on_portless(l)) {
 			struct series *e = series_find(l->over->name, false);
 			uint64_t ce[4], share[4] = { c[2], c[3], c[0], c[1] };
 			int k;
@@ -335,7 +334,7 @@ static void on_link(struct vw_link *l, struct vw_port *port, enum vw_link_event 
 					e->last[k] = ce[k] > share[k] ? ce[k] - share[k] : 0;
 			}
 		}
-		if (l->cls == VW_CLASS_PHYS) /* released with its last VNIC */
+		if (l->cls->on_demand) /* released with its last VNIC */
 			series_end(s, now, true);
 	} else {
 		series_end(s, now, true);
@@ -500,7 +499,7 @@ int accounting_start_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, 
 		uint64_t cnt[4];
 
 		link_counters(l, cnt);
-		if (!series_new(l->name, false, link_class_name(l->cls), now, cnt))
+		if (!series_new(l->name, false, l->cls->name, now, cnt))
 			rc = SQLITE_ERROR;
 	}
 	for (f = vw_flows; f && rc == SQLITE_OK; f = f->next) {

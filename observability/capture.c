@@ -444,7 +444,7 @@ static void capture_watch(struct vw_link *l, struct vw_port *port, enum vw_link_
 			continue;
 		switch (ev) {
 		case VW_LINK_PORT_UP:
-			if (s->stub && l->cls == VW_CLASS_VNIC && l->over == s->l && !vw_cap_has_port(s->cap, port) &&
+			if (s->stub && l->over == s->l && !vw_cap_has_port(s->cap, port) &&
 			    vw_cap_add_port(s->cap, port, VW_OBS_OUT))
 				fprintf(stderr, "vwired: snoop on %s: cannot watch %s\n", s->link, l->name);
 			break;
@@ -452,7 +452,7 @@ static void capture_watch(struct vw_link *l, struct vw_port *port, enum vw_link_
 			vw_cap_del_port(s->cap, port);
 			if (s->l == l) {
 				s->l = NULL;
-				snoop_end(s, l->cls == VW_CLASS_PHYS ? "detached" : "deleted");
+				snoop_end(s, l->cls->on_demand ? "detached" : "deleted");
 			}
 			break;
 		case VW_LINK_DELETED:
@@ -492,7 +492,7 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 	int rc = 0;
 
 	if (!l) {
-		if (linkprop_link(name))
+		if (link_named(name))
 			snprintf(err, errlen, "%s: phys link not attached (it has no VNIC), nothing to capture", name);
 		else
 			snprintf(err, errlen, "%s: no such link", name);
@@ -506,7 +506,7 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid direction '%s' (in, out or both)", d);
 		return -EINVAL;
 	}
-	if (d && dir != (VW_OBS_IN | VW_OBS_OUT) && l->cls == VW_CLASS_ETHERSTUB) {
+	if (d && dir != (VW_OBS_IN | VW_OBS_OUT) && l->cls->portless) {
 		snprintf(err, errlen, "%s: an etherstub has no direction (-d applies to VNICs and phys links)", name);
 		return -EINVAL;
 	}
@@ -531,7 +531,7 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 	s->fd = -1;
 	s->dir = dir;
 	s->count = count;
-	s->stub = l->cls == VW_CLASS_ETHERSTUB;
+	s->stub = l->cls->portless;
 	vw_cap_file_header(s->out);
 	s->len = 24;
 	if (!watching) {
@@ -560,10 +560,10 @@ int capture_snoop(const struct vw_cmd *cmd, char *err, size_t errlen)
 
 		/* every frame on an etherstub is sent by one of its VNICs: seen once */
 		for (v = vw_links; v && !rc; v = v->next)
-			if (v->cls == VW_CLASS_VNIC && v->over == l && v->port)
-				rc = vw_cap_add_port(s->cap, v->port, VW_OBS_OUT);
+			if (v->over == l && link_port(v))
+				rc = vw_cap_add_port(s->cap, link_port(v), VW_OBS_OUT);
 	} else {
-		rc = vw_cap_add_port(s->cap, l->cls == VW_CLASS_PHYS ? l->uplink : l->port, dir);
+		rc = vw_cap_add_port(s->cap, link_port(l), dir);
 	}
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot capture: %s", name, strerror(-rc));

@@ -859,7 +859,7 @@ static bool exporter_selects(const struct ipfix_exp *e, const struct vw_link *l)
 	int i;
 
 	if (e->all)
-		return l->cls == VW_CLASS_VNIC;
+		return l->cls->has_face;
 	for (i = 0; i < e->nlinks; i++)
 		if (!strcmp(e->links[i], l->name))
 			return true;
@@ -876,7 +876,7 @@ static void tap_attach(struct ipfix_exp *e, struct vw_link *l, struct vw_port *p
 	t = malloc(sizeof(*t));
 	if (!t)
 		return;
-	ipfix_tap_init(t, e, port, l->name, ifindex_of(l->name), l->cls == VW_CLASS_VNIC ? l->vid : 0);
+	ipfix_tap_init(t, e, port, l->name, ifindex_of(l->name), l->vid);
 	if (vw_obs_add(port, &t->obs) < 0) {
 		free(t);
 		return;
@@ -1075,7 +1075,7 @@ int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 				ERR("%s: no such link '%s'", name, tok);
 				return -ENOENT;
 			}
-			if (l->cls == VW_CLASS_ETHERSTUB) {
+			if (l->cls->portless) {
 				ERR("%s: %s is an etherstub: list its VNICs, or omit -l for every VNIC", name, tok);
 				return -EINVAL;
 			}
@@ -1112,10 +1112,8 @@ int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, s
 	for (l = vw_links; l; l = l->next) {
 		if (!exporter_selects(e, l))
 			continue;
-		if (l->cls == VW_CLASS_VNIC && l->port)
-			tap_attach(e, l, l->port);
-		else if (l->cls == VW_CLASS_PHYS && l->uplink)
-			tap_attach(e, l, l->uplink);
+		if (link_port(l))
+			tap_attach(e, l, link_port(l));
 	}
 	e->next = exporters;
 	exporters = e;

@@ -567,7 +567,7 @@ static void attach_port(struct vw_mirror *m, struct vw_link *l, struct vw_port *
 	if (explicit)
 		vw_obs_add(port, &m->obs_link.obs);
 	/* an etherstub's member: what it sends, unless its own -d has it */
-	if (l->cls == VW_CLASS_VNIC && l->over && l->over->cls == VW_CLASS_ETHERSTUB && is_source(m, l->over->name) &&
+	if (link_on_portless(l) && is_source(m, l->over->name) &&
 	    !(explicit && (m->dir & VW_OBS_OUT)))
 		vw_obs_add(port, &m->obs_stub.obs);
 }
@@ -578,11 +578,6 @@ static void detach_port(struct vw_mirror *m, struct vw_port *port)
 		return;
 	vw_obs_del(port, &m->obs_link.obs);
 	vw_obs_del(port, &m->obs_stub.obs);
-}
-
-static struct vw_port *link_port(struct vw_link *l)
-{
-	return l->cls == VW_CLASS_VNIC ? l->port : l->cls == VW_CLASS_PHYS ? l->uplink : NULL;
 }
 
 static void attach_all(struct vw_mirror *m)
@@ -695,7 +690,7 @@ static int parse_dest(struct vw_mirror *m, const char *dest, char *err, size_t e
 	if (strncmp(dest, "gre:", 4) && strncmp(dest, "erspan:", 7)) {
 		struct vw_link *l = link_find(dest);
 
-		if (!l || l->cls == VW_CLASS_ETHERSTUB) {
+		if (!l || l->cls->portless) {
 			ERR("%s: %s '%s' (a VNIC, an attached phys link, gre:IP[,key=N] or erspan:IP[,session=N])",
 			    m->name, l ? "cannot send to etherstub" : "bad destination: no such link", dest);
 			return l ? -EINVAL : -ENOENT;
