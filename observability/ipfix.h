@@ -14,7 +14,7 @@
  * flows end when traffic stops too.
  *
  * The cache, ring and encoder are exposed for the unit tests and the bench;
- * the daemon uses the command functions at the end.
+ * the daemon uses the command functions at the end (observability/exporter.c).
  */
 #ifndef VW_IPFIX_H
 #define VW_IPFIX_H
@@ -123,7 +123,7 @@ void ipfix_get_stats(struct ipfix_exp *e, struct ipfix_stats *st);
 void ipfix_tap_init(struct ipfix_tap *t, struct ipfix_exp *e, struct vw_port *port, const char *name,
 		    uint32_t ifindex, uint16_t vid);
 
-/* ---- the commands (control thread) ---- */
+/* ---- the commands (control thread; observability/exporter.c) ---- */
 
 struct vw_cmd;
 int exporter_create_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
