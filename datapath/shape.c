@@ -1,3 +1,10 @@
+/*
+ * Shaping as a port hook (datapath/shape.h), its packet path: frames a
+ * shaped port sends are taken from the worker (rx hook) or handed over
+ * (tx hook) to the shaper's owner, queued in the traffic management engine
+ * (datapath/shaper.h) and let go at the rate.  Setting it up is
+ * datapath/shape_conf.c.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,55 +24,10 @@
 #include "datapath/vnet.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
-
-#define HANDOFF_RING 256  /* frames in flight from one worker to an owner */
-#define SHAPER_ITEMS 512  /* frames a shaper may hold, per direction */
-#define MAX_SEGS 64       /* frames one super-frame may be cut into */
-#define CT_CONNS 16384    /* connections a link's maxconn flows may have */
-#define CT_SWEEP 64       /* connection slots looked at per run */
-#define COPY_NS (100 * 1000 * 1000) /* how often counts reach the flows */
-
-struct vw_shape {
-	struct vw_task task; /* first: the owner's timed work */
-	struct vw_port_hook hook; /* attached to the port's direction dir */
-	struct vw_port *port;
-	struct vw_shaper *sh;
-	int dir, owner;
-	uint64_t rate;
-	uint32_t max_item;
-	/* the owner's, per id: the flow (NULL: no such flow id), whether the
-	 * shaper has class id (a flow's, or an uplink's egress class of a
-	 * VNIC), the flow's MSS clamp and connection limit (0: none) */
-	struct vw_flow_stats *flow_of[VW_SHAPE_MAX_CLASSES];
-	uint8_t shaped[VW_SHAPE_MAX_CLASSES];
-	uint16_t mss[VW_SHAPE_MAX_CLASSES];
-	uint32_t maxconn[VW_SHAPE_MAX_CLASSES];
-	int nflows;
-	/* connections of the flows with maxconn, both directions (the out
-	 * direction's shape owns it) */
-	struct vw_conntab *ct;
-	uint64_t copied;                           /* when tend() last copied */
-	uint64_t drops_seen[VW_SHAPE_MAX_CLASSES]; /* class drops already counted */
-	struct vw_spsc in[VW_MAX_WORKERS]; /* in: hand-over from worker w */
-	struct vw_shape_stats st;          /* the shaper's counters, copied by the owner */
-	/* frames a worker could not copy or cut (the owner's own included) */
-	struct {
-		uint64_t nobuf, bad;
-	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
-};
-
-static unsigned owner_load[VW_MAX_WORKERS];
+#include "datapath/shape_impl.h"
 
 /* Per-worker scratch for cutting super-frames (allocated on first use). */
 static __thread struct vw_gso_scratch *cut;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Bytes a frame takes on the wire: a super-frame counts as the frames it
  * will be cut into, each with its own headers. */
@@ -254,7 +216,7 @@ static void enqueue(struct vw_shape *sh, struct vw_pkt **pkts, unsigned n, uint6
 /* Sends frames the shaper let go (or gives back): out into the switch as
  * the port's, in to the VNIC's TAP or the wire; either way the buffers go
  * home. */
-static void send_on(struct vw_shape *sh, void **items, int n)
+void shape_send_on(struct vw_shape *sh, void **items, int n)
 {
 	int i;
 
@@ -268,7 +230,7 @@ static void send_on(struct vw_shape *sh, void **items, int n)
 }
 
 /* What other workers handed over, in arrival order per worker. */
-static unsigned take_handed(struct vw_shape *sh, void **items, unsigned max)
+unsigned shape_take_handed(struct vw_shape *sh, void **items, unsigned max)
 {
 	int w, nw = vw_workers_count();
 	unsigned got = 0;
@@ -286,7 +248,7 @@ static inline struct vw_shape *of_hook(struct vw_port_hook *h)
 /* The out direction's rx hook: its owner takes the n frames it read from
  * the port (they are then the shaper's); another worker (a multi-queue
  * port's frames in flight while steering changes) forwards them as usual. */
-static bool out_take(struct vw_port_hook *h, struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n,
+bool shape_out_take(struct vw_port_hook *h, struct vw_port *port, struct vw_fwd *f, struct vw_pkt **pkts, int n,
 		     uint64_t now)
 {
 	struct vw_shape *sh = of_hook(h);
@@ -322,8 +284,8 @@ static bool out_take(struct vw_port_hook *h, struct vw_port *port, struct vw_fwd
 }
 
 /* Copies (and cuts) frames for the owner, marked with egress class cls,
- * and hands them over through the calling worker's ring: what in_tx and
- * uplink_tx share. */
+ * and hands them over through the calling worker's ring: what shape_in_tx and
+ * shape_uplink_tx share. */
 static int hand_over(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag, uint16_t cls)
 {
 	int self = vw_worker_self, i, j, taken = 0;
@@ -355,7 +317,7 @@ static int hand_over(struct vw_shape *sh, struct vw_pkt **pkts, int n, bool tag,
 
 /* The in direction's tx hook of a VNIC: takes every frame (copies it),
  * returns n minus the frames it had to drop. */
-static int in_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+int shape_in_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	(void)port;
 	return hand_over(of_hook(h), pkts, n, tag, 0);
@@ -394,7 +356,7 @@ static void tend(struct vw_shape *sh, uint64_t now)
 
 /* The owner's timed work: take what other workers handed over, let go
  * what the rate allows, and say when to come back. */
-static int shape_run(struct vw_task *t, uint64_t now)
+int shape_run(struct vw_task *t, uint64_t now)
 {
 	struct vw_shape *sh = (struct vw_shape *)t;
 	struct vw_shaper_stats rs;
@@ -404,11 +366,11 @@ static int shape_run(struct vw_task *t, uint64_t now)
 	int n;
 
 	if (sh->dir == VW_SHAPE_IN)
-		while ((got = take_handed(sh, items, VW_BATCH)) > 0)
+		while ((got = shape_take_handed(sh, items, VW_BATCH)) > 0)
 			enqueue(sh, (struct vw_pkt **)items, got, now);
 	n = vw_shaper_dequeue(sh->sh, now, items, bytes, 64);
 	if (n > 0)
-		send_on(sh, items, n);
+		shape_send_on(sh, items, n);
 	tend(sh, now);
 	/* the shaper counts; the control thread may not ask it, so copy */
 	vw_shaper_root_stats(sh->sh, &rs);
@@ -425,7 +387,7 @@ static int shape_run(struct vw_task *t, uint64_t now)
 
 /* Queued items dropped: CoDel, room in a fair class (and, at destroy,
  * what is still queued: why 0). */
-static void on_drop(void *arg, void *item, uint32_t bytes, int why)
+void shape_on_drop(void *arg, void *item, uint32_t bytes, int why)
 {
 	(void)arg, (void)bytes, (void)why;
 	vw_worker_pkt_release(item);
@@ -434,12 +396,12 @@ static void on_drop(void *arg, void *item, uint32_t bytes, int why)
 /* ---- an uplink's egress: one class per VNIC with a priority ---------------
  *
  * The worker forwarding a VNIC's batch to a shaped uplink copies each frame
- * (as in_tx) and marks the copy with the VNIC's class, which the
+ * (as shape_in_tx) and marks the copy with the VNIC's class, which the
  * owner queues it in.  A class the owner does not have (removed, or not
  * added yet, while the frame was on its way) means class 0. */
 
 /* The in direction's tx hook of an uplink. */
-static int uplink_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+int shape_uplink_tx(struct vw_port_hook *h, struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
 {
 	const struct vw_port *src = vw_switch_src;
 
@@ -487,358 +449,4 @@ int vw_shape_uplink_class(struct vw_port *uplink, int id, int prio, char *err, s
 	if (c.rc)
 		snprintf(err, errlen, "%s", c.err);
 	return c.rc;
-}
-
-/* ---- control thread ----------------------------------------------------- */
-
-struct shape_pair {
-	struct vw_shape *sh[2];
-	const struct vw_shape_conf *conf;
-	struct vw_conntab *ct_new, *ct_old; /* installed / given back */
-	bool want_ct;                       /* some flow has maxconn */
-	int rc;
-	char err[200];
-};
-
-/* Largest item at the lowest rate the configuration holds anything to. */
-static uint32_t conf_max_item(const struct vw_shape_conf *c)
-{
-	uint64_t low = c->rate;
-	int i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->cls[i].shaped && c->cls[i].cfg.maxbw && (!low || c->cls[i].cfg.maxbw < low))
-			low = c->cls[i].cfg.maxbw;
-	return vw_shaper_max_item(low);
-}
-
-static void on_owner_add(void *arg)
-{
-	struct shape_pair *p = arg;
-	int d;
-
-	for (d = 0; d < 2; d++) {
-		p->sh[d]->task.due = UINT64_MAX;
-		vw_worker_task_add(&p->sh[d]->task);
-	}
-}
-
-/* Forgets flow id on one direction: its class goes (its queued frames
- * move to the default class), its connections are no longer counted. */
-static void id_clear(struct vw_shape *sh, int id, uint64_t now)
-{
-	if (sh->shaped[id])
-		vw_shaper_class_remove(sh->sh, id, now, NULL, 0);
-	if (sh->ct && sh->maxconn[id])
-		vw_ct_flush_flow(sh->ct, (uint32_t)id);
-	sh->flow_of[id] = NULL;
-	sh->shaped[id] = 0;
-	sh->drops_seen[id] = 0;
-	sh->mss[id] = 0;
-	sh->maxconn[id] = 0;
-}
-
-/* Applies a checked configuration: the rate, the connection table, then
- * per flow id what went (first, so that its id is free), what changed and
- * what came; last, each flow's id, which makes classification find it. */
-static void on_owner_conf(void *arg)
-{
-	struct shape_pair *p = arg;
-	const struct vw_shape_conf *c = p->conf;
-	const struct vw_shape_class *byid[VW_SHAPE_MAX_CLASSES] = { 0 };
-	uint64_t now = mono_ns();
-	char err[200];
-	int d, i, id, rc;
-
-	p->rc = 0;
-	for (i = 0; i < c->n; i++)
-		byid[c->cls[i].id] = &c->cls[i];
-	for (d = 0; d < 2; d++) {
-		struct vw_shape *sh = p->sh[d];
-
-		rc = vw_shaper_set_rate(sh->sh, c->rate, now, err, sizeof(err));
-		if (p->ct_new)
-			sh->ct = p->ct_new;
-		for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
-			if (sh->flow_of[id] && (!byid[id] || byid[id]->flow != sh->flow_of[id])) {
-				sh->flow_of[id]->cls = 0;
-				id_clear(sh, id, now);
-			}
-		for (i = 0; i < c->n && !rc; i++) {
-			const struct vw_shape_class *k = &c->cls[i];
-
-			if (k->shaped && sh->shaped[k->id])
-				rc = vw_shaper_class_modify(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
-			else if (k->shaped)
-				rc = vw_shaper_class_add(sh->sh, k->id, &k->cfg, now, err, sizeof(err));
-			else if (sh->shaped[k->id])
-				rc = vw_shaper_class_remove(sh->sh, k->id, now, err, sizeof(err));
-			if (rc)
-				break;
-			if (sh->ct && sh->maxconn[k->id] && !k->maxconn)
-				vw_ct_flush_flow(sh->ct, k->id);
-			sh->flow_of[k->id] = k->flow;
-			sh->shaped[k->id] = k->shaped;
-			sh->mss[k->id] = k->mss;
-			sh->maxconn[k->id] = k->maxconn;
-		}
-		if (rc && !p->rc) {
-			p->rc = rc; /* cannot happen for a checked configuration */
-			snprintf(p->err, sizeof(p->err), "%s", err);
-		}
-		if (!p->ct_new && sh->ct && !p->want_ct) {
-			p->ct_old = sh->ct; /* the control thread frees it */
-			sh->ct = NULL;
-		}
-		sh->rate = c->rate;
-		sh->max_item = conf_max_item(c);
-		sh->nflows = c->n;
-		sh->task.due = now;
-	}
-	for (i = 0; i < c->n; i++)
-		c->cls[i].flow->cls = c->cls[i].id;
-}
-
-/* Shaping off: what is queued or handed over is sent on as it is. */
-static void on_owner_remove(void *arg)
-{
-	struct shape_pair *p = arg;
-	void *items[64];
-	uint32_t bytes[64];
-	unsigned got;
-	int d, n, id;
-
-	for (d = 0; d < 2; d++) {
-		struct vw_shape *sh = p->sh[d];
-
-		vw_worker_task_del(&sh->task);
-		for (id = 1; id < VW_SHAPE_MAX_CLASSES; id++)
-			if (sh->flow_of[id])
-				sh->flow_of[id]->cls = 0;
-		/* the queue first: what was handed over came after it */
-		while ((n = vw_shaper_flush(sh->sh, items, bytes, 64)) > 0)
-			send_on(sh, items, n);
-		if (d == VW_SHAPE_IN)
-			while ((got = take_handed(sh, items, 64)) > 0)
-				send_on(sh, items, (int)got);
-		vw_shaper_destroy(sh->sh);
-		sh->sh = NULL;
-	}
-}
-
-static void ct_free(struct vw_conntab *ct)
-{
-	if (ct) {
-		vw_ct_fini(ct);
-		free(ct);
-	}
-}
-
-static void shape_free(struct vw_shape *sh)
-{
-	int w;
-
-	if (!sh)
-		return;
-	if (sh->sh)
-		vw_shaper_destroy(sh->sh);
-	if (sh->dir == VW_SHAPE_OUT)
-		ct_free(sh->ct);
-	for (w = 0; w < VW_MAX_WORKERS; w++)
-		vw_spsc_fini(&sh->in[w]);
-	free(sh);
-}
-
-static void shaper_cfg(struct vw_shaper_cfg *cfg, struct vw_shape *sh)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->maxbw = sh ? sh->rate : 0;
-	cfg->max_items = SHAPER_ITEMS;
-	cfg->max_classes = VW_SHAPE_MAX_CLASSES;
-	cfg->max_fair = VW_SHAPE_MAX_FAIR;
-	cfg->dflt.priority = VW_SHAPER_MEDIUM; /* traffic of no flow (no class) */
-	cfg->drop = on_drop;
-	cfg->drop_arg = sh;
-	if (sh && getrandom(&cfg->seed, sizeof(cfg->seed), GRND_NONBLOCK) != sizeof(cfg->seed))
-		cfg->seed = (uint32_t)(uintptr_t)sh;
-}
-
-int vw_shape_check(const struct vw_shape_conf *conf, char *err, size_t errlen)
-{
-	struct vw_shaper_class_cfg cls[VW_SHAPE_MAX_CLASSES];
-	struct vw_shaper_cfg cfg;
-	bool seen[VW_SHAPE_MAX_CLASSES] = { 0 };
-	int i, n = 0;
-
-	if (conf->n < 0 || conf->n >= VW_SHAPE_MAX_CLASSES) {
-		snprintf(err, errlen, "too many flows with traffic properties (at most %d)", VW_SHAPE_MAX_CLASSES - 1);
-		return -ENOSPC;
-	}
-	for (i = 0; i < conf->n; i++) {
-		unsigned id = conf->cls[i].id;
-
-		if (!id || id >= VW_SHAPE_MAX_CLASSES || seen[id] || !conf->cls[i].flow) {
-			snprintf(err, errlen, "bad class %u", id);
-			return -EINVAL;
-		}
-		seen[id] = true;
-		if (conf->cls[i].shaped)
-			cls[n++] = conf->cls[i].cfg;
-	}
-	shaper_cfg(&cfg, NULL);
-	cfg.maxbw = conf->rate;
-	return vw_shaper_validate(&cfg, cls, n, err, errlen);
-}
-
-/* Turns shaping off: queued frames go on, the port's steering goes back to
- * its own choice. */
-static void shape_off(struct vw_port *port)
-{
-	struct shape_pair p = { .sh = { port->shape[VW_SHAPE_OUT], port->shape[VW_SHAPE_IN] } };
-	int owner;
-
-	if (!p.sh[0])
-		return;
-	owner = p.sh[0]->owner;
-	vw_port_hook_set(port, VW_HOOK_RX, NULL);
-	vw_port_hook_set(port, VW_HOOK_TX, NULL);
-	port->shape[VW_SHAPE_OUT] = port->shape[VW_SHAPE_IN] = NULL;
-	vw_port_steer(port, -1);
-	/* no worker is inside the hooks for it after this */
-	vw_rcu_synchronize();
-	vw_worker_call(owner, on_owner_remove, &p);
-	owner_load[owner]--;
-	shape_free(p.sh[0]);
-	shape_free(p.sh[1]);
-}
-
-int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *err, size_t errlen)
-{
-	struct shape_pair p = { .conf = conf };
-	int d, w, nw = vw_workers_count(), owner, rc;
-
-	if (!conf) {
-		shape_off(port);
-		return 0;
-	}
-	rc = vw_shape_check(conf, err, errlen);
-	if (rc)
-		return rc;
-	p.sh[0] = port->shape[VW_SHAPE_OUT];
-	p.sh[1] = port->shape[VW_SHAPE_IN];
-	for (d = 0; d < conf->n; d++)
-		p.want_ct |= conf->cls[d].maxconn != 0;
-	if (p.want_ct && !(p.sh[0] && p.sh[0]->ct)) {
-		uint64_t seed;
-
-		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-			seed = (uint64_t)(uintptr_t)port ^ mono_ns();
-		p.ct_new = calloc(1, sizeof(*p.ct_new));
-		if (!p.ct_new || vw_ct_init(p.ct_new, CT_CONNS, VW_SHAPE_MAX_CLASSES, seed, NULL) < 0) {
-			free(p.ct_new);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	if (p.sh[0]) {
-		vw_worker_call(p.sh[0]->owner, on_owner_conf, &p);
-		ct_free(p.ct_old);
-		if (p.rc)
-			snprintf(err, errlen, "%s", p.err);
-		return p.rc;
-	}
-	/* the owner must be the only reader of the port: its one poller, or
-	 * the queue its backend steers every frame to */
-	if (!port->ops || nw < 1 || (port->nq > 1 ? !port->ops->steer : port->worker < 0)) {
-		snprintf(err, errlen, "shaping needs a VNIC's TAP or a polled uplink, and a running worker");
-		return -EINVAL;
-	}
-	if (vw_worker_returns_init()) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	/* a port with one reader: that reader owns its shaping; else the
-	 * least loaded of the workers the link may use (cpus) */
-	owner = port->nq > 1 ? -1 : port->worker;
-	for (w = 0; w < nw && port->nq > 1; w++)
-		if ((!port->workers_allowed || (port->workers_allowed & (1u << w))) &&
-		    (owner < 0 || owner_load[w] < owner_load[owner]))
-			owner = w;
-	if (owner < 0)
-		owner = 0;
-	for (d = 0; d < 2; d++) {
-		struct vw_shaper_cfg cfg;
-		struct vw_shape *sh = calloc(1, sizeof(*sh));
-
-		p.sh[d] = sh;
-		if (!sh) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		sh->port = port;
-		sh->dir = d;
-		sh->owner = owner;
-		sh->rate = conf->rate;
-		sh->max_item = vw_shaper_max_item(conf->rate);
-		sh->task.run = shape_run;
-		if (d == VW_SHAPE_OUT)
-			sh->hook.rx = out_take;
-		else
-			sh->hook.tx = port->uplink ? uplink_tx : in_tx;
-		shaper_cfg(&cfg, sh);
-		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
-		if (rc)
-			goto fail_rc;
-		if (d == VW_SHAPE_IN)
-			for (w = 0; w < nw; w++)
-				if (vw_spsc_init(&sh->in[w], HANDOFF_RING) < 0) {
-					snprintf(err, errlen, "out of memory");
-					goto fail;
-				}
-	}
-	vw_worker_call(owner, on_owner_add, &p);
-	vw_worker_call(owner, on_owner_conf, &p); /* the classes */
-	owner_load[owner]++;
-	port->shape[VW_SHAPE_OUT] = p.sh[0];
-	port->shape[VW_SHAPE_IN] = p.sh[1];
-	vw_port_hook_set(port, VW_HOOK_TX, &p.sh[1]->hook);
-	vw_port_hook_set(port, VW_HOOK_RX, &p.sh[0]->hook);
-	if (vw_port_steer(port, owner) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot steer the TAP's frames to one queue");
-		shape_off(port);
-		return rc ? rc : -EIO;
-	}
-	return 0;
-fail_rc:
-	shape_free(p.sh[0]);
-	shape_free(p.sh[1]);
-	ct_free(p.ct_new);
-	return rc;
-fail:
-	shape_free(p.sh[0]);
-	shape_free(p.sh[1]);
-	ct_free(p.ct_new);
-	return -ENOMEM;
-}
-
-void vw_shape_stats(const struct vw_port *port, int dir, struct vw_shape_stats *st)
-{
-	const struct vw_shape *sh = port->shape[dir];
-	int w;
-
-	memset(st, 0, sizeof(*st));
-	if (!sh)
-		return;
-	st->pkts = __atomic_load_n(&sh->st.pkts, __ATOMIC_RELAXED);
-	st->bytes = __atomic_load_n(&sh->st.bytes, __ATOMIC_RELAXED);
-	st->drop_codel = __atomic_load_n(&sh->st.drop_codel, __ATOMIC_RELAXED);
-	st->drop_limit = __atomic_load_n(&sh->st.drop_limit, __ATOMIC_RELAXED);
-	st->drop_bad = __atomic_load_n(&sh->st.drop_bad, __ATOMIC_RELAXED);
-	st->qlen = __atomic_load_n(&sh->st.qlen, __ATOMIC_RELAXED);
-	st->qbytes = __atomic_load_n(&sh->st.qbytes, __ATOMIC_RELAXED);
-	for (w = 0; w < VW_MAX_WORKERS; w++) {
-		st->drop_nobuf += __atomic_load_n(&sh->prod[w].nobuf, __ATOMIC_RELAXED);
-		st->drop_bad += __atomic_load_n(&sh->prod[w].bad, __ATOMIC_RELAXED);
-	}
 }
