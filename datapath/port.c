@@ -42,3 +42,15 @@ void vw_port_destroy(struct vw_port *port)
 		close(port->fd);
 	free(port);
 }
+
+int vw_port_tx_hooked(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag)
+{
+	return vw_port_tx(port, pkts, n, tag);
+}
+
+void vw_port_hook_set(struct vw_port *port, int dir, struct vw_port_hook *h)
+{
+	__atomic_store_n(&port->hook[dir], h, __ATOMIC_RELEASE);
+	if (dir == VW_HOOK_TX)
+		vw_switch_port_tx_changed(port);
+}

@@ -110,9 +110,6 @@ struct vw_port_hook {
 
 struct vw_port {
 	const struct vw_port_ops *ops;
-	/* hook[VW_HOOK_RX], hook[VW_HOOK_TX]: NULL when none; published by
-	 * vw_port_hook_set() */
-	struct vw_port_hook *hook[2];
 	struct vw_switch *sw;
 	char name[16];
 	int fd;          /* polled by the worker; -1 for in-memory ports */
@@ -157,6 +154,10 @@ struct vw_port {
 	 * the switch's per-worker arrays; kept so that code which sets it
 	 * still builds (a stale value here cannot misroute anything). */
 	uint16_t fwd_slot[VW_MAX_WORKERS];
+	/* hook[VW_HOOK_RX], hook[VW_HOOK_TX]: NULL when none; published by
+	 * vw_port_hook_set().  Here, after the fields the switch reads per
+	 * batch, so that those keep their cache lines. */
+	struct vw_port_hook *hook[2];
 	/* stats[w]: what worker w counted for the port as a source (rx_*,
 	 * drop_*), plus the tx_* and drop_txerr of the port's past
 	 * attachments.  While the port is attached, its live tx counters are
@@ -206,13 +207,26 @@ static inline int vw_port_tx(struct vw_port *port, struct vw_pkt **pkts, int n, 
 	return vw_port_write(port, pkts, n, tag);
 }
 
-/* Control thread: attaches h (NULL: detaches) to direction dir, with a
- * release store.  After detaching, a worker may still be inside the old
- * hook until a grace period has passed (vw_rcu_synchronize). */
-static inline void vw_port_hook_set(struct vw_port *port, int dir, struct vw_port_hook *h)
+/* vw_port_tx as a function: what a switch calls to deliver to a port with
+ * a tx hook (struct vw_dst's tx, datapath/vswitch.c). */
+int vw_port_tx_hooked(struct vw_port *port, struct vw_pkt **pkts, int n, bool tag);
+
+/* Control thread: what a switch's entry for the port holds
+ * (datapath/vswitch.c): vw_port_tx_hooked while the port has a tx hook,
+ * else NULL (the worker then reads the backend's write from the port the
+ * first time it delivers to it, and keeps it), so delivering to a port
+ * without a hook touches the worker's own entry only, never the port. */
+static inline int (*vw_port_tx_set(const struct vw_port *port))(struct vw_port *, struct vw_pkt **, int, bool)
 {
-	__atomic_store_n(&port->hook[dir], h, __ATOMIC_RELEASE);
+	return __atomic_load_n(&port->hook[VW_HOOK_TX], __ATOMIC_RELAXED) ? vw_port_tx_hooked : NULL;
 }
+
+/* Control thread: attaches h (NULL: detaches) to direction dir, with a
+ * release store, and for the tx direction has the port's switch deliver
+ * through it (vw_switch_port_tx_changed).  After detaching, a worker may
+ * still be inside the old hook until a grace period has passed
+ * (vw_rcu_synchronize). */
+void vw_port_hook_set(struct vw_port *port, int dir, struct vw_port_hook *h);
 
 /* Control thread: steers the port's frames to queue q (q < 0: back to its
  * own steering) where its backend has queues to steer; 0 when it has one

@@ -11,8 +11,8 @@
  * destinations (a broadcast frame on several, sharing one buffer).  Then
  * each destination gets its whole queue in one call (its tx hook, else its
  * backend's write: vw_port_tx in datapath/port.h), and every buffer goes
- * back to the worker's pool.  Per destination the worker touches its own
- * 32-byte entry (struct vw_dst) and, of the port, only its tx hook pointer.
+ * back to the worker's pool.  Per destination the worker touches only its
+ * own 32-byte entry (struct vw_dst), never the port.
  *
  * The forwarding table is one open-addressing hash (linear probing) keyed on
  * (VID, MAC): a VNIC's unicast address maps to the VNIC's index, (VID,
@@ -63,8 +63,11 @@ struct vw_members {
 typedef int (*tx_fn)(struct vw_port *, struct vw_pkt **, int, bool);
 
 /* What worker w touches per destination: one 32-byte entry of its own, not
- * the port.  tx is the port's backend write, read from port->ops the first
- * time the worker writes to the port (NULL before). */
+ * the port.  tx is what delivering to the port calls: vw_port_tx_hooked
+ * while the port has a tx hook (set by the control thread when the port
+ * takes the index and whenever its tx hook changes:
+ * vw_switch_port_tx_changed), else the backend's write, read from port->ops
+ * the first time the worker delivers to the port (NULL before). */
 struct vw_dst {
 	struct vw_port *port;
 	tx_fn tx;
@@ -406,7 +409,7 @@ static uint32_t id_take(struct vw_switch *sw, struct vw_port *port)
 	sw->rec[id].port = port;
 	sw->rec[id].next_free = NO_ID;
 	for (w = 0; w < VW_MAX_WORKERS; w++) {
-		fdb->dst[w][id] = (struct vw_dst){ port, NULL, 0, 0 };
+		fdb->dst[w][id] = (struct vw_dst){ port, vw_port_tx_set(port), 0, 0 };
 		fdb->txerr[w][id] = 0;
 	}
 	return id;
@@ -855,6 +858,18 @@ struct vw_flowtab *vw_switch_set_flows(struct vw_switch *sw, struct vw_port *por
 	return old;
 }
 
+void vw_switch_port_tx_changed(struct vw_port *port)
+{
+	struct vw_switch *sw = port->sw;
+	uint32_t id;
+	int w;
+
+	if (!port->swid || !sw || (id = port_id(sw, port)) == NO_ID)
+		return;
+	for (w = 0; w < VW_MAX_WORKERS; w++)
+		__atomic_store_n(&sw->fdb->dst[w][id].tx, vw_port_tx_set(port), __ATOMIC_RELEASE);
+}
+
 void vw_switch_stats_add(const struct vw_port *port, struct vw_port_stats *sum)
 {
 	const struct vw_switch *sw = port->sw;
@@ -935,7 +950,8 @@ int vw_switch_verify(const struct vw_switch *sw, char *why, size_t len)
 		if (fdb->cap < sw->nrec || sw->caprec < sw->nrec)
 			VFAIL("arrays hold %u indices, %u in use", fdb->cap, sw->nrec);
 		for (w = 0; w < VW_MAX_WORKERS; w++)
-			if (fdb->dst[w][id].port != p || (fdb->dst[w][id].tx && fdb->dst[w][id].tx != p->ops->write))
+			if (fdb->dst[w][id].port != p ||
+			    (fdb->dst[w][id].tx && fdb->dst[w][id].tx != vw_port_tx_hooked && fdb->dst[w][id].tx != p->ops->write))
 				VFAIL("port %s: worker %d's entry names another port", p->name, w);
 		if (p->uplink) {
 			if (sw->uplink != p || fdb->uplink != id)
@@ -1067,8 +1083,19 @@ static void __attribute__((noinline)) flows_delivered(const struct vw_fwd *f, co
 static void __attribute__((noinline)) obs_delivered(const struct vw_fwd *f, const struct vw_fwd_queue *q,
 						    struct vw_port *port, unsigned sent)
 {
-	vw_obs_hook(port, f->worker, port->uplink ? VW_OBS_OUT : VW_OBS_IN, (struct vw_pkt **)q->pkts, (int)sent,
-		    q->tag);
+	if (!vw_port_hook(port, VW_HOOK_TX))
+		vw_obs_hook(port, f->worker, port->uplink ? VW_OBS_OUT : VW_OBS_IN, (struct vw_pkt **)q->pkts,
+			    (int)sent, q->tag);
+}
+
+/* The first delivery to a port without a tx hook: its backend's write, kept
+ * in the entry unless the control thread has put a hook there meanwhile. */
+static tx_fn __attribute__((noinline, cold)) dst_write(struct vw_dst *e)
+{
+	tx_fn none = NULL, tx = e->port->ops->write;
+
+	__atomic_compare_exchange_n(&e->tx, &none, tx, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return tx;
 }
 
 static void fwd_flush(struct vw_fwd *f, const struct batch *b)
@@ -1081,17 +1108,16 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		struct vw_dst *e = &b->dst[q->id];
 		uint64_t bytes = q->bytes;
 		struct vw_pkt **pkts = q->pkts;
-		/* vw_port_tx, with the backend's write cached in the entry */
-		struct vw_port_hook *h = vw_port_hook(e->port, VW_HOOK_TX);
+		/* vw_port_tx_hooked while the port has a tx hook (set by the
+		 * control thread), else the backend's write, read from the port
+		 * the first time */
+		tx_fn tx = __atomic_load_n(&e->tx, __ATOMIC_RELAXED);
 		int sent;
 
-		if (__builtin_expect(h != NULL, 0)) {
-			sent = h->tx(h, e->port, pkts, (int)q->n, q->tag);
-		} else {
-			if (__builtin_expect(!e->tx, 0))
-				e->tx = e->port->ops->write;
-			sent = e->tx(e->port, pkts, (int)q->n, q->tag);
-		}
+		if (__builtin_expect(!tx, 0))
+			tx = dst_write(e);
+		sent = tx(e->port, pkts, (int)q->n, q->tag);
+
 		if (sent < 0)
 			sent = 0;
 		if ((unsigned)sent < q->n) {
@@ -1103,7 +1129,7 @@ static void fwd_flush(struct vw_fwd *f, const struct batch *b)
 		e->tx_bytes += bytes;
 		if (__builtin_expect(b->flows, 0))
 			flows_delivered(f, q, e, (unsigned)sent);
-		if (__builtin_expect(obs, 0) && !h)
+		if (__builtin_expect(obs, 0))
 			obs_delivered(f, q, e->port, (unsigned)sent);
 	}
 	f->ndst = 0;

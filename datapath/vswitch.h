@@ -24,11 +24,12 @@
  * table's header once per batch with an acquire load.
  *
  * Per destination, a worker touches only its own arrays, indexed by the
- * port's small index (port->swid - 1): the port and its backend's write,
- * its tx counters (one 32-byte entry), and its queue slot in the batch; of
- * the port itself, only its tx hook (datapath/port.h), loaded once per
- * batch.  The write is read from port->ops the first time the worker writes
- * to the port and kept: a port's ops must not change once it has carried
+ * port's small index (port->swid - 1): the port and what delivering to it
+ * calls (its tx hook, set by the control thread when the port is attached
+ * and whenever the hook changes; else its backend's write, read from
+ * port->ops the first time the worker delivers to the port and kept), its
+ * tx counters (one 32-byte entry), and its queue slot in the batch; never
+ * the port itself.  A port's ops must not change once it has carried
  * traffic.
  */
 #ifndef VW_VSWITCH_H
@@ -129,6 +130,10 @@ extern int vw_switch_event_fd;
 /* Worker side: forwards a batch of n <= VW_BATCH packets received from port
  * in.  Every packet is back in f->pool when it returns. */
 void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts, int n);
+/* Control thread: the port's tx hook changed (vw_port_hook_set calls it);
+ * every worker delivers to it through its hook, or its backend, from now
+ * on.  Nothing to do for a port that is not attached. */
+void vw_switch_port_tx_changed(struct vw_port *port);
 /* The port whose batch the calling worker is forwarding, while it is in
  * vw_switch_input() (NULL outside): a destination's tx hook may read it
  * (a shaped uplink picks the egress class of the VNIC it comes from). */
