@@ -419,7 +419,7 @@ static void on_owner_class(void *arg)
 {
 	struct uplink_class_call *c = arg;
 	struct vw_shaper_class_cfg cfg = { .priority = c->prio >= 0 ? (enum vw_shaper_prio)c->prio : VW_SHAPER_MEDIUM };
-	uint64_t now = mono_ns();
+	uint64_t now = vw_mono_ns();
 	struct vw_shape *sh = c->sh;
 
 	if (c->prio < 0) {

@@ -84,7 +84,7 @@ static void on_owner_conf(void *arg)
 	struct shape_pair *p = arg;
 	const struct vw_shape_conf *c = p->conf;
 	const struct vw_shape_class *byid[VW_SHAPE_MAX_CLASSES] = { 0 };
-	uint64_t now = mono_ns();
+	uint64_t now = vw_mono_ns();
 	char err[200];
 	int d, i, id, rc;
 
@@ -270,7 +270,7 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		uint64_t seed;
 
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-			seed = (uint64_t)(uintptr_t)port ^ mono_ns();
+			seed = (uint64_t)(uintptr_t)port ^ vw_mono_ns();
 		p.ct_new = calloc(1, sizeof(*p.ct_new));
 		if (!p.ct_new || vw_ct_init(p.ct_new, CT_CONNS, VW_SHAPE_MAX_CLASSES, seed, NULL) < 0) {
 			free(p.ct_new);
@@ -324,7 +324,7 @@ int vw_shape_set(struct vw_port *port, const struct vw_shape_conf *conf, char *e
 		else
 			sh->hook.tx = port->uplink ? shape_uplink_tx : shape_in_tx;
 		shaper_cfg(&cfg, sh);
-		rc = vw_shaper_create(&cfg, mono_ns(), &sh->sh, err, errlen);
+		rc = vw_shaper_create(&cfg, vw_mono_ns(), &sh->sh, err, errlen);
 		if (rc)
 			goto fail_rc;
 		if (d == VW_SHAPE_IN)

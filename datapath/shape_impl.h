@@ -50,14 +50,6 @@ struct vw_shape {
 	} __attribute__((aligned(64))) prod[VW_MAX_WORKERS];
 };
 
-static inline uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The packet path (datapath/shape.c) that the control side installs. */
 void shape_send_on(struct vw_shape *sh, void **items, int n);
 unsigned shape_take_handed(struct vw_shape *sh, void **items, unsigned max);

@@ -99,14 +99,6 @@ static void returns_reclaim(struct worker *w)
 static int nworkers;
 static uint64_t spin_ns = VW_POLL_NS_DEFAULT;
 
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void vw_workers_set_poll(uint64_t ns)
 {
 	spin_ns = ns;
@@ -187,7 +179,7 @@ static void *worker_main(void *arg)
 		}
 		if (n < 0 && errno != EINTR)
 			break;
-		now = now_ns();
+		now = vw_mono_ns();
 		for (i = 0; i < n; i++) {
 			struct vw_port *port = evs[i].data.ptr;
 			struct vw_port_hook *hook;

@@ -13,6 +13,16 @@
 #define VW_WORKER_H
 
 #include "datapath/port.h"
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds: the time workers, tasks and shapers use. */
+static inline uint64_t vw_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* After its last frame a worker keeps polling its ports (epoll with no
  * timeout) this long before it sleeps again: replies and the rest of a

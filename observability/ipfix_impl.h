@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "datapath/worker.h"
 #include "observability/ipfix.h"
 
 #define BUCKET 8          /* flows per bucket */
@@ -46,10 +47,7 @@ struct ipfix_exp {
 
 static inline uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vw_mono_ns() / 1000000;
 }
 
 /* Starts e's sweep task on every worker (e->tasks: at least one runs). */
