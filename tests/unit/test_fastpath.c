@@ -261,6 +261,27 @@ static void assert_slow(struct run r, uint32_t target)
 	assert_int_equal(r.verdict, target ? TC_ACT_REDIRECT : TC_ACT_OK);
 }
 
+/* Sends frame(dst, src, tpid, vid, inner) into port in, checks that it goes
+ * to in's slow path target; returns the frame's length */
+static size_t slow_case(uint32_t in, const uint8_t *dst, const uint8_t *src, uint16_t tpid,
+			uint16_t vid, uint16_t inner, uint32_t target)
+{
+	uint8_t f[128];
+	size_t n = frame(f, dst, src, tpid, vid, inner);
+
+	assert_slow(run(in, f, n), target);
+	return n;
+}
+
+/* A redirect on the fast path: how, to which ifindex, the tag pushed or popped */
+static void assert_fast(struct run r, uint16_t how, uint32_t target, uint16_t vid)
+{
+	assert_int_equal(r.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(r.d.how, how);
+	assert_int_equal(r.d.target, target);
+	assert_int_equal(r.d.vid, vid);
+}
+
 static void test_known_unicast(void **state)
 {
 	uint8_t f[128];
@@ -271,9 +292,7 @@ static void test_known_unicast(void **state)
 	(void)state;
 	NEED_BPF();
 	r = run(IF_A, f, n);
-	assert_int_equal(r.verdict, TC_ACT_REDIRECT);
-	assert_int_equal(r.d.how, VW_FAST_HOW_PEER);
-	assert_int_equal(r.d.target, IF_B);
+	assert_fast(r, VW_FAST_HOW_PEER, IF_B, 0);
 	assert_int_equal(r.out_len, n);   /* the frame as it was */
 	assert_memory_equal(r.out, f, n);
 	a = stats(SL_A), b = stats(SL_B);
@@ -290,19 +309,14 @@ static void test_known_unicast(void **state)
  * slow path (which sends them to the uplink, as SPEC §3 says) */
 static void test_vid_mismatch(void **state)
 {
-	uint8_t f[128];
-	size_t n;
 	struct vw_fast_stats a;
 
 	(void)state;
 	NEED_BPF();
-	n = frame(f, mac_c, mac_a, 0, 0, 0x0800);
-	assert_slow(run(IF_A, f, n), IF_SLOW_A);
-	n = frame(f, mac_d, mac_a, 0, 0, 0x0800);
-	assert_slow(run(IF_A, f, n), IF_SLOW_A);
+	slow_case(IF_A, mac_c, mac_a, 0, 0, 0x0800, IF_SLOW_A);
+	slow_case(IF_A, mac_d, mac_a, 0, 0, 0x0800, IF_SLOW_A);
 	/* and C's to A */
-	n = frame(f, mac_a, mac_c, 0, 0, 0x0800);
-	assert_slow(run(IF_C, f, n), 0);
+	slow_case(IF_C, mac_a, mac_c, 0, 0, 0x0800, 0);
 	a = stats(SL_A);
 	assert_int_equal(a.slow_frames, 2);
 	assert_int_equal(a.rx_fast_frames, 0);
@@ -334,18 +348,14 @@ static void test_tagged_from_vnic(void **state)
 
 static void test_broadcast_multicast(void **state)
 {
-	uint8_t f[128];
 	size_t n;
 
 	(void)state;
 	NEED_BPF();
-	n = frame(f, mac_bc, mac_a, 0, 0, 0x0806);
-	assert_slow(run(IF_A, f, n), IF_SLOW_A);
-	n = frame(f, mac_mc, mac_a, 0, 0, 0x86dd);
-	assert_slow(run(IF_A, f, n), IF_SLOW_A);
+	n = slow_case(IF_A, mac_bc, mac_a, 0, 0, 0x0806, IF_SLOW_A);
+	n = slow_case(IF_A, mac_mc, mac_a, 0, 0, 0x86dd, IF_SLOW_A);
 	/* from the uplink: no slow target, the frame goes on up its stack */
-	n = frame(f, mac_bc, mac_gw, 0x8100, 10, 0x0806);
-	assert_slow(run(IF_U, f, n), 0);
+	n = slow_case(IF_U, mac_bc, mac_gw, 0x8100, 10, 0x0806, 0);
 	assert_int_equal(stats(SL_A).slow_frames, 2);
 	assert_int_equal(stats(SL_U).slow_frames, 1);
 	assert_int_equal(stats(SL_U).slow_bytes, n);
@@ -360,8 +370,7 @@ static void test_unknown_unicast(void **state)
 	NEED_BPF();
 	assert_slow(run(IF_A, f, n), IF_SLOW_A);
 	assert_slow(run(IF_B, f, n), 0);
-	n = frame(f, mac_unknown, mac_gw, 0x8100, 10, 0x0800);
-	assert_slow(run(IF_U, f, n), 0);
+	n = slow_case(IF_U, mac_unknown, mac_gw, 0x8100, 10, 0x0800, 0);
 	assert_int_equal(stats(SL_A).slow_frames, 1);
 	assert_int_equal(stats(SL_A).slow_bytes, n - 4);
 	assert_int_equal(stats(SL_B).slow_frames, 1);
@@ -378,15 +387,9 @@ static void test_uplink_out(void **state)
 	(void)state;
 	NEED_BPF();
 	r = run(IF_A, f, n);
-	assert_int_equal(r.verdict, TC_ACT_REDIRECT);
-	assert_int_equal(r.d.how, VW_FAST_HOW_UPLINK);
-	assert_int_equal(r.d.target, IF_U);
-	assert_int_equal(r.d.vid, 10);
+	assert_fast(r, VW_FAST_HOW_UPLINK, IF_U, 10);
 	r = run(IF_E, f, n);
-	assert_int_equal(r.verdict, TC_ACT_REDIRECT);
-	assert_int_equal(r.d.how, VW_FAST_HOW_UPLINK);
-	assert_int_equal(r.d.target, IF_U);
-	assert_int_equal(r.d.vid, 0);
+	assert_fast(r, VW_FAST_HOW_UPLINK, IF_U, 0);
 	assert_int_equal(r.out_len, n);
 	assert_memory_equal(r.out, f, n);
 	assert_int_equal(stats(SL_A).rx_fast_frames, 1);
@@ -406,10 +409,7 @@ static void test_uplink_in(void **state)
 	(void)state;
 	NEED_BPF();
 	r = run(IF_U, f, n);
-	assert_int_equal(r.verdict, TC_ACT_REDIRECT);
-	assert_int_equal(r.d.how, VW_FAST_HOW_PEER);
-	assert_int_equal(r.d.target, IF_B);
-	assert_int_equal(r.d.vid, 10);
+	assert_fast(r, VW_FAST_HOW_PEER, IF_B, 10);
 	wn = frame(want, mac_b, mac_gw, 0, 0, 0x0800);
 	assert_int_equal(r.out_len, wn);
 	assert_memory_equal(r.out, want, wn);
@@ -418,13 +418,10 @@ static void test_uplink_in(void **state)
 	assert_int_equal(stats(SL_B).tx_fast_bytes, wn);
 
 	/* B is in VID 10: untagged (VID 0) and VID 20 frames do not reach it */
-	n = frame(f, mac_b, mac_gw, 0, 0, 0x0800);
-	assert_slow(run(IF_U, f, n), 0);
-	n = frame(f, mac_b, mac_gw, 0x8100, 20, 0x0800);
-	assert_slow(run(IF_U, f, n), 0);
+	n = slow_case(IF_U, mac_b, mac_gw, 0, 0, 0x0800, 0);
+	n = slow_case(IF_U, mac_b, mac_gw, 0x8100, 20, 0x0800, 0);
 	/* to a MAC behind the uplink itself: not back out */
-	n = frame(f, mac_gw, mac_unknown, 0x8100, 10, 0x0800);
-	assert_slow(run(IF_U, f, n), 0);
+	n = slow_case(IF_U, mac_gw, mac_unknown, 0x8100, 10, 0x0800, 0);
 	/* a tag in the tag, and a non-802.1Q outer tag: dropped, as by the switch */
 	n = frame(f, mac_b, mac_gw, 0x8100, 10, 0x8100);
 	r = run(IF_U, f, n);
@@ -443,20 +440,14 @@ static void test_uplink_in(void **state)
  * every frame sent to it goes to the sender's slow path */
 static void test_vnic_slow(void **state)
 {
-	uint8_t f[128];
-	size_t n;
 
 	(void)state;
 	NEED_BPF();
-	n = frame(f, mac_b, mac_s, 0, 0, 0x0800);
-	assert_slow(run(IF_S, f, n), IF_SLOW_S);
+	slow_case(IF_S, mac_b, mac_s, 0, 0, 0x0800, IF_SLOW_S);
 	/* even a tagged one: userspace drops it and counts it there */
-	n = frame(f, mac_b, mac_s, 0x8100, 10, 0x0800);
-	assert_slow(run(IF_S, f, n), IF_SLOW_S);
-	n = frame(f, mac_s, mac_a, 0, 0, 0x0800);
-	assert_slow(run(IF_A, f, n), IF_SLOW_A);
-	n = frame(f, mac_s, mac_gw, 0x8100, 10, 0x0800);
-	assert_slow(run(IF_U, f, n), 0);
+	slow_case(IF_S, mac_b, mac_s, 0x8100, 10, 0x0800, IF_SLOW_S);
+	slow_case(IF_A, mac_s, mac_a, 0, 0, 0x0800, IF_SLOW_A);
+	slow_case(IF_U, mac_s, mac_gw, 0x8100, 10, 0x0800, 0);
 	assert_int_equal(stats(SL_S).slow_frames, 2);
 	assert_int_equal(stats(SL_S).drops[VW_FAST_DROP_TAGGED], 0);
 	assert_int_equal(stats(SL_S).rx_fast_frames + stats(SL_S).tx_fast_frames, 0);
