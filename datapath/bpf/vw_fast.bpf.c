@@ -112,19 +112,22 @@ static __always_inline int to_slow(struct __sk_buff *skb, const struct vw_fast_p
 	return note(bpf_redirect(target, 0), VW_FAST_HOW_SLOW, target, 0, 0);
 }
 
+/* Bytes as the userspace switch counts them (datapath/vswitch.c): received
+ * with the tag an uplink's frame came with, sent with the tag put on toward
+ * an uplink */
 static __always_inline void count_fast(struct vw_fast_stats *st, const struct vw_fast_fdb_val *to,
-				       __u32 len)
+				       __u32 rx_len, __u32 tx_len)
 {
 	__u32 slot = to->slot;
 	struct vw_fast_stats *dst = bpf_map_lookup_elem(&vw_stats, &slot);
 
 	if (st) {
 		st->rx_fast_frames++;
-		st->rx_fast_bytes += len;
+		st->rx_fast_bytes += rx_len;
 	}
 	if (dst) {
 		dst->tx_fast_frames++;
-		dst->tx_fast_bytes += len;
+		dst->tx_fast_bytes += tx_len;
 	}
 }
 
@@ -147,10 +150,10 @@ static __always_inline int from_vnic(struct __sk_buff *skb, const struct vw_fast
 	if (to->flags & VW_FAST_FDB_UPLINK) {
 		if (in->vid && bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), in->vid))
 			return drop(st, VW_FAST_DROP_HELPER);
-		count_fast(st, to, len);
+		count_fast(st, to, len, in->vid ? len + 4 : len);
 		return note(bpf_redirect(to->ifindex, 0), VW_FAST_HOW_UPLINK, to->ifindex, in->vid, 0);
 	}
-	count_fast(st, to, len);
+	count_fast(st, to, len, len);
 	return note(bpf_redirect_peer(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, 0, 0);
 }
 
@@ -165,8 +168,8 @@ static __always_inline int from_uplink(struct __sk_buff *skb, const struct vw_fa
 {
 	struct vw_fast_fdb_key key = { .sw = in->sw };
 	const struct vw_fast_fdb_val *to;
+	__u32 len = skb->len;
 	int tagged = 0;
-	__u32 len;
 
 	if (skb->vlan_present) {
 		if (skb->vlan_proto != bpf_htons(ETH_P_8021Q) || is_vlan(eth->h_proto))
@@ -193,8 +196,7 @@ static __always_inline int from_uplink(struct __sk_buff *skb, const struct vw_fa
 		return to_slow(skb, in, st);
 	if (tagged && bpf_skb_vlan_pop(skb))
 		return drop(st, VW_FAST_DROP_HELPER);
-	len = skb->len;  /* as delivered, without the tag (the userspace path counts so) */
-	count_fast(st, to, len);
+	count_fast(st, to, len, skb->len);
 	return note(bpf_redirect_peer(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, key.vid, 0);
 }
 
