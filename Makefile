@@ -33,12 +33,6 @@ OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
 PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat $(B)/vwsnoop
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%)
-
-$(B)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
-
 # The kernel fast path's eBPF programs (datapath/bpf/*.bpf.c, one object
 # each): clang -target bpf, against libbpf's headers and the kernel's UAPI
 # headers (asm/ lives under the host's multiarch directory on Debian).
@@ -46,6 +40,14 @@ BPF_CLANG ?= clang
 BPF_SRCS := $(wildcard datapath/bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:datapath/bpf/%.c=$(B)/bpf/%.o)
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The rule for the fast path's objects (BPF_OBJS, defined above)
 $(B)/bpf/%.bpf.o: datapath/bpf/%.bpf.c
 	@command -v $(BPF_CLANG) >/dev/null || { echo "$@: needs $(BPF_CLANG) (Debian: clang; make deps installs it)" >&2; exit 1; }
 	@echo '#include <bpf/bpf_helpers.h>' | $(BPF_CLANG) $(BPF_CFLAGS) -E -o /dev/null - 2>/dev/null || { echo "$@: needs libbpf's headers <bpf/bpf_helpers.h> (Debian: libbpf-dev; make deps installs it)" >&2; exit 1; }
