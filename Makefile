@@ -12,6 +12,7 @@ LDLIBS_MNL := $(shell pkg-config --libs libmnl 2>/dev/null)
 LDLIBS_OBS := $(shell pkg-config --libs libmicrohttpd libpcap sqlite3 2>/dev/null)
 LDLIBS_PCAP := $(shell pkg-config --libs libpcap 2>/dev/null)
 LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 B := build
@@ -32,11 +33,26 @@ OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
 PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat $(B)/vwsnoop
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-all: $(PROGS) $(UNIT_TESTS:%=$(B)/tests/%)
+# The kernel fast path's eBPF programs (datapath/bpf/*.bpf.c, one object
+# each): clang -target bpf, against libbpf's headers and the kernel's UAPI
+# headers (asm/ lives under the host's multiarch directory on Debian).
+BPF_CLANG ?= clang
+BPF_SRCS := $(wildcard datapath/bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:datapath/bpf/%.c=$(B)/bpf/%.o)
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The rule for the fast path's objects (BPF_OBJS, defined above)
+$(B)/bpf/%.bpf.o: datapath/bpf/%.bpf.c
+	@command -v $(BPF_CLANG) >/dev/null || { echo "$@: needs $(BPF_CLANG) (Debian: clang; make deps installs it)" >&2; exit 1; }
+	@echo '#include <bpf/bpf_helpers.h>' | $(BPF_CLANG) $(BPF_CFLAGS) -E -o /dev/null - 2>/dev/null || { echo "$@: needs libbpf's headers <bpf/bpf_helpers.h> (Debian: libbpf-dev; make deps installs it)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
@@ -60,7 +76,13 @@ $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 CLI_TEST_SRCS := cli/cmdout.c
 $(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(CLI_TEST_SRCS:%.c=$(B)/%.o) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)
+	$(CC) $(CFLAGS) $(TEST_FLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_TEST)
+
+# test_fastpath loads the fast path's object with libbpf
+FASTPATH_TESTS := $(B)/tests/test_fastpath $(B)/asan/tests/test_fastpath
+$(FASTPATH_TESTS): TEST_FLAGS = -DVW_FAST_OBJ='"$(abspath $(B))/bpf/vw_fast.bpf.o"'
+$(FASTPATH_TESTS): LDLIBS_TEST = $(LDLIBS_BPF)
+$(FASTPATH_TESTS): | $(BPF_OBJS)
 
 # The same unit tests under AddressSanitizer and UBSan.
 # Each source is compiled once for all of them.
@@ -72,7 +94,7 @@ $(B)/asan/%.o: %.c
 
 $(B)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(TEST_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_TEST)
 
 asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
 

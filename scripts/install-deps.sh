@@ -5,6 +5,7 @@ set -eu
 pkgs=(
   gcc make pkg-config            # build
   clang libclang-rt-14-dev       # fuzzers (make fuzz): clang's libFuzzer and sanitizer runtimes
+  libbpf-dev                     # the kernel fast path: eBPF programs (clang -target bpf) and their loader
   libmnl-dev                     # netlink (zones, addresses, links)
   libmicrohttpd-dev              # vwired --metrics (Prometheus endpoint)
   libpcap-dev                    # capture filters and pcap files (vwsnoop, mirrors)

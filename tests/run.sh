@@ -3,7 +3,9 @@
 #   tests/run.sh            unit tests, sanitizer unit tests, system tests
 #   tests/run.sh --unit     unit tests only (both builds)
 #   tests/run.sh NAME...    only the system tests named (t_NAME.sh)
-# Unit tests count one per cmocka test; a system test script counts as one,
+# Unit tests count one per cmocka test; a skipped one (cmocka's skip(): the
+# test cannot run here, e.g. test_fastpath without BPF) counts as neither,
+# and the runner says how many were; a system test script counts as one,
 # and so does tests/layers.sh (run with the unit tests: no #include against
 # the direction of calls).
 # The full run also runs each fuzzer built by `make fuzz-build` for
@@ -13,24 +15,30 @@
 # daemon, zone or link that a killed test may have left (all are named vwt*).
 set -u
 cd "$(dirname "$0")/.."
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=()
 log_dir=${VWT_LOG_DIR:-build/test-logs}
 mkdir -p "$log_dir"
 
 run_unit() {   # $1: binary
-	local bin=$1 name out p f rc=0
+	local bin=$1 name out p f s rc=0
 	name=${bin#build/}
 	out=$("$bin" 2>&1) || rc=$?
 	echo "$out" > "$log_dir/${name//\//_}.log"
 	# one PASSED/FAILED line per cmocka group: add them up
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {print s + 0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {print s + 0}')
-	p=${p:-0} f=${f:-0}
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' <<<"$out" | awk '{s += $1} END {print s + 0}')
+	p=${p:-0} f=${f:-0} s=${s:-0}
 	# crashed before reporting, or between two groups
-	if [ "$f" = 0 ] && { [ "$p" = 0 ] || [ "$rc" != 0 ]; }; then f=1; fi
-	passed=$((passed + p)) failed=$((failed + f))
+	if [ "$f" = 0 ] && { { [ "$p" = 0 ] && [ "$s" = 0 ]; } || [ "$rc" != 0 ]; }; then f=1; fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	[ "$f" -gt 0 ] && failures+=("$name") && echo "$out" | grep -E 'FAILED|ERROR|Sanitizer|runtime error' | head -20
-	printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"
+	if [ "$s" -gt 0 ]; then
+		printf '%-40s %3d passed, %d failed, %d skipped: %s\n' "$name" "$p" "$f" "$s" \
+			"$(grep -m1 -o 'skipped: .*' <<<"$out" | cut -c10-)"
+	else
+		printf '%-40s %3d passed, %d failed\n' "$name" "$p" "$f"
+	fi
 }
 
 run_system() {   # $1: script
@@ -111,5 +119,6 @@ if [ $unit_only = 0 ]; then
 	fi
 fi
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+[ "$skipped" -gt 0 ] && echo "$skipped skipped (neither passed nor failed)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
