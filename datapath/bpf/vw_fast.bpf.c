@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vw_fast: the kernel fast path, a TC ingress program on every VNIC host
- * end and phys uplink of the daemon's namespace (maps: vw_fast.h).  It
- * switches, per SPEC §3, only what needs nothing but switching:
+ * The kernel fast path (maps: vw_fast.h).  Two programs:
+ *
+ * vw_fast, at TC ingress of every VNIC host end, phys uplink and slow-path
+ * channel of the daemon's namespace, switches, per SPEC §3, only what needs
+ * nothing but switching:
  *
  *   VNIC -> VNIC of the same switch and VID, known unicast: bpf_redirect_peer
- *   VNIC -> the switch's uplink (a MAC the daemon put in vw_fdb as behind
- *           it): the VID's 802.1Q tag pushed (VID 0: none), bpf_redirect
+ *   VNIC -> unknown unicast: the VID's 802.1Q tag pushed (VID 0: none),
+ *           bpf_redirect to the switch's uplink (none: dropped, counted)
  *   uplink -> known VNIC of the frame's VID: its tag popped, bpf_redirect_peer
+ *   channel -> the frame userspace wrote goes into the channel's VNIC's zone
  *
- * and drops, counted, a tagged frame from a VNIC and a malformed frame from
- * an uplink (the same drops as datapath/vswitch.c's classify_vid).  All
- * else goes to the port's slow path, the userspace datapath: broadcast,
- * multicast, unknown unicast, a port or destination marked slow, a frame
- * from an uplink whose destination is an uplink (never back out).  The VID
- * is part of the forwarding key, so no frame crosses VIDs, and the switch id
- * too, so none crosses switches.
+ * and drops, counted, a tagged frame from a VNIC (as datapath/vswitch.c's
+ * classify_vid).  A VNIC's other frames go to its slow path, the userspace
+ * datapath, through its channel: broadcast, multicast, a port or
+ * destination marked slow, a destination with a smaller MTU, a frame to
+ * itself.  An uplink's other frames are left alone (TC_ACT_OK): its packet
+ * socket has seen them already and the userspace datapath takes them from
+ * there, as without the fast path.
  *
- * Per frame: two hash lookups (port, destination), one or two per-CPU
- * counter slots; no lock, no loop.
+ * vw_sock, the socket filter of an uplink's packet socket, keeps that socket
+ * from reading the frames vw_fast will redirect (a packet socket sees a
+ * frame before TC ingress does): both decide with uplink_target().
+ *
+ * The VID is part of the forwarding key, so no frame crosses VIDs, and the
+ * switch id too, so none crosses switches.  Per frame: two or three hash
+ * lookups, one or two per-CPU counter slots; no lock, no loop.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -62,9 +70,13 @@ struct {
 	__type(value, struct vw_fast_decision);
 } vw_last SEC(".maps");
 
-struct vlan_hdr_ {
-	__be16 tci;
+/* An Ethernet header with room for one 802.1Q tag after the addresses */
+struct eth_tag {
+	__u8 dst[ETH_ALEN];
+	__u8 src[ETH_ALEN];
 	__be16 proto;
+	__be16 tci;   /* when proto is a VLAN type */
+	__be16 inner; /* the type after the tag */
 };
 
 static __always_inline int is_vlan(__be16 proto)
@@ -131,21 +143,39 @@ static __always_inline void count_fast(struct vw_fast_stats *st, const struct vw
 	}
 }
 
+/* Into a VNIC's zone: from the other side of its veth pair, unless its zone
+ * end is in this namespace (then through the host end's egress) */
+static __always_inline int to_vnic(const struct vw_fast_fdb_val *to, __u16 vid)
+{
+	if (to->flags & VW_FAST_FDB_SAMENS)
+		return note(bpf_redirect(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, vid, 0);
+	return note(bpf_redirect_peer(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, vid, 0);
+}
+
 /* A frame a zone sent through its VNIC: untagged, switched on the VNIC's VID */
 static __always_inline int from_vnic(struct __sk_buff *skb, const struct vw_fast_port *in,
-				     struct vw_fast_stats *st, struct ethhdr *eth)
+				     struct vw_fast_stats *st, const struct eth_tag *eth)
 {
 	struct vw_fast_fdb_key key = { .sw = in->sw, .vid = in->vid };
 	const struct vw_fast_fdb_val *to;
 	__u32 len = skb->len;
 
-	if (skb->vlan_present || is_vlan(eth->h_proto))
+	if (skb->vlan_present || is_vlan(eth->proto))
 		return drop(st, VW_FAST_DROP_TAGGED);
-	if (eth->h_dest[0] & 1)
+	if (eth->dst[0] & 1)
 		return to_slow(skb, in, st);
-	__builtin_memcpy(key.mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(key.mac, eth->dst, ETH_ALEN);
 	to = bpf_map_lookup_elem(&vw_fdb, &key);
-	if (!to || (to->flags & VW_FAST_FDB_SLOW) || to->ifindex == skb->ingress_ifindex)
+	if (!to) {
+		/* unknown unicast: to the switch's uplink, or nowhere */
+		struct vw_fast_fdb_key up = { .sw = in->sw, .vid = VW_FAST_VID_UPLINK };
+
+		to = bpf_map_lookup_elem(&vw_fdb, &up);
+		if (!to)
+			return drop(st, VW_FAST_DROP_UNKNOWN);
+	}
+	if ((to->flags & VW_FAST_FDB_SLOW) || to->ifindex == skb->ingress_ifindex ||
+	    (to->mtu && in->mtu > to->mtu))
 		return to_slow(skb, in, st);
 	if (to->flags & VW_FAST_FDB_UPLINK) {
 		if (in->vid && bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), in->vid))
@@ -154,50 +184,66 @@ static __always_inline int from_vnic(struct __sk_buff *skb, const struct vw_fast
 		return note(bpf_redirect(to->ifindex, 0), VW_FAST_HOW_UPLINK, to->ifindex, in->vid, 0);
 	}
 	count_fast(st, to, len, len);
-	return note(bpf_redirect_peer(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, 0, 0);
+	return to_vnic(to, 0);
 }
 
 /*
- * A frame from the wire.  Its 802.1Q tag is in the skb's metadata when the
- * kernel's receive path took it out (always, at TC ingress of a real
- * device), else still in the frame (BPF_PROG_TEST_RUN): both are read, and
- * bpf_skb_vlan_pop takes it from either place.
+ * Where a frame from the wire goes on the fast path: a VNIC of the frame's
+ * VID that needs nothing else, or NULL (the userspace datapath takes it from
+ * the uplink's packet socket, and drops what it must).  The 802.1Q tag is in
+ * the skb's metadata when the kernel's receive path took it out (always,
+ * before packet sockets and TC ingress of a real device see a frame), else
+ * still in the frame (BPF_PROG_TEST_RUN): both are read.  Reads the frame
+ * with bpf_skb_load_bytes, which a socket filter may use.
  */
-static __always_inline int from_uplink(struct __sk_buff *skb, const struct vw_fast_port *in,
-				       struct vw_fast_stats *st, struct ethhdr *eth, void *end)
+static __always_inline const struct vw_fast_fdb_val *uplink_target(struct __sk_buff *skb,
+								     const struct vw_fast_port *in,
+								     __u16 *vid, int *tagged)
 {
 	struct vw_fast_fdb_key key = { .sw = in->sw };
 	const struct vw_fast_fdb_val *to;
+	struct eth_tag eth;
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
+		return 0;
+	if (skb->vlan_present) {
+		if (skb->vlan_proto != bpf_htons(ETH_P_8021Q) || is_vlan(eth.proto))
+			return 0;
+		key.vid = skb->vlan_tci & 0xfff;
+		*tagged = 1;
+	} else if (eth.proto == bpf_htons(ETH_P_8021Q)) {
+		if (is_vlan(eth.inner))
+			return 0;
+		key.vid = bpf_ntohs(eth.tci) & 0xfff;
+		*tagged = 1;
+	} else if (is_vlan(eth.proto)) {
+		return 0;
+	}
+	if (eth.dst[0] & 1)
+		return 0;
+	__builtin_memcpy(key.mac, eth.dst, ETH_ALEN);
+	to = bpf_map_lookup_elem(&vw_fdb, &key);
+	if (!to || (to->flags & (VW_FAST_FDB_SLOW | VW_FAST_FDB_UPLINK)) || (to->mtu && in->mtu > to->mtu))
+		return 0;
+	*vid = key.vid;
+	return to;
+}
+
+static __always_inline int from_uplink(struct __sk_buff *skb, const struct vw_fast_port *in,
+				       struct vw_fast_stats *st)
+{
+	const struct vw_fast_fdb_val *to;
 	__u32 len = skb->len;
+	__u16 vid = 0;
 	int tagged = 0;
 
-	if (skb->vlan_present) {
-		if (skb->vlan_proto != bpf_htons(ETH_P_8021Q) || is_vlan(eth->h_proto))
-			return drop(st, VW_FAST_DROP_VLAN);
-		key.vid = skb->vlan_tci & 0xfff;
-		tagged = 1;
-	} else if (eth->h_proto == bpf_htons(ETH_P_8021Q)) {
-		struct vlan_hdr_ *vh = (void *)(eth + 1);
-
-		if ((void *)(vh + 1) > end)
-			return drop(st, VW_FAST_DROP_RUNT);
-		if (is_vlan(vh->proto))
-			return drop(st, VW_FAST_DROP_VLAN);
-		key.vid = bpf_ntohs(vh->tci) & 0xfff;
-		tagged = 1;
-	} else if (is_vlan(eth->h_proto)) {
-		return drop(st, VW_FAST_DROP_VLAN);
-	}
-	if (eth->h_dest[0] & 1)
-		return to_slow(skb, in, st);
-	__builtin_memcpy(key.mac, eth->h_dest, ETH_ALEN);
-	to = bpf_map_lookup_elem(&vw_fdb, &key);
-	if (!to || (to->flags & (VW_FAST_FDB_SLOW | VW_FAST_FDB_UPLINK)))
-		return to_slow(skb, in, st);
+	to = uplink_target(skb, in, &vid, &tagged);
+	if (!to)
+		return note(TC_ACT_OK, VW_FAST_HOW_SLOW, 0, 0, 0);
 	if (tagged && bpf_skb_vlan_pop(skb))
 		return drop(st, VW_FAST_DROP_HELPER);
 	count_fast(st, to, len, skb->len);
-	return note(bpf_redirect_peer(to->ifindex, 0), VW_FAST_HOW_PEER, to->ifindex, key.vid, 0);
+	return to_vnic(to, vid);
 }
 
 SEC("tc")
@@ -208,21 +254,45 @@ int vw_fast(struct __sk_buff *skb)
 	__u32 ifindex = skb->ingress_ifindex;
 	const struct vw_fast_port *in;
 	struct vw_fast_stats *st;
-	struct ethhdr *eth = data;
+	struct eth_tag *eth = data;
 	__u32 slot;
 
 	in = bpf_map_lookup_elem(&vw_ports, &ifindex);
 	if (!in)
 		return note(TC_ACT_OK, VW_FAST_HOW_NONE, 0, 0, 0);
+	if (in->kind == VW_FAST_CHAN) {
+		__u32 to = in->slow_ifindex;
+
+		if (in->flags & VW_FAST_PORT_SAMENS)
+			return note(bpf_redirect(to, 0), VW_FAST_HOW_CHAN, to, 0, 0);
+		return note(bpf_redirect_peer(to, 0), VW_FAST_HOW_CHAN, to, 0, 0);
+	}
 	slot = in->slot;
 	st = bpf_map_lookup_elem(&vw_stats, &slot);
-	if ((void *)(eth + 1) > end)
+	if (in->kind == VW_FAST_UPLINK) {
+		if (in->flags & VW_FAST_PORT_SLOW)
+			return note(TC_ACT_OK, VW_FAST_HOW_SLOW, 0, 0, 0);
+		return from_uplink(skb, in, st);
+	}
+	if ((void *)&eth->tci > end)
 		return drop(st, VW_FAST_DROP_RUNT);
 	if (in->flags & VW_FAST_PORT_SLOW)
 		return to_slow(skb, in, st);
 	if (in->kind == VW_FAST_VNIC)
 		return from_vnic(skb, in, st, eth);
-	if (in->kind == VW_FAST_UPLINK)
-		return from_uplink(skb, in, st, eth, end);
 	return to_slow(skb, in, st);
+}
+
+/* An uplink's packet socket: 0 (not read) for a frame vw_fast redirects */
+SEC("socket")
+int vw_sock(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	const struct vw_fast_port *in = bpf_map_lookup_elem(&vw_ports, &ifindex);
+	__u16 vid = 0;
+	int tagged = 0;
+
+	if (!in || in->kind != VW_FAST_UPLINK || (in->flags & VW_FAST_PORT_SLOW))
+		return 0x7fffffff;
+	return uplink_target(skb, in, &vid, &tagged) ? 0 : 0x7fffffff;
 }

@@ -21,10 +21,15 @@
 enum vw_fast_kind {
 	VW_FAST_VNIC = 1,    /* a VNIC's host end: frames the zone sent */
 	VW_FAST_UPLINK = 2,  /* a phys uplink: frames from the wire */
+	VW_FAST_CHAN = 3,    /* a VNIC's slow-path channel (its TAP): frames the
+	                      * userspace datapath wrote toward the zone */
 };
 
 /* vw_fast_port.flags */
-#define VW_FAST_PORT_SLOW 0x1  /* every frame of this port goes to its slow path */
+#define VW_FAST_PORT_SLOW   0x1  /* every frame of this port goes to its slow path */
+#define VW_FAST_PORT_SAMENS 0x2  /* a channel whose VNIC's zone end is in the
+                                  * daemon's own namespace: bpf_redirect to
+                                  * the host end's egress, not _peer */
 
 /* vw_ports: ingress ifindex (__u32) -> the port */
 struct vw_fast_port {
@@ -32,14 +37,23 @@ struct vw_fast_port {
 	__u16 vid;           /* a VNIC's VID (0: untagged); unused for an uplink */
 	__u8 kind;           /* enum vw_fast_kind */
 	__u8 flags;          /* VW_FAST_PORT_* */
-	__u32 slow_ifindex;  /* where the slow path reads this port's frames;
-	                      * 0: TC_ACT_OK, the frame goes on up the stack of
-	                      * the device it came in on (an uplink's packet
-	                      * socket reads it there, as today) */
+	__u32 slow_ifindex;  /* a VNIC: where the slow path reads its frames
+	                      * (its channel); 0: TC_ACT_OK, the frame goes on
+	                      * up the stack of the device it came in on.  A
+	                      * channel: the VNIC's host end, where its frames
+	                      * go.  An uplink: unused (its packet socket reads
+	                      * what the program leaves, TC_ACT_OK) */
 	__u32 slot;          /* index of the port's counters in vw_stats */
+	__u32 mtu;           /* the longest IP packet the port sends (a VNIC's
+	                      * mtu, an uplink device's); 0: unknown */
+	__u32 pad;
 };
 
-/* vw_fdb: (switch, VID, MAC) -> where a frame to that MAC goes */
+/* vw_fdb: (switch, VID, MAC) -> where a frame to that MAC goes.  The key
+ * (switch, VW_FAST_VID_UPLINK, 00:00:00:00:00:00) is the switch's uplink,
+ * where a VNIC's unknown unicast goes (SPEC §3); none: such a frame is
+ * dropped, as on an etherstub */
+#define VW_FAST_VID_UPLINK 0xffff
 struct vw_fast_fdb_key {
 	__u32 sw;
 	__u16 vid;
@@ -52,19 +66,27 @@ struct vw_fast_fdb_key {
                                  * host end: bpf_redirect_peer */
 #define VW_FAST_FDB_SLOW   0x2  /* the destination needs userspace (maxbw, a
                                  * capture...): frames to it take the slow path */
+#define VW_FAST_FDB_SAMENS 0x4  /* a VNIC whose zone end is in the daemon's
+                                 * namespace: bpf_redirect to its host end's
+                                 * egress (bpf_redirect_peer needs another
+                                 * namespace) */
 
 struct vw_fast_fdb_val {
 	__u32 ifindex;
 	__u32 slot;          /* the destination's counters in vw_stats */
 	__u16 flags;         /* VW_FAST_FDB_* */
 	__u16 pad;
+	__u32 mtu;           /* the longest IP packet the destination takes; a
+	                      * port that may send longer ones (vw_fast_port.mtu)
+	                      * goes to the slow path, which drops them one by
+	                      * one and counts them; 0: not checked (an uplink) */
 };
 
 enum vw_fast_drop {
 	VW_FAST_DROP_TAGGED,  /* a tagged frame from a VNIC (SPEC §3) */
-	VW_FAST_DROP_VLAN,    /* from an uplink: not 802.1Q, or a tag inside the tag */
 	VW_FAST_DROP_RUNT,    /* shorter than its Ethernet (and 802.1Q) header */
 	VW_FAST_DROP_HELPER,  /* bpf_skb_vlan_push or _pop failed */
+	VW_FAST_DROP_UNKNOWN, /* unknown unicast from a VNIC of a switch with no uplink */
 	VW_FAST_DROP_MAX
 };
 
@@ -74,7 +96,8 @@ struct vw_fast_stats {
 	__u64 rx_fast_bytes;
 	__u64 tx_fast_frames;  /* frames the fast path delivered to the port */
 	__u64 tx_fast_bytes;
-	__u64 slow_frames;     /* frames the port sent that went to the slow path */
+	__u64 slow_frames;     /* frames the port sent that went to the slow path
+	                        * (counted again there: not added to the totals) */
 	__u64 slow_bytes;
 	__u64 drops[VW_FAST_DROP_MAX];
 };
@@ -87,6 +110,7 @@ enum vw_fast_how {
 	VW_FAST_HOW_UPLINK,  /* bpf_redirect to an uplink */
 	VW_FAST_HOW_SLOW,    /* to the slow path (redirect, or TC_ACT_OK) */
 	VW_FAST_HOW_DROP,
+	VW_FAST_HOW_CHAN,    /* from a slow-path channel into its VNIC's zone */
 };
 
 struct vw_fast_decision {
