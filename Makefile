@@ -25,7 +25,8 @@ CTL_SRCS := $(filter-out control/vwired.c,$(wildcard control/*.c))
 CLI_COMMON := cli/output.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
-DP_OBJS  := $(DP_SRCS:%.c=$(B)/%.o)
+# the fast path's BPF object, built into the daemon as a byte array
+DP_OBJS  := $(DP_SRCS:%.c=$(B)/%.o) $(B)/bpf/vw_fast_obj.o
 OBJ_OBJS := $(OBJ_SRCS:%.c=$(B)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(B)/%.o)
 OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
@@ -54,11 +55,20 @@ $(B)/bpf/%.bpf.o: datapath/bpf/%.bpf.c
 	@mkdir -p $(dir $@)
 	$(BPF_CLANG) $(BPF_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The BPF object as C bytes (od, as xxd -i would), so the daemon carries
+# its programs and needs no file at run time
+$(B)/bpf/vw_fast_obj.c: $(B)/bpf/vw_fast.bpf.o
+	{ echo '/* generated from $< by the Makefile */'; \
+	  echo 'const unsigned char vw_fast_obj[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const unsigned long vw_fast_obj_len = sizeof(vw_fast_obj);'; } > $@.tmp && mv $@.tmp $@
+
 $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
 
 $(B)/vwadm: $(B)/cli/vwadm.o $(B)/cli/cmdout.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 	$(CC) $(CFLAGS) -o $@ $^
@@ -76,25 +86,24 @@ $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
 CLI_TEST_SRCS := cli/cmdout.c
 $(B)/tests/%: tests/unit/%.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(CLI_TEST_SRCS:%.c=$(B)/%.o) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_FLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_TEST)
+	$(CC) $(CFLAGS) $(TEST_FLAGS) -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
 
 # test_fastpath loads the fast path's object with libbpf
 FASTPATH_TESTS := $(B)/tests/test_fastpath $(B)/asan/tests/test_fastpath
 $(FASTPATH_TESTS): TEST_FLAGS = -DVW_FAST_OBJ='"$(abspath $(B))/bpf/vw_fast.bpf.o"'
-$(FASTPATH_TESTS): LDLIBS_TEST = $(LDLIBS_BPF)
 $(FASTPATH_TESTS): | $(BPF_OBJS)
 
 # The same unit tests under AddressSanitizer and UBSan.
 # Each source is compiled once for all of them.
 ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(OBS_SRCS) $(CTL_SRCS) $(CLI_TEST_SRCS)
-ASAN_OBJS := $(ASAN_SRCS:%.c=$(B)/asan/%.o)
+ASAN_OBJS := $(ASAN_SRCS:%.c=$(B)/asan/%.o) $(B)/bpf/vw_fast_obj.o
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -MMD -MP -c -o $@ $<
 
 $(B)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(TEST_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_TEST)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(TEST_FLAGS) -O1 -o $@ $^ $(LDLIBS_CMOCKA) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
 
 asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
 

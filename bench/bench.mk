@@ -5,7 +5,7 @@
 
 $(B)/bench/engine: bench/engine.c $(DP_OBJS) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL) $(LDLIBS_BPF)
 
 bench-engine: $(B)/bench/engine
 
@@ -54,7 +54,7 @@ bench-shaper: $(B)/bench/shaper
 # exporter thread to a UDP socket on 127.0.0.1; links what the unit tests do.
 $(B)/bench/ipfix: bench/ipfix.c $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL) $(LDLIBS_OBS)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
 
 bench-ipfix: $(B)/bench/ipfix
 

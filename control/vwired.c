@@ -26,6 +26,7 @@
 #include "observability/loop.h"
 #include "observability/metrics.h"
 #include "observability/mirror.h"
+#include "datapath/fastpath.h"
 #include "datapath/vswitch.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--force-state] [--workers N]\n"
 		   "              [--poll-us N] [--metrics ADDRESS:PORT] [--socket-group GROUP]\n"
-		   "              [--client-timeout SECONDS[,IDLE_SECONDS]]\n");
+		   "              [--client-timeout SECONDS[,IDLE_SECONDS]] [--fastpath=on|off]\n");
 }
 
 /* Every VNIC holds one descriptor per worker: take all the descriptors the
@@ -61,11 +62,12 @@ int main(int argc, char **argv)
 		{ "force-state", no_argument, NULL, 'F' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "client-timeout", required_argument, NULL, 'T' },
+		{ "fastpath", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
-	bool foreground = false, force_state = false;
+	bool foreground = false, force_state = false, fastpath = true;
 	int c, rc, nworkers = 0, ready[2] = { -1, -1 };
 	char err[512];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -109,6 +111,13 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			force_state = true;
+			break;
+		case 'B':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "vwired: invalid --fastpath '%s' (on or off)\n", optarg);
+				return 2;
+			}
+			fastpath = !strcmp(optarg, "on");
 			break;
 		case 'h':
 			usage(stdout);
@@ -180,6 +189,10 @@ int main(int argc, char **argv)
 		ctl_close();
 		return 1;
 	}
+	/* the kernel fast path, unless told not to or the kernel cannot */
+	if (fastpath && vw_fast_start(err, sizeof(err)) < 0)
+		fprintf(stderr, "vwired: kernel fast path off: %s; the userspace datapath switches every frame\n",
+			err);
 	vw_switch_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vw_switch_event_fd < 0) {
 		perror("vwired: eventfd");
@@ -224,6 +237,7 @@ int main(int argc, char **argv)
 	mirrors_destroy_all(); /* before the links it watches */
 	links_destroy_all();
 	vw_workers_stop();
+	vw_fast_stop();
 	nl_fini();
 	return rc ? 1 : 0;
 }

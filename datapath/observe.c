@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "datapath/fastpath.h"
 #include "datapath/observe.h"
 #include "datapath/rcu.h"
 
@@ -51,6 +52,7 @@ static int obs_replace(struct vw_port *port, struct vw_obs *add, struct vw_obs *
 		set->n = m;
 	}
 	vw_rcu_publish(&port->obs, set);
+	vw_fast_port_sync(port); /* an observed port takes the slow path */
 	if (!old && set)
 		__atomic_add_fetch(&vw_obs_ports, 1, __ATOMIC_RELEASE);
 	else if (old && !set)

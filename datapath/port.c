@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "datapath/fastpath.h"
 #include "datapath/port.h"
 #include "datapath/vswitch.h"
 
@@ -22,6 +23,7 @@ void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum)
 			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
 	vw_switch_stats_add(port, sum);
+	vw_fast_stats_add(port, sum);
 }
 
 int vw_port_steer(struct vw_port *port, int q)
@@ -53,4 +55,5 @@ void vw_port_hook_set(struct vw_port *port, int dir, struct vw_port_hook *h)
 	__atomic_store_n(&port->hook[dir], h, __ATOMIC_RELEASE);
 	if (dir == VW_HOOK_TX)
 		vw_switch_port_tx_changed(port);
+	vw_fast_port_sync(port); /* a hooked port's frames take the slow path */
 }

@@ -49,6 +49,7 @@ struct vw_shape;
 struct vw_flowtab;
 struct vw_obs_set;
 struct vw_protect;
+struct vw_fast_ref;
 
 /* Counters in the switch's terms: "rx" is what the switch received from the
  * port, "tx" what it delivered to the port. */
@@ -65,6 +66,9 @@ struct vw_port_stats {
 	uint64_t drop_restricted, drop_macspoof, drop_ipspoof, drop_dhcpspoof;
 	uint64_t drop_mtu;      /* longer than its own or a destination's MTU
 				 * allows: one per destination refused */
+	/* of rx_pkts and tx_pkts, the frames the kernel fast path switched
+	 * (datapath/fastpath.h); the rest took the userspace datapath */
+	uint64_t fast_rx_pkts, fast_tx_pkts;
 	/* last: vw_port_stats_sum() sums every field up to this one */
 	uint64_t drop_txerr;    /* the port could not take a frame sent to it */
 } __attribute__((aligned(64)));
@@ -158,6 +162,9 @@ struct vw_port {
 	 * vw_port_hook_set().  Here, after the fields the switch reads per
 	 * batch, so that those keep their cache lines. */
 	struct vw_port_hook *hook[2];
+	/* The port's kernel fast-path state (datapath/fastpath.h), NULL when
+	 * its frames all take the userspace datapath.  Control thread only. */
+	struct vw_fast_ref *fast;
 	/* stats[w]: what worker w counted for the port as a source (rx_*,
 	 * drop_*), plus the tx_* and drop_txerr of the port's past
 	 * attachments.  While the port is attached, its live tx counters are

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "datapath/fastpath.h"
 #include "datapath/pktparse.h"
 #include "datapath/port.h"
 #include "datapath/protect.h"
@@ -223,6 +224,7 @@ struct vw_protect *vw_protect_publish(struct vw_port *port, struct vw_protect *p
 	struct vw_protect *old = port->prot;
 
 	vw_rcu_publish(&port->prot, p);
+	vw_fast_port_sync(port); /* protection is checked in userspace */
 	if (old)
 		vw_rcu_synchronize();
 	return old;

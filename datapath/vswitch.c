@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datapath/fastpath.h"
 #include "datapath/flow.h"
 #include "datapath/gso.h"
 #include "datapath/observe.h"
@@ -564,6 +565,8 @@ static uint32_t port_id(const struct vw_switch *sw, const struct vw_port *port)
 	return id;
 }
 
+static uint32_t fast_ids; /* the last switch's fast_id */
+
 struct vw_switch *vw_switch_new(const char *name)
 {
 	struct vw_switch *sw = calloc(1, sizeof(*sw));
@@ -582,6 +585,7 @@ struct vw_switch *vw_switch_new(const char *name)
 	fdb->minlen = UINT32_MAX;
 	sw->free_id = NO_ID;
 	sw->fdb = fdb;
+	sw->fast_id = ++fast_ids ? fast_ids : ++fast_ids;
 	return sw;
 }
 
@@ -627,6 +631,7 @@ void vw_switch_set_mtu(struct vw_switch *sw, struct vw_port *port, uint32_t mtu)
 	__atomic_store_n(&port->mtu, mtu, __ATOMIC_RELEASE);
 	if (sw && port_id(sw, port) != NO_ID)
 		minlen_update(sw);
+	vw_fast_port_sync(port);
 }
 
 static int attach_uplink(struct vw_switch *sw, struct vw_port *port)
@@ -711,6 +716,7 @@ void vw_switch_detach(struct vw_switch *sw, struct vw_port *port)
 
 	if (id == NO_ID)
 		return;
+	vw_fast_port_del(port); /* out of the kernel's tables first */
 	r = &sw->rec[id];
 	if (port == sw->uplink) {
 		__atomic_store_n(&sw->fdb->uplink, NO_ID, __ATOMIC_RELEASE);
@@ -853,6 +859,7 @@ struct vw_flowtab *vw_switch_set_flows(struct vw_switch *sw, struct vw_port *por
 	 * that batch's counts */
 	vw_rcu_publish(&port->flows, ft);
 	__atomic_store_n(&sw->fdb->flowports, n, __ATOMIC_RELEASE);
+	vw_fast_port_sync(port); /* a port with flows takes the slow path */
 	if (old)
 		vw_rcu_synchronize();
 	return old;

@@ -45,6 +45,7 @@ struct vw_swrec;
 struct vw_switch {
 	char name[16];
 	struct vw_fdb *fdb; /* published table; atomic pointer */
+	uint32_t fast_id;   /* the switch's id in the kernel fast path's maps */
 	/* control thread only: */
 	struct vw_port **ports; /* the VNIC ports, in no particular order */
 	unsigned nports, cap;

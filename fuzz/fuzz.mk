@@ -20,14 +20,14 @@ $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-$(B)/fuzz/libvwire-fuzz.a: $(FUZZ_OBJS)
+$(B)/fuzz/libvwire-fuzz.a: $(FUZZ_OBJS) $(B)/bpf/vw_fast_obj.o
 	@rm -f $@
 	ar rcs $@ $^
 
 $(B)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(B)/fuzz/libvwire-fuzz.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(B)/fuzz/libvwire-fuzz.a \
-		$(LDLIBS_MNL) $(LDLIBS_OBS) -ldl
+		$(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF) -ldl
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -119,7 +119,10 @@ struct vw_link {
 	uint8_t mac[6];
 	enum vw_mactype mactype;
 	uint16_t vid;
-	struct vw_port *port;
+	struct vw_port *port;       /* its TAP: the face, or its slow-path channel */
+	char host_end[16];          /* with the kernel fast path: the host end of
+				     * its veth pair, whose peer is the face;
+				     * "": the face is the TAP */
 	struct vw_linkprops prop;   /* current values */
 	struct vw_linkprops saved;  /* persistent values */
 	int naddr;

@@ -234,6 +234,8 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 		nl_copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_LINK] && mnl_attr_get_payload_len(tb[IFLA_LINK]) == 4)
+		li->link = (int)mnl_attr_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_STATS64] && mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {
 		struct rtnl_link_stats64 st;
 
@@ -441,6 +443,89 @@ int nl_link_move(const char *from_zone, const char *ifname, const char *to_zone)
 		return fd;
 	ret = link_change(from_zone, ifname, set_netns, &fd);
 	close(fd);
+	return ret;
+}
+
+/* ---- veth pairs ---- */
+
+int nl_veth_create(const struct nl_veth *v)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *info, *data, *peer;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	int ret, fd = -1;
+
+	if (!ifname_ok(v->host) || !ifname_ok(v->name) || !v->mac)
+		return -EINVAL;
+	if (!zone_is_host(v->zone) && (fd = zone_open(v->zone)) < 0)
+		return fd;
+	ret = nl_open(NULL, &nl);
+	if (ret < 0)
+		goto out;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, v->host);
+	mnl_attr_put_u32(nlh, IFLA_MTU, 65535);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	peer = mnl_attr_nest_start(nlh, 1 /* VETH_INFO_PEER */);
+	((struct ifinfomsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg)))->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, v->name);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, v->mac);
+	if (v->mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
+	if (fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)fd);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	ret = nl_talk(nl, nlh, NULL, NULL);
+	mnl_socket_close(nl);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+struct plumbing {
+	uint32_t group;
+	const char *alias;
+};
+
+static void set_plumbing(struct nlmsghdr *nlh, const void *arg)
+{
+	const struct plumbing *p = arg;
+	struct nlattr *af, *in6;
+
+	mnl_attr_put_u32(nlh, IFLA_GROUP, p->group);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, p->alias);
+	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	in6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, af);
+}
+
+int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias)
+{
+	struct plumbing p = { group, alias };
+
+	return link_change(NULL, ifname, set_plumbing, &p);
+}
+
+int nl_link_del(const char *zone, const char *ifname)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	int ret;
+
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	ret = nl_open(zone, &nl);
+	if (ret < 0)
+		return ret;
+	ret = nl_talk(nl, nl_link_msg(buf, RTM_DELLINK, 0, ifname), NULL, NULL);
+	mnl_socket_close(nl);
 	return ret;
 }
 

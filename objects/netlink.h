@@ -52,6 +52,28 @@ int nl_link_retire(const char *zone, const char *ifname, const struct nl_retire 
 /* Deletes every link of the group in the zone; 0 when there is none. */
 int nl_link_del_group(const char *zone, uint32_t group);
 
+/*
+ * A veth pair (a VNIC's face with the kernel fast path, datapath/fastpath.h):
+ * the host end in the daemon's namespace, down, with the largest MTU (frames
+ * of any VNIC MTU cross it); the peer, named name, with mac and mtu (0: the
+ * default) in zone, down.  Either both ends exist afterwards or neither.
+ */
+struct nl_veth {
+	const char *host;   /* the host end's name */
+	const char *name;   /* the zone end's name */
+	const char *zone;   /* NULL or "": the daemon's namespace */
+	const uint8_t *mac; /* the zone end's address */
+	unsigned mtu;       /* the zone end's MTU; 0: the default */
+};
+int nl_veth_create(const struct nl_veth *v);
+/* Marks a device of the daemon's own plumbing in its namespace (a veth
+ * host end, a slow-path TAP): a netdev group and an alias, so that `ip link`
+ * says what it is, and no IPv6 address generated (addrgenmode none; set
+ * while it is down), so its stack sends nothing of its own on it. */
+int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias);
+/* Deletes the link (both ends of a veth pair). */
+int nl_link_del(const char *zone, const char *ifname);
+
 struct nl_link_info {
 	char name[16];
 	int ifindex;
@@ -61,6 +83,8 @@ struct nl_link_info {
 	uint8_t mac[6];
 	bool loopback;
 	uint64_t tx_dropped; /* frames the device could not send (IFLA_STATS64) */
+	int link;            /* IFLA_LINK: a veth end's peer's ifindex (in the
+			      * peer's namespace); 0: none */
 };
 /* Calls fn for every link of the zone; stops and returns fn's value if it
  * returns non-zero. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datapath/fastpath.h"
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
@@ -89,6 +90,14 @@ static struct vw_link *phys_adopt(const char *name, char *err, size_t errlen, in
 	}
 	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port_in(l->uplink, phys_workers(name)))) {
 		ERR("%s: cannot attach: %s", name, strerror(-*rc));
+		vw_switch_detach(l->sw, l->uplink);
+		goto fail;
+	}
+	/* the kernel fast path switches what needs nothing more between the
+	 * phys and its VNICs */
+	if ((*rc = vw_fast_uplink_add(l->uplink, li.ifindex, li.mtu))) {
+		ERR("%s: cannot attach the kernel fast path: %s", name, strerror(-*rc));
+		vw_worker_del_port(l->uplink);
 		vw_switch_detach(l->sw, l->uplink);
 		goto fail;
 	}

@@ -1,11 +1,15 @@
 /*
  * VNICs (a link class, objects/link.h).
  *
- * A VNIC is a TAP device (its Linux face) plus a port on the virtual switch
- * of the link it is over.  Creating one goes: TAP in the host namespace,
- * switch port attached, polled by a worker, then moved to its zone and set
- * up.  Deleting runs the same steps backwards, and every failure on the way
- * in undoes what was done, so a failed command changes nothing.
+ * A VNIC is a Linux face in its zone plus a port on the virtual switch of
+ * the link it is over.  Without the kernel fast path the face is a TAP
+ * device, which is the port: created in the daemon's namespace, attached,
+ * polled by a worker, then moved to its zone and set up.  With it
+ * (datapath/fastpath.h) the face is the zone end of a veth pair, created
+ * in the zone, and the port is a TAP that stays in the daemon's namespace
+ * as the VNIC's slow-path channel (see fast_face_open).  Deleting runs the
+ * same steps backwards, and every failure on the way in undoes what was
+ * done, so a failed command changes nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
+#include "datapath/fastpath.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
 #include "objects/linkclass.h"
 #include "objects/netlink.h"
+#include "objects/netns.h"
 
 extern const struct vw_link_class vnic_class;
 
@@ -91,6 +99,97 @@ static void vnic_unplumb(struct vw_link *l)
 	vw_switch_detach(l->over->sw, l->port);
 	vw_port_destroy(l->port); /* closing the TAP removes its device */
 	l->port = NULL;
+	if (*l->host_end)
+		nl_link_del(NULL, l->host_end); /* and its peer, the face */
+}
+
+/*
+ * ---- the fast path's face ----
+ *
+ * The zone end of a veth pair carries the VNIC's name, MAC and MTU in its
+ * zone; the host end (vwhN) and the slow-path channel (vwcN, a TAP with
+ * the VNIC's MAC, read and written by the workers as a TAP face is) stay in
+ * the daemon's namespace, where the fast path's program runs on both (and
+ * where bpf_redirect_peer needs them: in the same namespace as the phys
+ * uplinks).  Both are in netdev group VW_FACE_GROUP (`ip link show group
+ * 30327`), with an alias naming their VNIC, and without IPv6 addresses, so
+ * that their stacks never send a frame of their own.
+ */
+#define VW_FACE_GROUP 0x7677 /* "vw" */
+
+static unsigned face_seq;
+
+/* Group, alias, no address; a multi-queue TAP's qdisc away (vnic_face_up
+ * says why); up. */
+static int plumbing_up(const char *dev, const char *what, const struct vw_link *l, bool tap, int nq)
+{
+	char alias[96];
+	int rc;
+
+	snprintf(alias, sizeof(alias), "vwire VNIC %s: %s", l->name, what);
+	if ((rc = nl_link_plumbing(dev, VW_FACE_GROUP, alias)) < 0 ||
+	    (tap && nq > 1 && (rc = nl_qdisc_noqueue(NULL, dev)) < 0))
+		return rc;
+	return nl_link_set_up(NULL, dev, true);
+}
+
+/* The channel and the veth pair, the face already in zone; the port (the
+ * channel) or NULL with *rcp and err set. */
+static struct vw_port *fast_face_open(struct vw_link *l, const char *zone, char *err, size_t errlen, int *rcp)
+{
+	char chan[16], host[16];
+	struct vw_port *port;
+	int rc;
+
+	do {
+		face_seq++;
+		snprintf(chan, sizeof(chan), "vwc%u", face_seq);
+		snprintf(host, sizeof(host), "vwh%u", face_seq);
+	} while (if_nametoindex(chan) || if_nametoindex(host));
+	port = vw_tap_open(chan, l->mac, vw_workers_count(), &rc);
+	if (!port) {
+		ERR("%s: cannot create its slow-path TAP %s: %s", l->name, chan, strerror(-rc));
+		*rcp = rc;
+		return NULL;
+	}
+	rc = plumbing_up(chan, "slow path", l, true, port->nq);
+	if (rc < 0) {
+		ERR("%s: cannot set up its slow-path TAP %s: %s", l->name, chan, strerror(-rc));
+		goto fail_port;
+	}
+	rc = nl_veth_create(&(struct nl_veth){ .host = host, .name = l->name, .zone = zone, .mac = l->mac,
+					       .mtu = l->prop.mtu });
+	if (rc < 0) {
+		ERR("%s: cannot create its veth pair%s%s: %s", l->name, *zone ? " in zone " : "", zone,
+		    strerror(-rc));
+		goto fail_port;
+	}
+	strcpy(l->host_end, host);
+	rc = plumbing_up(host, "host end", l, false, 0);
+	if (rc < 0) {
+		ERR("%s: cannot set up its host end %s: %s", l->name, host, strerror(-rc));
+		nl_link_del(NULL, host);
+		*l->host_end = '\0';
+		goto fail_port;
+	}
+	return port;
+fail_port:
+	vw_port_destroy(port);
+	*rcp = rc;
+	return NULL;
+}
+
+/* The switch port is attached: the fast path takes the VNIC's frames. */
+static int fast_face_enter(struct vw_link *l, const char *zone, char *err, size_t errlen)
+{
+	int host = *l->host_end ? nl_link_index(NULL, l->host_end) : 0, rc;
+
+	if (!*l->host_end)
+		return 0;
+	rc = host < 0 ? host : vw_fast_vnic_add(l->port, host, zone_is_host(zone));
+	if (rc < 0)
+		ERR("%s: cannot enter the kernel fast path: %s", l->name, strerror(-rc));
+	return rc;
 }
 
 
@@ -104,7 +203,7 @@ static int vnic_face_up(struct vw_link *l, char *err, size_t errlen)
 {
 	int rc = 0;
 
-	if (l->port->nq > 1 && (rc = nl_qdisc_noqueue(l->prop.zone, l->name)) < 0) {
+	if (!*l->host_end && l->port->nq > 1 && (rc = nl_qdisc_noqueue(l->prop.zone, l->name)) < 0) {
 		ERR("%s: cannot remove its queueing discipline: %s", l->name, strerror(-rc));
 		return rc;
 	}
@@ -169,10 +268,16 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		rc = -EEXIST;
 		goto fail_free;
 	}
-	l->port = vw_tap_open(l->name, l->mac, vw_workers_count(), &rc);
-	if (!l->port) {
-		ERR("%s: cannot create TAP device: %s", s->name, strerror(-rc));
-		goto fail_free;
+	if (vw_fast_enabled()) {
+		l->port = fast_face_open(l, s->props.zone, err, errlen, &rc);
+		if (!l->port)
+			goto fail_free;
+	} else {
+		l->port = vw_tap_open(l->name, l->mac, vw_workers_count(), &rc);
+		if (!l->port) {
+			ERR("%s: cannot create TAP device: %s", s->name, strerror(-rc));
+			goto fail_free;
+		}
 	}
 	l->port->vid = l->vid;
 	l->port->mtu = l->prop.mtu ? l->prop.mtu : 1500; /* the switch enforces it */
@@ -187,7 +292,13 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		vw_switch_detach(over->sw, l->port);
 		goto fail_port;
 	}
-	if (*s->props.zone) {
+	rc = fast_face_enter(l, s->props.zone, err, errlen);
+	if (rc < 0)
+		goto fail_plumb;
+	if (*s->props.zone && *l->host_end) { /* the fast face is there already */
+		strcpy(l->prop.zone, s->props.zone);
+		strcpy(l->saved.zone, s->props.zone);
+	} else if (*s->props.zone) {
 		rc = nl_link_move(NULL, l->name, s->props.zone);
 		if (rc < 0) {
 			ERR("%s: cannot move to zone '%s': %s", s->name, s->props.zone, strerror(-rc));
@@ -235,6 +346,8 @@ fail_plumb:
 	goto fail_free;
 fail_port:
 	vw_port_destroy(l->port);
+	if (*l->host_end)
+		nl_link_del(NULL, l->host_end);
 fail_free:
 	free(l);
 fail_phys:
@@ -263,6 +376,7 @@ struct vnic_grave {
 	struct vnic_grave *next;
 	struct vw_port *port;
 	char zone[VW_ZONENAME_MAX + 1];
+	bool chan; /* the port is a slow-path channel, retired in the daemon's namespace */
 };
 
 static struct vnic_grave *graves;
@@ -275,22 +389,34 @@ static uint32_t grave_group(void)
 	return 0x76770000u | ((uint32_t)getpid() & 0xffff);
 }
 
-static void vnic_retire(struct vw_port *port, const char *zone)
+/* Takes a device down, out of the way (a name no vwire link can have: it
+ * starts with '_', unique per daemon and retirement) and into the group. */
+static int retire_dev(const char *zone, const char *name)
 {
-	struct vnic_grave *g = calloc(1, sizeof(*g));
 	struct nl_retire r = { .group = grave_group() };
 
-	/* a name no vwire link can have (it starts with '_'), unique per
-	 * daemon and retirement */
 	snprintf(r.newname, sizeof(r.newname), "_vw%06x%06x", (unsigned)getpid() & 0xffffff,
 		 ++grave_seq & 0xffffff);
-	if (!g || nl_link_retire(zone, port->name, &r) < 0) {
+	return nl_link_retire(zone, name, &r);
+}
+
+/* The VNIC's face (with the fast path, its veth pair goes with it) and
+ * its port's TAP; both the slow way should retiring fail. */
+static void vnic_retire(struct vw_link *l)
+{
+	struct vnic_grave *g = calloc(1, sizeof(*g));
+	bool chan = *l->host_end != '\0';
+
+	if (!g || retire_dev(l->prop.zone, l->name) < 0 || (chan && retire_dev(NULL, l->port->name) < 0)) {
 		free(g);
-		vw_port_destroy(port); /* the slow way: unregistered as it closes */
+		if (chan)
+			nl_link_del(NULL, l->host_end);
+		vw_port_destroy(l->port); /* unregistered as it closes */
 		return;
 	}
-	g->port = port;
-	snprintf(g->zone, sizeof(g->zone), "%s", zone);
+	g->port = l->port;
+	g->chan = chan;
+	snprintf(g->zone, sizeof(g->zone), "%s", l->prop.zone);
 	g->next = graves;
 	graves = g;
 	if (!ngraves++)
@@ -305,12 +431,17 @@ void vnic_reap(void)
 
 	/* one batch per zone; should one fail, closing the fds below still
 	 * removes those faces, one by one */
+	bool chans = false;
+
 	for (g = graves; g; g = g->next) {
 		for (e = graves; e != g && strcmp(e->zone, g->zone); e = e->next)
 			;
 		if (e == g)
 			nl_link_del_group(g->zone, grave_group());
+		chans |= g->chan && *g->zone;
 	}
+	if (chans) /* the channels, in the daemon's namespace */
+		nl_link_del_group(NULL, grave_group());
 	while ((g = graves)) {
 		graves = g->next;
 		vw_port_destroy(g->port);
@@ -350,7 +481,7 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(over->sw, l->port);
-	vnic_retire(l->port, l->prop.zone);
+	vnic_retire(l);
 	l->port = NULL;
 	over->nvnics--;
 	link_release(over);
@@ -374,6 +505,8 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 		return rc;
 	}
 	snprintf(l->prop.zone, sizeof(l->prop.zone), "%s", zone);
+	if (l->port)
+		vw_fast_vnic_samens(l->port, zone_is_host(zone));
 	rc = vnic_face_up(l, err, errlen);
 	if (rc < 0)
 		return rc;
