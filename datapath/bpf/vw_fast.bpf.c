@@ -143,6 +143,43 @@ static __always_inline void count_fast(struct vw_fast_stats *st, const struct vw
 	}
 }
 
+/*
+ * The longest IP packet the frame carries, its L2 header being l2 bytes:
+ * its own length, or for a super-frame (GSO) its segments' (IP and TCP or
+ * UDP headers plus gso_size), what datapath/vswitch.c checks against a
+ * port's MTU.  A header it cannot read counts as the whole frame.
+ */
+static __always_inline __u32 ip_len(struct __sk_buff *skb, __u32 l2)
+{
+	__u32 len = skb->len - l2, gso = skb->gso_size, iph, l4;
+	__u8 b[10];
+
+	if (!gso || bpf_skb_load_bytes(skb, l2, b, sizeof(b)) < 0)
+		return len;
+	if (b[0] >> 4 == 4)
+		iph = (b[0] & 0xf) * 4, l4 = b[9];
+	else if (b[0] >> 4 == 6)
+		iph = 40, l4 = b[6];
+	else
+		return len;
+	if (l4 == 17) {
+		l4 = 8;
+	} else if (l4 == 6) {
+		if (bpf_skb_load_bytes(skb, l2 + iph + 12, b, 1) < 0)
+			return len;
+		l4 = (b[0] >> 4) * 4;
+	} else {
+		return len;
+	}
+	return iph + l4 + gso < len ? iph + l4 + gso : len;
+}
+
+/* Longer than mtu allows (0: not checked): the slow path drops it, counted */
+static __always_inline int too_long(struct __sk_buff *skb, __u32 l2, __u32 mtu)
+{
+	return mtu && ip_len(skb, l2) > mtu;
+}
+
 /* Into a VNIC's zone: from the other side of its veth pair, unless its zone
  * end is in this namespace (then through the host end's egress) */
 static __always_inline int to_vnic(const struct vw_fast_fdb_val *to, __u16 vid)
@@ -175,7 +212,7 @@ static __always_inline int from_vnic(struct __sk_buff *skb, const struct vw_fast
 			return drop(st, VW_FAST_DROP_UNKNOWN);
 	}
 	if ((to->flags & VW_FAST_FDB_SLOW) || to->ifindex == skb->ingress_ifindex ||
-	    (to->mtu && in->mtu > to->mtu))
+	    too_long(skb, ETH_HLEN, to->mtu && to->mtu < in->mtu ? to->mtu : in->mtu))
 		return to_slow(skb, in, st);
 	if (to->flags & VW_FAST_FDB_UPLINK) {
 		if (in->vid && bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), in->vid))
@@ -203,6 +240,7 @@ static __always_inline const struct vw_fast_fdb_val *uplink_target(struct __sk_b
 	struct vw_fast_fdb_key key = { .sw = in->sw };
 	const struct vw_fast_fdb_val *to;
 	struct eth_tag eth;
+	__u32 l2 = ETH_HLEN;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
 		return 0;
@@ -216,6 +254,7 @@ static __always_inline const struct vw_fast_fdb_val *uplink_target(struct __sk_b
 			return 0;
 		key.vid = bpf_ntohs(eth.tci) & 0xfff;
 		*tagged = 1;
+		l2 += 4;
 	} else if (is_vlan(eth.proto)) {
 		return 0;
 	}
@@ -223,7 +262,7 @@ static __always_inline const struct vw_fast_fdb_val *uplink_target(struct __sk_b
 		return 0;
 	__builtin_memcpy(key.mac, eth.dst, ETH_ALEN);
 	to = bpf_map_lookup_elem(&vw_fdb, &key);
-	if (!to || (to->flags & (VW_FAST_FDB_SLOW | VW_FAST_FDB_UPLINK)) || (to->mtu && in->mtu > to->mtu))
+	if (!to || (to->flags & (VW_FAST_FDB_SLOW | VW_FAST_FDB_UPLINK)) || too_long(skb, l2, to->mtu))
 		return 0;
 	*vid = key.vid;
 	return to;
