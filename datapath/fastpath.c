@@ -36,6 +36,7 @@ struct vw_fast_ref {
 
 static struct {
 	bool on;
+	bool quiet; /* libbpf's warnings are expected (a clsact already there) */
 	struct bpf_object *obj;
 	int prog_tc, prog_sock;
 	int ports, fdb, stats;
@@ -46,7 +47,7 @@ static struct {
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level > LIBBPF_WARN)
+	if (level > LIBBPF_WARN || fp.quiet)
 		return 0;
 	fputs("vwired: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
@@ -131,8 +132,11 @@ static int tc_attach(int ifindex)
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO, .prog_fd = fp.prog_tc,
 		    .flags = BPF_TC_F_REPLACE);
-	int rc = bpf_tc_hook_create(&hook);
+	int rc;
 
+	fp.quiet = true; /* a phys device may have its clsact qdisc already */
+	rc = bpf_tc_hook_create(&hook);
+	fp.quiet = false;
 	if (rc && rc != -EEXIST)
 		return rc;
 	return bpf_tc_attach(&hook, &opts);
@@ -173,10 +177,12 @@ static void slot_give(uint32_t slot)
 /* ---- the maps' entries of a port ---- */
 
 /* What only the userspace datapath does for a port today: shaping (its
- * hooks), flows, captures, mirrors and meters, link protection */
+ * hooks), flows, captures, mirrors and meters, link protection, and what
+ * a backend asks for (an uplink sending without offloads) */
 static bool needs_slow(const struct vw_port *port)
 {
-	return port->hook[VW_HOOK_RX] || port->hook[VW_HOOK_TX] || port->flows || port->obs || port->prot;
+	return port->hook[VW_HOOK_RX] || port->hook[VW_HOOK_TX] || port->flows || port->obs || port->prot ||
+	       port->slow_only;
 }
 
 static uint32_t sw_id(const struct vw_port *port)

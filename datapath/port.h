@@ -129,6 +129,10 @@ struct vw_port {
 	 * which way "sent" is for shaping and observation; never a choice of
 	 * backend, whose ops alone say how frames are read and written. */
 	bool uplink;
+	/* The backend must see every frame to and from the port (an uplink
+	 * that segments and checksums in software): never on the kernel
+	 * fast path.  Set when the port is opened. */
+	bool slow_only;
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */

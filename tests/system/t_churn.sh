@@ -96,7 +96,7 @@ check "its address again" vwadm create-addr -a 10.200.7.13/24 vwtc12
 wait_ping 10 ${ZONES[0]} 10.200.7.13
 reaped "the old face of vwtc12 unregistered within 2 s"
 expect_eq "one vwtc12 in the zone" "vwtc12" \
-	"$(ip -n ${ZONES[1]} -o link show | awk -F': ' '{ print $2 }' | grep '^vwtc' || true)"
+	"$(ip -n ${ZONES[1]} -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^vwtc' || true)"
 check "delete vwtc12" vwadm delete-vnic vwtc12
 # the next vwtc12 has another MAC for the same address: forget this one
 ip -n ${ZONES[0]} neigh flush dev vwtckeep
@@ -111,7 +111,7 @@ expect_eq "show-vnic lists $N + 1 VNICs" $((N + 1)) "$(vwadm show-vnic -p -o lin
 expect_eq "$N VNIC devices vwtc0..vwtc$((N - 1)) exist (host and zones)" $N "$(vnic_devices | wc -l)"
 expect_eq "the zone ${ZONES[1]} holds its share" \
 	"$(for ((i = 0; i < N; i++)); do ((i % 3 == 0 && i / 3 % 3 == 1)) && echo vwtc$i; done | sort)" \
-	"$(ip -n ${ZONES[1]} -o link show | awk -F': ' '{ print $2 }' | grep '^vwtc[0-9]' | sort)"
+	"$(ip -n ${ZONES[1]} -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^vwtc[0-9]' | sort)"
 expect_eq "etherstub counts $N + 1 VNICs" $((N + 1)) "$(vwadm show-etherstub -p -o vnics $STUB)"
 wait_ping 10 ${ZONES[0]} 10.200.7.13
 for ((i = N - 1; i >= 0; i--)); do
