@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = NULL;
 	bool foreground = false, force_state = false, fastpath = true;
-	int c, rc, nworkers = 0, ready[2] = { -1, -1 };
+	int c, rc, adopt, nworkers = 0, ready[2] = { -1, -1 };
 	char err[512];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t stop;
@@ -189,10 +189,14 @@ int main(int argc, char **argv)
 		ctl_close();
 		return 1;
 	}
-	/* the kernel fast path, unless told not to or the kernel cannot */
-	if (fastpath && vw_fast_start(err, sizeof(err)) < 0)
+	/* the kernel fast path, unless told not to or the kernel cannot; it
+	 * takes over what an earlier daemon left switching */
+	adopt = vnic_adopt_scan();
+	if (fastpath && vw_fast_start(adopt, err, sizeof(err)) < 0)
 		fprintf(stderr, "vwired: kernel fast path off: %s; the userspace datapath switches every frame\n",
 			err);
+	if (!vw_fast_enabled())
+		vnic_adopt_done(); /* TAP faces take over nothing */
 	vw_switch_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vw_switch_event_fd < 0) {
 		perror("vwired: eventfd");
@@ -216,6 +220,7 @@ int main(int argc, char **argv)
 		nl_fini();
 		return 1;
 	}
+	vnic_adopt_done();
 	if (!foreground) {
 		int null = open("/dev/null", O_RDWR);
 
@@ -235,6 +240,7 @@ int main(int argc, char **argv)
 	capture_stop_all();
 	ctl_close();
 	mirrors_destroy_all(); /* before the links it watches */
+	vw_fast_leave(); /* the fast path's faces and programs stay, switching */
 	links_destroy_all();
 	vw_workers_stop();
 	vw_fast_stop();

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,8 +24,9 @@ extern const unsigned long vw_fast_obj_len;
 #define TC_HANDLE 0x7677
 #define TC_PRIO 1
 
-/* A port's fast-path state (port->fast) */
+/* A port's fast-path state (port->fast), on the list of them all */
 struct vw_fast_ref {
+	struct vw_fast_ref *next;
 	int ifindex;   /* where its frames come in: a VNIC's host end, the uplink */
 	int chan;      /* a VNIC's channel (its TAP); 0 for an uplink */
 	uint32_t slot; /* its counters in vw_stats */
@@ -36,6 +38,8 @@ struct vw_fast_ref {
 
 static struct {
 	bool on;
+	bool leaving; /* vw_fast_leave() */
+	struct vw_fast_ref *refs;
 	bool quiet; /* libbpf's warnings are expected (a clsact already there) */
 	struct bpf_object *obj;
 	int prog_tc, prog_sock;
@@ -72,7 +76,51 @@ static int prog_fd(const char *name)
 	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
-int vw_fast_start(char *why, size_t whylen)
+/*
+ * The maps of the program at TC ingress of ifindex, as our object's maps
+ * if they are laid out as ours are (an older daemon's may not be: then the
+ * next daemon starts with new ones, and its VNICs' traffic stops for the
+ * moment it takes to write them).
+ */
+static void maps_take_over(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+	struct bpf_prog_info pi = { 0 };
+	uint32_t ids[16], len = sizeof(pi), i;
+	int pfd, taken = 0;
+
+	fp.quiet = true;
+	if (bpf_tc_query(&hook, &opts) || (pfd = bpf_prog_get_fd_by_id(opts.prog_id)) < 0) {
+		fp.quiet = false;
+		return;
+	}
+	fp.quiet = false;
+	pi.nr_map_ids = 16;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(pfd, &pi, &len) == 0)
+		for (i = 0; i < pi.nr_map_ids && i < 16; i++) {
+			struct bpf_map_info mi = { 0 };
+			uint32_t mlen = sizeof(mi);
+			int mfd = bpf_map_get_fd_by_id(ids[i]);
+			struct bpf_map *m;
+
+			if (mfd < 0)
+				continue;
+			if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
+			    (m = bpf_object__find_map_by_name(fp.obj, mi.name)) && strcmp(mi.name, "vw_last") &&
+			    mi.type == bpf_map__type(m) && mi.key_size == bpf_map__key_size(m) &&
+			    mi.value_size == bpf_map__value_size(m) && mi.max_entries == bpf_map__max_entries(m) &&
+			    bpf_map__reuse_fd(m, mfd) == 0)
+				taken++;
+			close(mfd);
+		}
+	close(pfd);
+	if (taken)
+		fprintf(stderr, "vwired: kernel fast path: took over the maps an earlier daemon left (%d)\n", taken);
+}
+
+int vw_fast_start(int adopt_ifindex, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "vw_fast");
 	int rc;
@@ -92,6 +140,8 @@ int vw_fast_start(char *why, size_t whylen)
 		snprintf(why, whylen, "cannot open the fast path's programs: %s", strerror(-rc));
 		goto fail;
 	}
+	if (adopt_ifindex > 0)
+		maps_take_over(adopt_ifindex);
 	rc = bpf_object__load(fp.obj);
 	if (rc) {
 		snprintf(why, whylen, "the kernel refused the fast path's programs (no BPF here?): %s", strerror(-rc));
@@ -109,6 +159,7 @@ int vw_fast_start(char *why, size_t whylen)
 	}
 	memset(fp.slot_used, 0, sizeof(fp.slot_used));
 	fp.on = true;
+	fp.leaving = false;
 	return 0;
 fail:
 	vw_fast_stop();
@@ -260,23 +311,22 @@ static int port_add(struct vw_port *port, struct vw_fast_ref *r, unsigned mtu)
 		return rc;
 	r->key.sw = sw_id(port);
 	port->fast = r;
+	r->next = fp.refs;
+	fp.refs = r;
 	rc = entries_put(port, mtu);
 	if (!rc)
 		rc = tc_attach(r->ifindex);
 	if (!rc && r->chan)
 		rc = tc_attach(r->chan);
-	if (rc) {
-		entries_del(r);
-		slot_give(r->slot);
-		port->fast = NULL;
-	}
+	if (rc)
+		vw_fast_port_del(port);
 	return rc;
 }
 
 int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens)
 {
 	struct vw_fast_ref *r;
-	int chan = (int)if_nametoindex(port->name), rc;
+	int chan = (int)if_nametoindex(port->name);
 
 	if (!fp.on)
 		return 0;
@@ -288,10 +338,7 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens)
 	*r = (struct vw_fast_ref){ .ifindex = host_ifindex, .chan = chan, .kind = VW_FAST_VNIC, .samens = samens };
 	r->key.vid = port->vid;
 	memcpy(r->key.mac, port->mac, 6);
-	rc = port_add(port, r, port_mtu(port, 1500));
-	if (rc)
-		free(r);
-	return rc;
+	return port_add(port, r, port_mtu(port, 1500));
 }
 
 int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
@@ -299,8 +346,10 @@ int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
 	struct vw_fast_ref *r;
 	int rc;
 
-	if (!fp.on)
+	if (!fp.on) {
+		tc_detach(ifindex);
 		return 0;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -312,17 +361,23 @@ int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
 		rc = -errno;
 		vw_fast_port_del(port);
 	}
-	if (rc && port->fast != r)
-		free(r);
 	return rc;
 }
 
 void vw_fast_port_del(struct vw_port *port)
 {
-	struct vw_fast_ref *r = port->fast;
+	struct vw_fast_ref *r = port->fast, **p;
 
 	if (!r)
 		return;
+	for (p = &fp.refs; *p != r; p = &(*p)->next)
+		;
+	*p = r->next;
+	if (fp.leaving) { /* the kernel goes on switching */
+		port->fast = NULL;
+		free(r);
+		return;
+	}
 	entries_del(r);
 	if (r->kind == VW_FAST_UPLINK) {
 		int none = 0;
@@ -334,6 +389,44 @@ void vw_fast_port_del(struct vw_port *port)
 	slot_give(r->slot);
 	port->fast = NULL;
 	free(r);
+}
+
+void vw_fast_leave(void)
+{
+	fp.leaving = true;
+}
+
+/* Is key (of vw_ports or, with fdb, of vw_fdb) one of our ports'? */
+static bool ours(const void *key, bool fdb)
+{
+	const struct vw_fast_ref *r;
+
+	for (r = fp.refs; r; r = r->next)
+		if (fdb ? !memcmp(key, &r->key, sizeof(r->key))
+			: *(const uint32_t *)key == (uint32_t)r->ifindex || *(const uint32_t *)key == (uint32_t)r->chan)
+			return true;
+	return false;
+}
+
+static void purge(int map, size_t keylen, bool fdb)
+{
+	uint8_t cur[sizeof(struct vw_fast_fdb_key)], prev[sizeof(cur)];
+	bool have_prev = false;
+
+	while (bpf_map_get_next_key(map, have_prev ? prev : NULL, cur) == 0) {
+		if (!ours(cur, fdb) && bpf_map_delete_elem(map, cur) == 0)
+			continue; /* on from prev: cur is gone */
+		memcpy(prev, cur, keylen);
+		have_prev = true;
+	}
+}
+
+void vw_fast_purge(void)
+{
+	if (!fp.on)
+		return;
+	purge(fp.fdb, sizeof(struct vw_fast_fdb_key), true);
+	purge(fp.ports, sizeof(uint32_t), false);
 }
 
 void vw_fast_port_sync(struct vw_port *port)

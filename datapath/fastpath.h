@@ -27,11 +27,19 @@
 #include <stddef.h>
 #include "datapath/port.h"
 
-/* Loads the programs and creates their maps; 0, or -errno with why set (the
- * daemon says so once and runs the userspace datapath alone). */
-int vw_fast_start(char *why, size_t whylen);
+/* Loads the programs; 0, or -errno with why set (the daemon says so once
+ * and runs the userspace datapath alone).  With adopt_ifindex (a VNIC host
+ * end an earlier daemon left), its program's maps are taken over rather
+ * than made: they go on switching while the new daemon rewrites them. */
+int vw_fast_start(int adopt_ifindex, char *why, size_t whylen);
 void vw_fast_stop(void);
 bool vw_fast_enabled(void);
+/* The daemon is exiting: ports leave the datapath without leaving the
+ * kernel (maps, programs and the uplinks' filters stay and switch on). */
+void vw_fast_leave(void);
+/* Removes from the maps what no port of this daemon wrote (what an
+ * earlier daemon left for VNICs that are gone). */
+void vw_fast_purge(void);
 
 /* A VNIC's port (its channel, a TAP already attached to its switch) with
  * its veth host end host_ifindex; samens: the zone end is in the daemon's
@@ -41,7 +49,8 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens);
 /* The VNIC's zone end moved into (samens) or out of the daemon's namespace. */
 void vw_fast_vnic_samens(struct vw_port *port, bool samens);
 /* An uplink's port (a packet socket attached to its switch) on ifindex,
- * whose MTU is mtu.  0 or -errno (nothing changed). */
+ * whose MTU is mtu.  0 or -errno (nothing changed).  Without the fast
+ * path, takes off ifindex the filter an earlier daemon may have left. */
 int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu);
 /* Takes the port out of the maps and its program off its uplink device
  * (a VNIC's devices go with the VNIC).  Before it is detached. */

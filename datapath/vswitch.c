@@ -565,7 +565,16 @@ static uint32_t port_id(const struct vw_switch *sw, const struct vw_port *port)
 	return id;
 }
 
-static uint32_t fast_ids; /* the last switch's fast_id */
+/* A switch's id in the fast path's maps: the same for the same name in the
+ * next daemon, which takes the maps over while they switch (FNV-1a) */
+static uint32_t fast_id(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 16777619u;
+	return h ? h : 1;
+}
 
 struct vw_switch *vw_switch_new(const char *name)
 {
@@ -585,7 +594,7 @@ struct vw_switch *vw_switch_new(const char *name)
 	fdb->minlen = UINT32_MAX;
 	sw->free_id = NO_ID;
 	sw->fdb = fdb;
-	sw->fast_id = ++fast_ids ? fast_ids : ++fast_ids;
+	sw->fast_id = fast_id(name);
 	return sw;
 }
 

@@ -391,6 +391,8 @@ int addr_create(const char *name, const char *addr, char *err, size_t errlen)
 		return -ENOSPC;
 	}
 	rc = nl_addr_add(l->prop.zone, l->name, &p);
+	if (rc == -EEXIST && l->adopted)
+		rc = 0; /* the face kept it while no daemon ran */
 	if (rc < 0) {
 		ERR("%s: cannot add address %s: %s", name, addr, strerror(-rc));
 		return rc;
@@ -538,7 +540,9 @@ static void destroy_all(bool undo)
 	 * are left with none over them */
 	for (l = vw_links; l; l = next) {
 		next = l->next;
-		if (l->over && l->cls->delete) {
+		if (l->over && !undo && l->cls->leave && l->cls->leave(l)) {
+			next = vw_links;
+		} else if (l->over && l->cls->delete) {
 			l->cls->delete(l, err, sizeof(err));
 			next = vw_links;
 		}

@@ -96,6 +96,11 @@ struct vw_link_class {
 	void (*counters)(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4]);
 	/* Deletes it (daemon exit: links over it first).  May be NULL. */
 	int (*delete)(struct vw_link *l, char *err, size_t errlen);
+	/* At daemon exit, in place of delete: leaves its Linux objects to
+	 * outlive the daemon (a VNIC's face on the kernel fast path, adopted
+	 * by the next daemon) and takes it out of the model; false when it
+	 * does not (then it is deleted).  May be NULL. */
+	bool (*leave)(struct vw_link *l);
 	/* Frees what is left of it at daemon exit, once no link is over it. */
 	void (*destroy)(struct vw_link *l);
 	/* Appends the persistent lines of every link of the class. */
@@ -128,6 +133,8 @@ struct vw_link {
 	int naddr;
 	struct vw_addr addrs[VW_MAX_ADDRS];
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
+	bool adopted;       /* its face was left by an earlier daemon (addresses
+			     * and all) and taken over (vnic_adopt_scan) */
 };
 
 struct vw_zone {
@@ -252,6 +259,18 @@ int vnic_delete(const char *name, char *err, size_t errlen);
 /* Unregisters every retired face (one kernel batch per zone) and closes
  * their fds. */
 void vnic_reap(void);
+/*
+ * With the kernel fast path a VNIC's face outlives the daemon (its veth
+ * pair and the programs keep switching): at start, vnic_adopt_scan() lists
+ * the faces an earlier daemon left in this namespace (their host ends) and
+ * returns the ifindex of one (0: none), whose program holds the maps to
+ * take over (datapath/fastpath.h); the replay's create-vnic then takes a
+ * listed face rather than making one (no link flap in the zone); and
+ * vnic_adopt_done() removes those left over (temporary VNICs, VNICs no
+ * longer configured).
+ */
+int vnic_adopt_scan(void);
+void vnic_adopt_done(void);
 /* Milliseconds until a reap is due, 0 if it is, -1 if nothing is retired. */
 int vnic_reap_timeout(void);
 /* Moves the VNIC's TAP face into zone ("" = host), re-adding its addresses. */

@@ -234,6 +234,8 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 		nl_copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_GROUP] && mnl_attr_get_payload_len(tb[IFLA_GROUP]) == 4)
+		li->group = mnl_attr_get_u32(tb[IFLA_GROUP]);
 	if (tb[IFLA_LINK] && mnl_attr_get_payload_len(tb[IFLA_LINK]) == 4)
 		li->link = (int)mnl_attr_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_STATS64] && mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {

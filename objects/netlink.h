@@ -83,6 +83,7 @@ struct nl_link_info {
 	uint8_t mac[6];
 	bool loopback;
 	uint64_t tx_dropped; /* frames the device could not send (IFLA_STATS64) */
+	uint32_t group;      /* IFLA_GROUP: its netdev group */
 	int link;            /* IFLA_LINK: a veth end's peer's ifindex (in the
 			      * peer's namespace); 0: none */
 };

@@ -133,11 +133,91 @@ static int plumbing_up(const char *dev, const char *what, const struct vw_link *
 	return nl_link_set_up(NULL, dev, true);
 }
 
-/* The channel and the veth pair, the face already in zone; the port (the
- * channel) or NULL with *rcp and err set. */
+/* ---- faces left by an earlier daemon ---- */
+
+struct face_left {
+	int ifindex;
+	char name[16];
+	bool taken;
+};
+
+static struct face_left *left;
+static unsigned nleft;
+
+static int scan_one(const struct nl_link_info *li, void *arg)
+{
+	struct face_left *n;
+
+	(void)arg;
+	if (li->group != VW_FACE_GROUP || strcmp(li->kind, "veth"))
+		return 0;
+	n = realloc(left, (nleft + 1) * sizeof(*left));
+	if (!n)
+		return -ENOMEM;
+	left = n;
+	left[nleft].ifindex = li->ifindex;
+	left[nleft].taken = false;
+	snprintf(left[nleft++].name, sizeof(left->name), "%s", li->name);
+	return 0;
+}
+
+int vnic_adopt_scan(void)
+{
+	free(left);
+	left = NULL;
+	nleft = 0;
+	nl_link_foreach(NULL, scan_one, NULL);
+	return nleft ? left[0].ifindex : 0;
+}
+
+void vnic_adopt_done(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nleft; i++)
+		if (!left[i].taken && nl_link_del(NULL, left[i].name) == 0)
+			fprintf(stderr, "vwired: removed %s, a VNIC face left by an earlier daemon that is not configured\n",
+				left[i].name);
+	free(left);
+	left = NULL;
+	nleft = 0;
+	vw_fast_purge();
+}
+
+/* The face an earlier daemon left for this VNIC in zone: a veth end of
+ * that name whose peer is one of the listed host ends; NULL: none. */
+static struct face_left *face_left_for(const struct vw_link *l, const char *zone, struct nl_link_info *li)
+{
+	unsigned i;
+
+	if (!nleft || nl_link_get(zone, l->name, li) < 0 || strcmp(li->kind, "veth") || li->link <= 0)
+		return NULL;
+	for (i = 0; i < nleft; i++)
+		if (!left[i].taken && left[i].ifindex == li->link)
+			return &left[i];
+	return NULL;
+}
+
+/* Takes over the face f: the VNIC's address is put back should it differ. */
+static int face_adopt(struct vw_link *l, const char *zone, struct face_left *f, const struct nl_link_info *li)
+{
+	int rc = memcmp(li->mac, l->mac, 6) ? nl_link_set_mac(zone, l->name, l->mac) : 0;
+
+	if (rc < 0)
+		return rc;
+	f->taken = true;
+	strcpy(l->host_end, f->name);
+	l->adopted = true;
+	return 0;
+}
+
+/* The channel and the veth pair (made, or taken over), the face in zone;
+ * the port (the channel) or NULL with *rcp and err set. */
 static struct vw_port *fast_face_open(struct vw_link *l, const char *zone, char *err, size_t errlen, int *rcp)
 {
 	char chan[16], host[16];
+	struct nl_link_info li;
+	struct face_left *f = face_left_for(l, zone, &li);
 	struct vw_port *port;
 	int rc;
 
@@ -156,6 +236,14 @@ static struct vw_port *fast_face_open(struct vw_link *l, const char *zone, char 
 	if (rc < 0) {
 		ERR("%s: cannot set up its slow-path TAP %s: %s", l->name, chan, strerror(-rc));
 		goto fail_port;
+	}
+	if (f) {
+		rc = face_adopt(l, zone, f, &li);
+		if (rc < 0) {
+			ERR("%s: cannot take over its face left in zone %s: %s", l->name, zone, strerror(-rc));
+			goto fail_port;
+		}
+		return port;
 	}
 	rc = nl_veth_create(&(struct nl_veth){ .host = host, .name = l->name, .zone = zone, .mac = l->mac,
 					       .mtu = l->prop.mtu });
@@ -400,23 +488,24 @@ static int retire_dev(const char *zone, const char *name)
 	return nl_link_retire(zone, name, &r);
 }
 
-/* The VNIC's face (with the fast path, its veth pair goes with it) and
- * its port's TAP; both the slow way should retiring fail. */
-static void vnic_retire(struct vw_link *l)
+/* The VNIC's face (with the fast path, its veth pair goes with it) unless
+ * keep_face, and its port's TAP; the slow way should retiring fail. */
+static void vnic_retire(struct vw_link *l, bool keep_face)
 {
 	struct vnic_grave *g = calloc(1, sizeof(*g));
 	bool chan = *l->host_end != '\0';
 
-	if (!g || retire_dev(l->prop.zone, l->name) < 0 || (chan && retire_dev(NULL, l->port->name) < 0)) {
+	if (!g || (!keep_face && retire_dev(l->prop.zone, l->name) < 0) ||
+	    (chan && retire_dev(NULL, l->port->name) < 0)) {
 		free(g);
-		if (chan)
+		if (chan && !keep_face)
 			nl_link_del(NULL, l->host_end);
 		vw_port_destroy(l->port); /* unregistered as it closes */
 		return;
 	}
 	g->port = l->port;
-	g->chan = chan;
-	snprintf(g->zone, sizeof(g->zone), "%s", l->prop.zone);
+	g->chan = chan && !keep_face;
+	snprintf(g->zone, sizeof(g->zone), "%s", keep_face ? "" : l->prop.zone);
 	g->next = graves;
 	graves = g;
 	if (!ngraves++)
@@ -462,15 +551,11 @@ int vnic_reap_timeout(void)
 	return ms >= VW_REAP_DELAY_MS ? 0 : (int)(VW_REAP_DELAY_MS - ms);
 }
 
-int vnic_delete(const char *name, char *err, size_t errlen)
+/* Out of the model and the datapath; its face retired unless keep_face */
+static void vnic_remove(struct vw_link *l, bool keep_face)
 {
-	struct vw_link *l = link_find(name), *over;
+	struct vw_link *over = l->over;
 
-	if (!l || !vnic_is(l)) {
-		ERR("%s: no such VNIC", name);
-		return -ENOENT;
-	}
-	over = l->over;
 	link_changed(VW_LINK_DELETING, l, l->name, 0, NULL, 0); /* its flows go with it, as in Crossbow */
 	link_notify(l, l->port, VW_LINK_PORT_DOWN);
 	link_notify(l, NULL, VW_LINK_DELETED);
@@ -481,12 +566,33 @@ int vnic_delete(const char *name, char *err, size_t errlen)
 	vw_shape_set(l->port, NULL, NULL, 0);
 	vw_worker_del_port(l->port);
 	vw_switch_detach(over->sw, l->port);
-	vnic_retire(l);
+	vnic_retire(l, keep_face);
 	l->port = NULL;
 	over->nvnics--;
 	link_release(over);
 	free(l);
+}
+
+int vnic_delete(const char *name, char *err, size_t errlen)
+{
+	struct vw_link *l = link_find(name);
+
+	if (!l || !vnic_is(l)) {
+		ERR("%s: no such VNIC", name);
+		return -ENOENT;
+	}
+	vnic_remove(l, false);
 	return 0;
+}
+
+/* Daemon exit: a configured VNIC on the fast path keeps its face, and the
+ * kernel keeps switching its frames, until the next daemon takes it over. */
+static bool vnic_leave(struct vw_link *l)
+{
+	if (!*l->host_end || l->temporary || !vw_fast_enabled())
+		return false;
+	vnic_remove(l, true);
+	return true;
 }
 
 int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
@@ -839,6 +945,7 @@ const struct vw_link_class vnic_class = {
 	.state = vnic_state,
 	.counters = vnic_counters,
 	.delete = vnic_delete_link,
+	.leave = vnic_leave,
 	.destroy = vnic_destroy,
 	.export = vnic_export,
 };

@@ -3,6 +3,10 @@
 #   tests/run.sh            unit tests, sanitizer unit tests, system tests
 #   tests/run.sh --unit     unit tests only (both builds)
 #   tests/run.sh NAME...    only the system tests named (t_NAME.sh)
+# System tests run with the kernel fast path (vwired's default); the tests
+# of forwarding semantics (FASTPATH_OFF_TESTS) run again with
+# VWT_FASTPATH=off (vwired --fastpath=off), each counted as a test of its
+# own, "t_NAME/off".
 # Unit tests count one per cmocka test; a skipped one (cmocka's skip(): the
 # test cannot run here, e.g. test_fastpath without BPF) counts as neither,
 # and the runner says how many were; a system test script counts as one,
@@ -41,18 +45,21 @@ run_unit() {   # $1: binary
 	fi
 }
 
-run_system() {   # $1: script
+# The forwarding tests run again on the userspace datapath alone
+FASTPATH_OFF_TESTS="vlans phys restart churn bad_input offload two_zones mtu"
+
+run_system() {   # $1: script [$2: suffix of the name, for VWT_FASTPATH=off]
 	local t=$1 name start rc
-	name=$(basename "$t" .sh)
+	name=$(basename "$t" .sh)${2:-}
 	start=$(date +%s)
-	timeout -k 10 600 bash "$t" > "$log_dir/$name.log" 2>&1
+	timeout -k 10 600 bash "$t" > "$log_dir/${name//\//_}.log" 2>&1
 	rc=$?
 	if [ $rc = 0 ]; then
 		passed=$((passed + 1)); printf '%-40s ok (%ds)\n' "$name" $(( $(date +%s) - start ))
 	else
 		failed=$((failed + 1)); failures+=("$name")
-		printf '%-40s FAILED (exit %d, %ds); last lines of %s:\n' "$name" $rc $(( $(date +%s) - start )) "$log_dir/$name.log"
-		tail -15 "$log_dir/$name.log" | sed 's/^/    /'
+		printf '%-40s FAILED (exit %d, %ds); last lines of %s:\n' "$name" $rc $(( $(date +%s) - start )) "$log_dir/${name//\//_}.log"
+		tail -15 "$log_dir/${name//\//_}.log" | sed 's/^/    /'
 	fi
 	bash tests/system/sweep.sh >/dev/null 2>&1
 }
@@ -115,6 +122,12 @@ if [ $unit_only = 0 ]; then
 		fi
 		for t in "${scripts[@]}"; do
 			[ -f "$t" ] && run_system "$t"
+		done
+		for t in "${scripts[@]}"; do
+			n=$(basename "$t" .sh); n=${n#t_}
+			case " $FASTPATH_OFF_TESTS " in
+			*" $n "*) [ -f "$t" ] && VWT_FASTPATH=off run_system "$t" /off ;;
+			esac
 		done
 	fi
 fi

@@ -15,7 +15,8 @@
  * and drops, counted, a tagged frame from a VNIC (as datapath/vswitch.c's
  * classify_vid).  A VNIC's other frames go to its slow path, the userspace
  * datapath, through its channel: broadcast, multicast, a port or
- * destination marked slow, a destination with a smaller MTU, a frame to
+ * destination marked slow, a frame longer than the sender's or the
+ * destination's MTU allows (the slow path drops and counts it), a frame to
  * itself.  An uplink's other frames are left alone (TC_ACT_OK): its packet
  * socket has seen them already and the userspace datapath takes them from
  * there, as without the fast path.
@@ -174,6 +175,12 @@ static __always_inline __u32 ip_len(struct __sk_buff *skb, __u32 l2)
 	return iph + l4 + gso < len ? iph + l4 + gso : len;
 }
 
+/* The smaller of two MTUs, 0 meaning none */
+static __always_inline __u32 min_mtu(__u32 a, __u32 b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
 /* Longer than mtu allows (0: not checked): the slow path drops it, counted */
 static __always_inline int too_long(struct __sk_buff *skb, __u32 l2, __u32 mtu)
 {
@@ -212,7 +219,7 @@ static __always_inline int from_vnic(struct __sk_buff *skb, const struct vw_fast
 			return drop(st, VW_FAST_DROP_UNKNOWN);
 	}
 	if ((to->flags & VW_FAST_FDB_SLOW) || to->ifindex == skb->ingress_ifindex ||
-	    too_long(skb, ETH_HLEN, to->mtu && to->mtu < in->mtu ? to->mtu : in->mtu))
+	    too_long(skb, ETH_HLEN, min_mtu(in->mtu, to->mtu)))
 		return to_slow(skb, in, st);
 	if (to->flags & VW_FAST_FDB_UPLINK) {
 		if (in->vid && bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), in->vid))

@@ -76,10 +76,10 @@ struct vw_fast_fdb_val {
 	__u32 slot;          /* the destination's counters in vw_stats */
 	__u16 flags;         /* VW_FAST_FDB_* */
 	__u16 pad;
-	__u32 mtu;           /* the longest IP packet the destination takes; a
-	                      * port that may send longer ones (vw_fast_port.mtu)
-	                      * goes to the slow path, which drops them one by
-	                      * one and counts them; 0: not checked (an uplink) */
+	__u32 mtu;           /* the longest IP packet the destination takes (a
+	                      * super-frame's segments); a longer frame goes to
+	                      * the slow path, which drops and counts it; 0: not
+	                      * checked (an uplink) */
 };
 
 enum vw_fast_drop {

@@ -24,6 +24,9 @@
 # Names: socket /tmp/vwt_NAME.sock, state /tmp/vwt_NAME.state, scratch dir
 # $VW_TMP=/tmp/vwt_NAME.tmp, where NAME is the script's name without t_
 # (VWT_KEEP=1 keeps $VW_TMP, with captures and the daemon's log, at exit).
+# VWT_FASTPATH=off runs every daemon with --fastpath=off (the userspace
+# datapath alone); tests/run.sh reruns the forwarding tests that way.
+# vw_fast says whether this run's daemons use the kernel fast path.
 # Every test runs with set -eEu -o pipefail; an unexpected failing command is
 # reported with its line, and the EXIT trap cleans up whatever happened.
 
@@ -217,7 +220,8 @@ vw_start() {
 	local deadline rc=0
 	[ -z "$VW_PID" ] || fail "vw_start: daemon $VW_PID is already running"
 	mkdir -p "$VW_TMP"
-	"$VW_BIN/vwired" -f --socket "$VW_SOCK" --state-dir "$VW_STATE" "$@" 2>>"$VW_TMP/vwired.log" &
+	"$VW_BIN/vwired" -f --socket "$VW_SOCK" --state-dir "$VW_STATE" --fastpath="${VWT_FASTPATH:-on}" "$@" \
+		2>>"$VW_TMP/vwired.log" &
 	VW_PID=$!
 	deadline=$(($(_now_ms) + 10000))
 	until vwadm show-link >/dev/null 2>&1; do
@@ -230,6 +234,28 @@ vw_start() {
 		sleep 0.05
 	done
 	log "---- vwired started (pid $VW_PID, socket $VW_SOCK)"
+}
+
+# vw_fast: true when this run's daemons switch with the kernel fast path
+# (not turned off, and the kernel could load it: the daemon says so once).
+vw_fast() {
+	[ "${VWT_FASTPATH:-on}" = on ] && ! grep -q 'kernel fast path off' "$VW_TMP/vwired.log" 2>/dev/null
+}
+
+# faces_after_stop ZONE LINK...: after the daemon stopped, a configured
+# VNIC's face stays in its zone with the kernel fast path (the kernel goes
+# on switching; the next daemon takes it over), and its TAP is gone with the
+# daemon without it.
+faces_after_stop() {
+	local z=$1 l
+	shift
+	for l in "$@"; do
+		if vw_fast; then
+			check "$l stays in $z after the daemon stopped (kernel fast path)" ip -n "$z" link show "$l"
+		else
+			check "no TAP device $l left in $z" bash -c "! ip -n $z -o link show | grep -q $l"
+		fi
+	done
 }
 
 # vw_stop: SIGTERM; the daemon must exit within 10 s.  Its exit status is

@@ -92,5 +92,5 @@ vw_bg ip netns exec $ZA ping -n -q -f -c 2000 -s 1400 $B4
 sleep 1
 vw_stop
 expect_eq "vwired exited with status 0 on SIGTERM with a limited VNIC busy" 0 "$VW_STOP_STATUS"
-check "no TAP device left in $ZA" bash -c "! ip -n $ZA -o link show | grep -q $VA"
+faces_after_stop $ZA $VA
 

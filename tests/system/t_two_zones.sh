@@ -93,5 +93,5 @@ expect_eq "vwstat -u X: exit 2, one line, nothing on stdout" \
 	"2 vwstat: invalid unit 'X' (R, K, M, G, T or P) " "$rc $(cat "$VW_TMP/err") $(cat "$VW_TMP/out")"
 
 vw_stop
-check "no TAP device left in $ZA" bash -c "! ip -n $ZA -o link show | grep -q $VA"
-check "no TAP device left in $ZB" bash -c "! ip -n $ZB -o link show | grep -q $VB"
+faces_after_stop $ZA $VA
+faces_after_stop $ZB $VB
