@@ -60,9 +60,21 @@ bench-ipfix: $(B)/bench/ipfix
 
 .PHONY: bench-ipfix
 
+# bench/compare's far end of a tagged phys uplink (bench/vlantag.bpf.c):
+# tags and untags with TC programs, this kernel having neither an 802.1Q
+# module nor tc's vlan action.  Same compiler and flags as the fast path's.
+$(B)/bench/vlantag.bpf.o: bench/vlantag.bpf.c
+	@command -v $(BPF_CLANG) >/dev/null || { echo "$@: needs $(BPF_CLANG) (Debian: clang; make deps installs it)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -MMD -MP -c -o $@ $<
+
+bench-vlantag: $(B)/bench/vlantag.bpf.o
+
+.PHONY: bench-vlantag
+
 # Every benchmark program, built by `make check` so that none falls behind
 # the code it measures.
-BENCH_PROGS := engine gso conntab flow ipfix shaper
+BENCH_PROGS := engine gso conntab flow ipfix shaper vlantag.bpf.o
 bench-build: $(BENCH_PROGS:%=$(B)/bench/%)
 
 .PHONY: bench-build
