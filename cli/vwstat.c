@@ -55,6 +55,8 @@ static const struct out_field link_fields[] = {
 	{ "DROP_QFULL", "drop_qfull", 10, OUT_F_COUNTER, NULL },
 	{ "QLEN_OUT", "qlen_out", 8, OUT_F_NUM, NULL },
 	{ "QLEN_IN", "qlen_in", 7, OUT_F_NUM, NULL },
+	{ "FAST_IPKTS", "fast_ipkts", 10, OUT_F_COUNTER, NULL },
+	{ "FAST_OPKTS", "fast_opkts", 10, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

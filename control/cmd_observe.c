@@ -105,6 +105,10 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	vw_buf_kv(out, "drop_qfull", "%lu", so.drop_limit + si.drop_limit);
 	vw_buf_kv(out, "qlen_out", "%u", so.qlen);
 	vw_buf_kv(out, "qlen_in", "%u", si.qlen);
+	/* of IPKTS and OPKTS, what the kernel fast path switched; a link with
+	 * a face received what the switch delivered to it */
+	vw_buf_kv(out, "fast_ipkts", "%lu", l->cls->has_face ? s.fast_tx_pkts : s.fast_rx_pkts);
+	vw_buf_kv(out, "fast_opkts", "%lu", l->cls->has_face ? s.fast_rx_pkts : s.fast_tx_pkts);
 }
 
 int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)

@@ -191,6 +191,7 @@ int main(int argc, char **argv)
 	}
 	/* the kernel fast path, unless told not to or the kernel cannot; it
 	 * takes over what an earlier daemon left switching */
+	vnic_set_owner(state_path());
 	adopt = vnic_adopt_scan();
 	if (fastpath && vw_fast_start(adopt, err, sizeof(err)) < 0)
 		fprintf(stderr, "vwired: kernel fast path off: %s; the userspace datapath switches every frame\n",

@@ -120,6 +120,33 @@ static void maps_take_over(int ifindex)
 		fprintf(stderr, "vwired: kernel fast path: took over the maps an earlier daemon left (%d)\n", taken);
 }
 
+static int tc_attach(int ifindex);
+
+/*
+ * Whether the program can be attached at TC ingress at all (clsact and
+ * cls_bpf), tried on the namespace's loopback device: attached and taken
+ * off again at once (it leaves alone every frame of a device that is not a
+ * port), and the clsact qdisc removed again if the probe made it.
+ */
+static int tc_probe(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+	int made, rc;
+
+	fp.quiet = true;
+	made = bpf_tc_hook_create(&hook) == 0;
+	rc = tc_attach(1);
+	if (!rc)
+		bpf_tc_detach(&hook, &opts);
+	if (made) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+	fp.quiet = false;
+	return rc;
+}
+
 int vw_fast_start(int adopt_ifindex, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "vw_fast");
@@ -155,6 +182,12 @@ int vw_fast_start(int adopt_ifindex, char *why, size_t whylen)
 	if (fp.prog_tc < 0 || fp.prog_sock < 0 || fp.ports < 0 || fp.fdb < 0 || fp.stats < 0) {
 		rc = -ENOENT;
 		snprintf(why, whylen, "the fast path's object lacks a program or a map");
+		goto fail;
+	}
+	rc = tc_probe();
+	if (rc) {
+		snprintf(why, whylen, "the kernel cannot run it at TC ingress (no clsact or cls_bpf?): %s",
+			 strerror(-rc));
 		goto fail;
 	}
 	memset(fp.slot_used, 0, sizeof(fp.slot_used));
@@ -228,8 +261,8 @@ static void slot_give(uint32_t slot)
 /* ---- the maps' entries of a port ---- */
 
 /* What only the userspace datapath does for a port today: shaping (its
- * hooks), flows, captures, mirrors and meters, link protection, and what
- * a backend asks for (an uplink sending without offloads) */
+ * hooks), flows, captures, mirrors and meters, link protection, and the
+ * reasons of port->slow_only (a backend's, the link's cpus) */
 static bool needs_slow(const struct vw_port *port)
 {
 	return port->hook[VW_HOOK_RX] || port->hook[VW_HOOK_TX] || port->flows || port->obs || port->prot ||
@@ -389,6 +422,12 @@ void vw_fast_port_del(struct vw_port *port)
 	slot_give(r->slot);
 	port->fast = NULL;
 	free(r);
+}
+
+void vw_fast_port_hold(struct vw_port *port, uint8_t why, bool on)
+{
+	port->slow_only = on ? port->slow_only | why : port->slow_only & (uint8_t)~why;
+	vw_fast_port_sync(port);
 }
 
 void vw_fast_leave(void)

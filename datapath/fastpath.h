@@ -55,6 +55,9 @@ int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu);
 /* Takes the port out of the maps and its program off its uplink device
  * (a VNIC's devices go with the VNIC).  Before it is detached. */
 void vw_fast_port_del(struct vw_port *port);
+/* Sets (on) or clears a reason (VW_SLOW_*) for the port to keep to the
+ * userspace datapath, and moves it accordingly. */
+void vw_fast_port_hold(struct vw_port *port, uint8_t why, bool on);
 /* Moves the port to the slow path or back, from what is published on it. */
 void vw_fast_port_sync(struct vw_port *port);
 /* Adds what the kernel switched for the port to sum (rx/tx, drops, and the

@@ -129,10 +129,11 @@ struct vw_port {
 	 * which way "sent" is for shaping and observation; never a choice of
 	 * backend, whose ops alone say how frames are read and written. */
 	bool uplink;
-	/* The backend must see every frame to and from the port (an uplink
-	 * that segments and checksums in software): never on the kernel
-	 * fast path.  Set when the port is opened. */
-	bool slow_only;
+	/* Why every frame to and from the port must take the userspace
+	 * datapath, beyond what is published on it (VW_SLOW_*; 0: none):
+	 * never on the kernel fast path while any is set.  Control thread
+	 * only (vw_fast_port_hold). */
+	uint8_t slow_only;
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
 	uint8_t mac[6];  /* a VNIC's address */
@@ -190,6 +191,12 @@ static inline int vw_port_fd(const struct vw_port *port, int w)
 {
 	return w >= 0 && port->nq > 1 ? port->qfd[w % port->nq] : port->fd;
 }
+
+/* port->slow_only */
+#define VW_SLOW_BACKEND 0x1 /* its backend must see them (an uplink that
+			     * segments and checksums in software) */
+#define VW_SLOW_CPUS    0x2 /* the link's cpus name the workers that read
+			     * them (the kernel switches on the sender's CPU) */
 
 /* Sum of every worker's counters. */
 void vw_port_stats_sum(const struct vw_port *port, struct vw_port_stats *sum);

@@ -436,7 +436,7 @@ struct vw_port *vw_packet_open(const char *ifname, int *err)
 			pp->soft ? "; sends without offloads (VWIRE_UPLINK_OFFLOAD=0): segments and checksums in software" : "");
 	port->ops = ring ? &ring_ops : &packet_ops;
 	port->uplink = true;
-	port->slow_only = pp->soft;
+	port->slow_only = pp->soft ? VW_SLOW_BACKEND : 0;
 	port->nq = 1;
 	port->qfd[0] = port->fd;
 	strncpy(port->name, ifname, sizeof(port->name) - 1);

@@ -128,6 +128,7 @@ struct vw_link {
 	char host_end[16];          /* with the kernel fast path: the host end of
 				     * its veth pair, whose peer is the face;
 				     * "": the face is the TAP */
+	int host_ifindex;           /* the host end's ifindex */
 	struct vw_linkprops prop;   /* current values */
 	struct vw_linkprops saved;  /* persistent values */
 	int naddr;
@@ -270,6 +271,9 @@ void vnic_reap(void);
  * longer configured).
  */
 int vnic_adopt_scan(void);
+/* Who this daemon is, in the aliases of its faces' host ends (its state
+ * file): daemons sharing a namespace take over only their own faces. */
+void vnic_set_owner(const char *owner);
 void vnic_adopt_done(void);
 /* Milliseconds until a reap is due, 0 if it is, -1 if nothing is retired. */
 int vnic_reap_timeout(void);

@@ -234,6 +234,8 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 		nl_copy_str(li->name, sizeof(li->name), mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_IFALIAS] && mnl_attr_validate(tb[IFLA_IFALIAS], MNL_TYPE_NUL_STRING) == 0)
+		nl_copy_str(li->alias, sizeof(li->alias), mnl_attr_get_str(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_GROUP] && mnl_attr_get_payload_len(tb[IFLA_GROUP]) == 4)
 		li->group = mnl_attr_get_u32(tb[IFLA_GROUP]);
 	if (tb[IFLA_LINK] && mnl_attr_get_payload_len(tb[IFLA_LINK]) == 4)
@@ -364,9 +366,10 @@ int nl_link_foreach(const char *zone, int (*fn)(const struct nl_link_info *li, v
 
 /* ---- link changes ---- */
 
-/* RTM_NEWLINK on an existing link, named in the message; set() adds the rest. */
-static int link_change(const char *zone, const char *ifname,
-		       void (*set)(struct nlmsghdr *nlh, const void *arg), const void *arg)
+/* A request of type on an existing link, named in the message; set() (if
+ * any) adds the rest. */
+static int link_send(const char *zone, const char *ifname, uint16_t type,
+		     void (*set)(struct nlmsghdr *nlh, const void *arg), const void *arg)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
@@ -378,11 +381,19 @@ static int link_change(const char *zone, const char *ifname,
 	ret = nl_open(zone, &nl);
 	if (ret < 0)
 		return ret;
-	nlh = nl_link_msg(buf, RTM_NEWLINK, 0, ifname);
-	set(nlh, arg);
+	nlh = nl_link_msg(buf, type, 0, ifname);
+	if (set)
+		set(nlh, arg);
 	ret = nl_talk(nl, nlh, NULL, NULL);
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/* RTM_NEWLINK on an existing link; set() adds the change. */
+static int link_change(const char *zone, const char *ifname,
+		       void (*set)(struct nlmsghdr *nlh, const void *arg), const void *arg)
+{
+	return link_send(zone, ifname, RTM_NEWLINK, set, arg);
 }
 
 static void set_up(struct nlmsghdr *nlh, const void *arg)
@@ -517,18 +528,31 @@ int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias)
 
 int nl_link_del(const char *zone, const char *ifname)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	int ret;
+	return link_send(zone, ifname, RTM_DELLINK, NULL, NULL);
+}
 
-	if (!ifname_ok(ifname))
-		return -EINVAL;
-	ret = nl_open(zone, &nl);
-	if (ret < 0)
-		return ret;
-	ret = nl_talk(nl, nl_link_msg(buf, RTM_DELLINK, 0, ifname), NULL, NULL);
-	mnl_socket_close(nl);
-	return ret;
+static int link_request(const char *zone, const char *ifname,
+			void (*build)(struct nlmsghdr *nlh, int ifindex, const void *arg), const void *arg);
+
+static void del_build(struct nlmsghdr *nlh, int ifindex, const void *arg)
+{
+	struct ifinfomsg *ifi;
+
+	(void)arg;
+	nlh->nlmsg_type = RTM_DELLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+}
+
+int nl_link_del_index(const char *zone, int ifindex, const char *ifname)
+{
+	struct nl_link_info li;
+
+	if (ifindex <= 0 || nl_link_get(zone, ifname, &li) < 0 || li.ifindex != ifindex)
+		return -ENODEV;
+	return link_request(zone, ifname, del_build, NULL);
 }
 
 /* ---- addresses ---- */

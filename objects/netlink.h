@@ -73,6 +73,9 @@ int nl_veth_create(const struct nl_veth *v);
 int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias);
 /* Deletes the link (both ends of a veth pair). */
 int nl_link_del(const char *zone, const char *ifname);
+/* Deletes link ifindex if it is still called ifname (names are reused: a
+ * device another daemon made since may have it); -ENODEV if not. */
+int nl_link_del_index(const char *zone, int ifindex, const char *ifname);
 
 struct nl_link_info {
 	char name[16];
@@ -84,6 +87,7 @@ struct nl_link_info {
 	bool loopback;
 	uint64_t tx_dropped; /* frames the device could not send (IFLA_STATS64) */
 	uint32_t group;      /* IFLA_GROUP: its netdev group */
+	char alias[128];     /* IFLA_IFALIAS, cut short if longer */
 	int link;            /* IFLA_LINK: a veth end's peer's ifindex (in the
 			      * peer's namespace); 0: none */
 };

@@ -61,6 +61,7 @@ static struct vw_link *phys_adopt(const char *name, char *err, size_t errlen, in
 {
 	struct nl_link_info li;
 	struct vw_link *l;
+	uint32_t wmask;
 
 	*rc = nl_link_get(NULL, name, &li);
 	if (*rc < 0) {
@@ -88,13 +89,16 @@ static struct vw_link *phys_adopt(const char *name, char *err, size_t errlen, in
 		ERR("%s: cannot attach: %s", name, strerror(l->uplink ? ENOMEM : -*rc));
 		goto fail;
 	}
-	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port_in(l->uplink, phys_workers(name)))) {
+	wmask = phys_workers(name);
+	if ((*rc = vw_switch_attach(l->sw, l->uplink)) || (*rc = vw_worker_add_port_in(l->uplink, wmask))) {
 		ERR("%s: cannot attach: %s", name, strerror(-*rc));
 		vw_switch_detach(l->sw, l->uplink);
 		goto fail;
 	}
 	/* the kernel fast path switches what needs nothing more between the
 	 * phys and its VNICs */
+	if (wmask)
+		l->uplink->slow_only |= VW_SLOW_CPUS; /* its cpus: read by those workers */
 	if ((*rc = vw_fast_uplink_add(l->uplink, li.ifindex, li.mtu))) {
 		ERR("%s: cannot attach the kernel fast path: %s", name, strerror(-*rc));
 		vw_worker_del_port(l->uplink);
@@ -251,7 +255,10 @@ static int phys_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *e
 
 	if (!vw_cpuset_empty(set) && (rc = cpus_workers(l->name, set, &mask, err, errlen)))
 		return rc;
-	return l->uplink ? uplink_move(l, mask, err, errlen) : 0;
+	rc = l->uplink ? uplink_move(l, mask, err, errlen) : 0;
+	if (!rc && l->uplink) /* the workers it names read its frames */
+		vw_fast_port_hold(l->uplink, VW_SLOW_CPUS, mask != 0);
+	return rc;
 }
 
 static struct vw_linkprops *phys_props(struct vw_link *l, bool saved, bool create)

@@ -90,6 +90,7 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 }
 
 static void vnic_class_drop(struct vw_link *l);
+static void face_del(struct vw_link *l);
 
 static void vnic_unplumb(struct vw_link *l)
 {
@@ -99,8 +100,7 @@ static void vnic_unplumb(struct vw_link *l)
 	vw_switch_detach(l->over->sw, l->port);
 	vw_port_destroy(l->port); /* closing the TAP removes its device */
 	l->port = NULL;
-	if (*l->host_end)
-		nl_link_del(NULL, l->host_end); /* and its peer, the face */
+	face_del(l); /* and its peer, the face */
 }
 
 /*
@@ -118,15 +118,29 @@ static void vnic_unplumb(struct vw_link *l)
 #define VW_FACE_GROUP 0x7677 /* "vw" */
 
 static unsigned face_seq;
+static char face_owner[96] = "";
+
+void vnic_set_owner(const char *owner)
+{
+	snprintf(face_owner, sizeof(face_owner), "%s", owner);
+}
+
+/* Removes the VNIC's veth pair through its host end, if that is still
+ * the device this daemon made (its name may be another daemon's now). */
+static void face_del(struct vw_link *l)
+{
+	if (*l->host_end)
+		nl_link_del_index(NULL, l->host_ifindex, l->host_end);
+}
 
 /* Group, alias, no address; a multi-queue TAP's qdisc away (vnic_face_up
  * says why); up. */
 static int plumbing_up(const char *dev, const char *what, const struct vw_link *l, bool tap, int nq)
 {
-	char alias[96];
+	char alias[192];
 	int rc;
 
-	snprintf(alias, sizeof(alias), "vwire VNIC %s: %s", l->name, what);
+	snprintf(alias, sizeof(alias), "vwire VNIC %s: %s, %s", l->name, what, face_owner);
 	if ((rc = nl_link_plumbing(dev, VW_FACE_GROUP, alias)) < 0 ||
 	    (tap && nq > 1 && (rc = nl_qdisc_noqueue(NULL, dev)) < 0))
 		return rc;
@@ -148,8 +162,12 @@ static int scan_one(const struct nl_link_info *li, void *arg)
 {
 	struct face_left *n;
 
+	size_t a = strlen(li->alias), o = strlen(face_owner);
+
 	(void)arg;
-	if (li->group != VW_FACE_GROUP || strcmp(li->kind, "veth"))
+	/* our own: "..., OWNER" */
+	if (li->group != VW_FACE_GROUP || strcmp(li->kind, "veth") || a < o + 2 ||
+	    strcmp(li->alias + a - o, face_owner) || strncmp(li->alias + a - o - 2, ", ", 2))
 		return 0;
 	n = realloc(left, (nleft + 1) * sizeof(*left));
 	if (!n)
@@ -175,7 +193,7 @@ void vnic_adopt_done(void)
 	unsigned i;
 
 	for (i = 0; i < nleft; i++)
-		if (!left[i].taken && nl_link_del(NULL, left[i].name) == 0)
+		if (!left[i].taken && nl_link_del_index(NULL, left[i].ifindex, left[i].name) == 0)
 			fprintf(stderr, "vwired: removed %s, a VNIC face left by an earlier daemon that is not configured\n",
 				left[i].name);
 	free(left);
@@ -207,6 +225,7 @@ static int face_adopt(struct vw_link *l, const char *zone, struct face_left *f, 
 		return rc;
 	f->taken = true;
 	strcpy(l->host_end, f->name);
+	l->host_ifindex = f->ifindex;
 	l->adopted = true;
 	return 0;
 }
@@ -253,10 +272,11 @@ static struct vw_port *fast_face_open(struct vw_link *l, const char *zone, char 
 		goto fail_port;
 	}
 	strcpy(l->host_end, host);
-	rc = plumbing_up(host, "host end", l, false, 0);
+	l->host_ifindex = nl_link_index(NULL, host);
+	rc = l->host_ifindex < 0 ? l->host_ifindex : plumbing_up(host, "host end", l, false, 0);
 	if (rc < 0) {
 		ERR("%s: cannot set up its host end %s: %s", l->name, host, strerror(-rc));
-		nl_link_del(NULL, host);
+		nl_link_del(NULL, host); /* made just now: ours */
 		*l->host_end = '\0';
 		goto fail_port;
 	}
@@ -270,11 +290,11 @@ fail_port:
 /* The switch port is attached: the fast path takes the VNIC's frames. */
 static int fast_face_enter(struct vw_link *l, const char *zone, char *err, size_t errlen)
 {
-	int host = *l->host_end ? nl_link_index(NULL, l->host_end) : 0, rc;
+	int rc;
 
 	if (!*l->host_end)
 		return 0;
-	rc = host < 0 ? host : vw_fast_vnic_add(l->port, host, zone_is_host(zone));
+	rc = vw_fast_vnic_add(l->port, l->host_ifindex, zone_is_host(zone));
 	if (rc < 0)
 		ERR("%s: cannot enter the kernel fast path: %s", l->name, strerror(-rc));
 	return rc;
@@ -434,8 +454,7 @@ fail_plumb:
 	goto fail_free;
 fail_port:
 	vw_port_destroy(l->port);
-	if (*l->host_end)
-		nl_link_del(NULL, l->host_end);
+	face_del(l);
 fail_free:
 	free(l);
 fail_phys:
@@ -499,7 +518,7 @@ static void vnic_retire(struct vw_link *l, bool keep_face)
 	    (chan && retire_dev(NULL, l->port->name) < 0)) {
 		free(g);
 		if (chan && !keep_face)
-			nl_link_del(NULL, l->host_end);
+			face_del(l);
 		vw_port_destroy(l->port); /* unregistered as it closes */
 		return;
 	}
@@ -667,6 +686,8 @@ int vnic_set_cpus(struct vw_link *l, const struct vw_cpuset *set, char *err, siz
 		l->prop.cpus = *set;
 	else
 		memset(&l->prop.cpus, 0, sizeof(l->prop.cpus));
+	/* the workers it names read its frames: the userspace datapath */
+	vw_fast_port_hold(l->port, VW_SLOW_CPUS, !vw_cpuset_empty(&l->prop.cpus));
 	return 0;
 }
 

@@ -170,4 +170,4 @@ vw_stop
 expect_eq "the daemon exited with status 0" 0 "$VW_STOP_STATUS"
 expect_eq "no VNIC device left after its exit" "" "$(vnic_devices)"
 expect_eq "no retired face left after its exit" "" "$(retired_devices $PID)"
-check_fail "vwtckeep is gone too" ip -n ${ZONES[0]} link show vwtckeep
+faces_after_stop ${ZONES[0]} vwtckeep

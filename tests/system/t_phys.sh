@@ -32,6 +32,9 @@ check "vwtp0 is up" ip link show vwtp0 up
 # on the wire and vwstat counting; MODE names the uplink's receive path.
 traffic() {
 	local mode=$1 PCAP=$VW_TMP/wire-$1.pcap
+	# ARP afresh each time: faces that outlive a daemon restart (the
+	# kernel fast path) keep their neighbours
+	ip -n $Z0 neigh flush all; ip -n $Z1 neigh flush all; ip -n $FAR neigh flush all
 	capture_start $FAR vwtp1 "$PCAP"
 	wait_ping 10 $Z0 10.200.3.1
 	wait_ping 10 $Z1 10.200.4.1

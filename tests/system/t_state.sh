@@ -24,11 +24,13 @@ SHIM=$VW_BIN/tests/faultfs.so
 SECTIONS=${*:-nul cut apply faults}
 
 # start_refused DESC [ARGS...]: vwired -f must exit 1 without ever serving;
-# its stderr is left in $VW_TMP/refused.log.
+# its stderr is left in $VW_TMP/refused.log, and the links there were before
+# (with the kernel fast path, the faces the last daemon left) in LINKS_BEFORE.
 start_refused() {
 	local desc=$1 pid rc=0 deadline
 	shift
 	VW_NCHECK=$((VW_NCHECK + 1))
+	LINKS_BEFORE=$(own_links)
 	"$VW_BIN/vwired" -f --socket "$VW_SOCK" --state-dir "$VW_STATE" "$@" 2>"$VW_TMP/refused.log" &
 	pid=$!
 	deadline=$(($(_now_ms) + 15000))
@@ -56,13 +58,18 @@ expect_log() {
 
 same() { cmp -s "$1" "$2"; }
 line_of() { grep -an -- "$2" "$1" | head -1 | cut -d: -f1; }
-no_own_links() {
+# the test's links, with their ifindexes, in the host and its zones
+own_links() {
 	local z
-	! ip -o link show | grep -q ': vwtst' || return 1
+	ip -o link show | grep ': vwtst' | cut -d' ' -f1,2 || true
 	for z in $(ip netns list | awk '{print $1}' | grep '^vwtst'); do
-		! ip -n "$z" -o link show | grep -q ': vwtst' || return 1
+		ip -n "$z" -o link show | grep ': vwtst' | sed "s/^/$z /" | cut -d' ' -f1-3 || true
 	done
 }
+# a refused start made no link (and removed none): the links are those
+# there were before it (none, unless the fast path's faces outlived the
+# last daemon)
+no_own_links() { [ "$(own_links)" = "$LINKS_BEFORE" ]; }
 # seal FILE: appends the end line vwired writes (python's zlib.crc32 is the same CRC-32).
 seal() {
 	python3 - "$1" <<'EOF'
