@@ -43,7 +43,7 @@ expect_ge "OPKTS counts them too" $((o1 - o0)) $((f1 - f0))
 expect_ge "$VB's FAST_IPKTS counts them as received" "$(vwstat -p -o fast_ipkts $VB)" 20
 
 log "---- moving $VA between the paths under a running ping -i 0.005"
-ip netns exec $ZA ping -n -i 0.005 -w 9 $B4 > "$VW_TMP/ping" 2>&1 &
+ip netns exec $ZA ping -n -i 0.005 -c 1600 -W 2 $B4 > "$VW_TMP/ping" 2>&1 &
 PING=$!
 iperf3_server $ZB 5321 $B4
 sleep 0.5
