@@ -1,5 +1,6 @@
 /*
- * A switch port: the datapath's view of one VNIC (its TAP face) or of a
+ * A switch port: the datapath's view of one VNIC (a TAP: its face, or with
+ * the kernel fast path its slow-path channel, datapath/fastpath.h) or of a
  * switch's uplink (a phys interface through AF_PACKET).
  *
  * A port is two things kept apart, as netmap's VALE keeps its engine apart
