@@ -188,10 +188,42 @@ static bool is_extra(void *p)
 	return p >= (void *)extras && p < (void *)(extras + MAX_EXTRA);
 }
 
-/* The loop's wait: the soonest of the reap's and the extra descriptors'. */
+/*
+ * Group reports (MLD, IGMP) a VNIC sent: its zone's groups are read again
+ * (objects/vnic.c), at once, but not more often than every MCAST_GAP_MS:
+ * one read of a zone's list costs as much as the zone has devices, and a
+ * burst of new VNICs reports each within a few milliseconds; a report that
+ * comes sooner is taken with the next read.
+ */
+#define MCAST_GAP_MS 50
+static int64_t mcast_last;
+static bool mcast_due;
+
+static void mcast_reports(void)
+{
+	int64_t now = now_ms();
+
+	if (!mcast_due || now - mcast_last < MCAST_GAP_MS)
+		return;
+	mcast_due = false;
+	mcast_last = now;
+	vnic_refresh_mcast_dirty();
+}
+
+static int mcast_timeout(void)
+{
+	int64_t left = mcast_last + MCAST_GAP_MS - now_ms();
+
+	return !mcast_due ? -1 : left < 0 ? 0 : (int)left;
+}
+
+/* The loop's wait: the soonest of the reap's, the group reports' and the
+ * extra descriptors'. */
 static int loop_timeout(void)
 {
-	int a = vnic_reap_timeout(), i;
+	int a = vnic_reap_timeout(), i, m = mcast_timeout();
+
+	a = a < 0 ? m : m < 0 ? a : a < m ? a : m;
 
 	for (i = 0; i < MAX_EXTRA; i++) {
 		int b = extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1;
@@ -596,7 +628,7 @@ int ctl_run(void)
 				uint64_t n;
 
 				if (read(vw_switch_event_fd, &n, sizeof(n)) > 0)
-					vnic_refresh_mcast_dirty();
+					mcast_due = true;
 			} else if (((struct client *)p)->fd < 0) {
 				continue; /* closed earlier in this round */
 			} else if (evs[i].events & EPOLLOUT) {
@@ -622,5 +654,6 @@ int ctl_run(void)
 		}
 		if (!vnic_reap_timeout())
 			vnic_reap();
+		mcast_reports();
 	}
 }

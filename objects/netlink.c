@@ -519,11 +519,27 @@ static void set_plumbing(struct nlmsghdr *nlh, const void *arg)
 	mnl_attr_nest_end(nlh, af);
 }
 
+/*
+ * Also IPv6 off on the device (a sysctl: rtnetlink cannot set it): a device
+ * that carries no address of its own would otherwise get a multicast route
+ * when it comes up, and with thousands of them every later route change or
+ * device going down walks them all.
+ */
 int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias)
 {
 	struct plumbing p = { group, alias };
+	char path[96];
+	int fd, rc = link_change(NULL, ifname, set_plumbing, &p);
 
-	return link_change(NULL, ifname, set_plumbing, &p);
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* no IPv6 in this kernel */
+	rc = write(fd, "1", 1) == 1 ? 0 : -errno;
+	close(fd);
+	return rc;
 }
 
 int nl_link_del(const char *zone, const char *ifname)

@@ -68,8 +68,9 @@ struct nl_veth {
 int nl_veth_create(const struct nl_veth *v);
 /* Marks a device of the daemon's own plumbing in its namespace (a veth
  * host end, a slow-path TAP): a netdev group and an alias, so that `ip link`
- * says what it is, and no IPv6 address generated (addrgenmode none; set
- * while it is down), so its stack sends nothing of its own on it. */
+ * says what it is, and IPv6 off (no address generated, addrgenmode none,
+ * and disable_ipv6; set while it is down), so its stack sends nothing of
+ * its own on it and no route of its own is made for it. */
 int nl_link_plumbing(const char *ifname, uint32_t group, const char *alias);
 /* Deletes the link (both ends of a veth pair). */
 int nl_link_del(const char *zone, const char *ifname);
