@@ -217,19 +217,20 @@ static int mcast_timeout(void)
 	return !mcast_due ? -1 : left < 0 ? 0 : (int)left;
 }
 
+/* The sooner of two waits in ms, -1 meaning none */
+static int soonest(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /* The loop's wait: the soonest of the reap's, the group reports' and the
  * extra descriptors'. */
 static int loop_timeout(void)
 {
-	int a = vnic_reap_timeout(), i, m = mcast_timeout();
+	int a = soonest(vnic_reap_timeout(), mcast_timeout()), i;
 
-	a = a < 0 ? m : m < 0 ? a : a < m ? a : m;
-
-	for (i = 0; i < MAX_EXTRA; i++) {
-		int b = extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1;
-
-		a = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-	}
+	for (i = 0; i < MAX_EXTRA; i++)
+		a = soonest(a, extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1);
 	return a;
 }
 

@@ -1275,7 +1275,7 @@ static inline bool is_mcast_report(const uint8_t *d)
 
 /* Once per batch at most, and only when the port was not already marked:
  * the control thread has a wake-up pending for it then. */
-static void vw_switch_notify(struct vw_port *port)
+void vw_switch_mcast_changed(struct vw_port *port)
 {
 	uint64_t one = 1;
 
@@ -1421,5 +1421,5 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 	for (i = 0; i < n; i++)
 		vw_pkt_free(&f->pool, pkts[i]);
 	if (report)
-		vw_switch_notify(in);
+		vw_switch_mcast_changed(in);
 }

@@ -127,6 +127,10 @@ int vw_switch_verify(const struct vw_switch *sw, char *why, size_t len);
  * have changed (they saw it send an MLD or IGMP report; the port's
  * mcast_dirty is set).  Set by the control thread before workers start. */
 extern int vw_switch_event_fd;
+/* Marks the port's multicast membership for a re-read (mcast_dirty) and
+ * wakes the control thread, unless it was marked already: what a worker does
+ * when it sees a group report, and the control thread for a new VNIC. */
+void vw_switch_mcast_changed(struct vw_port *port);
 
 /* Worker side: forwards a batch of n <= VW_BATCH packets received from port
  * in.  Every packet is back in f->pool when it returns. */

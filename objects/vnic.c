@@ -90,7 +90,6 @@ static int vnic_pick_mac(const struct vnic_spec *s, struct vw_link *over, uint8_
 }
 
 static void vnic_class_drop(struct vw_link *l);
-static void vnic_mcast_soon(struct vw_link *l);
 static void face_del(struct vw_link *l);
 
 static void vnic_unplumb(struct vw_link *l)
@@ -447,7 +446,10 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		goto fail_plumb;
 	over->nvnics++;
 	link_insert(l);
-	vnic_mcast_soon(l);
+	/* its groups come with the next read of its zone's list, within
+	 * control/ctl.c's MCAST_GAP_MS: a burst of new VNICs in one zone costs
+	 * a few reads of the list rather than one each */
+	vw_switch_mcast_changed(l->port);
 	link_notify(l, l->port, VW_LINK_PORT_UP);
 	return 0;
 fail_plumb:
@@ -792,18 +794,6 @@ static int mcast_gather_one(const char *ifname, const uint8_t mac[6], void *arg)
 			break;
 		}
 	return 0;
-}
-
-/* Its groups are read with the next read of its zone's list, within
- * control/ctl.c's MCAST_GAP_MS: a burst of new VNICs in one zone costs a few
- * reads of the list rather than one each. */
-static void vnic_mcast_soon(struct vw_link *l)
-{
-	uint64_t one = 1;
-
-	l->mcast_pending = true;
-	if (vw_switch_event_fd >= 0 && write(vw_switch_event_fd, &one, sizeof(one)) < 0)
-		return; /* the counter is full: a wake-up is pending anyway */
 }
 
 /* only: that VNIC; else with pending, those marked mcast_pending; else all */
