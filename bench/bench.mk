@@ -72,7 +72,8 @@ bench-vlantag: $(B)/bench/vlantag.bpf.o
 
 .PHONY: bench-vlantag
 
-# bench/fastproto's minimal TC program (bench/proto.bpf.c) and its loader.
+# bench/fastproto's minimal TC program (bench/proto.bpf.c), its loader, and
+# the per-run cost of a loaded program (BPF_PROG_TEST_RUN).
 $(B)/bench/proto.bpf.o: bench/proto.bpf.c
 	@command -v $(BPF_CLANG) >/dev/null || { echo "$@: needs $(BPF_CLANG) (Debian: clang; make deps installs it)" >&2; exit 1; }
 	@mkdir -p $(dir $@)
@@ -82,13 +83,17 @@ $(B)/bench/proto_load: bench/proto_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LDLIBS_BPF)
 
-bench-fastproto: $(B)/bench/proto.bpf.o $(B)/bench/proto_load
+$(B)/bench/progcost: bench/progcost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LDLIBS_BPF)
+
+bench-fastproto: $(B)/bench/proto.bpf.o $(B)/bench/proto_load $(B)/bench/progcost
 
 .PHONY: bench-fastproto
 
 # Every benchmark program, built by `make check` so that none falls behind
 # the code it measures.
-BENCH_PROGS := engine gso conntab flow ipfix shaper vlantag.bpf.o proto.bpf.o proto_load
+BENCH_PROGS := engine gso conntab flow ipfix shaper vlantag.bpf.o proto.bpf.o proto_load progcost
 bench-build: $(BENCH_PROGS:%=$(B)/bench/%)
 
 .PHONY: bench-build
