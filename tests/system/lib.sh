@@ -21,9 +21,47 @@
 #   zping ZONE ADDR      one ping from ZONE (1 s timeout); wait_ping SECS ZONE ADDR
 #   capture_start ZONE|- IFACE FILE / capture_stop   tshark capture to FILE
 #   vw_counter LINK FIELD   one vwstat counter
+# Several hosts (each a namespace with a vwired of its own):
+#   host_start NAME [ARGS]  namespace NAME (a VWT_OWN prefix; lo up) if it is
+#                        not there yet, vwired -f inside it on socket
+#                        /tmp/vwt_TEST_NAME.sock, state /tmp/vwt_TEST_NAME.state,
+#                        log $VW_TMP/NAME.log; waits until it answers
+#                        (VW_HOST_PID[NAME] is its pid).  Again after
+#                        host_stop: the same daemon restarts on its state.
+#   host_stop NAME       SIGTERM, exit within 10 s (status in VW_STOP_STATUS)
+#   host_kill9 NAME      kill -9 NAME's daemon and reap it
+#   hvwadm NAME ARGS... / hvwstat NAME ARGS...   the CLIs against NAME's daemon
+#   host_link HA IFA HB IFB  a veth pair, IFA in host HA and IFB in HB, both up:
+#                        the hosts' "phys" links (create-vnic -l IFA)
+#   host_lan NAME HOST:IF...  a Linux bridge (vwtbr) in namespace NAME, the
+#                        physical LAN, with a veth to each HOST (its end IF,
+#                        up); again with the same NAME adds more hosts
+#   host_fast NAME       like vw_fast, for host NAME's daemon
+#   Zones live in /run/netns whichever daemon made them, so their names must
+#   differ across hosts; and any daemon can see (and take over with
+#   create-zone, or put a VNIC into) any of them, other hosts' zones and the
+#   host namespaces themselves included: keep each host to its own.  Each
+#   daemon runs with only its network namespace changed (nsenter --net), not
+#   under `ip netns exec`: that one gives it a mount namespace of its own,
+#   slave to ours, where the /run/netns mounts of the zones it creates would
+#   stay, unseen by anyone else.  A VNIC's devices (its veth's host end vwhN
+#   and TAP vwcN, with the fast path) are in its host's namespace and go
+#   with it.  The CLIs run outside (the socket is a file path).
+# Open vSwitch (userspace datapath), e.g. as a peer of a host:
+#   ovs_start NAME       namespace NAME (a VWT_OWN prefix) if not there yet, a
+#                        private ovsdb-server and ovs-vswitchd in it (db,
+#                        sockets, pid files, logs in $VW_TMP/ovs-NAME); bridges
+#                        need datapath_type=netdev (no kernel module here).
+#                        NAME's kernel answers ARP only on the device that has
+#                        the address (arp_ignore=1), so an address on an
+#                        internal port in NAME works; or move the port into a
+#                        namespace of its own (a TAP: it goes on working)
+#   ovs_vsctl NAME ARGS... / ovs_appctl NAME ARGS...   against that instance
+#   ovs_stop NAME        stop both daemons (done at exit anyway)
 # Names: socket /tmp/vwt_NAME.sock, state /tmp/vwt_NAME.state, scratch dir
 # $VW_TMP=/tmp/vwt_NAME.tmp, where NAME is the script's name without t_
 # (VWT_KEEP=1 keeps $VW_TMP, with captures and the daemon's log, at exit).
+# The binaries are $VWT_BUILD's (default: build/ of this tree).
 # VWT_FASTPATH=off runs every daemon with --fastpath=off (the userspace
 # datapath alone); tests/run.sh reruns the forwarding tests that way.
 # vw_fast says whether this run's daemons use the kernel fast path.
@@ -33,13 +71,15 @@
 set -eEu -o pipefail
 
 VW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VW_BIN=$VW_ROOT/build
+VW_BIN=${VWT_BUILD:-$VW_ROOT/build}
 VW_TEST=$(basename "$0" .sh)
 VW_TEST=${VW_TEST#t_}
 VW_SOCK=/tmp/vwt_$VW_TEST.sock
 VW_STATE=/tmp/vwt_$VW_TEST.state
 VW_TMP=/tmp/vwt_$VW_TEST.tmp
 VW_PID=
+declare -A VW_HOST_PID=()   # host name -> its daemon's pid ("" once stopped)
+VW_OVS=()                   # namespaces with a private OVS (ovs_start)
 VW_BG_PIDS=()
 VW_BG_PID=
 VW_CAP_PID=
@@ -63,8 +103,12 @@ done
 
 vwadm() { "$VW_BIN/vwadm" "$@"; }
 vwstat() { "$VW_BIN/vwstat" "$@"; }
-export VW_BIN
-export -f vwadm vwstat   # usable in bash -c "..." checks too
+_host_sock() { printf '/tmp/vwt_%s_%s.sock' "$VW_TEST" "$1"; }
+_host_state() { printf '/tmp/vwt_%s_%s.state' "$VW_TEST" "$1"; }
+hvwadm() { "$VW_BIN/vwadm" --socket "$(_host_sock "$1")" "${@:2}"; }
+hvwstat() { "$VW_BIN/vwstat" --socket "$(_host_sock "$1")" "${@:2}"; }
+export VW_BIN VW_TEST
+export -f vwadm vwstat _host_sock hvwadm hvwstat   # usable in bash -c "..." checks too
 
 log() { printf '%s\n' "$*"; }
 
@@ -405,6 +449,185 @@ wpkts() { vwstat -w -p -o worker,pkts | awk -F: -v w="$1" '$1 == w { print $2 }'
 # cpus_of LINK: the link's cpus property as show-linkprop gives it.
 cpus_of() { vwadm show-linkprop -c -o value -p cpus "$1"; }
 
+# _vw_own NAME: NAME starts with one of VWT_OWN's prefixes.
+_vw_own() {
+	local p
+	for p in $VWT_OWN; do
+		case "$1" in "$p"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# host_start NAME [VWIRED ARGS]: NAME's namespace (made on first use) and a
+# vwired -f in it.  The daemon gets the network namespace only (nsenter
+# --net): under `ip netns exec` it would have a mount namespace of its own,
+# a slave of ours, and the /run/netns mount of each zone it creates would
+# stay in there, so that the zone could not be entered from outside (an
+# empty file in /run/netns: "setns: Invalid argument") nor by its next run.
+# The first start of NAME in a test starts afresh (no state); later ones
+# (after host_stop or host_kill9) restart on the state the last one left.
+host_start() {
+	local h=$1 sock state pid deadline rc=0
+	shift
+	_vw_own "$h" || fail "host_start: host $h is not named with a prefix of VWT_OWN ($VWT_OWN)"
+	[ -z "${VW_HOST_PID[$h]:-}" ] || fail "host_start: host $h's daemon (pid ${VW_HOST_PID[$h]}) is already running"
+	sock=$(_host_sock "$h") state=$(_host_state "$h")
+	if [ -z "${VW_HOST_PID[$h]+set}" ]; then
+		rm -rf "$sock" "$state"
+		VW_HOST_PID[$h]=
+	fi
+	if [ ! -e "/run/netns/$h" ]; then
+		check "create host namespace $h" ip netns add "$h"
+		check "loopback up in host $h" ip -n "$h" link set lo up
+	fi
+	mkdir -p "$VW_TMP"
+	nsenter --net="/run/netns/$h" "$VW_BIN/vwired" -f --socket "$sock" --state-dir "$state" \
+		--fastpath="${VWT_FASTPATH:-on}" "$@" 2>>"$VW_TMP/$h.log" &
+	pid=$!
+	VW_HOST_PID[$h]=$pid
+	deadline=$(($(_now_ms) + 10000))
+	until hvwadm "$h" show-link >/dev/null 2>&1; do
+		if _vw_dead "$pid"; then
+			wait "$pid" || rc=$?
+			VW_HOST_PID[$h]=
+			fail "host $h: vwired exited (status $rc) before answering; its log: $(cat "$VW_TMP/$h.log")"
+		fi
+		[ "$(_now_ms)" -lt $deadline ] || fail "host $h: vwired (pid $pid) did not answer on $sock within 10s"
+		sleep 0.05
+	done
+	log "---- host $h: vwired started (pid $pid, socket $sock)"
+}
+
+# host_stop NAME: SIGTERM; NAME's daemon must exit within 10 s.  Its exit
+# status is left in VW_STOP_STATUS.
+host_stop() {
+	local h=$1 pid=${VW_HOST_PID[$1]:-}
+	[ -n "$pid" ] || fail "host_stop: no daemon running on host $h"
+	kill -TERM "$pid"
+	VW_NCHECK=$((VW_NCHECK + 1))
+	_poll 10 _vw_dead "$pid" || fail "host $h: vwired (pid $pid) still running 10s after SIGTERM"
+	VW_STOP_STATUS=0
+	wait "$pid" || VW_STOP_STATUS=$?
+	VW_HOST_PID[$h]=
+	log "ok   - host $h: vwired (pid $pid) exited after SIGTERM (status $VW_STOP_STATUS)"
+}
+
+# host_kill9 NAME: SIGKILL NAME's daemon and reap it.
+host_kill9() {
+	local h=$1 pid=${VW_HOST_PID[$1]:-}
+	[ -n "$pid" ] || fail "host_kill9: no daemon running on host $h"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	VW_HOST_PID[$h]=
+	log "---- host $h: vwired (pid $pid) killed with SIGKILL"
+}
+
+# host_fast NAME: true when NAME's daemon switches with the kernel fast path.
+host_fast() {
+	[ "${VWT_FASTPATH:-on}" = on ] && ! grep -q 'kernel fast path off' "$VW_TMP/$1.log" 2>/dev/null
+}
+
+# host_link HOSTA IFA HOSTB IFB: a veth pair made right in the two hosts'
+# namespaces (it never appears in ours), both ends up.
+host_link() {
+	local ha=$1 ia=$2 hb=$3 ib=$4
+	check "veth $ia (host $ha) -- $ib (host $hb)" \
+		ip link add "$ia" netns "$ha" type veth peer name "$ib" netns "$hb"
+	check "$ia up in host $ha" ip -n "$ha" link set "$ia" up
+	check "$ib up in host $hb" ip -n "$hb" link set "$ib" up
+}
+
+# host_lan NAME HOST:IF...: bridge vwtbr in namespace NAME (made on first
+# use; no STP, no IPv6, so it sends nothing of its own) and, for each
+# HOST:IF, a veth from a port vwtlN of the bridge to IF in HOST, up.
+host_lan() {
+	local lan=$1 hi h ifc n
+	shift
+	_vw_own "$lan" || fail "host_lan: $lan is not named with a prefix of VWT_OWN ($VWT_OWN)"
+	if [ ! -e "/run/netns/$lan" ]; then
+		check "create LAN namespace $lan" ip netns add "$lan"
+		check "no IPv6 in $lan" ip netns exec "$lan" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		check "bridge vwtbr in $lan" ip -n "$lan" link add vwtbr type bridge stp_state 0
+		check "vwtbr up in $lan" ip -n "$lan" link set vwtbr up
+	fi
+	for hi in "$@"; do
+		h=${hi%%:*} ifc=${hi#*:}
+		[ "$h" != "$hi" ] && [ -n "$ifc" ] || fail "host_lan: '$hi' is not HOST:IF"
+		n=$(ip -n "$lan" -o link show master vwtbr | wc -l)
+		check "veth vwtl$n (LAN $lan) -- $ifc (host $h)" \
+			ip link add "vwtl$n" netns "$lan" type veth peer name "$ifc" netns "$h"
+		check "vwtl$n is a port of vwtbr, up" ip -n "$lan" link set "vwtl$n" master vwtbr up
+		check "$ifc up in host $h" ip -n "$h" link set "$ifc" up
+	done
+}
+
+# ---- Open vSwitch, userspace datapath: a private instance per namespace ----
+_ovs_dir() { printf '%s/ovs-%s' "$VW_TMP" "$1"; }
+# _ovs_run NAME CMD...: CMD with OVS's directories set to NAME's.
+_ovs_run() {
+	local d
+	d=$(_ovs_dir "$1")
+	env OVS_RUNDIR="$d" OVS_DBDIR="$d" OVS_LOGDIR="$d" OVS_SYSCONFDIR="$d" "${@:2}"
+}
+ovs_vsctl() { _ovs_run "$1" ovs-vsctl --db="unix:$(_ovs_dir "$1")/db.sock" --timeout=20 "${@:2}"; }
+ovs_appctl() { _ovs_run "$1" ovs-appctl -t "$(_ovs_dir "$1")/ovs-vswitchd.ctl" --timeout=20 "${@:2}"; }
+
+# ovs_start NAME: namespace NAME (made if not there) with an ovsdb-server and
+# an ovs-vswitchd of its own, both run in it (ip netns exec: OVS makes no
+# namespace mounts, and it sees NAME's /sys).  Everything OVS writes is in
+# $VW_TMP/ovs-NAME, nothing in /run/openvswitch; both daemons detach and
+# leave pid files there.
+ovs_start() {
+	local ns=$1 d
+	_vw_own "$ns" || fail "ovs_start: $ns is not named with a prefix of VWT_OWN ($VWT_OWN)"
+	command -v ovs-vswitchd >/dev/null && command -v ovsdb-server >/dev/null || fail "ovs_start: Open vSwitch is not installed (openvswitch-switch)"
+	d=$(_ovs_dir "$ns")
+	if [ ! -e "/run/netns/$ns" ]; then
+		check "create namespace $ns" ip netns add "$ns"
+		check "loopback up in $ns" ip -n "$ns" link set lo up
+	fi
+	# An address on an internal port in NAME would otherwise be answered
+	# for by NAME's kernel on the bridge's member veths as well (ARP
+	# flux), with their MACs, to which OVS does not forward.
+	check "in $ns, ARP answers only on the device with the address" ip netns exec "$ns" \
+		sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+	rm -rf "$d"
+	mkdir -p "$d"
+	VW_OVS+=("$ns")
+	check "ovsdb-tool create $d/conf.db" _ovs_run "$ns" ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	check "ovsdb-server in $ns" _ovs_run "$ns" ip netns exec "$ns" ovsdb-server "$d/conf.db" \
+		--remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" --unixctl="$d/ovsdb-server.ctl" \
+		--log-file="$d/ovsdb-server.log" --detach --no-chdir
+	check "ovs-vsctl init ($ns)" ovs_vsctl "$ns" --no-wait init
+	check "ovs-vswitchd in $ns" _ovs_run "$ns" ip netns exec "$ns" ovs-vswitchd "unix:$d/db.sock" \
+		--pidfile="$d/ovs-vswitchd.pid" --unixctl="$d/ovs-vswitchd.ctl" --log-file="$d/ovs-vswitchd.log" \
+		--detach --no-chdir
+	log "---- OVS in $ns: ovsdb-server $(cat "$d/ovsdb-server.pid"), ovs-vswitchd $(cat "$d/ovs-vswitchd.pid") ($d)"
+}
+
+# _ovs_pid NAME DAEMON: DAEMON's pid from its pid file, if it still runs.
+_ovs_pid() {
+	local p
+	p=$(cat "$(_ovs_dir "$1")/$2.pid" 2>/dev/null) || return 1
+	_vw_alive "$p" && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "${2:0:15}" ] && echo "$p"
+}
+
+# ovs_stop NAME: ovs-vswitchd exits (removing its ports), then ovsdb-server.
+ovs_stop() {
+	local ns=$1 p
+	if p=$(_ovs_pid "$ns" ovs-vswitchd); then
+		_ovs_run "$ns" ovs-appctl -t "$(_ovs_dir "$ns")/ovs-vswitchd.ctl" --timeout=10 exit --cleanup >/dev/null 2>&1 || true
+		_poll 5 _vw_dead "$p" || kill -TERM "$p" 2>/dev/null
+		_poll 5 _vw_dead "$p" || kill -KILL "$p" 2>/dev/null
+	fi
+	if p=$(_ovs_pid "$ns" ovsdb-server); then
+		kill -TERM "$p" 2>/dev/null
+		_poll 5 _vw_dead "$p" || kill -KILL "$p" 2>/dev/null
+	fi
+	return 0
+}
+
 # Zones/namespaces and host links named with this test's prefixes.
 _vw_remove_own() {
 	local p ns l pid
@@ -425,7 +648,7 @@ _vw_remove_own() {
 # Cleanup, even after a failure: background processes, the daemon, own zones
 # and links, temp files.
 _vw_cleanup() {
-	local rc=$? pid
+	local rc=$? pid h
 	trap - ERR
 	set +eE
 	for pid in "${VW_BG_PIDS[@]}"; do
@@ -436,6 +659,19 @@ _vw_cleanup() {
 		_poll 10 _vw_dead "$VW_PID" || kill -KILL "$VW_PID" 2>/dev/null
 		wait "$VW_PID" 2>/dev/null
 	fi
+	for h in "${!VW_HOST_PID[@]}"; do
+		pid=${VW_HOST_PID[$h]}
+		[ -n "$pid" ] && _vw_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for h in "${!VW_HOST_PID[@]}"; do
+		pid=${VW_HOST_PID[$h]}
+		[ -n "$pid" ] || continue
+		_poll 10 _vw_dead "$pid" || kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for h in "${VW_OVS[@]}"; do
+		ovs_stop "$h"
+	done
 	for pid in "${VW_BG_PIDS[@]}"; do
 		_poll 3 _vw_dead "$pid" || kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -444,6 +680,10 @@ _vw_cleanup() {
 	if [ $rc != 0 ] && [ -s "$VW_TMP/vwired.log" ]; then
 		sed 's/^/  vwired log: /' "$VW_TMP/vwired.log" >&2
 	fi
+	for h in "${!VW_HOST_PID[@]}"; do
+		[ $rc != 0 ] && [ -s "$VW_TMP/$h.log" ] && sed "s/^/  host $h vwired log: /" "$VW_TMP/$h.log" >&2
+		rm -rf "$(_host_sock "$h")" "$(_host_state "$h")"
+	done
 	rm -rf "$VW_SOCK" "$VW_STATE"
 	if [ "${VWT_KEEP:-}" = 1 ]; then
 		log "---- kept $VW_TMP (VWT_KEEP=1)"
