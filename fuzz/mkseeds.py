@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes the binary seed corpora of the datapath harnesses (fuzz/corpus/pkt,
-tcpops, gso, pcapfilter): real frames with right checksums -- ARP, IPv4/TCP
-SYN with options, tagged and double-tagged frames, IPv6/UDP, IPv6 with
-extension headers, fragments, and TCP/UDP super-frames with their
-virtio-net headers.  Run from the top of the tree; the text seeds (cmd,
-vwfile, ctlproto) are kept as files."""
+tcpops, gso, pcapfilter, protect, lacp): real frames with right checksums
+-- ARP, IPv4/TCP SYN with options, tagged and double-tagged frames,
+IPv6/UDP, IPv6 with extension headers, fragments, and TCP/UDP super-frames
+with their virtio-net headers -- and LACP exchanges (LACPDUs, Markers, time
+and configuration steps).  Run from the top of the tree; the text seeds
+(cmd, vwfile, ctlproto) are kept as files."""
 import os
 import struct
 
@@ -161,3 +162,47 @@ prot_head = bytes([0x0F]) + MAC_A + bytes([2]) + \
     bytes([0]) + bytes(V4A[:3]) + bytes(13) + bytes([24]) + bytes([1]) + V6A[:8] + bytes(8) + bytes([64])
 for name, f in list(frames.items()) + [("dhcp4-discover", dhcp4), ("dhcp6-solicit", dhcp6)]:
     write("fuzz/corpus/protect", name, prot_head + f)
+
+# lacp: a configuration byte, then operations (fuzz/fuzz_lacp.c): frames
+# (0, length, bytes), LACPDUs from values (1, actor, partner, version),
+# time (2, ms), carrier (3), configuration (4)
+SLOW = bytes.fromhex("0180c2000002")
+
+
+def lacp_peer(prio, sysid, key, pprio, port, state):
+    return struct.pack("!H6sHHHB", prio, sysid, key, pprio, port, state)
+
+
+def lacpdu_frame(actor, partner, version=1):
+    pdu = struct.pack("!BBBB", 1, version, 1, 20) + actor + b"\0\0\0" + struct.pack("!BB", 2, 20) + partner + \
+        b"\0\0\0" + struct.pack("!BBH", 3, 16, 0) + bytes(12) + b"\0\0" + bytes(50)
+    return SLOW + bytes.fromhex("020000000909") + b"\x88\x09" + pdu
+
+
+def frame_op(member, f):
+    return bytes([member << 3, len(f)]) + f
+
+
+def time_op(ms):
+    return b"\x02" + struct.pack("!H", ms)
+
+
+PARTNER = bytes.fromhex("020000000002")
+OURS = bytes.fromhex("020000000001")
+seen = [lacp_peer(0x8000, PARTNER, 5, 0x80, m + 1, 0x3D) for m in range(2)]
+views = [lacp_peer(0x8000, OURS, 7, 0xFF, m + 1, 0x0F) for m in range(2)]
+converge = b""
+for t in (0, 2500, 1000, 1000):
+    for m in range(2):
+        converge += bytes([1 | m << 3]) + seen[m] + views[m] + b"\x01"
+    converge += time_op(t)
+write("fuzz/corpus/lacp", "active-converge", b"\x01" + converge + time_op(4000) + time_op(40000))
+write("fuzz/corpus/lacp", "passive-long", b"\x05" + converge + b"\x03" + time_op(60000) + b"\x13" + converge)
+write("fuzz/corpus/lacp", "raw-lacpdus", b"\x01" + frame_op(0, lacpdu_frame(seen[0], views[0])) + time_op(2100) +
+      frame_op(1, lacpdu_frame(seen[1], views[1], 2)) + frame_op(0, lacpdu_frame(seen[0], views[0])[:100]))
+marker = SLOW + bytes.fromhex("020000000909") + b"\x88\x09" + struct.pack("!BBBBH6sIH", 2, 1, 1, 16, 7, PARTNER,
+                                                                         0xDEADBEEF, 0) + b"\0\0" + bytes(90)
+write("fuzz/corpus/lacp", "marker", b"\x01" + frame_op(0, marker) + frame_op(1, marker[:-1]) +
+      frame_op(0, marker[:16] + b"\x02" + marker[17:]) + frame_op(0, marker[:14] + b"\x03" + marker[15:]))
+write("fuzz/corpus/lacp", "config-churn", b"\x01" + converge + bytes([0x04, 0x34, 0x44, 0x54, 0x64, 0xF4, 0x6C, 0x74,
+                                                                      0x14, 0x24]) + converge + time_op(3000))
