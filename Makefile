@@ -42,11 +42,18 @@ BPF_SRCS := $(wildcard datapath/bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:datapath/bpf/%.c=$(B)/bpf/%.o)
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 
-all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%)
+# TC programs the system tests load with tc (tests/system/*.bpf.c)
+TEST_BPF_OBJS := $(patsubst tests/system/%.bpf.c,$(B)/tests/%.bpf.o,$(wildcard tests/system/*.bpf.c))
+
+all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%) $(TEST_BPF_OBJS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%.bpf.o: tests/system/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -MMD -MP -c -o $@ $<
 
 # The rule for the fast path's objects (BPF_OBJS, defined above)
 $(B)/bpf/%.bpf.o: datapath/bpf/%.bpf.c

@@ -129,6 +129,50 @@ static const struct out_field exporter_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field aggr_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "POLICY", "policy", 9, 0, NULL },
+	{ "LACPACTIVITY", "lacpactivity", 12, 0, NULL },
+	{ "LACPTIMER", "lacptimer", 9, 0, NULL },
+	{ "STATE", "state", 6, 0, NULL },
+	{ "PORTS", "ports", 20, 0, NULL },
+	{ "VNICS", "vnics", 5, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field aggrport_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "PORT", "port", 12, 0, NULL },
+	{ "STATE", "state", 6, 0, NULL },
+	{ "ADDRESS", "address", 17, 0, NULL },
+	{ "PORTSTATE", "portstate", 9, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field aggrlacp_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "PORT", "port", 12, 0, NULL },
+	{ "AGGREGATABLE", "aggregatable", 12, 0, NULL },
+	{ "SYNC", "sync", 4, 0, NULL },
+	{ "COLL", "coll", 4, 0, NULL },
+	{ "DIST", "dist", 4, 0, NULL },
+	{ "DEFAULTED", "defaulted", 9, 0, NULL },
+	{ "EXPIRED", "expired", 7, 0, NULL },
+	{ "SELECTED", "selected", 8, 0, NULL },
+	{ "RXSTATE", "rxstate", 13, 0, NULL },
+	{ "MUXSTATE", "muxstate", 23, 0, NULL },
+	{ "ACTORSTATE", "actorstate", 10, 0, NULL },
+	{ "PARTNERSTATE", "partnerstate", 12, 0, NULL },
+	{ "PARTNERSYSTEM", "partnersystem", 17, 0, NULL },
+	{ "PARTNERKEY", "partnerkey", 10, 0, NULL },
+	{ "PARTNERPORT", "partnerport", 11, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct cmd_out aggrport_out = { "aggrport", aggrport_fields, NULL, 'p', { 0 }, { NULL } };
+static const struct cmd_out aggrlacp_out = { "aggrlacp", aggrlacp_fields,
+					     "link,port,aggregatable,sync,coll,dist,defaulted,expired", 'p', { 0 }, { NULL } };
+
 /*
  * How each command's reply is printed, by id; what kind of reply it is comes
  * with its grammar (vw_cmd_def(id)->out).  A table (VW_OUT_TABLE) has
@@ -148,10 +192,21 @@ static const struct cmd_out cmd_outs[VW_CMD_COUNT] = {
 	[VW_CMD_EXPORT] = { "line", NULL, NULL, 0 },
 	[VW_CMD_SHOW_ACCOUNTING] = { "accounting", accounting_fields, "state,file,interval,retention,samples", 'p' },
 	[VW_CMD_SHOW_MIRROR] = { "mirror", mirror_fields, NULL, 'p' },
+	[VW_CMD_SHOW_AGGR] = { "aggr", aggr_fields, NULL, 'p', { 'x', 'L' }, { &aggrport_out, &aggrlacp_out } },
 	[VW_CMD_SHOW_EXPORTER] = { "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops", 'p' },
 };
 
 const struct cmd_out *cmd_out(enum vw_cmd_id id)
 {
 	return (unsigned)id < VW_CMD_COUNT && cmd_outs[id].rectype ? &cmd_outs[id] : NULL;
+}
+
+const struct cmd_out *cmd_out_for(const struct cmd_out *co, const struct vw_cmd *c)
+{
+	int i;
+
+	for (i = 0; co && i < 2; i++)
+		if (co->alt_opt[i] && vw_cmd_opt(c, co->alt_opt[i]))
+			return co->alt[i];
+	return co;
 }

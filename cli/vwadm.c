@@ -219,7 +219,7 @@ static int run(const char *sock, int argc, char **argv)
 	}
 	if (def->id == VW_CMD_START_ACCOUNTING)
 		absolute_file(argc, argv);
-	co = cmd_out(def->id);
+	co = cmd_out_for(cmd_out(def->id), &c);
 	if (co && co->fields && (rc = prepare_output(co, &c, &o)) != 0)
 		return rc;
 

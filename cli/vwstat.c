@@ -22,6 +22,8 @@
 	" [-o FIELD,...] [-p] [-F json] [-u R|K|M|G|T|P] [LINK...]\n" \
 	"       " PROG " [--socket PATH] show-flow [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
 	" [-u R|K|M|G|T|P] [-l LINK] [FLOW...]\n" \
+	"       " PROG " [--socket PATH] show-aggr [-L] [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
+	" [-u R|K|M|G|T|P] [AGGR...]\n" \
 	"       " PROG " [--socket PATH] show-history [-f FILE] [-s TIME] [-e TIME] [-i] [-o FIELD,...]" \
 	" [-F table|csv|json|gnuplot|svg] [NAME...]"
 
@@ -84,6 +86,23 @@ static const struct out_field flow_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+/* vwstat show-aggr: an aggregation's members (a member is in one only) */
+static const struct out_field aggr_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "PORT", "port", 12, 0, NULL },
+	{ "IPKTS", "ipkts", 10, OUT_F_COUNTER, NULL },
+	{ "RBYTES", "rbytes", 12, OUT_F_BCOUNTER, NULL },
+	{ "OPKTS", "opkts", 10, OUT_F_COUNTER, NULL },
+	{ "OBYTES", "obytes", 12, OUT_F_BCOUNTER, NULL },
+	{ "IDROPS", "idrops", 8, OUT_F_COUNTER, NULL },
+	{ "ODROPS", "odrops", 8, OUT_F_COUNTER, NULL },
+	{ "LACP_IN", "lacp_in", 8, OUT_F_COUNTER, NULL },
+	{ "LACP_OUT", "lacp_out", 8, OUT_F_COUNTER, NULL },
+	{ "MARKER_IN", "marker_in", 9, OUT_F_COUNTER, NULL },
+	{ "MALFORMED", "malformed", 9, OUT_F_COUNTER, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
 /* What is shown: a record type, its key field and its columns. */
 struct view {
 	const char *rectype;
@@ -102,9 +121,8 @@ static const struct view view_tx = { "stats", "link", link_fields,
 				     "drop_dhcpspoof,drop_restricted,drop_mtu" };
 static const struct view view_worker = { "worker", "worker", worker_fields, NULL };
 static const struct view view_flow = { "flowstats", "flow", flow_fields, "flow,ipkts,rbytes,opkts,obytes" };
-
-/* vwstat subcommands of SPEC §6; show-link is the default. */
-static const char *const later_subcommands[] = { "show-aggr" };
+static const struct view view_aggr = { "aggrstat", "port", aggr_fields, "link,port,ipkts,rbytes,opkts,obytes,idrops,odrops" };
+static const struct view view_aggr_lacp = { "aggrstat", "port", aggr_fields, "link,port,lacp_in,lacp_out,marker_in,malformed" };
 
 struct opts {
 	const char *sock;
@@ -142,6 +160,9 @@ static int help(void)
 		printf(" %s", f->name);
 	printf("\nflow fields:");
 	for (f = flow_fields; f->name; f++)
+		printf(" %s", f->name);
+	printf("\naggr fields:");
+	for (f = aggr_fields; f->name; f++)
 		printf(" %s", f->name);
 	printf("\nworker fields:");
 	for (f = worker_fields; f->name; f++)
@@ -186,18 +207,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *interval = NULL, *count = NULL, *format = NULL, *unit = NULL;
-	bool rx = false, tx = false, workers = false, flows = false;
+	bool rx = false, tx = false, workers = false, flows = false, aggrs = false, lacp = false;
 	uint64_t n;
-	size_t i;
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":rtwi:c:o:pF:u:l:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":rtwLi:c:o:pF:u:l:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S': o->sock = optarg; break;
 		case 'r': rx = true; break;
 		case 't': tx = true; break;
 		case 'w': workers = true; break;
+		case 'L': lacp = true; break;
 		case 'i': interval = optarg; break;
 		case 'c': count = optarg; break;
 		case 'o': o->fields = optarg; break;
@@ -219,13 +240,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->links++;
 		o->nlinks--;
 		flows = true;
+	} else if (o->nlinks && !strcmp(o->links[0], "show-aggr")) {
+		o->links++;
+		o->nlinks--;
+		aggrs = true;
 	}
-	for (i = 0; o->nlinks && i < sizeof(later_subcommands) / sizeof(later_subcommands[0]); i++)
-		if (!strcmp(o->links[0], later_subcommands[i])) {
-			fprintf(stderr, PROG ": %s: not implemented yet\n", o->links[0]);
-			return 1;
-		}
 
+	if (lacp && !aggrs)
+		return usage_error("%s", "-L applies to show-aggr only");
+	if (aggrs && (rx || tx || workers || o->link))
+		return usage_error("%s", "-r, -t, -w and -l do not apply to show-aggr");
 	if (flows && (rx || tx || workers))
 		return usage_error("%s", "-r, -t and -w apply to links, not to show-flow");
 	if (o->link && !flows)
@@ -265,7 +289,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->count = (unsigned long)n;
 	}
-	o->view = flows ? &view_flow : workers ? &view_worker : rx ? &view_rx : tx ? &view_tx : &view_link;
+	o->view = aggrs ? (lacp ? &view_aggr_lacp : &view_aggr) : flows ? &view_flow : workers ? &view_worker : rx ? &view_rx : tx ? &view_tx : &view_link;
 	return 0;
 }
 
@@ -336,7 +360,9 @@ static void print_sample(struct out *out, const struct opts *o, const struct vw_
 		const struct vw_record *r = &rep->recs[i], *p;
 		const char *name = vw_record_get(r, o->view->key);
 
-		if (strcmp(r->type, o->view->rectype) || (o->view == &view_worker ? false : !wanted(o, name)))
+		/* the daemon picks the aggregations named */
+		if (strcmp(r->type, o->view->rectype) ||
+		    (o->view == &view_worker || o->view->fields == aggr_fields ? false : !wanted(o, name)))
 			continue;
 		p = prev ? find_record(prev, o->view, name) : NULL;
 		for (k = 0; k < out->n; k++) {
@@ -376,7 +402,7 @@ static int sample(struct vw_handle *h, const struct opts *o, char **req, struct 
 		return vw_status_exit(st);
 	}
 	/* the daemon checks FLOW operands itself */
-	if (o->view != &view_worker && o->view != &view_flow && check_links(o, rep)) {
+	if (o->view != &view_worker && o->view != &view_flow && o->view->fields != aggr_fields && check_links(o, rep)) {
 		vw_reply_free(rep);
 		return 1;
 	}
@@ -408,7 +434,7 @@ static int run(const struct opts *o, struct out *out)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
-	req[0] = o->view == &view_flow ? "flowstats" : "stats";
+	req[0] = o->view == &view_flow ? "flowstats" : o->view->fields == aggr_fields ? "aggrstats" : "stats";
 	for (i = 0; i < o->nlinks; i++)
 		req[i + 1] = o->links[i];
 	if (o->link) {

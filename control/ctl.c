@@ -36,6 +36,7 @@
 #include "control/access.h"
 #include "control/ctl.h"
 #include "datapath/vswitch.h"
+#include "objects/aggr.h"
 #include "objects/link.h"
 #include "observability/loop.h"
 
@@ -71,7 +72,7 @@ static bool sock_group;
 static gid_t sock_gid;
 
 /* Tags for epoll data: the fixed fds are told apart by address. */
-static int tag_listen, tag_signal, tag_timer, tag_mcast;
+static int tag_listen, tag_signal, tag_timer, tag_mcast, tag_aggr;
 
 /* Extra descriptors (the metrics server's, the accounting timer, the
  * captures' timer): a few, each in a fixed slot (fn NULL: free), which is
@@ -223,11 +224,11 @@ static int soonest(int a, int b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/* The loop's wait: the soonest of the reap's, the group reports' and the
- * extra descriptors'. */
+/* The loop's wait: the soonest of the reap's, the group reports', the
+ * aggregations' LACP timers and the extra descriptors'. */
 static int loop_timeout(void)
 {
-	int a = soonest(vnic_reap_timeout(), mcast_timeout()), i;
+	int a = soonest(soonest(vnic_reap_timeout(), mcast_timeout()), aggr_timeout()), i;
 
 	for (i = 0; i < MAX_EXTRA; i++)
 		a = soonest(a, extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1);
@@ -595,6 +596,9 @@ int ctl_run(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &tag_mcast;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, vw_switch_event_fd, &ev);
+	ev.data.ptr = &tag_aggr; /* LACP and the members' carrier */
+	if (aggr_poll_fd() >= 0)
+		epoll_ctl(epfd, EPOLL_CTL_ADD, aggr_poll_fd(), &ev);
 	for (int i = 0; i < MAX_EXTRA; i++) {
 		if (!extras[i].fn)
 			continue;
@@ -625,6 +629,8 @@ int ctl_run(void)
 				tick = true;
 			} else if (is_extra(p)) {
 				((struct extra *)p)->due = true;
+			} else if (p == &tag_aggr) {
+				aggr_poll();
 			} else if (p == &tag_mcast) {
 				uint64_t n;
 
@@ -656,5 +662,7 @@ int ctl_run(void)
 		if (!vnic_reap_timeout())
 			vnic_reap();
 		mcast_reports();
+		if (!aggr_timeout())
+			aggr_poll();
 	}
 }

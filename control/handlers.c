@@ -101,6 +101,12 @@ static const struct handler {
 	[VW_CMD_RESET_FLOWPROP] = { do_reset_flowprop, true, false },
 	[VW_CMD_SHOW_FLOW] = { do_show_flow, false, false },
 	[VW_CMD_SHOW_FLOWPROP] = { do_show_flowprop, false, false },
+	[VW_CMD_CREATE_AGGR] = { do_create_aggr, true, false },
+	[VW_CMD_ADD_AGGR] = { do_add_aggr, true, true },
+	[VW_CMD_REMOVE_AGGR] = { do_remove_aggr, true, true },
+	[VW_CMD_MODIFY_AGGR] = { do_modify_aggr, true, true },
+	[VW_CMD_DELETE_AGGR] = { do_delete_aggr, true, true },
+	[VW_CMD_SHOW_AGGR] = { do_show_aggr, false, false },
 	/* accounting (observability/accounting.c) */
 	[VW_CMD_START_ACCOUNTING] = { accounting_start_cmd, true, false },
 	[VW_CMD_STOP_ACCOUNTING] = { accounting_stop_cmd, true, false },
@@ -114,6 +120,7 @@ static const struct handler {
 	/* internal: vwstat, vwsnoop */
 	[VW_CMD_STATS] = { do_stats, false, false },
 	[VW_CMD_FLOWSTATS] = { do_flowstats, false, false },
+	[VW_CMD_AGGRSTATS] = { do_aggrstats, false, false },
 	[VW_CMD_SNOOP] = { do_snoop, false, false },
 };
 

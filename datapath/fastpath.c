@@ -297,7 +297,9 @@ static int entries_put(struct vw_port *port, unsigned mtu)
 	};
 	uint32_t k = (uint32_t)r->ifindex;
 
-	if (bpf_map_update_elem(fp.ports, &k, &in, BPF_ANY) || bpf_map_update_elem(fp.fdb, &r->key, &to, BPF_ANY))
+	/* an uplink with no device of its own (an aggregation) has no
+	 * program to read its port entry: its fdb entry says "slow" */
+	if ((k && bpf_map_update_elem(fp.ports, &k, &in, BPF_ANY)) || bpf_map_update_elem(fp.fdb, &r->key, &to, BPF_ANY))
 		return -errno;
 	if (r->chan) {
 		struct vw_fast_port ch = {
@@ -321,7 +323,8 @@ static void entries_del(const struct vw_fast_ref *r)
 
 	/* the destination first: no frame is sent to a port being removed */
 	bpf_map_delete_elem(fp.fdb, &r->key);
-	bpf_map_delete_elem(fp.ports, &k);
+	if (k)
+		bpf_map_delete_elem(fp.ports, &k);
 	if (r->chan) {
 		k = (uint32_t)r->chan;
 		bpf_map_delete_elem(fp.ports, &k);
@@ -347,7 +350,7 @@ static int port_add(struct vw_port *port, struct vw_fast_ref *r, unsigned mtu)
 	r->next = fp.refs;
 	fp.refs = r;
 	rc = entries_put(port, mtu);
-	if (!rc)
+	if (!rc && r->ifindex)
 		rc = tc_attach(r->ifindex);
 	if (!rc && r->chan)
 		rc = tc_attach(r->chan);
@@ -374,13 +377,21 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens)
 	return port_add(port, r, port_mtu(port, 1500));
 }
 
+void vw_fast_dev_clear(int ifindex)
+{
+	fp.quiet = true; /* most have no clsact qdisc at all */
+	tc_detach(ifindex);
+	fp.quiet = false;
+}
+
 int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
 {
 	struct vw_fast_ref *r;
 	int rc;
 
 	if (!fp.on) {
-		tc_detach(ifindex);
+		if (ifindex)
+			tc_detach(ifindex);
 		return 0;
 	}
 	r = calloc(1, sizeof(*r));
@@ -390,7 +401,7 @@ int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
 	r->key.vid = VW_FAST_VID_UPLINK; /* the switch's uplink: (sw, 0xffff, 0) */
 	r->mtu = mtu;
 	rc = port_add(port, r, mtu);
-	if (!rc && setsockopt(port->fd, SOL_SOCKET, SO_ATTACH_BPF, &fp.prog_sock, sizeof(fp.prog_sock)) < 0) {
+	if (!rc && ifindex && setsockopt(port->fd, SOL_SOCKET, SO_ATTACH_BPF, &fp.prog_sock, sizeof(fp.prog_sock)) < 0) {
 		rc = -errno;
 		vw_fast_port_del(port);
 	}
@@ -412,7 +423,7 @@ void vw_fast_port_del(struct vw_port *port)
 		return;
 	}
 	entries_del(r);
-	if (r->kind == VW_FAST_UPLINK) {
+	if (r->kind == VW_FAST_UPLINK && r->ifindex) {
 		int none = 0;
 
 		/* a phys device outlives us: leave nothing on it */

@@ -50,8 +50,15 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens);
 void vw_fast_vnic_samens(struct vw_port *port, bool samens);
 /* An uplink's port (a packet socket attached to its switch) on ifindex,
  * whose MTU is mtu.  0 or -errno (nothing changed).  Without the fast
- * path, takes off ifindex the filter an earlier daemon may have left. */
+ * path, takes off ifindex the filter an earlier daemon may have left.
+ * ifindex 0: an uplink with no device of its own (an aggregation, whose
+ * port must be VW_SLOW_BACKEND): only the switch's uplink entry, which
+ * sends its VNICs' frames for the uplink to the slow path. */
 int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu);
+/* Takes off ifindex the program an earlier daemon may have left there (a
+ * device that becomes an aggregation's member).  Works with the fast path
+ * off too. */
+void vw_fast_dev_clear(int ifindex);
 /* Takes the port out of the maps and its program off its uplink device
  * (a VNIC's devices go with the VNIC).  Before it is detached. */
 void vw_fast_port_del(struct vw_port *port);

@@ -35,11 +35,13 @@ static const struct vw_cmddef cmds[] = {
 	CMD(VW_CMD_SHOW_ADDR, "show-addr", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
 	CMD(VW_CMD_EXPORT, "export", "o:", "", 0, 0, "[-o FILE]", true, "", VW_PRIV_READ, VW_OUT_LINES),
 	CMD(VW_CMD_CREATE_AGGR, "create-aggr", "tl:P:L:T:", "l", 1, 1,
-	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
-	CMD(VW_CMD_ADD_AGGR, "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
-	CMD(VW_CMD_REMOVE_AGGR, "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", false, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
-	CMD(VW_CMD_DELETE_AGGR, "delete-aggr", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
-	CMD(VW_CMD_SHOW_AGGR, "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", false, "", VW_PRIV_READ, VW_OUT_TABLE),
+	  "[-t] -l LINK -l LINK... [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", true, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_ADD_AGGR, "add-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", true, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_REMOVE_AGGR, "remove-aggr", "tl:", "l", 1, 1, "[-t] -l LINK [-l LINK...] NAME", true, "l", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_MODIFY_AGGR, "modify-aggr", "tP:L:T:", "", 1, 1,
+	  "[-t] [-P L2|L3|L4[,...]] [-L off|active|passive] [-T short|long] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_AGGR, "delete-aggr", "t", "", 1, 1, "[-t] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_SHOW_AGGR, "show-aggr", "xL" SHOW, "", 0, -1, "[-x|-L] [-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
 	CMD(VW_CMD_CREATE_TUNNEL, "create-tunnel", "tT:a:p:", "a", 1, 1,
 	  "[-t] -T vxlan -a local=IP,remote=IP[,remote=IP...] [-p vni=N[,dstport=P]] NAME", false, "Ta", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_DELETE_TUNNEL, "delete-tunnel", "t", "", 1, 1, "[-t] NAME", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
@@ -63,6 +65,7 @@ static const struct vw_cmddef cmds[] = {
 	/* internal, for vwstat */
 	CMD(VW_CMD_STATS, "stats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
 	CMD(VW_CMD_FLOWSTATS, "flowstats", "l:", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
+	CMD(VW_CMD_AGGRSTATS, "aggrstats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
 	/* internal, for vwsnoop: the reply is followed by a pcap stream */
 	CMD(VW_CMD_SNOOP, "snoop", "l:d:c:f:", "", 0, 0, NULL, true, "l", VW_PRIV_CAPTURE, VW_OUT_STREAM),
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <net/if.h>
 
+#include "datapath/shape.h"
 #include "datapath/worker.h"
 #include "objects/linkclass.h"
 #include "objects/netlink.h"
@@ -19,8 +20,8 @@ struct vw_zone *vw_zones;
 
 /* The classes, in the order their links are exported: a class's links are
  * replayed after those they go over. */
-extern const struct vw_link_class etherstub_class, phys_class, vnic_class;
-static const struct vw_link_class *const classes[] = { &etherstub_class, &phys_class, &vnic_class };
+extern const struct vw_link_class etherstub_class, phys_class, aggr_class, vnic_class;
+static const struct vw_link_class *const classes[] = { &etherstub_class, &phys_class, &aggr_class, &vnic_class };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
 struct vw_link *link_find(const char *name)
@@ -268,6 +269,25 @@ void links_export(struct vw_buf *out)
 		vw_buf_printf(out, "create-zone %s\n", z->name);
 	for (i = 0; i < NCLASSES; i++)
 		classes[i]->export(out);
+}
+
+/* Adds to the uplink's new shaping the egress class of each VNIC over it
+ * with a priority other than medium. */
+int uplink_vnic_classes(struct vw_link *l, char *err, size_t errlen)
+{
+	char why[200] = "";
+	struct vw_port *port;
+	struct vw_link *v;
+	int rc;
+
+	for (v = vw_links; v; v = v->next)
+		if (v->over == l && (port = link_port(v)) && port->uplink_class &&
+		    (rc = vw_shape_uplink_class(l->uplink, port->uplink_class, shaper_prio(v->prop.priority), why,
+						sizeof(why)))) {
+			ERR("%s: %s", v->name, why);
+			return rc;
+		}
+	return 0;
 }
 
 /* ---- CPUs a link's port is read on ---- */

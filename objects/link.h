@@ -32,6 +32,7 @@ struct vw_addr {
 };
 
 struct vw_link;
+struct vw_aggr;
 struct nl_link_info;
 
 /* The values of a link's properties (objects/linkprop.c), held twice: the
@@ -116,7 +117,9 @@ struct vw_link {
 	/* phys and etherstub: the switch (created with the first VNIC over a
 	 * phys; an etherstub always has one) */
 	struct vw_switch *sw;
-	struct vw_port *uplink; /* phys: the AF_PACKET port */
+	struct vw_port *uplink; /* phys: the AF_PACKET port; aggr: its port
+				 * (datapath/port_aggr.h) */
+	struct vw_aggr *aggr;   /* aggr: members, LACP (objects/aggr.c) */
 	unsigned nvnics;
 
 	/* vnic */

@@ -39,6 +39,10 @@ void link_face_state(const char *zone, const char *name, unsigned *mtu, const ch
 /* The workers on the CPUs of set, as a mask; each CPU must be online and
  * run one (else -EINVAL with the first bad CPU named). */
 int cpus_workers(const char *name, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen);
+/* A class's shaped hook for an uplink (phys, aggr): adds to its port's
+ * new shaping the egress class of each VNIC over it with a priority other
+ * than medium. */
+int uplink_vnic_classes(struct vw_link *l, char *err, size_t errlen);
 /* Adds the VNIC's addresses to its face where it lives. */
 int addrs_apply(struct vw_link *l, char *err, size_t errlen);
 

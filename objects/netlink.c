@@ -214,13 +214,14 @@ void nl_copy_str(char *dst, size_t len, const char *src)
 }
 
 /* Fills li from an RTM_NEWLINK message; -EPROTO if it is not one. */
-static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
+/* An RTM_NEWLINK or RTM_DELLINK message (the same layout) */
+static int link_parse_any(const struct nlmsghdr *nlh, struct nl_link_info *li)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
 	const struct nlattr *tbi[IFLA_INFO_MAX + 1] = { 0 };
 	const struct ifinfomsg *ifi;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return -EPROTO;
 	ifi = mnl_nlmsg_get_payload(nlh);
 	if (mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb) < 0)
@@ -253,6 +254,56 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
 	    tbi[IFLA_INFO_KIND])
 		nl_copy_str(li->kind, sizeof(li->kind), mnl_attr_get_str(tbi[IFLA_INFO_KIND]));
 	return 0;
+}
+
+/* ---- watching links' state ---- */
+
+int nl_monitor_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE), rc;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int nl_monitor_read(int fd, void (*fn)(const struct nl_link_info *li, bool gone, void *arg), void *arg)
+{
+	char buf[NL_RECV_SIZE];
+	int n = 0;
+
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int left;
+
+		if (len < 0)
+			return errno == EAGAIN ? n : errno == ENOBUFS ? -ENOBUFS : -errno;
+		if (len == 0)
+			return n;
+		for (left = (int)len; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			struct nl_link_info li;
+			bool gone = nlh->nlmsg_type == RTM_DELLINK;
+
+			if (nlh->nlmsg_type != RTM_NEWLINK && !gone)
+				continue;
+			if (link_parse_any(nlh, &li))
+				continue;
+			fn(&li, gone, arg);
+			n++;
+		}
+	}
+}
+
+static int link_parse(const struct nlmsghdr *nlh, struct nl_link_info *li)
+{
+	return nlh->nlmsg_type == RTM_NEWLINK ? link_parse_any(nlh, li) : -EPROTO;
 }
 
 static int link_get_cb(const struct nlmsghdr *nlh, void *data)

@@ -97,6 +97,14 @@ struct nl_link_info {
 int nl_link_foreach(const char *zone, int (*fn)(const struct nl_link_info *li, void *arg), void *arg);
 int nl_link_get(const char *zone, const char *ifname, struct nl_link_info *li);
 
+/* Watching the daemon's namespace's links: a non-blocking rtnetlink socket
+ * that hears every link's changes (RTMGRP_LINK), or -errno. */
+int nl_monitor_open(void);
+/* Reads what fd has heard and calls fn for each link that changed (gone:
+ * it was deleted).  How many, or -errno (-ENOBUFS: messages were lost, so
+ * the caller must look at the links it cares about afresh). */
+int nl_monitor_read(int fd, void (*fn)(const struct nl_link_info *li, bool gone, void *arg), void *arg);
+
 /* Replaces the link's root queueing discipline with noqueue: a TAP face
  * needs none (vwired reads its queue directly), and a multi-queue TAP would
  * otherwise get an mq qdisc with one pfifo_fast per possible queue (256),

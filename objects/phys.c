@@ -13,6 +13,7 @@
 #include "datapath/rcu.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
+#include "objects/aggr.h"
 #include "objects/linkclass.h"
 #include "objects/netlink.h"
 
@@ -61,8 +62,14 @@ static struct vw_link *phys_adopt(const char *name, char *err, size_t errlen, in
 {
 	struct nl_link_info li;
 	struct vw_link *l;
+	const char *aggr = aggr_member_of(name);
 	uint32_t wmask;
 
+	if (aggr) {
+		ERR("%s: is a member of aggregation %s; create the VNIC over %s", name, aggr, aggr);
+		*rc = -EBUSY;
+		return NULL;
+	}
 	*rc = nl_link_get(NULL, name, &li);
 	if (*rc < 0) {
 		ERR("%s: no such link", name);
@@ -189,25 +196,6 @@ static struct vw_physprop *physprop_new(const char *name)
 	return p;
 }
 
-/* Adds to the uplink's new shaping the egress class of each VNIC over it
- * with a priority other than medium. */
-static int phys_shaped(struct vw_link *l, char *err, size_t errlen)
-{
-	char why[200] = "";
-	struct vw_port *port;
-	struct vw_link *v;
-	int rc;
-
-	for (v = vw_links; v; v = v->next)
-		if (v->over == l && (port = link_port(v)) && port->uplink_class &&
-		    (rc = vw_shape_uplink_class(l->uplink, port->uplink_class, shaper_prio(v->prop.priority), why,
-						sizeof(why)))) {
-			ERR("%s: %s", v->name, why);
-			return rc;
-		}
-	return 0;
-}
-
 /*
  * Hands the uplink to one of the workers of mask (0: any), unless the one
  * that polls it is among them: out of the old worker's epoll set, a grace
@@ -325,7 +313,7 @@ const struct vw_link_class phys_class = {
 	.named = phys_named,
 	.adopt = phys_adopt,
 	.release = phys_release,
-	.shaped = phys_shaped,
+	.shaped = uplink_vnic_classes,
 	.state = phys_state,
 	.counters = phys_counters,
 	.destroy = phys_detach,

@@ -17,6 +17,7 @@ pkgs=(
   curl                           # metrics scrape in system tests
   procps psmisc                  # pgrep, fuser in system tests
   python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
+  openvswitch-switch             # interop peer in system tests (LACP bonds); its service is never started
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -31,5 +32,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # openvswitch-switch would start the system's OVS service: the tests run
+  # private instances only, so service starts are forbidden while
+  # installing (unless a policy is there already)
+  policy=/usr/sbin/policy-rc.d ours=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ "$ours" = 0 ] || rm -f "$policy"
+  [ "$rc" = 0 ] || exit "$rc"
 fi

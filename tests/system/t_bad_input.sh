@@ -201,7 +201,8 @@ bad 1 "vwadm: vwtbnosuch: no such phys link" show-phys vwtbnosuch
 bad 1 "vwadm: vwtbnosuch: no such link" show-link vwtb1 vwtbnosuch
 
 log "---- not implemented, and arguments the protocol cannot carry"
-bad 1 "vwadm: create-aggr: not implemented yet" create-aggr -l vwtbveth0 -l vwtbveth1 vwtbag
+bad 1 "vwadm: create-tunnel: not implemented yet" create-tunnel -T vxlan -a local=10.0.0.1,remote=10.0.0.2 vwtbtun
+bad 1 "vwadm: vwtbag: no such link 'vwtbnosuch'" create-aggr -l vwtbnosuch vwtbag
 bad 1 "vwadm: arguments must not contain line breaks" create-etherstub $'vwtb\nx'
 # 70000 bytes do not fit in one request (64 KiB): say so, not something else.
 BIG=vwtb$(printf 'a%.0s' $(seq 70000))
