@@ -79,7 +79,8 @@ static void test_request_bad(void **state)
  * export and vwstat's; snoop is a capture; everything else changes. */
 static enum vw_priv expected(const char *c)
 {
-	if (!strncmp(c, "show-", 5) || !strcmp(c, "export") || !strcmp(c, "stats") || !strcmp(c, "flowstats"))
+	if (!strncmp(c, "show-", 5) || !strcmp(c, "export") || !strcmp(c, "stats") || !strcmp(c, "flowstats") ||
+	    !strcmp(c, "aggrstats"))
 		return VW_PRIV_READ;
 	return !strcmp(c, "snoop") ? VW_PRIV_CAPTURE : VW_PRIV_ADMIN;
 }
