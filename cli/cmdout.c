@@ -169,6 +169,30 @@ static const struct out_field aggrlacp_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field tunnel_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "TYPE", "type", 5, 0, NULL },
+	{ "VNI", "vni", 8, 0, NULL },
+	{ "LOCAL", "local", 15, 0, NULL },
+	{ "DSTPORT", "dstport", 7, 0, NULL },
+	{ "REMOTES", "remotes", 20, 0, NULL },
+	{ "MTU", "mtu", 5, 0, NULL },
+	{ "UNDERLAY", "underlay", 12, 0, NULL },
+	{ "VNICS", "vnics", 5, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field tunnelfdb_fields[] = {
+	{ "LINK", "link", 12, 0, NULL },
+	{ "MACADDRESS", "macaddress", 17, 0, NULL },
+	{ "REMOTE", "remote", 15, 0, NULL },
+	{ "TYPE", "type", 7, 0, NULL },
+	{ "IDLE", "idle", 5, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct cmd_out tunnelfdb_out = { "tunnelfdb", tunnelfdb_fields, NULL, 'p', { 0 }, { NULL } };
+
 static const struct cmd_out aggrport_out = { "aggrport", aggrport_fields, NULL, 'p', { 0 }, { NULL } };
 static const struct cmd_out aggrlacp_out = { "aggrlacp", aggrlacp_fields,
 					     "link,port,aggregatable,sync,coll,dist,defaulted,expired", 'p', { 0 }, { NULL } };
@@ -193,6 +217,8 @@ static const struct cmd_out cmd_outs[VW_CMD_COUNT] = {
 	[VW_CMD_SHOW_ACCOUNTING] = { "accounting", accounting_fields, "state,file,interval,retention,samples", 'p' },
 	[VW_CMD_SHOW_MIRROR] = { "mirror", mirror_fields, NULL, 'p' },
 	[VW_CMD_SHOW_AGGR] = { "aggr", aggr_fields, NULL, 'p', { 'x', 'L' }, { &aggrport_out, &aggrlacp_out } },
+	[VW_CMD_SHOW_TUNNEL] = { "tunnel", tunnel_fields, "link,type,vni,local,dstport,remotes,mtu,vnics", 'p', { 'x' },
+				 { &tunnelfdb_out } },
 	[VW_CMD_SHOW_EXPORTER] = { "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops", 'p' },
 };
 

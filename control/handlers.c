@@ -107,6 +107,9 @@ static const struct handler {
 	[VW_CMD_MODIFY_AGGR] = { do_modify_aggr, true, true },
 	[VW_CMD_DELETE_AGGR] = { do_delete_aggr, true, true },
 	[VW_CMD_SHOW_AGGR] = { do_show_aggr, false, false },
+	[VW_CMD_CREATE_TUNNEL] = { do_create_tunnel, true, false },
+	[VW_CMD_DELETE_TUNNEL] = { do_delete_tunnel, true, true },
+	[VW_CMD_SHOW_TUNNEL] = { do_show_tunnel, false, false },
 	/* accounting (observability/accounting.c) */
 	[VW_CMD_START_ACCOUNTING] = { accounting_start_cmd, true, false },
 	[VW_CMD_STOP_ACCOUNTING] = { accounting_stop_cmd, true, false },

@@ -1,7 +1,8 @@
 /*
  * The command handlers' shared part (control/handlers.c) and the handlers
  * of each subject: links, zones and addresses (control/cmd_link.c),
- * aggregations (control/cmd_aggr.c), flows (control/cmd_flow.c), statistics, mirrors and captures
+ * aggregations (control/cmd_aggr.c), tunnels (control/cmd_tunnel.c),
+ * flows (control/cmd_flow.c), statistics, mirrors and captures
  * (control/cmd_observe.c).  A handler takes the parsed command, makes its
  * object calls and writes records; ctl_handle() writes the verdict.  It
  * returns 0 or a negative errno with a one-line reason in err.
@@ -50,6 +51,11 @@ int do_modify_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 int do_delete_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 int do_show_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 int do_aggrstats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+
+/* tunnels (control/cmd_tunnel.c) */
+int do_create_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_delete_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_show_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 
 /* flows (control/cmd_flow.c) */
 int do_add_flow(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);

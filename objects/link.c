@@ -20,8 +20,9 @@ struct vw_zone *vw_zones;
 
 /* The classes, in the order their links are exported: a class's links are
  * replayed after those they go over. */
-extern const struct vw_link_class etherstub_class, phys_class, aggr_class, vnic_class;
-static const struct vw_link_class *const classes[] = { &etherstub_class, &phys_class, &aggr_class, &vnic_class };
+extern const struct vw_link_class etherstub_class, phys_class, aggr_class, tunnel_class, vnic_class;
+static const struct vw_link_class *const classes[] = { &etherstub_class, &phys_class, &aggr_class, &tunnel_class,
+							&vnic_class };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
 struct vw_link *link_find(const char *name)

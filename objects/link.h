@@ -33,6 +33,7 @@ struct vw_addr {
 
 struct vw_link;
 struct vw_aggr;
+struct vw_tunnel;
 struct nl_link_info;
 
 /* The values of a link's properties (objects/linkprop.c), held twice: the
@@ -91,6 +92,10 @@ struct vw_link_class {
 	/* Its port was just given a shaper (a phys's uplink: its VNICs' egress
 	 * classes).  May be NULL. */
 	int (*shaped)(struct vw_link *l, char *err, size_t errlen);
+	/* The MTU of a VNIC over it by default, and the most one may have (a
+	 * tunnel's: its underlay's less the encapsulation).  NULL or 0: 1500,
+	 * and no limit but the property's own. */
+	unsigned (*vnic_mtu)(const struct vw_link *l);
 	/* show-link's mtu and state */
 	void (*state)(const struct vw_link *l, unsigned *mtu, const char **state);
 	/* Adds its ports' counters to s; IPKTS, RBYTES, OPKTS, OBYTES in c. */
@@ -120,6 +125,7 @@ struct vw_link {
 	struct vw_port *uplink; /* phys: the AF_PACKET port; aggr: its port
 				 * (datapath/port_aggr.h) */
 	struct vw_aggr *aggr;   /* aggr: members, LACP (objects/aggr.c) */
+	struct vw_tunnel *tun;  /* tunnel: its VXLAN device (objects/tunnel.c) */
 	unsigned nvnics;
 
 	/* vnic */

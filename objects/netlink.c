@@ -256,6 +256,18 @@ static int link_parse_any(const struct nlmsghdr *nlh, struct nl_link_info *li)
 	return 0;
 }
 
+int nl_request(struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	struct mnl_socket *nl;
+	int ret = nl_open(NULL, &nl);
+
+	if (ret < 0)
+		return ret;
+	ret = nl_talk(nl, nlh, cb, data);
+	mnl_socket_close(nl);
+	return ret;
+}
+
 /* ---- watching links' state ---- */
 
 int nl_monitor_open(void)

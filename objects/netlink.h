@@ -97,6 +97,13 @@ struct nl_link_info {
 int nl_link_foreach(const char *zone, int (*fn)(const struct nl_link_info *li, void *arg), void *arg);
 int nl_link_get(const char *zone, const char *ifname, struct nl_link_info *li);
 
+struct nlmsghdr;
+/* One rtnetlink request of the daemon's namespace (built whole in nlh) and
+ * its answer: cb runs over each reply of a dump; 0 or -errno (the kernel's
+ * error, or cb's).  For the request kinds this file does not build itself
+ * (objects/vxlan.c). */
+int nl_request(struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+
 /* Watching the daemon's namespace's links: a non-blocking rtnetlink socket
  * that hears every link's changes (RTMGRP_LINK), or -errno. */
 int nl_monitor_open(void);

@@ -35,6 +35,19 @@ bool vnic_is(const struct vw_link *l)
 	return l->cls == &vnic_class;
 }
 
+/* What the link under a VNIC carries at most (a tunnel's MTU); 0: no limit */
+static unsigned over_mtu(const struct vw_link *l)
+{
+	return l->over && l->over->cls->vnic_mtu ? l->over->cls->vnic_mtu(l->over) : 0;
+}
+
+/* The MTU of the VNIC's face: its property's, else what the link under it
+ * gives by default; 0: the kernel's default (1500) */
+static unsigned vnic_face_mtu(const struct vw_link *l)
+{
+	return l->prop.mtu ? l->prop.mtu : over_mtu(l);
+}
+
 static bool mac_in_use(const uint8_t mac[6], const struct vw_link *over, uint16_t vid)
 {
 	struct vw_link *l;
@@ -265,7 +278,7 @@ static struct vw_port *fast_face_open(struct vw_link *l, const char *zone, char 
 		return port;
 	}
 	rc = nl_veth_create(&(struct nl_veth){ .host = host, .name = l->name, .zone = zone, .mac = l->mac,
-					       .mtu = l->prop.mtu });
+					       .mtu = vnic_face_mtu(l) });
 	if (rc < 0) {
 		ERR("%s: cannot create its veth pair%s%s: %s", l->name, *zone ? " in zone " : "", zone,
 		    strerror(-rc));
@@ -315,8 +328,8 @@ static int vnic_face_up(struct vw_link *l, char *err, size_t errlen)
 		ERR("%s: cannot remove its queueing discipline: %s", l->name, strerror(-rc));
 		return rc;
 	}
-	if (l->prop.mtu && (rc = nl_link_set_mtu(l->prop.zone, l->name, l->prop.mtu)) < 0) {
-		ERR("%s: cannot set mtu %u: %s", l->name, l->prop.mtu, strerror(-rc));
+	if (vnic_face_mtu(l) && (rc = nl_link_set_mtu(l->prop.zone, l->name, vnic_face_mtu(l))) < 0) {
+		ERR("%s: cannot set mtu %u: %s", l->name, vnic_face_mtu(l), strerror(-rc));
 		return rc;
 	}
 	rc = nl_link_set_up(l->prop.zone, l->name, true);
@@ -366,6 +379,12 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	l->over = over;
 	l->vid = s->vid;
 	l->prop.mtu = l->saved.mtu = s->props.mtu;
+	if (over->cls->vnic_mtu && s->props.mtu > over->cls->vnic_mtu(over)) {
+		ERR("%s: mtu %u is more than %s carries (%u)", s->name, s->props.mtu, over->name,
+		    over->cls->vnic_mtu(over));
+		rc = -EINVAL;
+		goto fail_free;
+	}
 	rc = vnic_pick_mac(s, over, l->mac, &l->mactype, err, errlen);
 	if (rc)
 		goto fail_free;
@@ -388,7 +407,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		}
 	}
 	l->port->vid = l->vid;
-	l->port->mtu = l->prop.mtu ? l->prop.mtu : 1500; /* the switch enforces it */
+	l->port->mtu = vnic_face_mtu(l) ? vnic_face_mtu(l) : 1500; /* the switch enforces it */
 	rc = vw_switch_attach(over->sw, l->port);
 	if (rc) {
 		ERR("%s: cannot attach to '%s': %s", s->name, over->name, strerror(-rc));
@@ -760,14 +779,20 @@ int vnic_set_priority(struct vw_link *l, enum vw_priority prio, char *err, size_
 
 int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
 {
-	int rc = nl_link_set_mtu(l->prop.zone, l->name, mtu ? mtu : 1500);
+	unsigned cap = over_mtu(l), eff = mtu ? mtu : cap ? cap : 1500;
+	int rc;
 
+	if (cap && mtu > cap) {
+		ERR("%s: mtu %u is more than %s carries (%u)", l->name, mtu, l->over->name, cap);
+		return -EINVAL;
+	}
+	rc = nl_link_set_mtu(l->prop.zone, l->name, eff);
 	if (rc < 0) {
 		ERR("%s: cannot set mtu %u: %s", l->name, mtu, strerror(-rc));
 		return rc;
 	}
 	l->prop.mtu = mtu;
-	vw_switch_set_mtu(l->over->sw, l->port, mtu ? mtu : 1500);
+	vw_switch_set_mtu(l->over->sw, l->port, eff);
 	return 0;
 }
 
