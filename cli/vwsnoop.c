@@ -45,7 +45,8 @@ static int usage_error(const char *fmt, const char *arg)
 static int help(void)
 {
 	printf(USAGE "\n\n"
-	       "  -l LINK       the VNIC, etherstub or phys link to capture on\n"
+	       "  -l LINK       the VNIC, etherstub, phys link, aggregation or tunnel to\n"
+	       "                capture on\n"
 	       "  -d DIR        in: what the link receives, out: what it sends, both\n"
 	       "                (default; an etherstub: every frame its VNICs send)\n"
 	       "  -c COUNT      stop after COUNT frames\n"

@@ -12,6 +12,7 @@
 #   - the partner falling silent on one member (its LACPDUs dropped on the
 #     wire by tests/system/drop_slow.bpf.c) drops that member after 3 short
 #     periods, measured the same way; it comes back when LACPDUs do;
+#   - maxbw, a flow and a capture work on the aggregation as on a phys;
 #   - bad input (a member with VNICs, in another aggregation, of another
 #     MTU, the last member removed, a VNIC over a member) is refused with
 #     one line and changes nothing; the configuration survives a restart.
@@ -121,6 +122,28 @@ expect_ge "partner silent: the longest ping gap is under 200 ms (it was ${GAP_MS
 expect_eq "partner silent: no TCP interval without traffic" 0 "${EMPTY%% *}"
 check "$B's LACPDUs on vwtap1 again" ip netns exec $B tc qdisc del dev vwtap1 clsact
 wait_until 10 "LACP: vwtap1 back in on both sides" bash -c "$(declare -f both_dist); both_dist $A && both_dist $B"
+
+log "---- over the aggregation as over a phys: maxbw, a flow, a capture"
+check "$A: maxbw=200M on vwtag0" hvwadm $A set-linkprop -t -p maxbw=200M vwtag0
+ip netns exec vwtaza iperf3 -c 10.232.0.2 -p 5201 -t 2 -J >"$VW_TMP/maxbw.json" || fail "iperf3 through the shaped aggregation failed"
+kbps=$(goodput "$VW_TMP/maxbw.json")
+log "---- TCP through vwtag0 with maxbw=200M: $kbps kb/s"
+expect_ge "maxbw holds the aggregation to 200M (+5 %)" 210000 "$kbps"
+expect_ge "and lets at least 80 % through" "$kbps" 160000
+check "$A: maxbw off" hvwadm $A reset-linkprop -p maxbw vwtag0
+check "$A: a flow on vwtag0 (TCP port 5201)" hvwadm $A add-flow -t -l vwtag0 -a transport=tcp,remote_port=5201 vwtaf
+check "iperf3 for the flow" ip netns exec vwtaza iperf3 -c 10.232.0.2 -p 5201 -t 1 -b 20M
+expect_ge "the flow on the aggregation counted the stream's bytes (2.5 MB sent)" \
+	"$(hvwstat $A show-flow -p -o obytes vwtaf)" 2000000
+check "$A: remove the flow" hvwadm $A remove-flow vwtaf
+"$VW_BIN/vwsnoop" --socket "$(_host_sock $A)" -l vwtag0 -c 5 -w "$VW_TMP/snoop.pcap" >/dev/null 2>"$VW_TMP/snoop.err" &
+sp=$!
+VW_BG_PIDS+=("$sp")
+sleep 0.5
+check "pings while vwsnoop captures on vwtag0" ip netns exec vwtaza ping -n -q -c 5 -i 0.05 -W 1 10.232.0.2
+wait "$sp" || fail "vwsnoop -l vwtag0 failed: $(cat "$VW_TMP/snoop.err")"
+expect_ge "vwsnoop on the aggregation wrote the echo requests (tshark reads them)" \
+	"$(capture_count "$VW_TMP/snoop.pcap" 'icmp.type == 8 && ip.dst == 10.232.0.2')" 1
 
 log "---- bad input: refused with one line, nothing changed"
 host_link $A vwtap2 $B vwtap2
