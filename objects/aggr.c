@@ -347,10 +347,10 @@ static int slow_socket(int ifindex)
 	return fd;
 }
 
-/* Whether ifname may join aggregation a (or a new one, a NULL) of MTU
- * *mtu (0: the first member's sets it). */
-static int member_check(const struct vw_aggr *a, const char *aname, const char *ifname, unsigned *mtu,
-			struct nl_link_info *li, char *err, size_t errlen)
+/* Whether ifname may join aggregation aname, whose members' MTU is *mtu
+ * (0: none yet; the first member's sets it).  li: ifname as it is. */
+static int member_check(const char *aname, const char *ifname, unsigned *mtu, struct nl_link_info *li, char *err,
+			size_t errlen)
 {
 	const char *other;
 	struct vw_link *l;
@@ -380,7 +380,6 @@ static int member_check(const struct vw_aggr *a, const char *aname, const char *
 		ERR("%s: '%s' has MTU %u, the aggregation's members %u", aname, ifname, li->mtu, *mtu);
 		return -EINVAL;
 	}
-	(void)a;
 	*mtu = li->mtu;
 	return 0;
 }
@@ -539,7 +538,7 @@ int aggr_create(const struct aggr_spec *s, char *err, size_t errlen)
 				ERR("%s: link '%s' named twice", s->name, s->members[i]);
 				return -EINVAL;
 			}
-		if ((rc = member_check(NULL, s->name, s->members[i], &mtu, &li[i], err, errlen)))
+		if ((rc = member_check(s->name, s->members[i], &mtu, &li[i], err, errlen)))
 			return rc;
 	}
 	if (aggr_poll_fd() < 0) {
@@ -564,8 +563,8 @@ int aggr_create(const struct aggr_spec *s, char *err, size_t errlen)
 	a = calloc(1, sizeof(*a));
 	if (!l || !a) {
 		free(a);
-		l = l ? l : NULL;
-		rc = -ENOMEM;
+		if (l)
+			l->aggr = NULL;
 		goto nomem;
 	}
 	l->aggr = a;
@@ -654,7 +653,7 @@ int aggr_add(const char *name, const char *const *links, unsigned n, bool tempor
 				ERR("%s: link '%s' named twice", name, links[i]);
 				return -EINVAL;
 			}
-		if ((rc = member_check(a, name, links[i], &mtu, &li[i], err, errlen)))
+		if ((rc = member_check(name, links[i], &mtu, &li[i], err, errlen)))
 			return rc;
 	}
 	for (i = 0; i < n; i++) {
