@@ -84,30 +84,28 @@ int do_create_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 	return aggr_create(&s, err, errlen);
 }
 
-int do_add_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+/* add-aggr and remove-aggr: the -l links, then fn on them */
+static int members_change(const struct vw_cmd *c, char *err, size_t errlen,
+			  int (*fn)(const char *, const char *const *, unsigned, bool, char *, size_t))
 {
 	const char *links[VW_AGGR_MAX];
 	unsigned n;
 	char buf[512];
-	int rc;
+	int rc = aggr_links(c, c->operand[0], buf, sizeof(buf), links, &n, err, errlen);
 
+	return rc ? rc : fn(c->operand[0], links, n, vw_cmd_opt(c, 't') != NULL, err, errlen);
+}
+
+int do_add_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
+{
 	(void)out;
-	if ((rc = aggr_links(c, c->operand[0], buf, sizeof(buf), links, &n, err, errlen)))
-		return rc;
-	return aggr_add(c->operand[0], links, n, vw_cmd_opt(c, 't') != NULL, err, errlen);
+	return members_change(c, err, errlen, aggr_add);
 }
 
 int do_remove_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
-	const char *links[VW_AGGR_MAX];
-	unsigned n;
-	char buf[512];
-	int rc;
-
 	(void)out;
-	if ((rc = aggr_links(c, c->operand[0], buf, sizeof(buf), links, &n, err, errlen)))
-		return rc;
-	return aggr_remove(c->operand[0], links, n, vw_cmd_opt(c, 't') != NULL, err, errlen);
+	return members_change(c, err, errlen, aggr_remove);
 }
 
 int do_modify_aggr(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)

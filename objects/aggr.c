@@ -788,17 +788,7 @@ void aggr_info(const struct vw_link *l, struct aggr_info *ai)
 
 static const char *const aggr_props_taken[] = { "maxbw", NULL };
 
-static struct vw_linkprops *aggr_props(struct vw_link *l, bool saved, bool create)
-{
-	(void)create;
-	return saved ? &l->saved : &l->prop;
-}
 
-static struct vw_port *aggr_port(const struct vw_link *l, struct vw_switch **sw)
-{
-	*sw = l->sw;
-	return l->uplink;
-}
 
 static void aggr_state(const struct vw_link *l, unsigned *mtu, const char **state)
 {
@@ -811,11 +801,6 @@ static void aggr_state(const struct vw_link *l, unsigned *mtu, const char **stat
 			*state = "up";
 }
 
-static void aggr_counters(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
-{
-	link_stats_add(s, l->uplink);
-	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
-}
 
 static int aggr_delete_link(struct vw_link *l, char *err, size_t errlen)
 {
@@ -860,11 +845,11 @@ const struct vw_link_class aggr_class = {
 	.configured = true,
 	.flow_ids = VW_SHAPE_UPLINK_FIRST - 1,
 	.props = aggr_props_taken,
-	.props_of = aggr_props,
-	.port = aggr_port,
+	.props_of = link_props_own,
+	.port = uplink_port,
 	.shaped = uplink_vnic_classes,
 	.state = aggr_state,
-	.counters = aggr_counters,
+	.counters = uplink_counters,
 	.delete = aggr_delete_link,
 	.destroy = aggr_destroy,
 	.export = aggr_export,

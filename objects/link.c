@@ -274,6 +274,25 @@ void links_export(struct vw_buf *out)
 
 /* Adds to the uplink's new shaping the egress class of each VNIC over it
  * with a priority other than medium. */
+struct vw_linkprops *link_props_own(struct vw_link *l, bool saved, bool create)
+{
+	(void)create;
+	return saved ? &l->saved : &l->prop;
+}
+
+struct vw_port *uplink_port(const struct vw_link *l, struct vw_switch **sw)
+{
+	*sw = l->sw;
+	return l->uplink;
+}
+
+void uplink_counters(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
+{
+	if (l->uplink)
+		link_stats_add(s, l->uplink);
+	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
+}
+
 int uplink_vnic_classes(struct vw_link *l, char *err, size_t errlen)
 {
 	char why[200] = "";

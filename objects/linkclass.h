@@ -39,7 +39,13 @@ void link_face_state(const char *zone, const char *name, unsigned *mtu, const ch
 /* The workers on the CPUs of set, as a mask; each CPU must be online and
  * run one (else -EINVAL with the first bad CPU named). */
 int cpus_workers(const char *name, const struct vw_cpuset *set, uint32_t *mask, char *err, size_t errlen);
-/* A class's shaped hook for an uplink (phys, aggr): adds to its port's
+/* Hooks that several classes share: props_of for a class that keeps its
+ * properties in the link itself (l->prop, l->saved); port and counters for
+ * one whose port is its switch's uplink (phys, aggr, tunnel). */
+struct vw_linkprops *link_props_own(struct vw_link *l, bool saved, bool create);
+struct vw_port *uplink_port(const struct vw_link *l, struct vw_switch **sw);
+void uplink_counters(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4]);
+/* A class's shaped hook for an uplink (phys, aggr, tunnel): adds to its port's
  * new shaping the egress class of each VNIC over it with a priority other
  * than medium. */
 int uplink_vnic_classes(struct vw_link *l, char *err, size_t errlen);

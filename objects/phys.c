@@ -268,23 +268,12 @@ static void phys_props_done(struct vw_link *l)
 
 static const char *const phys_props_taken[] = { "maxbw", "cpus", NULL };
 
-static struct vw_port *phys_port(const struct vw_link *l, struct vw_switch **sw)
-{
-	*sw = l->sw;
-	return l->uplink;
-}
 
 static void phys_state(const struct vw_link *l, unsigned *mtu, const char **state)
 {
 	link_face_state(NULL, l->name, mtu, state);
 }
 
-static void phys_counters(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
-{
-	if (l->uplink)
-		link_stats_add(s, l->uplink);
-	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
-}
 
 /* Phys links' properties, kept whether attached or not: exported before the
  * VNICs, so their first VNIC attaches the phys shaped already. */
@@ -309,13 +298,13 @@ const struct vw_link_class phys_class = {
 	.props_of = phys_props,
 	.props_done = phys_props_done,
 	.set_cpus = phys_set_cpus,
-	.port = phys_port,
+	.port = uplink_port,
 	.named = phys_named,
 	.adopt = phys_adopt,
 	.release = phys_release,
 	.shaped = uplink_vnic_classes,
 	.state = phys_state,
-	.counters = phys_counters,
+	.counters = uplink_counters,
 	.destroy = phys_detach,
 	.export = phys_export,
 };

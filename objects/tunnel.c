@@ -337,28 +337,13 @@ void tunnel_info(const struct vw_link *l, struct tunnel_info *ti)
 
 static const char *const tunnel_props_taken[] = { "maxbw", NULL };
 
-static struct vw_linkprops *tunnel_props(struct vw_link *l, bool saved, bool create)
-{
-	(void)create;
-	return saved ? &l->saved : &l->prop;
-}
 
-static struct vw_port *tunnel_port(const struct vw_link *l, struct vw_switch **sw)
-{
-	*sw = l->sw;
-	return l->uplink;
-}
 
 static void tunnel_state(const struct vw_link *l, unsigned *mtu, const char **state)
 {
 	link_face_state(NULL, l->name, mtu, state);
 }
 
-static void tunnel_counters(const struct vw_link *l, struct vw_port_stats *s, uint64_t c[4])
-{
-	link_stats_add(s, l->uplink);
-	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
-}
 
 static unsigned tunnel_vnic_mtu(const struct vw_link *l)
 {
@@ -400,11 +385,11 @@ const struct vw_link_class tunnel_class = {
 	.configured = true,
 	.flow_ids = VW_SHAPE_UPLINK_FIRST - 1,
 	.props = tunnel_props_taken,
-	.props_of = tunnel_props,
-	.port = tunnel_port,
+	.props_of = link_props_own,
+	.port = uplink_port,
 	.shaped = uplink_vnic_classes,
 	.state = tunnel_state,
-	.counters = tunnel_counters,
+	.counters = uplink_counters,
 	.vnic_mtu = tunnel_vnic_mtu,
 	.delete = tunnel_delete_link,
 	.destroy = tunnel_destroy,

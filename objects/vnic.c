@@ -936,11 +936,6 @@ static void vnic_counters(const struct vw_link *l, struct vw_port_stats *s, uint
 	c[0] = s->tx_pkts, c[1] = s->tx_bytes, c[2] = s->rx_pkts, c[3] = s->rx_bytes;
 }
 
-static struct vw_linkprops *vnic_props(struct vw_link *l, bool saved, bool create)
-{
-	(void)create;
-	return saved ? &l->saved : &l->prop;
-}
 
 static const char *const vnic_props_taken[] = { "zone", "mtu", "maxbw", "priority", "cpus", "protection",
 						 "allowed-ips", NULL };
@@ -988,7 +983,7 @@ const struct vw_link_class vnic_class = {
 	.configured = true,
 	.flow_ids = VW_SHAPE_MAX_CLASSES - 1,
 	.props = vnic_props_taken,
-	.props_of = vnic_props,
+	.props_of = link_props_own,
 	.set_cpus = vnic_set_cpus,
 	.port = vnic_port,
 	.state = vnic_state,
