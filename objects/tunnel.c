@@ -17,8 +17,7 @@
  * VNIC over the tunnel gets it by default and may not have more.
  *
  * The device lives as long as the tunnel: delete-tunnel, and the daemon's
- * exit, remove it (a restart re-creates it from the saved configuration;
- * one a killed daemon left is known by its alias and made afresh).
+ * exit, remove it (a restart re-creates it from the saved configuration).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -176,21 +175,6 @@ static void tunnel_free(struct vw_link *l)
 	free(l);
 }
 
-/* The VXLAN device an earlier daemon of this name's tunnel left (it was
- * killed, or its exit failed half-way): removed, so that the tunnel is made
- * afresh.  Its alias says whose it is; any other device of the name stays
- * and the name is refused as taken. */
-static void stale_device_del(const char *name)
-{
-	struct nl_link_info li;
-	char alias[64];
-
-	snprintf(alias, sizeof(alias), "vwire tunnel %s", name);
-	if (nl_link_get(NULL, name, &li) == 0 && !strcmp(li.kind, "vxlan") && !strcmp(li.alias, alias) &&
-	    !link_find(name))
-		nl_link_del(NULL, name);
-}
-
 int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 {
 	struct nl_link_info ul;
@@ -198,11 +182,7 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 	struct vw_link *l, *o;
 	char ab[64];
 	unsigned i;
-	int rc, under;
-
-	if (vw_linkname_valid(s->name))
-		stale_device_del(s->name);
-	rc = link_check_name(s->name, err, errlen);
+	int rc = link_check_name(s->name, err, errlen), under;
 
 	if (rc)
 		return rc;
@@ -256,7 +236,7 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 	{
 		char alias[64];
 
-		snprintf(alias, sizeof(alias), "vwire tunnel %s", s->name); /* stale_device_del */
+		snprintf(alias, sizeof(alias), "vwire tunnel %s", s->name);
 		nl_link_plumbing(s->name, 0, alias); /* no IPv6 of its own */
 	}
 	if (t->ifindex <= 0 || (rc = nl_link_set_up(NULL, s->name, true)) < 0) {
