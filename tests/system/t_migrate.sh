@@ -121,8 +121,9 @@ move() {
 	echo "$1 $2 $t0 $t1 $(sed -n 's/.* \([0-9]*\) ms from the first delete.*/\1/p' <<<"$out")" >>"$VW_TMP/moves.txt"
 }
 rm -f "$VW_TMP/moves.txt"
-# fdb PORT: the LAN's bridge forwards to vwtmvz's MAC through PORT
-fdb() { bridge -n $LAN fdb show br vwtbr | grep -q "^$MAC dev $1 "; }
+# fdb PORT: the LAN's bridge forwards to vwtmvz's MAC through PORT (grep
+# reads it all: with -q, bridge could die of SIGPIPE, failing the pipe)
+fdb() { bridge -n $LAN fdb show br vwtbr | grep "^$MAC dev $1 " >/dev/null; }
 move $A $B "$SA" "$SB" vwtmlb
 sleep 1
 check "the LAN's bridge learnt $MAC on port vwtl1 (host $B)" fdb vwtl1
