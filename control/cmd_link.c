@@ -414,7 +414,7 @@ int do_create_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 int do_delete_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	(void)out;
-	return zone_remove(c->operand[0], vw_cmd_opt(c, 'f') != NULL, err, errlen);
+	return zone_remove(c->operand[0], vw_cmd_opt(c, 'f') != NULL, vw_cmd_opt(c, 'k') != NULL, err, errlen);
 }
 
 static bool zone_known(const char *n)

@@ -2,8 +2,9 @@
  * The control socket.  One epoll loop on the control thread serves every
  * client (non-blocking; a request is read whole before it runs, a reply is
  * written as the client takes it), the signals that stop the daemon, a
- * one-second housekeeping timer, and the reap of deleted VNICs' Linux faces
- * (a timeout of the wait; objects/link.c).  A client that sends garbage gets
+ * one-second housekeeping timer, the reap of deleted VNICs' Linux faces
+ * (a timeout of the wait; objects/link.c) and the rounds of the VNICs'
+ * announcements (objects/announce.c).  A client that sends garbage gets
  * one error reply and is disconnected; one that goes away mid-request is
  * forgotten.
  *
@@ -37,6 +38,7 @@
 #include "control/ctl.h"
 #include "datapath/vswitch.h"
 #include "objects/aggr.h"
+#include "objects/announce.h"
 #include "objects/link.h"
 #include "observability/loop.h"
 
@@ -225,11 +227,13 @@ static int soonest(int a, int b)
 }
 
 /* The loop's wait: the soonest of the reap's, the group reports', the
- * aggregations' LACP timers and the extra descriptors'. */
+ * aggregations' LACP timers, the VNICs' announcements and the extra
+ * descriptors'. */
 static int loop_timeout(void)
 {
 	int a = soonest(soonest(vnic_reap_timeout(), mcast_timeout()), aggr_timeout()), i;
 
+	a = soonest(a, announce_timeout());
 	for (i = 0; i < MAX_EXTRA; i++)
 		a = soonest(a, extras[i].fn && extras[i].timeout ? extras[i].timeout() : -1);
 	return a;
@@ -664,5 +668,6 @@ int ctl_run(void)
 		mcast_reports();
 		if (!aggr_timeout())
 			aggr_poll();
+		announce_run();
 	}
 }

@@ -164,6 +164,7 @@ static void *worker_main(void *arg)
 		if (poll || due <= now) {
 			n = epoll_wait(w->epfd, evs, 64, 0);
 		} else {
+			uint64_t epoch = __atomic_load_n(&vw_rcu_epoch, __ATOMIC_ACQUIRE);
 			struct timespec ts, *tp = NULL;
 
 			if (due != UINT64_MAX) {
@@ -174,6 +175,14 @@ static void *worker_main(void *arg)
 			vw_rcu_offline(w->id);
 			n = epoll_pwait2(w->epfd, evs, 64, tp, NULL);
 			vw_rcu_online(w->id);
+			/* These events were taken offline: a grace period begun
+			 * since (a port taken out of this set, then freed) did
+			 * not wait for them, so they may name a freed port.
+			 * Take them again, online (the set is level-triggered:
+			 * nothing is lost).  A grace period begun later waits
+			 * for this iteration's quiescent state. */
+			if (n > 0 && __atomic_load_n(&vw_rcu_epoch, __ATOMIC_SEQ_CST) != epoch)
+				n = epoll_wait(w->epfd, evs, 64, 0);
 			if (n > 0)
 				w->st.wakeups++;
 		}

@@ -28,7 +28,7 @@ static const struct vw_cmddef cmds[] = {
 	CMD(VW_CMD_RESET_LINKPROP, "reset-linkprop", "tp:", "p", 1, 1, "[-t] -p PROP[,...] LINK", true, "p", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_SHOW_LINKPROP, "show-linkprop", "cp:o:", "p", 0, -1, "[-c] [-o FIELD,...] [-p PROP[,...]] [LINK...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
 	CMD(VW_CMD_CREATE_ZONE, "create-zone", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
-	CMD(VW_CMD_DELETE_ZONE, "delete-zone", "f", "", 1, 1, "[-f] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	CMD(VW_CMD_DELETE_ZONE, "delete-zone", "fk", "", 1, 1, "[-f] [-k] NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_SHOW_ZONE, "show-zone", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
 	CMD(VW_CMD_CREATE_ADDR, "create-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_DELETE_ADDR, "delete-addr", "a:", "", 1, 1, "-a ADDR/PREFIX LINK", true, "a", VW_PRIV_ADMIN, VW_OUT_NONE),

@@ -12,6 +12,7 @@
 
 #include "datapath/shape.h"
 #include "datapath/worker.h"
+#include "objects/announce.h"
 #include "objects/linkclass.h"
 #include "objects/netlink.h"
 
@@ -440,6 +441,7 @@ int addr_create(const char *name, const char *addr, char *err, size_t errlen)
 	l->addrs[l->naddr++].p = p;
 	vnic_protect_apply(l, err, errlen); /* ip-nospoof allows it now */
 	vnic_refresh_mcast(l);
+	announce_vnic(l); /* the neighbours learn where the address is */
 	return 0;
 }
 
@@ -519,7 +521,7 @@ int zone_add(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int zone_remove(const char *name, bool force, char *err, size_t errlen)
+int zone_remove(const char *name, bool force, bool keep, char *err, size_t errlen)
 {
 	struct vw_zone *z = zone_find(name), **pp;
 	struct vw_link *l;
@@ -546,7 +548,7 @@ int zone_remove(const char *name, bool force, char *err, size_t errlen)
 		l->saved.zone[0] = 0;
 	}
 	vnic_reap(); /* retired faces may still be in it */
-	rc = zone_delete(name);
+	rc = keep ? 0 : zone_delete(name);
 	if (rc < 0 && rc != -ENOENT) {
 		ERR("%s: cannot delete zone: %s", name, strerror(-rc));
 		return rc;

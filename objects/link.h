@@ -145,6 +145,11 @@ struct vw_link {
 	bool mcast_pending; /* its groups are to be re-read (vnic_refresh_mcast_dirty) */
 	bool adopted;       /* its face was left by an earlier daemon (addresses
 			     * and all) and taken over (vnic_adopt_scan) */
+	/* its announcement (objects/announce.h): the rounds still to send (0:
+	 * none) and when the next is due, CLOCK_MONOTONIC ms; kept here so
+	 * that it goes with the VNIC */
+	uint8_t announce_left;
+	int64_t announce_at;
 };
 
 struct vw_zone {
@@ -326,7 +331,9 @@ int addr_create(const char *link, const char *addr, char *err, size_t errlen);
 int addr_delete(const char *link, const char *addr, char *err, size_t errlen);
 
 int zone_add(const char *name, char *err, size_t errlen);
-int zone_remove(const char *name, bool force, char *err, size_t errlen);
+/* Takes the zone out of the model and deletes its namespace; with keep
+ * the namespace stays as it is (a zone moved to another daemon's care). */
+int zone_remove(const char *name, bool force, bool keep, char *err, size_t errlen);
 struct vw_zone *zone_find(const char *name);
 
 /* Tears every link down (daemon exit); zones stay. */

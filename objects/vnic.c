@@ -24,6 +24,7 @@
 #include "datapath/fastpath.h"
 #include "datapath/worker.h"
 #include "datapath/shape.h"
+#include "objects/announce.h"
 #include "objects/linkclass.h"
 #include "objects/netlink.h"
 #include "objects/netns.h"
@@ -470,6 +471,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	 * a few reads of the list rather than one each */
 	vw_switch_mcast_changed(l->port);
 	link_notify(l, l->port, VW_LINK_PORT_UP);
+	announce_vnic(l); /* the network learns where its MAC is now */
 	return 0;
 fail_plumb:
 	vnic_unplumb(l);
@@ -659,6 +661,8 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 		return rc;
 	rc = addrs_apply(l, err, errlen);
 	vnic_refresh_mcast(l);
+	if (!rc)
+		announce_vnic(l);
 	return rc;
 }
 
