@@ -92,10 +92,11 @@ struct vw_link_class {
 	/* Its port was just given a shaper (a phys's uplink: its VNICs' egress
 	 * classes).  May be NULL. */
 	int (*shaped)(struct vw_link *l, char *err, size_t errlen);
-	/* The MTU of a VNIC over it by default, and the most one may have (a
-	 * tunnel's: its underlay's less the encapsulation).  NULL or 0: 1500,
-	 * and no limit but the property's own. */
-	unsigned (*vnic_mtu)(const struct vw_link *l);
+	/* The MTU of a VNIC with VID vid (0: untagged) over it by default, and
+	 * the most one may have (a tunnel's: its underlay's less the
+	 * encapsulation, less the 802.1Q tag that a VID's frames carry inside
+	 * it).  NULL or 0: 1500, and no limit but the property's own. */
+	unsigned (*vnic_mtu)(const struct vw_link *l, uint16_t vid);
 	/* show-link's mtu and state */
 	void (*state)(const struct vw_link *l, unsigned *mtu, const char **state);
 	/* Adds its ports' counters to s; IPKTS, RBYTES, OPKTS, OBYTES in c. */

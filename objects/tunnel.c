@@ -14,7 +14,10 @@
  *
  * MTU: the device's is its underlay's (the interface that holds the local
  * address) less the encapsulation (50 bytes over IPv4, 70 over IPv6); a
- * VNIC over the tunnel gets it by default and may not have more.
+ * VNIC over the tunnel gets it by default and may not have more, a VNIC
+ * with a VID 4 bytes less: its frames carry their 802.1Q tag inside the
+ * encapsulation, and a full-size tagged frame would make an outer packet 4
+ * bytes longer than the underlay's MTU (the kernel would fragment it).
  *
  * The device lives as long as the tunnel: delete-tunnel, and the daemon's
  * exit, remove it (a restart re-creates it from the saved configuration).
@@ -35,6 +38,8 @@
 #include "objects/vxlan.h"
 
 extern const struct vw_link_class tunnel_class;
+
+#define VLAN_TAG_LEN 4 /* an 802.1Q tag */
 
 struct vw_tunnel {
 	uint32_t vni;
@@ -340,9 +345,9 @@ static void tunnel_counters(const struct vw_link *l, struct vw_port_stats *s, ui
 	c[0] = s->rx_pkts, c[1] = s->rx_bytes, c[2] = s->tx_pkts, c[3] = s->tx_bytes;
 }
 
-static unsigned tunnel_vnic_mtu(const struct vw_link *l)
+static unsigned tunnel_vnic_mtu(const struct vw_link *l, uint16_t vid)
 {
-	return l->tun->mtu;
+	return l->tun->mtu - (vid ? VLAN_TAG_LEN : 0);
 }
 
 static int tunnel_delete_link(struct vw_link *l, char *err, size_t errlen)
