@@ -284,6 +284,7 @@ int vnic_adopt_scan(void);
 /* Who this daemon is, in the aliases of its faces' host ends (its state
  * file): daemons sharing a namespace take over only their own faces. */
 void vnic_set_owner(const char *owner);
+const char *vnic_owner(void);
 void vnic_adopt_done(void);
 /* Milliseconds until a reap is due, 0 if it is, -1 if nothing is retired. */
 int vnic_reap_timeout(void);

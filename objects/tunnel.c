@@ -21,6 +21,10 @@
  *
  * The device lives as long as the tunnel: delete-tunnel, and the daemon's
  * exit, remove it (a restart re-creates it from the saved configuration).
+ * A daemon that was killed leaves it: its alias names the tunnel and the
+ * daemon (its state file, as a VNIC face's does), and the next daemon
+ * removes it, at the replay's create-tunnel of that name (which makes it
+ * anew) or after the replay (tunnel_leftovers_del) if no tunnel has it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -163,6 +167,36 @@ int tunnel_spec_parse(const char *name, const char *type, const char *const *att
 	return 0;
 }
 
+/* ---- devices a killed daemon left ---- */
+
+static void tunnel_alias(const char *name, char buf[192])
+{
+	snprintf(buf, 192, "vwire tunnel %s, %s", name, vnic_owner());
+}
+
+/* Removes li if it is a tunnel's device that this daemon (its state file)
+ * made in an earlier run and no live tunnel has. */
+static int left_del(const struct nl_link_info *li, void *arg)
+{
+	struct vw_link *l = link_find(li->name);
+	char alias[192];
+
+	(void)arg;
+	if (strcmp(li->kind, "vxlan"))
+		return 0;
+	tunnel_alias(li->name, alias);
+	if (strncmp(li->alias, alias, sizeof(li->alias) - 1) || (l && tunnel_is(l) && l->tun->ifindex == li->ifindex))
+		return 0;
+	if (nl_link_del_index(NULL, li->ifindex, li->name) == 0)
+		fprintf(stderr, "vwired: removed %s, a tunnel's VXLAN device left by an earlier daemon\n", li->name);
+	return 0;
+}
+
+void tunnel_leftovers_del(void)
+{
+	nl_link_foreach(NULL, left_del, NULL);
+}
+
 /* ---- create and delete ---- */
 
 static void tunnel_free(struct vw_link *l)
@@ -187,8 +221,11 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 	struct vw_link *l, *o;
 	char ab[64];
 	unsigned i;
-	int rc = link_check_name(s->name, err, errlen), under;
+	int rc, under;
 
+	if (!link_find(s->name) && nl_link_get(NULL, s->name, &ul) == 0)
+		left_del(&ul, NULL);
+	rc = link_check_name(s->name, err, errlen);
 	if (rc)
 		return rc;
 	for (o = vw_links; o; o = o->next)
@@ -239,9 +276,9 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 			return rc;
 		}
 	{
-		char alias[64];
+		char alias[192];
 
-		snprintf(alias, sizeof(alias), "vwire tunnel %s", s->name);
+		tunnel_alias(s->name, alias);
 		nl_link_plumbing(s->name, 0, alias); /* no IPv6 of its own */
 	}
 	if (t->ifindex <= 0 || (rc = nl_link_set_up(NULL, s->name, true)) < 0) {

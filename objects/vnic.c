@@ -139,6 +139,11 @@ void vnic_set_owner(const char *owner)
 	snprintf(face_owner, sizeof(face_owner), "%s", owner);
 }
 
+const char *vnic_owner(void)
+{
+	return face_owner;
+}
+
 /* Removes the VNIC's veth pair through its host end, if that is still
  * the device this daemon made (its name may be another daemon's now). */
 static void face_del(struct vw_link *l)
