@@ -114,7 +114,10 @@ static int kv_list(const char *name, const char *list, struct tunnel_spec *s, bo
 			s->port = (uint16_t)n;
 		} else if (props && !strcmp(tok, "vni")) {
 			if (!vw_uint_parse(v, 0, VXLAN_VNI_MAX, &n)) {
-				ERR("%s: VNI '%s' out of range (0-%u)", name, v, VXLAN_VNI_MAX);
+				if (v[strspn(v, "0123456789")])
+					ERR("%s: invalid VNI '%s' (0-%u)", name, v, VXLAN_VNI_MAX);
+				else
+					ERR("%s: VNI '%s' out of range (0-%u)", name, v, VXLAN_VNI_MAX);
 				return -EINVAL;
 			}
 			s->vni = (uint32_t)n;
@@ -155,6 +158,14 @@ int tunnel_spec_parse(const char *name, const char *type, const char *const *att
 		return -EINVAL;
 	}
 	for (i = 0; i < (int)s->nremotes; i++) {
+		char ab[64];
+		int j;
+
+		for (j = 0; j < i; j++)
+			if (vw_prefix_equal(&s->remotes[j], &s->remotes[i])) {
+				ERR("%s: remote %s given twice", name, tunnel_addr_format(&s->remotes[i], ab));
+				return -EINVAL;
+			}
 		if (s->remotes[i].family != s->local.family) {
 			ERR("%s: remote and local addresses of different families", name);
 			return -EINVAL;
