@@ -31,6 +31,7 @@
 #include "datapath/worker.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "objects/tunnel.h"
 
 static void usage(FILE *f)
 {
@@ -222,6 +223,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vnic_adopt_done();
+	tunnel_leftovers_del();
 	if (!foreground) {
 		int null = open("/dev/null", O_RDWR);
 

@@ -92,10 +92,11 @@ struct vw_link_class {
 	/* Its port was just given a shaper (a phys's uplink: its VNICs' egress
 	 * classes).  May be NULL. */
 	int (*shaped)(struct vw_link *l, char *err, size_t errlen);
-	/* The MTU of a VNIC over it by default, and the most one may have (a
-	 * tunnel's: its underlay's less the encapsulation).  NULL or 0: 1500,
-	 * and no limit but the property's own. */
-	unsigned (*vnic_mtu)(const struct vw_link *l);
+	/* The MTU of a VNIC with VID vid (0: untagged) over it by default, and
+	 * the most one may have (a tunnel's: its underlay's less the
+	 * encapsulation, less the 802.1Q tag that a VID's frames carry inside
+	 * it).  NULL or 0: 1500, and no limit but the property's own. */
+	unsigned (*vnic_mtu)(const struct vw_link *l, uint16_t vid);
 	/* show-link's mtu and state */
 	void (*state)(const struct vw_link *l, unsigned *mtu, const char **state);
 	/* Adds its ports' counters to s; IPKTS, RBYTES, OPKTS, OBYTES in c. */
@@ -288,6 +289,7 @@ int vnic_adopt_scan(void);
 /* Who this daemon is, in the aliases of its faces' host ends (its state
  * file): daemons sharing a namespace take over only their own faces. */
 void vnic_set_owner(const char *owner);
+const char *vnic_owner(void);
 void vnic_adopt_done(void);
 /* Milliseconds until a reap is due, 0 if it is, -1 if nothing is retired. */
 int vnic_reap_timeout(void);

@@ -14,10 +14,17 @@
  *
  * MTU: the device's is its underlay's (the interface that holds the local
  * address) less the encapsulation (50 bytes over IPv4, 70 over IPv6); a
- * VNIC over the tunnel gets it by default and may not have more.
+ * VNIC over the tunnel gets it by default and may not have more, a VNIC
+ * with a VID 4 bytes less: its frames carry their 802.1Q tag inside the
+ * encapsulation, and a full-size tagged frame would make an outer packet 4
+ * bytes longer than the underlay's MTU (the kernel would fragment it).
  *
  * The device lives as long as the tunnel: delete-tunnel, and the daemon's
  * exit, remove it (a restart re-creates it from the saved configuration).
+ * A daemon that was killed leaves it: its alias names the tunnel and the
+ * daemon (its state file, as a VNIC face's does), and the next daemon
+ * removes it, at the replay's create-tunnel of that name (which makes it
+ * anew) or after the replay (tunnel_leftovers_del) if no tunnel has it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +42,8 @@
 #include "objects/vxlan.h"
 
 extern const struct vw_link_class tunnel_class;
+
+#define VLAN_TAG_LEN 4 /* an 802.1Q tag */
 
 struct vw_tunnel {
 	uint32_t vni;
@@ -105,7 +114,10 @@ static int kv_list(const char *name, const char *list, struct tunnel_spec *s, bo
 			s->port = (uint16_t)n;
 		} else if (props && !strcmp(tok, "vni")) {
 			if (!vw_uint_parse(v, 0, VXLAN_VNI_MAX, &n)) {
-				ERR("%s: VNI '%s' out of range (0-%u)", name, v, VXLAN_VNI_MAX);
+				if (v[strspn(v, "0123456789")])
+					ERR("%s: invalid VNI '%s' (0-%u)", name, v, VXLAN_VNI_MAX);
+				else
+					ERR("%s: VNI '%s' out of range (0-%u)", name, v, VXLAN_VNI_MAX);
 				return -EINVAL;
 			}
 			s->vni = (uint32_t)n;
@@ -146,6 +158,14 @@ int tunnel_spec_parse(const char *name, const char *type, const char *const *att
 		return -EINVAL;
 	}
 	for (i = 0; i < (int)s->nremotes; i++) {
+		char ab[64];
+		int j;
+
+		for (j = 0; j < i; j++)
+			if (vw_prefix_equal(&s->remotes[j], &s->remotes[i])) {
+				ERR("%s: remote %s given twice", name, tunnel_addr_format(&s->remotes[i], ab));
+				return -EINVAL;
+			}
 		if (s->remotes[i].family != s->local.family) {
 			ERR("%s: remote and local addresses of different families", name);
 			return -EINVAL;
@@ -156,6 +176,36 @@ int tunnel_spec_parse(const char *name, const char *type, const char *const *att
 		}
 	}
 	return 0;
+}
+
+/* ---- devices a killed daemon left ---- */
+
+static void tunnel_alias(const char *name, char buf[192])
+{
+	snprintf(buf, 192, "vwire tunnel %s, %s", name, vnic_owner());
+}
+
+/* Removes li if it is a tunnel's device that this daemon (its state file)
+ * made in an earlier run and no live tunnel has. */
+static int left_del(const struct nl_link_info *li, void *arg)
+{
+	struct vw_link *l = link_find(li->name);
+	char alias[192];
+
+	(void)arg;
+	if (strcmp(li->kind, "vxlan"))
+		return 0;
+	tunnel_alias(li->name, alias);
+	if (strncmp(li->alias, alias, sizeof(li->alias) - 1) || (l && tunnel_is(l) && l->tun->ifindex == li->ifindex))
+		return 0;
+	if (nl_link_del_index(NULL, li->ifindex, li->name) == 0)
+		fprintf(stderr, "vwired: removed %s, a tunnel's VXLAN device left by an earlier daemon\n", li->name);
+	return 0;
+}
+
+void tunnel_leftovers_del(void)
+{
+	nl_link_foreach(NULL, left_del, NULL);
 }
 
 /* ---- create and delete ---- */
@@ -182,8 +232,11 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 	struct vw_link *l, *o;
 	char ab[64];
 	unsigned i;
-	int rc = link_check_name(s->name, err, errlen), under;
+	int rc, under;
 
+	if (!link_find(s->name) && nl_link_get(NULL, s->name, &ul) == 0)
+		left_del(&ul, NULL);
+	rc = link_check_name(s->name, err, errlen);
 	if (rc)
 		return rc;
 	for (o = vw_links; o; o = o->next)
@@ -234,9 +287,9 @@ int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen)
 			return rc;
 		}
 	{
-		char alias[64];
+		char alias[192];
 
-		snprintf(alias, sizeof(alias), "vwire tunnel %s", s->name);
+		tunnel_alias(s->name, alias);
 		nl_link_plumbing(s->name, 0, alias); /* no IPv6 of its own */
 	}
 	if (t->ifindex <= 0 || (rc = nl_link_set_up(NULL, s->name, true)) < 0) {
@@ -325,9 +378,9 @@ static void tunnel_state(const struct vw_link *l, unsigned *mtu, const char **st
 }
 
 
-static unsigned tunnel_vnic_mtu(const struct vw_link *l)
+static unsigned tunnel_vnic_mtu(const struct vw_link *l, uint16_t vid)
 {
-	return l->tun->mtu;
+	return l->tun->mtu - (vid ? VLAN_TAG_LEN : 0);
 }
 
 static int tunnel_delete_link(struct vw_link *l, char *err, size_t errlen)

@@ -30,6 +30,9 @@ int tunnel_spec_parse(const char *name, const char *type, const char *const *att
 int tunnel_create(const struct tunnel_spec *s, char *err, size_t errlen);
 int tunnel_delete(const char *name, char *err, size_t errlen);
 bool tunnel_is(const struct vw_link *l);
+/* After the replay: removes the devices of tunnels that an earlier run of
+ * this daemon, killed, left and that are no longer configured. */
+void tunnel_leftovers_del(void);
 /* A host address as text, without a prefix length */
 char *tunnel_addr_format(const struct vw_prefix *p, char buf[64]);
 

@@ -36,10 +36,11 @@ bool vnic_is(const struct vw_link *l)
 	return l->cls == &vnic_class;
 }
 
-/* What the link under a VNIC carries at most (a tunnel's MTU); 0: no limit */
+/* What the link under a VNIC carries at most for it (a tunnel's MTU, less
+ * the tag of a VID); 0: no limit */
 static unsigned over_mtu(const struct vw_link *l)
 {
-	return l->over && l->over->cls->vnic_mtu ? l->over->cls->vnic_mtu(l->over) : 0;
+	return l->over && l->over->cls->vnic_mtu ? l->over->cls->vnic_mtu(l->over, l->vid) : 0;
 }
 
 /* The MTU of the VNIC's face: its property's, else what the link under it
@@ -137,6 +138,11 @@ static char face_owner[96] = "";
 void vnic_set_owner(const char *owner)
 {
 	snprintf(face_owner, sizeof(face_owner), "%s", owner);
+}
+
+const char *vnic_owner(void)
+{
+	return face_owner;
 }
 
 /* Removes the VNIC's veth pair through its host end, if that is still
@@ -380,9 +386,9 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	l->over = over;
 	l->vid = s->vid;
 	l->prop.mtu = l->saved.mtu = s->props.mtu;
-	if (over->cls->vnic_mtu && s->props.mtu > over->cls->vnic_mtu(over)) {
-		ERR("%s: mtu %u is more than %s carries (%u)", s->name, s->props.mtu, over->name,
-		    over->cls->vnic_mtu(over));
+	if (over_mtu(l) && s->props.mtu > over_mtu(l)) {
+		ERR("%s: mtu %u is more than %s carries%s (%u)", s->name, s->props.mtu, over->name,
+		    l->vid ? " tagged" : "", over_mtu(l));
 		rc = -EINVAL;
 		goto fail_free;
 	}
@@ -787,7 +793,8 @@ int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
 	int rc;
 
 	if (cap && mtu > cap) {
-		ERR("%s: mtu %u is more than %s carries (%u)", l->name, mtu, l->over->name, cap);
+		ERR("%s: mtu %u is more than %s carries%s (%u)", l->name, mtu, l->over->name, l->vid ? " tagged" : "",
+		    cap);
 		return -EINVAL;
 	}
 	rc = nl_link_set_mtu(l->prop.zone, l->name, eff);

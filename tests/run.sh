@@ -46,7 +46,7 @@ run_unit() {   # $1: binary
 }
 
 # The forwarding tests run again on the userspace datapath alone
-FASTPATH_OFF_TESTS="vlans phys restart churn bad_input offload two_zones mtu aggr"
+FASTPATH_OFF_TESTS="vlans phys restart churn bad_input offload two_zones mtu aggr tunnel"
 
 run_system() {   # $1: script [$2: suffix of the name, for VWT_FASTPATH=off]
 	local t=$1 name start rc

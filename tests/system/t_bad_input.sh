@@ -200,8 +200,10 @@ bad 1 "vwadm: vwtbnosuch: no such VNIC" show-addr vwtbnosuch
 bad 1 "vwadm: vwtbnosuch: no such phys link" show-phys vwtbnosuch
 bad 1 "vwadm: vwtbnosuch: no such link" show-link vwtb1 vwtbnosuch
 
-log "---- not implemented, and arguments the protocol cannot carry"
-bad 1 "vwadm: create-tunnel: not implemented yet" create-tunnel -T vxlan -a local=10.0.0.1,remote=10.0.0.2 vwtbtun
+log "---- tunnels, and arguments the protocol cannot carry"
+bad 1 "vwadm: vwtbtun: local address 192.0.2.1 is not on this host" create-tunnel -T vxlan -a local=192.0.2.1,remote=192.0.2.2 -p vni=5 vwtbtun
+bad 1 "vwadm: vwtbtun: VNI '16777216' out of range (0-16777215)" create-tunnel -T vxlan -a local=192.0.2.1 -p vni=16777216 vwtbtun
+bad 2 "vwadm: create-tunnel: option '-p' is required" create-tunnel -T vxlan -a local=192.0.2.1,remote=192.0.2.2 vwtbtun
 bad 1 "vwadm: vwtbag: no such link 'vwtbnosuch'" create-aggr -l vwtbnosuch vwtbag
 bad 1 "vwadm: arguments must not contain line breaks" create-etherstub $'vwtb\nx'
 # 70000 bytes do not fit in one request (64 KiB): say so, not something else.
