@@ -179,6 +179,7 @@ static const struct out_field tunnel_fields[] = {
 	{ "MTU", "mtu", 5, 0, NULL },
 	{ "UNDERLAY", "underlay", 12, 0, NULL },
 	{ "VNICS", "vnics", 5, 0, NULL },
+	{ "LEARNED", "learned", 7, 0, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

@@ -59,6 +59,12 @@ static int fdb_one(const struct vxlan_fdb *e, void *arg)
 	return 0;
 }
 
+static int count_learned(const struct vxlan_fdb *e, void *arg)
+{
+	*(int *)arg += !e->permanent;
+	return 0;
+}
+
 /* show-tunnel: one record per tunnel; -x: its forwarding table (the static
  * remotes, "flood", and what it learned) */
 int do_show_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
@@ -72,6 +78,7 @@ int do_show_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 	for (l = vw_links; l; l = l->next) {
 		char ab[64], remotes[TUNNEL_MAX_REMOTES * 48] = "";
 		struct tunnel_info ti;
+		int learned = 0;
 		unsigned i;
 
 		if (!tunnel_is(l) || !in_operands(c, l->name))
@@ -99,6 +106,7 @@ int do_show_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 		vw_buf_kv(out, "mtu", "%u", ti.mtu);
 		vw_buf_kv(out, "underlay", "%s", ti.underlay);
 		vw_buf_kv(out, "vnics", "%u", l->nvnics);
+		vw_buf_kv(out, "learned", "%d", vxlan_fdb_walk(ti.ifindex, count_learned, &learned) < 0 ? -1 : learned);
 	}
 	return 0;
 }
