@@ -51,6 +51,7 @@
 #include <sys/socket.h>
 
 #include "datapath/gso.h"
+#include "datapath/protect.h"
 #include "lib/bytes.h"
 #include "objects/announce.h"
 #include "objects/link.h"
@@ -185,6 +186,36 @@ static int send_frame(int fd, struct sockaddr_ll *to, const uint8_t *f, size_t l
 	return 0;
 }
 
+/* Whether net (a prefix) holds address a */
+static bool covers(const struct vw_prefix *net, const struct vw_prefix *a)
+{
+	unsigned bits = net->plen, i;
+
+	if (net->family != a->family)
+		return false;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (net->addr.bytes[i] != a->addr.bytes[i])
+			return false;
+	return !bits || !((net->addr.bytes[i] ^ a->addr.bytes[i]) & (0xff00 >> bits));
+}
+
+/* Whether the VNIC's own link protection lets it send an announcement of
+ * address a (NULL: the RARP frame): nothing is announced that its switch
+ * would drop, and count as spoofed, as if the zone had sent it. */
+static bool may_announce(const struct vw_link *l, const struct vw_prefix *a)
+{
+	int i;
+
+	if (!a)
+		return !(l->prop.protect & VW_PROT_RESTRICTED);
+	if (!(l->prop.protect & VW_PROT_IP) || !l->prop.nallowed)
+		return true; /* ip-nospoof alone allows the VNIC's addresses */
+	for (i = 0; i < l->prop.nallowed; i++)
+		if (covers(&l->prop.allowed[i], a))
+			return true;
+	return false;
+}
+
 /* One round: every frame of l, the first failure returned. */
 static int announce_send(const struct vw_link *l)
 {
@@ -194,9 +225,11 @@ static int announce_send(const struct vw_link *l)
 
 	if (fd < 0)
 		return fd;
-	if (!l->naddr)
+	if (!l->naddr && may_announce(l, NULL))
 		rc = send_frame(fd, &to, f, announce_frame(f, l->mac, NULL));
 	for (i = 0; i < l->naddr; i++) {
+		if (!may_announce(l, &l->addrs[i].p))
+			continue;
 		rc2 = send_frame(fd, &to, f, announce_frame(f, l->mac, &l->addrs[i].p));
 		rc = rc ? rc : rc2;
 	}

@@ -12,7 +12,8 @@
 #   - the partner falling silent on one member (its LACPDUs dropped on the
 #     wire by tests/system/drop_slow.bpf.c) drops that member after 3 short
 #     periods, measured the same way; it comes back when LACPDUs do;
-#   - maxbw, a flow and a capture work on the aggregation as on a phys;
+#   - maxbw, a flow, a capture, a mirror and an IPFIX exporter work on the
+#     aggregation as on a phys;
 #   - bad input (a member with VNICs, in another aggregation, of another
 #     MTU, the last member removed, a VNIC over a member) is refused with
 #     one line and changes nothing; the configuration survives a restart.
@@ -144,6 +145,34 @@ check "pings while vwsnoop captures on vwtag0" ip netns exec vwtaza ping -n -q -
 wait "$sp" || fail "vwsnoop -l vwtag0 failed: $(cat "$VW_TMP/snoop.err")"
 expect_ge "vwsnoop on the aggregation wrote the echo requests (tshark reads them)" \
 	"$(capture_count "$VW_TMP/snoop.pcap" 'icmp.type == 8 && ip.dst == 10.232.0.2')" 1
+
+log "---- a mirror of vwtag0 to an analyser VNIC, and an IPFIX exporter on it"
+check "$A: etherstub and zone for the analyser" \
+	bash -c "hvwadm $A create-etherstub -t vwtastub && hvwadm $A create-zone vwtazz"
+check "$A: the analyser VNIC" hvwadm $A create-vnic -t -l vwtastub -p zone=vwtazz vwtavz
+check "$A: create-mirror -l vwtag0 -t vwtavz" hvwadm $A create-mirror -l vwtag0 -t vwtavz vwtam
+CAP=$VW_TMP/mirror.pcap
+capture_start vwtazz vwtavz "$CAP"
+check "5 pings across the aggregation" ip netns exec vwtaza ping -n -q -c 5 -i 0.05 -W 1 10.232.0.2
+wait_until 10 "the analyser has the 5 requests and 5 replies" bash -c \
+	"[ \$(tshark -n -r '$CAP' -Y 'icmp && ip.addr == 10.232.0.2' 2>/dev/null | wc -l) -ge 10 ]"
+capture_stop
+expect_eq "the analyser saw the 5 requests that left on the members" 5 \
+	"$(capture_count "$CAP" 'icmp.type == 8 && ip.src == 10.232.0.1 && ip.dst == 10.232.0.2')"
+expect_eq "and the 5 replies that came in on them" 5 \
+	"$(capture_count "$CAP" 'icmp.type == 0 && ip.src == 10.232.0.2 && ip.dst == 10.232.0.1')"
+check "$A: delete-mirror" hvwadm $A delete-mirror vwtam
+CAP=$VW_TMP/ipfix.pcap
+capture_start $A lo "$CAP"
+check "$A: create-exporter -l vwtag0" hvwadm $A create-exporter -T ipfix \
+	-a collector=127.0.0.1:47392,idle=1,template=5 -l vwtag0 vwtax
+check "5 pings across the aggregation" ip netns exec vwtaza ping -n -q -c 5 -i 0.05 -W 1 10.232.0.2
+wait_until 15 "the exporter has sent the pings' two records" \
+	bash -c "[ \$(hvwadm $A show-exporter -p -o records vwtax) -ge 2 ]"
+wait_until 10 "the capture holds records naming vwtag0" bash -c "tshark -n -r '$CAP' -d udp.port==47392,cflow \
+	-Y 'cflow.if_name == \"vwtag0\" && cflow.protocol == 1' -T fields -e frame.number 2>/dev/null | grep -q ."
+capture_stop
+check "$A: delete-exporter" hvwadm $A delete-exporter vwtax
 
 log "---- bad input: refused with one line, nothing changed"
 host_link $A vwtap2 $B vwtap2
