@@ -25,6 +25,10 @@
  * 200, 450 and 800 ms; past the first 150 ms the zone's own traffic has
  * taught the network anyway.  A new trigger starts the rounds again.
  *
+ * Only a VNIC over a link with an uplink (phys, aggregation, tunnel) is
+ * announced: over an etherstub nothing outside the box can learn, and the
+ * switch knows its own ports.
+ *
  * The frames leave by the VNIC's own face, as if it had sent them: a
  * packet socket opened inside its zone sends them on the face, so they
  * take exactly the path of its frames (a TAP read by a worker, or the veth
@@ -252,6 +256,12 @@ static void announce_round(struct vw_link *l)
 
 void announce_vnic(struct vw_link *l)
 {
+	/* Over an etherstub there is no one to teach: the switch learnt the
+	 * MAC when the VNIC was attached, and nothing outside the box sees
+	 * it; the broadcasts would only reach every other VNIC of the
+	 * switch (a thousand VNICs made at once: a million frames) */
+	if (link_on_portless(l))
+		return;
 	l->announce_left = ROUNDS;
 	l->announce_at = now_ms();
 	announce_round(l);
