@@ -46,9 +46,6 @@ wait_until 15 "the exporter has sent the ping's two records" \
 dec() { tshark -n -r "$CAP" -d udp.port==$PORT,cflow "$@" 2>/dev/null; }
 export CAP PORT
 export -f dec
-wait_until 10 "the capture holds the records" bash -c \
-	"dec -Y 'cflow.if_name == \"$PHYS\" && cflow.protocol == 1' -T fields -e frame.number | grep -q ."
-capture_stop
 # one line per data record (a message may hold several; not the copies
 # quoted in ICMP errors, as nothing listens): NAME SRC DST PACKETS
 records() {
@@ -62,6 +59,13 @@ records() {
 # VNIC's TAP steers a flow to the worker that wrote its last reply) has a
 # record from each
 flow_pkts() { records | awk -v n=$PHYS -v s=$1 -v d=$2 '$1 == n && $2 == s && $3 == d { t += $4 } END { print t + 0 }'; }
+export PHYS
+export -f records flow_pkts
+# each worker that metered part of a flow sends its own record, each when
+# the flow has been idle for its idle timeout: wait for all of them
+wait_until 15 "the capture holds the records of all the requests and replies" bash -c \
+	"[ \$(flow_pkts $A4 $F4) -ge 5 ] && [ \$(flow_pkts $F4 $A4) -ge 5 ]"
+capture_stop
 expect_eq "records of the requests to the wire: $A4 -> $F4, 5 packets, named $PHYS" 5 "$(flow_pkts $A4 $F4)"
 expect_eq "records of the replies from the wire: $F4 -> $A4, 5 packets" 5 "$(flow_pkts $F4 $A4)"
 check "delete-exporter" vwadm delete-exporter vwtnx
