@@ -26,15 +26,7 @@
 #define FIN VW_TCP_FIN
 #define RST VW_TCP_RST
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 16);
-}
+#include "tests/unit/rng.h"
 
 /* A packet's parse result: enough for vw_ct_key_make(). */
 static struct vw_pktinfo pkt(int ipv6, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport,

@@ -64,15 +64,7 @@ static struct {
 	int nw;
 } W;
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 16);
-}
+#include "tests/unit/rng.h"
 
 static void world_reset(void)
 {
