@@ -92,9 +92,8 @@ verdict() { # verdict OK|BAD WHAT: one PASS/FAIL line
 	if [ "$1" = OK ]; then echo "PASS  $2"; else echo "FAIL  $2"; FAILS=$((FAILS + 1)); fi
 }
 
-# ---- apply: vwadm apply, and stand-ins while it and the router VNM are
-# not in this build
-HAVE_APPLY=no HAVE_VNM=no
+# ---- apply: vwadm apply, and a stand-in while it is not in this build
+HAVE_APPLY=no
 # vw_apply -D VAR=VALUE... FILE
 vw_apply() {
 	if [ $HAVE_APPLY = yes ]; then
@@ -143,25 +142,14 @@ APPCPU=${CPUS[1]:-${CPUS[0]}}
 
 printf 'create-etherstub ${T}probe\n' >"$TMP/probe.vw"
 vwadm apply -n -D T="${PREFIX}x" "$TMP/probe.vw" >/dev/null 2>&1 && HAVE_APPLY=yes
-vwadm show-vnm >/dev/null 2>&1 && HAVE_VNM=yes
 FILE=$EX/tenant.vw
-if [ $HAVE_VNM = no ]; then
-	# TEMPORARY: no router VNM in this build; the file without create-vnm,
-	# and forwarding turned on in the router zone by hand below
-	grep -v '^create-vnm ' "$FILE" >"$TMP/tenant-novnm.vw"
-	FILE=$TMP/tenant-novnm.vw
-fi
 
 echo "tenants: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); ${#CPUS[@]} CPUs"
 echo "tenant.vw applied twice: -D T=$TA and -D T=$TB (-D APPCPU=$APPCPU)$(
-	[ $HAVE_APPLY = yes ] || echo "; vwadm apply: STAND-IN (not in this build)")$(
-	[ $HAVE_VNM = yes ] || echo "; router VNM: STAND-IN (not in this build)")"
+	[ $HAVE_APPLY = yes ] || echo "; vwadm apply: STAND-IN (not in this build)")"
 for t in $TA $TB; do
 	out=$(vw_apply -D T=$t -D APPCPU="$APPCPU" "$FILE" 2>&1) || die "apply -D T=$t failed: $out"
 	[ -z "$out" ] || sed 's/^/  /' <<<"$out"
-	if [ $HAVE_VNM = no ]; then
-		ip netns exec ${t}rt sysctl -qw net.ipv4.ip_forward=1 || die "forwarding in ${t}rt"
-	fi
 	# the tiers' default routes through the router (a VNM configures its own
 	# zone only)
 	for z in web app db; do
@@ -187,7 +175,11 @@ for t in $TA $TB; do
 	poll 15 ip netns exec ${t}web ping -n -q -c 1 -W 1 ${ADDR[db]} ||
 		die "$t: ${t}web does not reach ${t}db (${ADDR[db]}) through ${t}rt within 15 s"
 done
-echo "both tenants up and routing at $(at)"
+echo "both tenants up and routing at $(at); their routers (vwadm show-vnm):"
+vwadm show-vnm -o vnm,type,links,state ${TA}rt ${TB}rt | sed 's/^/  /'
+n=$(vwadm show-vnm -p -o vnm,type,state ${TA}rt ${TB}rt | grep -cx "${PREFIX}[ab]rt:router:ok")
+[ "$n" = 2 ] && ok=OK || ok=BAD
+verdict $ok "both routers are router VNMs, state ok"
 echo
 
 # ---- (a) and (b): matrices

@@ -3,6 +3,7 @@
 # examples/tenants/run.sh with its names prefixed vwtj (so the runner's
 # sweep finds whatever a killed run leaves).  Every claim the example prints
 # must be PASS:
+#   - both routers are router VNMs (create-vnm in the file), state ok;
 #   - each tenant's ping matrix as expected (tiers through the router VNM,
 #     storage only from the DB tier);
 #   - the same addresses answer only in the caller's own tenant (a TCP
@@ -26,9 +27,10 @@ while read -r verdict what; do
 done < <(grep -E '^(PASS|FAIL)  ' <<<"$out")
 soft_done
 expect_eq "the example exits 0" 0 "$rc"
-# apply again (1, once vwadm apply is in), matrices (2), TCP matrices (2),
-# IPv4 silence (2), switches (1), cpus shown (2), cpus worker (1 with 2 CPUs)
-want=9
+# apply again (1, once vwadm apply is in), router VNMs (1), matrices (2),
+# TCP matrices (2), IPv4 silence (2), switches (1), cpus shown (2), cpus
+# worker (1 with 2 CPUs)
+want=10
 grep -q '^applying again: not checked' <<<"$out" || want=$((want + 1))
 grep -q '^  one CPU only' <<<"$out" || want=$((want + 1))
 expect_eq "every claim was judged" "$want" "$nclaims"
