@@ -319,16 +319,15 @@ for t in $TA $TB; do
 	eval "n=\$ISO_IN_$t f=\$ISO_FR_$t"
 	[ "$n" = 0 ] && ok=OK || ok=BAD
 	verdict $ok "while $t's ping matrix ran, $other's zones received $n IPv4 packets"
-	echo "      (vwstat counted $f frames through $other's VNICs meanwhile, none an IPv4 packet:"
-	echo "      $other's zones' own IPv6 chatter, router solicitations and the like)"
+	echo "      (vwstat counted $f frames through $other's VNICs meanwhile: no IPv4 reached a zone,"
+	echo "      these are $other's zones' own chatter, IPv6 router solicitations and the like)"
 done
 # the virtual switches
 vwadm show-vnic -p -o link,over >"$TMP/over"
-echo "  the VNICs and their virtual switches (vwadm show-vnic -o link,over):"
+echo "  the virtual switches and their VNICs (vwadm show-vnic -o link,over):"
 for t in $TA $TB; do
-	printf '    %s:' "$t"
-	awk -F: -v t="$t" 'index($1, t) == 1 { printf " %s>%s", $1, $2 }' "$TMP/over"
-	echo
+	awk -F: -v t="$t" 'index($1, t) == 1 { v[$2] = v[$2] " " $1 } END { for (s in v) print s ":" v[s] }' "$TMP/over" |
+		sort | sed 's/^/    /'
 done
 sa=$(awk -F: -v t="$TA" 'index($1, t) == 1 { print $2 }' "$TMP/over" | sort -u)
 sb=$(awk -F: -v t="$TB" 'index($1, t) == 1 { print $2 }' "$TMP/over" | sort -u)
@@ -378,7 +377,7 @@ else
 	echo "  $FLOWS UDP flows x $COUNT datagrams from ${TA}app to ${TA}db (through ${TA}rt), one way; $GOT reached ${TA}db:"
 	echo "    ${TA}app0 sent $SENT frames; the worker on CPU $APPCPU (vw-worker-$W) read $WR frames, the others $OR"
 	[ "$SENT" -ge $((FLOWS * COUNT)) ] && [ "$WR" -ge "$SENT" ] && [ $((OR * 100)) -le "$SENT" ] && ok=OK || ok=BAD
-	verdict $ok "what ${TA}app0 sends is read by CPU $APPCPU's worker (the others read $OR frames: at most 1% of $SENT is allowed, the zones' background chatter)"
+	verdict $ok "what ${TA}app0 sends is read by CPU $APPCPU's worker (the others read $OR: the zones' background chatter, at most 1% of $SENT allowed)"
 	# the control: the same without cpus, on the other tenant
 	vwadm reset-linkprop -p cpus ${TB}app0 || die "reset-linkprop -p cpus ${TB}app0"
 	burst $TB
