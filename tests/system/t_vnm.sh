@@ -165,5 +165,69 @@ expect_eq "forwarding off in $R2" 0 "$(ip netns exec $R2 cat /proc/sys/net/ipv4/
 check "delete-vnic works once the VNM is gone" vwadm delete-vnic vwtyq3
 
 
+# ---- nat: G's side behind the outside address 10.77.2.6
+mkz $N vwtyn1 $S4 192.168.77.1/24
+mkz $N vwtyn2 $S2 10.77.2.6/24
+mkz $G vwtyg1 $S4 192.168.77.10/24
+ip -n $G route add default via 192.168.77.1
+ip -n $D route add 192.168.77.0/24 via 10.77.2.6
+check "create-vnm nat $N" vwadm create-vnm -T nat -l vwtyn1,vwtyn2 -p inside=vwtyn1,outside=vwtyn2 $N
+: >"$VW_TMP/web-$D.log"
+expect_eq "a client behind the nat reaches the server" "$D" \
+	"$(ip netns exec $G curl -s --max-time 3 http://10.77.2.10:8080/id)"
+check "the server saw the outside address 10.77.2.6" grep -q '^10.77.2.6 .*GET /id' "$VW_TMP/web-$D.log"
+check "the server's log has no inside address" bash -c "! grep -q '^192.168.77' '$VW_TMP/web-$D.log'"
+check_fail "nothing enters from outside: the server cannot reach the client" \
+	ip netns exec $D ping -n -q -c 1 -W 1 192.168.77.10
+check_fail "nor open a TCP connection to it" ip netns exec $D curl -s --max-time 2 http://192.168.77.10:8080/
+pk=$(vwadm show-vnm -x -p -o what,pkts $N | awk -F: '/masquerade/ {print $2}')
+expect_ge "the masquerade counter counts" "${pk:-0}" 1
+pk=$(vwadm show-vnm -x -p -o what,pkts $N | awk -F: '/dropped/ {print $2}')
+expect_ge "the drop counter counts what came in" "${pk:-0}" 2
+
+# ---- firewall between H's side and the servers
+mkz $W vwtyw1 $S5 10.77.5.1/24
+mkz $W vwtyw2 $S2 10.77.2.7/24
+mkz $H vwtyh1 $S5 10.77.5.10/24
+ip -n $H route add default via 10.77.5.1
+ip -n $D route add 10.77.5.0/24 via 10.77.2.7
+vw_bg ip netns exec $D python3 -m http.server 8081 --bind 10.77.2.10 --directory "$VW_TMP/www-$D" \
+	2>>"$VW_TMP/web-$D.log"
+wait_until 10 "second web server in $D" bash -c "ip netns exec $D ss -Hltn 'sport = :8081' | grep -q 8081"
+check "create-vnm firewall $W" vwadm create-vnm -T firewall -l vwtyw1,vwtyw2 \
+	-p allow=transport=tcp+local_port=8080,allow=transport=icmp $W
+expect_eq "allowed port works" "$D" "$(ip netns exec $H curl -s --max-time 3 http://10.77.2.10:8080/id)"
+check "allowed protocol works (ping)" ip netns exec $H ping -n -q -c 2 -i 0.2 -W 1 10.77.2.10
+check_fail "a port no rule allows is dropped (policy deny)" \
+	ip netns exec $H curl -s --max-time 2 http://10.77.2.10:8081/id
+check "set-vnmprop deny=transport=icmp" vwadm set-vnmprop -p deny=transport=icmp $W
+check_fail "denied protocol fails" ip netns exec $H ping -n -q -c 1 -W 1 10.77.2.10
+check "TCP to the allowed port still works" ip netns exec $H curl -s --max-time 3 http://10.77.2.10:8080/id
+ip netns exec $H curl -s --max-time 3 http://10.77.2.10:8080/id >/dev/null
+check_fail "the other port is still dropped" ip netns exec $H curl -s --max-time 1 http://10.77.2.10:8081/id
+rows=$(vwadm show-vnm -x -p -o element,what,pkts $W)
+log "$rows"
+pk=$(awk -F: '/allow transport=tcp\+local_port=8080/ {print $3}' <<<"$rows")
+expect_ge "the allow rule's counter counts both connections' first packets" "${pk:-0}" 2
+pk=$(awk -F: '/deny transport=icmp/ {print $3}' <<<"$rows")
+expect_ge "the deny rule's counter grows" "${pk:-0}" 1
+pk=$(awk -F: '/policy deny/ {print $3}' <<<"$rows")
+expect_ge "the policy counter counts the dropped SYNs (since the last change)" "${pk:-0}" 1
+expect_eq "firewall export, rules in the order given" \
+	"create-vnm -T firewall -l vwtyw1,vwtyw2 -p allow=transport=tcp+local_port=8080,allow=transport=icmp,deny=transport=icmp $W" \
+	"$(vwadm export | grep "^create-vnm -T firewall")"
+tab=$(ip netns exec $W nft -s list table inet vwire_vnm)
+before=$(vwadm show-vnm -p -o vnm,props)
+bad "a rule that does not parse" local_port=http vwadm set-vnmprop -p allow=transport=tcp+local_port=http $W
+bad "a rule with an unknown attribute" colour vwadm set-vnmprop -p deny=colour=red $W
+bad "nat outside not among its VNICs" vwtyw1 vwadm set-vnmprop -p outside=vwtyw1 $N
+expect_eq "show-vnm unchanged" "$before" "$(vwadm show-vnm -p -o vnm,props)"
+expect_eq "firewall table unchanged" "$tab" "$(ip netns exec $W nft -s list table inet vwire_vnm)"
+check "reset-vnmprop deny" vwadm reset-vnmprop -p deny $W
+wait_ping 5 $H 10.77.2.10
+check "delete-vnm $W" vwadm delete-vnm $W
+check "no table left in $W" bash -c "! ip netns exec $W nft list tables | grep -q vwire_vnm"
+check_fail "no forwarding through $W once deleted" ip netns exec $H ping -n -q -c 1 -W 1 10.77.2.10
+
 vw_stop
 log "PASS: $VW_NCHECK checks"
