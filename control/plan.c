@@ -30,6 +30,7 @@
 #include "control/plan.h"
 #include "lib/history.h"
 #include "objects/link.h"
+#include "objects/vnm.h"
 #include "observability/accounting.h"
 
 /* In replay order: what a kind refers to comes before it. */
@@ -55,6 +56,8 @@ struct ent {
 	int nprops;
 	char *refs[MAXREFS]; /* "l:LINK", "z:ZONE" */
 	int nrefs;
+	struct vnm_props *vnm; /* a VNM's properties as parsed (its V properties are their text) */
+	enum vnm_type vnmtype;
 	struct plan_cmd *cmds; /* the commands that make it, in order */
 	int ncmds, ccap;
 	struct ent *peer;
@@ -173,6 +176,7 @@ static void ent_free(struct ent *e)
 
 	free(e->name);
 	free(e->ident);
+	free(e->vnm);
 	for (i = 0; i < e->nprops; i++) {
 		free(e->props[i].k);
 		free(e->props[i].v);
@@ -404,24 +408,27 @@ static int flow_props(struct reader *r, struct ent *e, const char *list)
 	return rc;
 }
 
-/* A VNM's properties as given: allow= and deny= may come several times, and
- * a later list replaces an earlier one of the same name. */
-static void vnm_props(struct ent *e, const char *list)
+/* A VNM's properties: parsed as the daemon parses them (a later allow= list
+ * replaces an earlier one), kept as the text the daemon exports. */
+static int vnm_props(struct reader *r, struct ent *e, const char *list)
 {
-	char *copy = xstrdup(list), *keys[64], *vals[64], seen[64][32];
-	int n = vw_kvlist_split(copy, keys, vals, 64), i, j, ns = 0;
+	char why[512], text[8192], *keys[VNM_MAX_RULES + 16], *vals[VNM_MAX_RULES + 16];
+	unsigned replaced = 0;
+	int i, n;
 
-	for (i = 0; i < n; i++) {
-		bool first = true;
-
-		for (j = 0; j < ns; j++)
-			if (!strcmp(seen[j], keys[i]))
-				first = false;
-		if (first && ns < 64)
-			snprintf(seen[ns++], sizeof(seen[0]), "%s", keys[i]);
-		prop_set(e, 'V', keys[i], vals[i], !first);
+	if (vnm_props_parse(e->name, e->vnmtype, list, e->vnm, &replaced, why, sizeof(why)))
+		return RFAIL(r, "%s", why);
+	for (i = 0; i < e->nprops; i++) {
+		free(e->props[i].k);
+		free(e->props[i].v);
 	}
-	free(copy);
+	e->nprops = 0;
+	if (!vnm_props_format(e->vnm, text, sizeof(text)) || strncmp(text, " -p ", 4))
+		return 0;
+	n = vw_kvlist_split(text + 4, keys, vals, (int)(sizeof(keys) / sizeof(keys[0])));
+	for (i = 0; i < n; i++)
+		prop_set(e, 'V', keys[i], vals[i], true);
+	return 0;
 }
 
 static const char *canon_policy(const char *p, char *buf, size_t len)
@@ -691,9 +698,12 @@ static int read_cmd(struct reader *r, struct plan_cmd *pc)
 			ent_ref(e, 'z', name);
 			free(e->ident);
 			e->ident = xprintf("-T %s -l %s", T ? T : "", l ? l : "");
-			if (vw_cmd_opt(&c, 'p'))
-				vnm_props(e, vw_cmd_opt(&c, 'p'));
-			return 0;
+			if (vnm_type_parse(T, &e->vnmtype) < 0)
+				return RFAIL(r, "%s: unknown VNM type '%s' (router, nat, lb or firewall)", name, T);
+			e->vnm = calloc(1, sizeof(*e->vnm));
+			if (!e->vnm)
+				abort();
+			return vw_cmd_opt(&c, 'p') ? vnm_props(r, e, vw_cmd_opt(&c, 'p')) : 0;
 		}
 		case K_MIRROR:
 			mirror_ident(e, &c);
@@ -752,8 +762,7 @@ static int read_cmd(struct reader *r, struct plan_cmd *pc)
 		if (!(e = named_before(r, K_VNM, name, c.def->name)))
 			return -EINVAL;
 		ent_cmd(e, pc);
-		vnm_props(e, vw_cmd_opt(&c, 'p'));
-		return 0;
+		return vnm_props(r, e, vw_cmd_opt(&c, 'p'));
 	}
 	return RFAIL(r, "'%s' has no place in a vWire file: it describes objects (create-*, add-flow, "
 			"add-aggr, modify-aggr, set-*prop, start-accounting; --prune deletes what it does not name)",

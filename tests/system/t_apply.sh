@@ -75,6 +75,7 @@ golden() {   # NAME [-D VAR=VALUE...]
 golden basic
 golden quoting
 golden uplinks "${UPLINK_VARS[@]}"
+golden vnm
 
 # ---- on one daemon: convergence, atomicity, errors ----
 new_host
@@ -138,6 +139,22 @@ expect_eq "an unknown command" "vwadm: $VW_TMP/e4.vw:2: unknown subcommand 'frob
 	"$(A apply "$VW_TMP/e4.vw" 2>&1 || true)"
 check_fail "apply exits non-zero on an error" A apply "$VW_TMP/e4.vw"
 expect_eq "after the errors, nothing changed" "$before" "$(A export)"
+
+# a VNM's properties change in place (set-vnmprop: one nftables transaction)
+check "apply vnm.vw" A apply -D P=$P "$GOLD/vnm.vw"
+sed -e 's/backends=10.206.2.10:8080+10.206.2.11:8080,algo=hash,check=none/backends=10.206.2.11:8080/' \
+	"$GOLD/vnm.vw" >"$VW_TMP/vnm2.vw"
+expect_eq "the plan changes the lb in place" \
+	"change vnm ${P}l: backends 10.206.2.10:8080+10.206.2.11:8080 -> 10.206.2.11:8080, algo hash -> (default), check none -> (default)
+$VW_TMP/vnm2.vw: 0 to create, 1 to change, 0 to replace, 0 to delete; 26 as the file says" \
+	"$(A apply -n -D P=$P "$VW_TMP/vnm2.vw")"
+check "apply it" A apply -D P=$P "$VW_TMP/vnm2.vw"
+expect_eq "the lb has the new backends" \
+	"create-vnm -T lb -l ${P}l1,${P}l2 -p vip=10.206.1.3:80,backends=10.206.2.11:8080 ${P}l" \
+	"$(A export | grep "^create-vnm -T lb")"
+table=$(ip netns exec ${P}l nft list table inet vwire_vnm)
+check "its table DNATs to the new backend" grep -q '10\.206\.2\.11' <<<"$table"
+check_fail "and not to the old one" grep -q '10\.206\.2\.10' <<<"$table"
 
 # ---- replication: one file, two tenants ----
 new_host
