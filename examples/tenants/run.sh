@@ -3,6 +3,7 @@
 # file, tenant.vw, applied twice with the same addresses, -D T=<prefix>a and
 # -D T=<prefix>b, gives two tenants of web, app and DB zones behind a router
 # VNM each, the DB zone also on a storage link.  The script checks:
+#   - applying the file again changes nothing, and vwadm apply says so;
 #   (a) in each tenant, every tier reaches what it should and nothing else:
 #       a matrix of pings, each cell against the expected one;
 #   (b) the tenants share nothing: the same addresses answer, but always in
@@ -10,7 +11,8 @@
 #       is), the other tenant's zones receive no IPv4 packet meanwhile, and
 #       the two tenants' VNICs are over different virtual switches;
 #   (c) cpus on the app tier's VNIC: show-linkprop shows it, and what the
-#       VNIC sends is read by that CPU's datapath worker alone.
+#       VNIC sends is read by that CPU's datapath worker (the others read
+#       no more than the zones' background chatter meanwhile).
 #   sudo examples/tenants/run.sh
 # Exit status: 0 if every claim held, 1 if not.  It runs its own daemon
 # (socket /tmp/PREFIX_tenants.sock, state /tmp/PREFIX_tenants.state); every
@@ -92,38 +94,6 @@ verdict() { # verdict OK|BAD WHAT: one PASS/FAIL line
 	if [ "$1" = OK ]; then echo "PASS  $2"; else echo "FAIL  $2"; FAILS=$((FAILS + 1)); fi
 }
 
-# ---- apply: vwadm apply, and a stand-in while it is not in this build
-HAVE_APPLY=no
-# vw_apply -D VAR=VALUE... FILE
-vw_apply() {
-	if [ $HAVE_APPLY = yes ]; then
-		vwadm apply "$@"
-		return
-	fi
-	# TEMPORARY stand-in for `vwadm apply` (not in this build): one vwadm
-	# command per line, comments dropped, \ continuations joined, ${VAR}
-	# from -D.  It only creates: it cannot converge.
-	local -A var=()
-	local file line lines n=0
-	while [ $# -gt 1 ]; do
-		[ "$1" = -D ] || { echo "vw_apply: $1?" >&2; return 2; }
-		var[${2%%=*}]=${2#*=}
-		shift 2
-	done
-	file=$1
-	lines=$(sed -e 's/#.*//' "$file" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta')
-	while IFS= read -r line; do
-		n=$((n + 1))
-		[[ "$line" =~ ^[[:space:]]*$ ]] && continue
-		while [[ "$line" =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
-			[ -n "${var[${BASH_REMATCH[1]}]+set}" ] || { echo "$file: \${${BASH_REMATCH[1]}} is not defined" >&2; return 1; }
-			line=${line//"${BASH_REMATCH[0]}"/"${var[${BASH_REMATCH[1]}]}"}
-		done
-		# shellcheck disable=SC2086 # one command per line, words as in the file
-		vwadm $line || { echo "$file: line $n: vwadm $line failed" >&2; return 1; }
-	done <<<"$lines"
-}
-
 # ---- the daemon
 for ns in $(all_zones); do # leftovers of an interrupted run
 	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
@@ -140,16 +110,16 @@ poll 10 vwadm show-link || die "vwired did not start"
 read -r -a CPUS <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
 APPCPU=${CPUS[1]:-${CPUS[0]}}
 
-printf 'create-etherstub ${T}probe\n' >"$TMP/probe.vw"
-vwadm apply -n -D T="${PREFIX}x" "$TMP/probe.vw" >/dev/null 2>&1 && HAVE_APPLY=yes
 FILE=$EX/tenant.vw
 
 echo "tenants: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); ${#CPUS[@]} CPUs"
-echo "tenant.vw applied twice: -D T=$TA and -D T=$TB (-D APPCPU=$APPCPU)$(
-	[ $HAVE_APPLY = yes ] || echo "; vwadm apply: STAND-IN (not in this build)")"
+echo "tenant.vw applied twice, -D T=$TA and -D T=$TB (and -D APPCPU=$APPCPU):"
 for t in $TA $TB; do
-	out=$(vw_apply -D T=$t -D APPCPU="$APPCPU" "$FILE" 2>&1) || die "apply -D T=$t failed: $out"
-	[ -z "$out" ] || sed 's/^/  /' <<<"$out"
+	echo "  vwadm apply -D T=$t -D APPCPU=$APPCPU $FILE"
+	vwadm apply -D T=$t -D APPCPU="$APPCPU" "$FILE" >"$TMP/apply-$t" 2>&1 ||
+		die "apply -D T=$t failed: $(cat "$TMP/apply-$t")"
+	# (a line per object made, then the summary: the summary)
+	echo "    $(tail -1 "$TMP/apply-$t")"
 	# the tiers' default routes through the router (a VNM configures its own
 	# zone only)
 	for z in web app db; do
@@ -157,18 +127,19 @@ for t in $TA $TB; do
 	done
 done
 
-# applying the same file again changes nothing
-if [ $HAVE_APPLY = yes ]; then
+# applying the same file again changes nothing, and says so
+for t in $TA $TB; do
 	before=$(vwadm export)
-	out=$(vw_apply -D T=$TA -D APPCPU="$APPCPU" "$FILE" 2>&1)
+	echo "  again: vwadm apply -D T=$t -D APPCPU=$APPCPU $FILE"
+	out=$(vwadm apply -D T=$t -D APPCPU="$APPCPU" "$FILE" 2>&1)
 	rc=$?
 	after=$(vwadm export)
-	echo "applied again (-D T=$TA): \"$out\""
-	[ $rc = 0 ] && [ "$before" = "$after" ] && ok=OK || ok=BAD
-	verdict $ok "applying the same file again changes nothing (exit $rc, export unchanged: $([ "$before" = "$after" ] && echo yes || echo no))"
-else
-	echo "applying again: not checked (the stand-in only creates)"
-fi
+	sed 's/^/    /' <<<"$out"
+	same=no
+	[ "$before" = "$after" ] && same=yes
+	[ $rc = 0 ] && [ $same = yes ] && grep -q ': nothing to change' <<<"$out" && ok=OK || ok=BAD
+	verdict $ok "applying the same file again changes nothing for $t (exit $rc; export unchanged: $same)"
+done
 
 # wait until both tenants route: web to db, through the router
 for t in $TA $TB; do
@@ -383,13 +354,9 @@ else
 	burst $TB
 	echo "  control, ${TB}app0 without cpus: the same from ${TB}app, $GOT reached ${TB}db; ${TB}app0 sent $SENT frames;"
 	echo "    the worker on CPU $APPCPU read $WR frames, the others $OR$([ $((WR + OR)) != 0 ] || echo " (the kernel fast path switched them)")"
-	if [ $HAVE_APPLY = yes ]; then
-		echo "  tenant.vw applied again for $TB, to put cpus back:"
-		out=$(vw_apply -D T=$TB -D APPCPU="$APPCPU" "$FILE" 2>&1) || die "apply -D T=$TB failed: $out"
-		sed 's/^/    /' <<<"$out"
-	else
-		vwadm set-linkprop -p cpus="$APPCPU" ${TB}app0 || die "set-linkprop -p cpus=$APPCPU ${TB}app0"
-	fi
+	echo "  tenant.vw applied again for $TB puts cpus back:"
+	out=$(vwadm apply -D T=$TB -D APPCPU="$APPCPU" "$FILE" 2>&1) || die "apply -D T=$TB failed: $out"
+	sed 's/^/    /' <<<"$out"
 fi
 for t in $TA $TB; do
 	v=$(vwadm show-linkprop -c -o value -p cpus ${t}app0)
