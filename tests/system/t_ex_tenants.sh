@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The paper's multi-tier tenants example (issue 15), run as it is:
-# examples/tenants/run.sh with its names prefixed vwtj (so the runner's
+# examples/tenants/run.sh with its names prefixed vwtz (so the runner's
 # sweep finds whatever a killed run leaves).  Every claim the example prints
 # must be PASS:
 #   - both routers are router VNMs (create-vnm in the file), state ok;
@@ -13,10 +13,10 @@
 #     worker (the others read at most 1% as much: background chatter);
 #   - applying the same file again changes nothing, for either tenant;
 # and the example removes everything it made.
-VWT_OWN="vwtj"
+VWT_OWN="vwtz"
 . "$(dirname "$0")/lib.sh"
 
-P=vwtj
+P=vwtz
 rc=0
 out=$(VWEX_PREFIX=$P timeout -k 5 240 bash "$VW_ROOT/examples/tenants/run.sh" 2>&1) || rc=$?
 log "$out"
