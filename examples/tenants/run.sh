@@ -196,9 +196,9 @@ ping_matrix() {
 		done
 	done
 	wait "${pids[@]}"
-	printf '  %-10s' "from\\to"
-	for to in $TIERS rt; do printf ' %-10s' "$t$to"; done
-	echo
+	row=$(printf '  %-10s' "from\\to")
+	for to in $TIERS rt; do row+=$(printf ' %-10s' "$t$to"); done
+	echo "${row%"${row##*[! ]}"}"
 	for from in $TIERS; do
 		row=$(printf '  %-10s' "$t$from")
 		for to in $TIERS rt; do
@@ -211,7 +211,7 @@ ping_matrix() {
 			[ "$got" = "$exp" ] || bad=$((bad + 1))
 			row+=$(printf ' %-10s' "$got$([ "$got" = "$exp" ] || echo "(!$exp)")")
 		done
-		echo "$row"
+		echo "${row%"${row##*[! ]}"}"
 	done
 	return $bad
 }
@@ -258,9 +258,9 @@ for t in $TA $TB; do
 	done
 	mapfile -t answers < <(python3 $EX/whoami.py ask $PORT "${pairs[@]}")
 	echo "  tenant $t:"
-	printf '  %-10s' "from\\to"
-	for to in $TIERS rt; do printf ' %-10s' "$t$to"; done
-	echo
+	row=$(printf '  %-10s' "from\\to")
+	for to in $TIERS rt; do row+=$(printf ' %-10s' "$t$to"); done
+	echo "${row%"${row##*[! ]}"}"
 	i=0
 	for from in $TIERS; do
 		row=$(printf '  %-10s' "$t$from")
@@ -276,7 +276,7 @@ for t in $TA $TB; do
 			[ "$got" = "$exp" ] || bad=$((bad + 1))
 			row+=$(printf ' %-10s' "$got$([ "$got" = "$exp" ] || echo "(!$exp)")")
 		done
-		echo "$row"
+		echo "${row%"${row##*[! ]}"}"
 	done
 	n=0
 	for z in $ZONES; do n=$((n + $(cat "$TMP/peers-$other$z" 2>/dev/null | wc -l))); done
