@@ -19,7 +19,7 @@
 # name it makes starts with PREFIX (env VWEX_PREFIX, default vwm, at most 4
 # characters), and it removes everything on exit, even on failure or Ctrl-C.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 EX=examples/tenants
 PREFIX=${VWEX_PREFIX:-vwm}
 [[ "$PREFIX" =~ ^[a-z][a-z0-9]{0,3}$ ]] || { echo "$0: VWEX_PREFIX must be 1-4 of [a-z0-9], starting with a letter" >&2; exit 2; }
@@ -216,6 +216,7 @@ ping_matrix() {
 	return $bad
 }
 
+declare -A ISO_IN=() ISO_FR=() # what the other tenant took in meanwhile
 echo "(a) Each tier reaches what it should and nothing else: one ping (up to 3 tries) per cell,"
 echo "    to the tier's address (router: its address on the tier's subnet, from storage the DB"
 echo "    tier's; DB from storage: its storage-link address)."
@@ -231,13 +232,14 @@ for t in $TA $TB; do
 	i1=$(ipv4_in $other) f1=$(frames $other)
 	[ $bad = 0 ] && ok=OK || ok=BAD
 	verdict $ok "tenant $t: every cell as expected ($bad wrong)"
-	eval "ISO_IN_$t=\$((i1 - i0)) ISO_FR_$t=\$((f1 - f0))"
+	ISO_IN[$t]=$((i1 - i0)) ISO_FR[$t]=$((f1 - f0))
 done
 echo
 
 echo "(b) Tenant isolation: the same addresses in both tenants."
 # a listener in every zone that answers with the zone's name and logs the
 # peers that connected (one process for all: whoami.py)
+# shellcheck disable=SC2046 # one argument per zone
 python3 $EX/whoami.py serve $PORT "$TMP" $(all_zones) >"$TMP/whoami.out" 2>&1 &
 BG+=($!)
 poll 20 grep -qx ready "$TMP/whoami.out" || die "the listeners did not start: $(cat "$TMP/whoami.out")"
@@ -287,11 +289,13 @@ done
 for t in $TA $TB; do
 	other=$TB
 	[ $t = $TA ] || other=$TA
-	eval "n=\$ISO_IN_$t f=\$ISO_FR_$t"
+	n=${ISO_IN[$t]} f=${ISO_FR[$t]}
 	[ "$n" = 0 ] && ok=OK || ok=BAD
 	verdict $ok "while $t's ping matrix ran, $other's zones received $n IPv4 packets"
-	echo "      (vwstat counted $f frames through $other's VNICs meanwhile: no IPv4 reached a zone,"
-	echo "      these are $other's zones' own chatter, IPv6 router solicitations and the like)"
+	if [ "$n" = 0 ]; then
+		echo "      (vwstat counted $f frames through $other's VNICs meanwhile: no IPv4 reached a zone,"
+		echo "      these are $other's zones' own chatter, IPv6 router solicitations and the like)"
+	fi
 done
 # the virtual switches
 vwadm show-vnic -p -o link,over >"$TMP/over"
