@@ -17,13 +17,13 @@
 # Exit status: 0 if every claim held, 1 if not (or if it could not run),
 # 2 on bad arguments.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 EX=examples/webfarm
 export LC_ALL=C
 
 usage() { echo "usage: $0 [-o DIR] [-d SECONDS]" >&2; exit 2; }
 P=${VWEX_PREFIX:-vww}
-OUT= SECS=15
+OUT='' SECS=15
 while getopts ":o:d:" o; do
 	case $o in
 	o) OUT=$OPTARG ;;
@@ -57,7 +57,7 @@ sa() { build/vwstat --socket "$SA" "$@"; }
 sb() { build/vwstat --socket "$SB" "$@"; }
 now() { date +%s.%N | cut -c1-14; }
 
-PIDA= PIDB=
+PIDA='' PIDB=''
 BG=()
 remove_all() {
 	local ns pid
@@ -225,8 +225,7 @@ open(os.path.join(d, "small.html"), "w").write(page[:1024].ljust(1023) + "\n")
 open(os.path.join(d, "medium.bin"), "wb").write(os.urandom(64 * 1024))
 open(os.path.join(d, "large.bin"), "wb").write(os.urandom(1024 * 1024))
 EOF
-declare -A SIZE=()
-for f in small.html medium.bin large.bin; do SIZE[/$f]=$(stat -c %s "$OUT/www/$f"); done
+kib() { echo $(($(stat -c %s "$OUT/www/$1") / 1024)); }
 
 # http.server in each server zone: each request is one log line
 for i in 1 2; do
@@ -288,7 +287,7 @@ load_wait() {
 
 # ---- phase 1, "try": the load for SECS seconds
 echo
-echo "Phase 1, try: ${SECS} s of HTTP load from ${P}c1 and ${P}c2 to $VIP:80 (4 connections each; 70 % /small.html $((SIZE[/small.html] / 1024)) KiB, 25 % /medium.bin $((SIZE[/medium.bin] / 1024)) KiB, 5 % /large.bin $((SIZE[/large.bin] / 1024)) KiB)"
+echo "Phase 1, try: ${SECS} s of HTTP load from ${P}c1 and ${P}c2 to $VIP:80 (4 connections each; 70 % /small.html $(kib small.html) KiB, 25 % /medium.bin $(kib medium.bin) KiB, 5 % /large.bin $(kib large.bin) KiB)"
 L1_0=$(server_lines 1) L2_0=$(server_lines 2)
 T0=$(date +%s)
 load 1 "$SECS"
