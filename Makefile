@@ -4,11 +4,11 @@
 # demo.  Objects go to build/ (and build/asan/ for the sanitizer build).
 
 CC      ?= gcc
-PKGS    := libmnl libmicrohttpd libpcap sqlite3
+PKGS    := libmnl libmicrohttpd libpcap sqlite3 libnftables
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -pthread
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_MNL := $(shell pkg-config --libs libmnl 2>/dev/null)
+LDLIBS_MNL := $(shell pkg-config --libs libmnl libnftables 2>/dev/null)
 LDLIBS_OBS := $(shell pkg-config --libs libmicrohttpd libpcap sqlite3 2>/dev/null)
 LDLIBS_PCAP := $(shell pkg-config --libs libpcap 2>/dev/null)
 LDLIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -192,6 +192,28 @@ static const struct out_field tunnelfdb_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+static const struct out_field vnm_fields[] = {
+	{ "VNM", "vnm", 12, 0, NULL },
+	{ "TYPE", "type", 8, 0, NULL },
+	{ "ZONE", "zone", 12, 0, NULL },
+	{ "LINKS", "links", 16, 0, NULL },
+	{ "PROPS", "props", 30, 0, NULL },
+	{ "STATE", "state", 8, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct out_field vnmelem_fields[] = {
+	{ "VNM", "vnm", 12, 0, NULL },
+	{ "ELEMENT", "element", 7, 0, NULL },
+	{ "WHAT", "what", 36, 0, NULL },
+	{ "STATE", "state", 7, 0, NULL },
+	{ "PKTS", "pkts", 8, 0, NULL },
+	{ "BYTES", "bytes", 10, 0, NULL },
+	{ NULL, NULL, 0, 0, NULL },
+};
+
+static const struct cmd_out vnmelem_out = { "vnmelem", vnmelem_fields, NULL, 'p', { 0 }, { NULL } };
+
 static const struct cmd_out tunnelfdb_out = { "tunnelfdb", tunnelfdb_fields, NULL, 'p', { 0 }, { NULL } };
 
 static const struct cmd_out aggrport_out = { "aggrport", aggrport_fields, NULL, 'p', { 0 }, { NULL } };
@@ -220,6 +242,7 @@ static const struct cmd_out cmd_outs[VW_CMD_COUNT] = {
 	[VW_CMD_SHOW_AGGR] = { "aggr", aggr_fields, NULL, 'p', { 'x', 'L' }, { &aggrport_out, &aggrlacp_out } },
 	[VW_CMD_SHOW_TUNNEL] = { "tunnel", tunnel_fields, "link,type,vni,local,dstport,remotes,mtu,vnics", 'p', { 'x' },
 				 { &tunnelfdb_out } },
+	[VW_CMD_SHOW_VNM] = { "vnm", vnm_fields, NULL, 'p', { 'x' }, { &vnmelem_out } },
 	[VW_CMD_SHOW_EXPORTER] = { "exporter", exporter_fields, "exporter,type,collector,links,flows,records,messages,drops", 'p' },
 };
 

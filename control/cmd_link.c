@@ -11,6 +11,7 @@
 #include "control/handlers.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
+#include "objects/vnm.h"
 #include "observability/mirror.h"
 
 /* ---- etherstubs ---- */
@@ -118,6 +119,8 @@ int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 {
 	(void)out;
 	if (mirror_check_delete(c->operand[0], err, errlen))
+		return -EBUSY;
+	if (vnm_check_link(c->operand[0], NULL, err, errlen))
 		return -EBUSY;
 	return vnic_delete(c->operand[0], err, errlen);
 }
@@ -294,6 +297,8 @@ int do_set_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_
 			ERR("%s: property '%s' is not supported yet", l->name, keys[k]);
 			return -EOPNOTSUPP;
 		}
+		if (!strcmp(keys[k], "zone") && vnm_check_link(l->name, vals[k], err, errlen))
+			return -EBUSY;
 	}
 	for (k = 0; k < n; k++) {
 		int rc = linkprop_set(l, keys[k], vals[k], temporary, err, errlen);
@@ -324,7 +329,10 @@ int do_reset_linkprop(const struct vw_cmd *c, struct vw_buf *out, char *err, siz
 
 		snprintf(buf, sizeof(buf), "%s", lists[i]);
 		for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-			int rc = linkprop_set(l, p, NULL, temporary, err, errlen);
+			int rc = !strcmp(p, "zone") ? vnm_check_link(l->name, "", err, errlen) : 0;
+
+			if (!rc)
+				rc = linkprop_set(l, p, NULL, temporary, err, errlen);
 
 			if (rc) {
 				linkprop_undo(l, &undo);
@@ -414,6 +422,8 @@ int do_create_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 int do_delete_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	(void)out;
+	if (vnm_check_zone(c->operand[0], err, errlen))
+		return -EBUSY;
 	return zone_remove(c->operand[0], vw_cmd_opt(c, 'f') != NULL, vw_cmd_opt(c, 'k') != NULL, err, errlen);
 }
 

@@ -110,6 +110,11 @@ static const struct handler {
 	[VW_CMD_CREATE_TUNNEL] = { do_create_tunnel, true, false },
 	[VW_CMD_DELETE_TUNNEL] = { do_delete_tunnel, true, true },
 	[VW_CMD_SHOW_TUNNEL] = { do_show_tunnel, false, false },
+	[VW_CMD_CREATE_VNM] = { do_create_vnm, true, false },
+	[VW_CMD_DELETE_VNM] = { do_delete_vnm, true, false },
+	[VW_CMD_SHOW_VNM] = { do_show_vnm, false, false },
+	[VW_CMD_SET_VNMPROP] = { do_set_vnmprop, true, false },
+	[VW_CMD_RESET_VNMPROP] = { do_reset_vnmprop, true, false },
 	/* accounting (observability/accounting.c) */
 	[VW_CMD_START_ACCOUNTING] = { accounting_start_cmd, true, false },
 	[VW_CMD_STOP_ACCOUNTING] = { accounting_stop_cmd, true, false },

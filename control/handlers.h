@@ -2,6 +2,7 @@
  * The command handlers' shared part (control/handlers.c) and the handlers
  * of each subject: links, zones and addresses (control/cmd_link.c),
  * aggregations (control/cmd_aggr.c), tunnels (control/cmd_tunnel.c),
+ * virtual network machines (control/cmd_vnm.c),
  * flows (control/cmd_flow.c), statistics, mirrors and captures
  * (control/cmd_observe.c).  A handler takes the parsed command, makes its
  * object calls and writes records; ctl_handle() writes the verdict.  It
@@ -56,6 +57,13 @@ int do_aggrstats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 int do_create_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 int do_delete_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 int do_show_tunnel(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+
+/* virtual network machines (control/cmd_vnm.c) */
+int do_create_vnm(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_delete_vnm(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_show_vnm(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_set_vnmprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
+int do_reset_vnmprop(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);
 
 /* flows (control/cmd_flow.c) */
 int do_add_flow(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen);

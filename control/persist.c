@@ -19,6 +19,7 @@
 #include "objects/flow.h"
 #include "objects/link.h"
 #include "objects/statefile.h"
+#include "objects/vnm.h"
 #include "observability/accounting.h"
 #include "observability/mirror.h"
 #include "observability/ipfix.h"
@@ -30,6 +31,7 @@ static void (*const exports[])(struct vw_buf *out) = {
 	accounting_export,
 	links_export,     /* zones, etherstubs, phys properties, VNICs, addresses */
 	flows_export,
+	vnms_export,      /* after the zones, VNICs and addresses they use */
 	mirrors_export,
 	exporters_export,
 };

@@ -32,6 +32,7 @@
 #include "objects/link.h"
 #include "objects/netlink.h"
 #include "objects/tunnel.h"
+#include "objects/vnm.h"
 
 static void usage(FILE *f)
 {
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
 		metrics_stop();
 		ctl_close();
 		mirrors_destroy_all();
+		vnms_destroy_all();
 		links_undo_all();
 		vw_workers_stop();
 		nl_fini();
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
 	ctl_close();
 	mirrors_destroy_all(); /* before the links it watches */
 	vw_fast_leave(); /* the fast path's faces and programs stay, switching */
+	vnms_destroy_all(); /* their tables and routes stay in the zones */
 	links_destroy_all();
 	vw_workers_stop();
 	vw_fast_stop();

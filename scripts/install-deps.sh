@@ -7,6 +7,8 @@ pkgs=(
   clang libclang-rt-14-dev       # fuzzers (make fuzz): clang's libFuzzer and sanitizer runtimes
   libbpf-dev                     # the kernel fast path: eBPF programs (clang -target bpf) and their loader
   libmnl-dev                     # netlink (zones, addresses, links)
+  libnftables-dev                # VNMs: netfilter rules in their zones
+  nftables                       # system tests read the VNMs' tables (nft list)
   libmicrohttpd-dev              # vwired --metrics (Prometheus endpoint)
   libpcap-dev                    # capture filters and pcap files (vwsnoop, mirrors)
   libsqlite3-dev sqlite3         # accounting history
