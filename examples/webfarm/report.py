@@ -7,7 +7,8 @@
 OUT is run.sh's output directory: the load generators' JSON and per-request
 logs (load-PHASE-cN.json/.log), the servers' logs (server-wN.log), the
 served files (www/), the history as CSV (history-1.csv, history-b.csv) and
-host b's live counters (live-b.txt).  L*_FROM/L*_TO: the servers' request
+host b's live counters (live-b.txt), the health check's view of the
+backends during phase 2 (backends.txt).  L*_FROM/L*_TO: the servers' request
 lines (log lines) that fall in the phase; M0, M1: when the move began and
 ended (epoch seconds).  Prints the figures, then one line per claim:
 "PASS  text" or "FAIL  text", with the measured figures.
@@ -127,6 +128,26 @@ def phase_scale(out, m0, m1, l1m, l1e, l2m, l2e, p):
             if float(t0) <= m1 and float(t1) >= m0:
                 inflight += 1
                 inflight_retried += int(tries) > 1
+    # the health check's view, sampled 5 times a second during the phase
+    seen = {}
+    try:
+        for line in open(os.path.join(out, "backends.txt")):
+            w = line.split()
+            if len(w) < 2:
+                continue
+            for kv in w[1:]:
+                ip, _, st = kv.partition("=")
+                seen.setdefault(ip, []).append((float(w[0]), st))
+    except OSError:
+        pass
+    for ip in sorted(seen):
+        downs = [t for t, st in seen[ip] if st != "up"]
+        if downs:
+            print("  show-vnm -x had backend %s down in %d of %d samples, from %+.0f to %+.0f ms of the move's start"
+                  % (ip, len(downs), len(seen[ip]), (downs[0] - m0) * 1000, (downs[-1] - m0) * 1000))
+        else:
+            print("  show-vnm -x had backend %s up in all %d samples, over %.1f s around the move"
+                  % (ip, len(seen[ip]), seen[ip][-1][0] - seen[ip][0][0]))
     claim(nreq > 0 and nok == nreq,
           "scale out: the load balancer kept serving across the move: %d of %d requests answered, %d failed; "
           "%d were in flight while move-zone.sh ran (%.0f ms), %d needed a second try (%d failed tries in all)"
@@ -143,7 +164,6 @@ def phase_scale(out, m0, m1, l1m, l1e, l2m, l2e, p):
     print("  host a %sw1v %9.1f MB %5.1f %%" % (p, sum(ha) / 1e6, pct(sum(ha), sum(ha) + sum(hbb))))
     print("  host b %sw2v %9.1f MB %5.1f %%" % (p, sum(hbb) / 1e6, pct(sum(hbb), sum(ha) + sum(hbb))))
     print("  (requests after the move, from the servers' logs: %sw1 %d, %sw2 %d)" % (p, a1, p, a2))
-    print()
     hb = hbb[1]
     live = int(open(os.path.join(out, "live-b.txt")).read().strip() or 0)
     claim(bodies2 > 0 and hb >= bodies2 and live >= bodies2,

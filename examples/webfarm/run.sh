@@ -132,27 +132,7 @@ ip link add $UP netns $HA type veth peer name $UPB netns $HB &&
 	ip -n $HA link set $UP up && ip -n $HB link set $UPB up || die "cannot make the wire $UP -- $UPB"
 
 # ---- host a: webfarm.vw
-# The LB switch: WEBFARM_LB=vnm (the default) builds the load balancer with
-# the file's create-vnm -T lb; WEBFARM_LB=standin skips that line and makes
-# the same DNAT + masquerade with nft in the lb zone (round robin, no health
-# check): a stand-in for a vwire without the lb VNM.
-LBMODE=${WEBFARM_LB:-vnm}
-case "$LBMODE" in vnm | standin) ;; *) die "WEBFARM_LB must be vnm or standin" ;; esac
 VWFILE=$EX/webfarm.vw
-if [ "$LBMODE" = standin ]; then
-	python3 - "$VWFILE" >"$OUT/webfarm-standin.vw" <<'EOF' || die "cannot read $VWFILE"
-import sys
-skip = False
-for line in open(sys.argv[1]):
-    if line.lstrip().startswith("create-vnm"):
-        skip = True
-    if not skip:
-        sys.stdout.write(line)
-    if skip and not line.rstrip().endswith("\\"):
-        skip = False
-EOF
-	VWFILE=$OUT/webfarm-standin.vw
-fi
 
 # apply_file SOCK FILE -D VAR=VALUE...: vwadm apply when this vwadm has it;
 # else (STAND-IN, until `vwadm apply` is implemented) the file's lines one by
@@ -198,23 +178,6 @@ EOF
 echo "webfarm: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) cores"
 echo "host a ($HA): vwadm apply -D P=$P -D UP=$UP $EX/webfarm.vw"
 apply_file "$SA" "$VWFILE" -D "P=$P" -D "UP=$UP" || die "host a: applying $VWFILE failed"
-if [ "$LBMODE" = standin ]; then
-	echo "STAND-IN (WEBFARM_LB=standin): the load balancer is nft DNAT + masquerade in zone ${P}lb, not create-vnm -T lb"
-	ip netns exec ${P}lb sysctl -qw net.ipv4.ip_forward=1 &&
-		ip netns exec ${P}lb nft -f - <<EOF || die "stand-in LB: nft failed"
-table ip webfarm_lb {
-	chain pre {
-		type nat hook prerouting priority dstnat; policy accept;
-		ip daddr $VIP tcp dport 80 dnat to numgen inc mod 2 map { 0 : $W1, 1 : $W2 }
-	}
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip daddr { $W1, $W2 } tcp dport 80 masquerade
-	}
-}
-EOF
-fi
-
 # the web servers' files: a small page, a medium and a large file
 mkdir -p "$OUT/www"
 python3 - "$OUT/www" <<'EOF'
@@ -237,11 +200,9 @@ for ip in $W1 $W2; do
 	poll 10 ip netns exec ${P}lb timeout 2 bash -c "exec 3<>/dev/tcp/$ip/80" ||
 		die "the web server $ip does not answer"
 done
-if [ "$LBMODE" = vnm ]; then
-	# both backends up in the load balancer's health check
-	poll 15 bash -c "[ \"\$(build/vwadm --socket $SA show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')\" = 2 ]" ||
-		die "the load balancer does not see both backends up: $(va show-vnm -x ${P}lb 2>&1)"
-fi
+# both backends up in the load balancer's health check
+poll 15 bash -c "[ \"\$(build/vwadm --socket $SA show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')\" = 2 ]" ||
+	die "the load balancer does not see both backends up: $(va show-vnm -x ${P}lb 2>&1)"
 # get ZONE URL_PATH: one GET through the vip, answered 200
 get() {
 	ip netns exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$VIP/80 && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' $2 >&3 && head -1 <&3" |
@@ -253,7 +214,8 @@ poll 10 get ${P}c1 /small.html ||
 echo
 echo "host a's network (vwadm show-vnic):"
 va show-vnic -o link,over,zone,macaddress | sed 's/^/  /'
-[ "$LBMODE" = vnm ] && { echo "the load balancer (vwadm show-vnm):"; va show-vnm ${P}lb | sed 's/^/  /'; }
+echo "the load balancer (vwadm show-vnm):"
+va show-vnm ${P}lb | sed 's/^/  /'
 
 # ---- accounting: 1 s samples on both hosts
 va start-accounting -i 1 -f "$OUT/history-a.db" || die "host a: start-accounting failed"
@@ -311,6 +273,16 @@ echo "Phase 2, scale out: ${SECS} s of the same load; after 4 s zone ${P}w2 move
 MAC=$(va show-vnic -p -o macaddress ${P}w2v)
 L1_0=$(server_lines 1) L2_0=$(server_lines 2)
 load 2 "$SECS"
+# what the load balancer's health check says of the backends, 5 times a second
+(
+	while :; do
+		echo "$(now) $(build/vwadm --socket "$SA" show-vnm -x -p -o element,what,state ${P}lb 2>/dev/null |
+			sed -n 's/^backend:\(.*\)\\:80:\(.*\)/\1=\2/p' | tr '\n' ' ')"
+		sleep 0.2
+	done
+) >"$OUT/backends.txt" &
+WATCH=$!
+BG+=($WATCH)
 sleep 4
 M0=$(now)
 MOVEOUT=$(VWADM=$PWD/build/vwadm examples/move-zone.sh -a "$SA" -b "$SB" -l $UPB ${P}w2 ${P}w2v 2>&1)
@@ -322,6 +294,8 @@ L1_1=$(server_lines 1) L2_1=$(server_lines 2)
 load_wait || die "phase 2: a load generator failed: $(cat "$OUT"/load-2-*.txt)"
 sed 's/^/  /' "$OUT/load-2-c1.txt" "$OUT/load-2-c2.txt"
 L1_2=$(server_lines 1) L2_2=$(server_lines 2)
+kill $WATCH 2>/dev/null
+wait $WATCH 2>/dev/null
 samples_after "$SB" 2 || die "host b: the accounting took no sample after the load"
 samples_after "$SA" 1 || die "host a: the accounting took no sample after the load"
 
@@ -340,19 +314,16 @@ sa show-history -s "@$T0" -F svg ${P}w1v ${P}w2v ${P}lbs ${P}lbc >"$OUT/webfarm-
 sb show-history -F svg ${P}w2v >"$OUT/webfarm-b.svg" 2>/dev/null
 claims "$(python3 $EX/report.py scale "$OUT" "$M0" "$M1" "$L1_1" "$L1_2" "$L2_1" "$L2_2" "$P")"
 
-if [ "$LBMODE" = vnm ]; then
-	echo
-	echo "the load balancer after the move (vwadm show-vnm -x):"
-	va show-vnm -x ${P}lb | sed 's/^/  /'
-	UPS=$(va show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')
-	claim "$([ "$UPS" = 2 ] && echo 1)" "scale out: the load balancer's health check sees both backends up after the move ($UPS of 2)"
-fi
+echo
+echo "the load balancer after the move (vwadm show-vnm -x):"
+va show-vnm -x ${P}lb | sed 's/^/  /'
+UPS=$(va show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')
+claim "$([ "$UPS" = 2 ] && echo 1)" "scale out: the load balancer's health check sees both backends up after the move ($UPS of 2)"
 
 echo
 echo "charts of both phases: host a $OUT/webfarm-a.svg (${P}w2v ends at the move), host b $OUT/webfarm-b.svg"
 
 echo
-[ "$LBMODE" = standin ] && echo "NOTE: the load balancer was the STAND-IN (nft in ${P}lb), not create-vnm -T lb"
 NPASS=$(grep -c '^PASS' <<<"$CLAIMS") NFAIL=$(grep -c '^FAIL' <<<"$CLAIMS")
 echo "Report ($NPASS passed, $NFAIL failed; output in $OUT):"
 printf '%s' "$CLAIMS" | sed 's/^/  /'
