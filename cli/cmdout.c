@@ -237,6 +237,7 @@ static const struct cmd_out cmd_outs[VW_CMD_COUNT] = {
 	[VW_CMD_SHOW_FLOW] = { "flow", flow_fields, "flow,link,ipaddr,proto,lport,rport,dsfld", 'p' },
 	[VW_CMD_SHOW_FLOWPROP] = { "flowprop", flowprop_fields, NULL, 'c' },
 	[VW_CMD_EXPORT] = { "line", NULL, NULL, 0 },
+	[VW_CMD_APPLY] = { "line", NULL, NULL, 0 },
 	[VW_CMD_SHOW_ACCOUNTING] = { "accounting", accounting_fields, "state,file,interval,retention,samples", 'p' },
 	[VW_CMD_SHOW_MIRROR] = { "mirror", mirror_fields, NULL, 'p' },
 	[VW_CMD_SHOW_AGGR] = { "aggr", aggr_fields, NULL, 'p', { 'x', 'L' }, { &aggrport_out, &aggrlacp_out } },

@@ -195,6 +195,54 @@ static void absolute_file(int argc, char **argv)
 	}
 }
 
+/*
+ * apply FILE: the file ("-": standard input) is read here, as bytes, and its
+ * text goes to the daemon as a second operand: the daemon plans and applies
+ * it whole.  --prune is -P on the wire.
+ */
+static int apply_args(int *argc, char ***argv, const struct vw_cmd *c)
+{
+	static char *args[VW_CMD_MAXOPT * 2 + 8];
+	const char *file = c->operand[0];
+	struct vw_buf text = { 0 }, esc = { 0 };
+	char chunk[65536];
+	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0, i;
+	ssize_t n;
+
+	if (fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", file, strerror(errno));
+			if (fd)
+				close(fd);
+			vw_buf_free(&text);
+			return 1;
+		}
+		vw_buf_append(&text, chunk, (size_t)n);
+	}
+	if (fd)
+		close(fd);
+	vw_text_escape(text.p ? text.p : "", text.len, &esc);
+	vw_buf_append(&esc, "", 1);
+	vw_buf_free(&text);
+	if (esc.oom || *argc + 1 >= (int)(sizeof(args) / sizeof(args[0]))) {
+		fprintf(stderr, PROG ": %s: out of memory\n", file);
+		return 1;
+	}
+	for (i = 0; i < *argc; i++)
+		args[i] = (*argv)[i];
+	args[i++] = esc.p;
+	args[i] = NULL;
+	*argc = i;
+	*argv = args;
+	return 0;
+}
+
 static int run(const char *sock, int argc, char **argv)
 {
 	const struct vw_cmddef *def = public_cmd(argv[0]);
@@ -211,8 +259,14 @@ static int run(const char *sock, int argc, char **argv)
 		snprintf(err, sizeof(err), "unknown subcommand '%s'", argv[0]);
 		return usage_error(NULL, err);
 	}
+	if (def->id == VW_CMD_APPLY)
+		for (rc = 1; rc < argc && strcmp(argv[rc], "--"); rc++)
+			if (!strcmp(argv[rc], "--prune"))
+				argv[rc] = "-P";
 	if (vw_cmd_parse(argc, argv, &c, err, sizeof(err)) != VW_OK)
 		return usage_error(def, err);
+	if (def->id == VW_CMD_APPLY && c.noperand != 1)
+		return usage_error(def, "apply: too many operands");
 	if (!def->implemented) {
 		fprintf(stderr, PROG ": %s: not implemented yet\n", def->name);
 		return 1;
@@ -227,6 +281,10 @@ static int run(const char *sock, int argc, char **argv)
 	if (st != VW_OK) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return vw_status_exit(st);
+	}
+	if (def->id == VW_CMD_APPLY && (rc = apply_args(&argc, &argv, &c)) != 0) {
+		vw_close(h);
+		return rc;
 	}
 	st = vw_call(h, argc, argv, &rep);
 	vw_close(h);

@@ -16,6 +16,9 @@
  * its records and verdict ("status=", "message=") to out.  When restoring,
  * the persistent state is not rewritten. */
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring);
+/* Runs one command through its handler without saving the state (apply
+ * saves once, at its end); 0 or -errno with err. */
+int ctl_exec(int argc, char *const argv[], char *err, size_t errlen);
 /* Whether the daemon has a handler for command id (tests/unit/test_cmdtable.c). */
 bool ctl_handles(enum vw_cmd_id id);
 

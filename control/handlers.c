@@ -8,6 +8,7 @@
 #include <string.h>
 #include <net/if.h>
 
+#include "control/apply.h"
 #include "control/ctl.h"
 #include "control/handlers.h"
 #include "control/persist.h"
@@ -95,6 +96,7 @@ static const struct handler {
 	[VW_CMD_DELETE_ADDR] = { do_delete_addr, true, true },
 	[VW_CMD_SHOW_ADDR] = { do_show_addr, false, false },
 	[VW_CMD_EXPORT] = { do_export, false, false },
+	[VW_CMD_APPLY] = { do_apply, false, false }, /* saves once, itself */
 	[VW_CMD_ADD_FLOW] = { do_add_flow, true, false },
 	[VW_CMD_REMOVE_FLOW] = { do_remove_flow, true, false },
 	[VW_CMD_SET_FLOWPROP] = { do_set_flowprop, true, false },
@@ -135,6 +137,23 @@ static const struct handler {
 bool ctl_handles(enum vw_cmd_id id)
 {
 	return (unsigned)id < VW_CMD_COUNT && handlers[id].fn;
+}
+
+int ctl_exec(int argc, char *const argv[], char *err, size_t errlen)
+{
+	struct vw_buf out = { 0 };
+	struct vw_cmd c;
+	int rc;
+
+	if (vw_cmd_parse(argc, argv, &c, err, errlen) != VW_OK)
+		return -EINVAL;
+	if (!handlers[c.def->id].fn || c.def->id == VW_CMD_APPLY) {
+		snprintf(err, errlen, "%s: not possible here", c.def->name);
+		return -EOPNOTSUPP;
+	}
+	rc = handlers[c.def->id].fn(&c, &out, err, errlen);
+	vw_buf_free(&out);
+	return rc;
 }
 
 void ctl_handle(int argc, char *const argv[], struct vw_buf *out, bool restoring)

@@ -67,7 +67,8 @@ static const struct vw_cmddef cmds[] = {
 	CMD(VW_CMD_CREATE_EXPORTER, "create-exporter", "T:a:l:", "", 1, 1, "-T ipfix -a collector=IP:PORT[,active=S,idle=S,template=S,domain=N,cache=FLOWS] [-l LINK,...] NAME", true, "Ta", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_DELETE_EXPORTER, "delete-exporter", "", "", 1, 1, "NAME", true, "", VW_PRIV_ADMIN, VW_OUT_NONE),
 	CMD(VW_CMD_SHOW_EXPORTER, "show-exporter", SHOW, "", 0, -1, "[-p] [-o FIELD,...] [NAME...]", true, "", VW_PRIV_READ, VW_OUT_TABLE),
-	CMD(VW_CMD_APPLY, "apply", "nD:", "D", 1, 1, "[-n] [-D VAR=VALUE]... FILE", false, "", VW_PRIV_ADMIN, VW_OUT_NONE),
+	/* the client sends the file's text as a second operand (vw_text_escape) */
+	CMD(VW_CMD_APPLY, "apply", "nPD:", "D", 1, 2, "[-n] [--prune] [-D VAR=VALUE]... FILE", true, "", VW_PRIV_ADMIN, VW_OUT_LINES),
 	/* internal, for vwstat */
 	CMD(VW_CMD_STATS, "stats", "", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),
 	CMD(VW_CMD_FLOWSTATS, "flowstats", "l:", "", 0, -1, NULL, true, "", VW_PRIV_READ, VW_OUT_RECORDS),

@@ -350,12 +350,14 @@ static int unquoted(struct vw_vwfile *f)
 	}
 	if (c == '#' && !f->inword)
 		return comment(f);
+	if (c == '\\' && (next < 0 || (next == '\n' && ch(f, 2) < 0))) {
+		int line = f->line;
+
+		f->pos = f->len; /* the line it would continue never comes */
+		return fail(f, line, "'\\' at the end of the file continues a line that is not there");
+	}
 	if (c == '\\' && continuation(f))
 		return 0;
-	if (c == '\\' && next < 0) {
-		f->pos++;	/* a continuation into the end of the text */
-		return 0;
-	}
 	if (!c || (c == '\\' && !next))
 		return nul_byte(f);
 	if (word_start(f))
@@ -473,4 +475,41 @@ char *vw_word_quote(const char *w, char *buf, size_t len)
 	buf[n++] = '\'';
 	buf[n] = '\0';
 	return buf;
+}
+
+void vw_text_escape(const char *p, size_t len, struct vw_buf *out)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < len; i++) {
+		const char *e = p[i] == '\\' ? "\\\\" : p[i] == '\n' ? "\\n" : p[i] == '\r' ? "\\r" : !p[i] ? "\\0" : NULL;
+
+		if (!e)
+			continue;
+		vw_buf_append(out, p + from, i - from);
+		vw_buf_append(out, e, 2);
+		from = i + 1;
+	}
+	vw_buf_append(out, p + from, len - from);
+}
+
+long vw_text_unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		switch (r[1]) {
+		case '\\': *w++ = '\\'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case '0': *w++ = '\0'; break;
+		default: return -1;
+		}
+		r += 2;
+	}
+	return (long)(w - s);
 }

@@ -266,6 +266,12 @@ struct vw_vwfile *vw_vwfile_open_mem(const void *buf, size_t len, const char *fi
  */
 int vw_vwfile_next(struct vw_vwfile *f, int *argc, char ***argv, int *lineno, char *err, size_t errlen);
 void vw_vwfile_close(struct vw_vwfile *f);
+/* A file's bytes as one protocol word (vwadm apply sends the file whole):
+ * '\\', newline, carriage return and NUL become \\ \n \r \0.
+ * vw_text_unescape undoes it in place: the length, or -1 on a bad escape. */
+struct vw_buf;
+void vw_text_escape(const char *p, size_t len, struct vw_buf *out);
+long vw_text_unescape(char *s);
 /* Quote a word for a vWire line if it needs it (blanks, quotes, #, $, \). */
 char *vw_word_quote(const char *w, char *buf, size_t len);
 
@@ -383,7 +389,7 @@ int vw_cmd_optall(const struct vw_cmd *c, char opt, const char **vals, int max);
  * its fields, then "status=N" (a vw_status_t) and "message=TEXT".
  */
 #define VW_MSG_MAX (1 << 20) /* largest request or reply, in bytes */
-#define VW_REQ_MAX (64 << 10)
+#define VW_REQ_MAX (4 << 20) /* a vwadm apply request carries its whole file */
 
 struct vw_record {
 	char *type;

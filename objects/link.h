@@ -249,6 +249,8 @@ bool linkprop_protection_parse(const char *name, const char *value, uint32_t *fl
 bool linkprop_allowed_parse(const char *name, const char *value, struct vw_prefix *nets, int *n, char *err,
 			    size_t errlen);
 char *linkprop_protection_format(uint32_t flags, char *buf, size_t len);
+bool linkprop_canon(const char *link, const char *prop, const char *value, char *buf, size_t len, char *err,
+		    size_t errlen);
 char *linkprop_allowed_format(const struct vw_prefix *nets, int n, char *buf, size_t len);
 /* Publishes the VNIC's protection (l->protect, l->allowed, else l->addrs)
  * to its port; after a change of any of them. */

@@ -448,6 +448,25 @@ void linkprop_undo(struct vw_link *l, const struct linkprop_undo *u)
 		l->cls->props_done(l);
 }
 
+/* The canonical text of a value of prop (export's form; "" for the
+ * default), or false with err when it does not parse. */
+bool linkprop_canon(const char *link, const char *prop, const char *value, char *buf, size_t len, char *err,
+		    size_t errlen)
+{
+	const struct vw_linkprop *pd = linkprop_find(prop);
+	struct vw_linkprops v;
+
+	if (!pd || !pd->implemented) {
+		ERR("%s: %s property '%s'", link, pd ? "unsupported" : "unknown", prop);
+		return false;
+	}
+	memset(&v, 0, sizeof(v));
+	if (!pd->parse(link, value, &v, err, errlen))
+		return false;
+	pd->format(&v, buf, len);
+	return true;
+}
+
 int linkprop_export(const struct vw_link_class *c, const struct vw_linkprops *v, struct vw_buf *out)
 {
 	const char *sep = " -p ";

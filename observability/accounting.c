@@ -403,6 +403,11 @@ static const char *default_path(char *buf, size_t len)
 	return buf;
 }
 
+const char *accounting_default_file(char *buf, size_t len)
+{
+	return default_path(buf, len);
+}
+
 int accounting_start_cmd(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	const char *iv = vw_cmd_opt(c, 'i'), *file = vw_cmd_opt(c, 'f'), *ret = vw_cmd_opt(c, 'r');

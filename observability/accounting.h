@@ -23,6 +23,8 @@ void accounting_export(struct vw_buf *out);
 /* The state directory (vwired --state-dir), where the history file is
  * unless start-accounting -f says otherwise. */
 void accounting_set_dir(const char *dir);
+/* The history file start-accounting uses without -f. */
+const char *accounting_default_file(char *buf, size_t len);
 /* Daemon exit: a last sample, the file closed; accounting stays on in the
  * saved state, so the next daemon resumes into the same file. */
 void accounting_shutdown(void);

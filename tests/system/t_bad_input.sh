@@ -206,9 +206,16 @@ bad 1 "vwadm: vwtbtun: VNI '16777216' out of range (0-16777215)" create-tunnel -
 bad 2 "vwadm: create-tunnel: option '-p' is required" create-tunnel -T vxlan -a local=192.0.2.1,remote=192.0.2.2 vwtbtun
 bad 1 "vwadm: vwtbag: no such link 'vwtbnosuch'" create-aggr -l vwtbnosuch vwtbag
 bad 1 "vwadm: arguments must not contain line breaks" create-etherstub $'vwtb\nx'
-# 70000 bytes do not fit in one request (64 KiB): say so, not something else.
-BIG=vwtb$(printf 'a%.0s' $(seq 70000))
-bad 1 "~^vwadm: .*(too long|too large|64 KiB)" create-etherstub "$BIG"
+# a vWire file of 4.5 MiB does not fit in one request (4 MiB): say so, not
+# something else
+head -c $((4608 << 10)) /dev/zero | tr '\0' '#' >"$VW_TMP/big.vw"
+bad 1 "vwadm: request too large (more than 4096 KiB)" apply "$VW_TMP/big.vw"
+bad 1 "vwadm: $VW_TMP/nosuch.vw: No such file or directory" apply "$VW_TMP/nosuch.vw"
+bad 2 "vwadm: apply: missing operand" apply
+bad 2 "vwadm: apply: too many operands" apply "$VW_TMP/big.vw" "$VW_TMP/big.vw"
+printf 'create-etherstub vwtbap\ncreate-vnic -l vwtbap -v 4095 vwtbapv\n' >"$VW_TMP/vid.vw"
+bad 1 "vwadm: $VW_TMP/vid.vw:2: vwtbapv: invalid VID '4095'" apply "$VW_TMP/vid.vw"
+bad 1 "vwadm: apply: invalid -D 'X' (VAR=VALUE)" apply -D X "$VW_TMP/vid.vw"
 
 log "---- a client with no daemon"
 rm -f "$NONE_SOCK"
@@ -263,7 +270,7 @@ proto "binary junk without NUL: status 11, connection closed" "status=11
 message=malformed request
 closed" binary
 out=$(timeout 20 $PROTO "$VW_SOCK" oversized 2>&1)
-check "an oversized request (70000 bytes > 64 KiB): status 11, connection closed" \
+check "an oversized request (4.5 MiB > 4 MiB): status 11, connection closed" \
 	bash -c '[ "$(head -1 <<<"$1")" = status=11 ] && [ "$(tail -1 <<<"$1")" = closed ]' _ "$out"
 check "the daemon (pid $DAEMON) still answers" alive
 proto "a request sent one byte at a time is served" "record=etherstub

@@ -11,7 +11,7 @@ Modes print what the daemon answered, one "key=value" per line, then
     badkey            "foo=bar\\n\\n" (a key other than arg)
     nul               binary junk containing NUL bytes
     binary            binary junk without NUL, ending with a blank line
-    oversized         one request line of 70000 bytes
+    oversized         one request line of 4.5 MiB (more than a request may be)
     slow              a request sent one byte at a time
     pipelined         two requests in one write (two replies expected)
     half              half a request, then "sent" and wait to be killed
@@ -117,7 +117,7 @@ def main():
         send(s, bytes(range(1, 256)) * 4 + b"\n\n")
         report(s)
     elif mode == "oversized":
-        send(s, b"arg=" + b"a" * 70000 + b"\n\n")
+        send(s, b"arg=" + b"a" * (4608 << 10) + b"\n\n")
         report(s)
     elif mode == "slow":
         for b in request(["show-etherstub"]):

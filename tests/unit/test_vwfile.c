@@ -164,7 +164,11 @@ static void test_continuation(void **state)
 	expect_cmd(&r, 4, "x" "y", NULL);
 	expect_cmd(&r, 8, "z", NULL);
 	expect_cmd(&r, 9, "quoted across", "and this", NULL);
-	expect_cmd(&r, 12, "last", NULL);
+	/* a continuation into the end of the file: the line is not there */
+	expect_err(&r, "test.vw:12: '\\' at the end of the file continues a line that is not there");
+	expect_end(&r);
+	rd_open(&r, "create-etherstub st0 \\\n");
+	expect_err(&r, "test.vw:1: '\\' at the end of the file continues a line that is not there");
 	expect_end(&r);
 }
 
@@ -475,7 +479,7 @@ static void test_len_is_the_end(void **state)
 	expect_err(&r, "test.vw:1: unterminated quote");
 	expect_end(&r);
 	rd_open_len(&r, "x \\", 3);
-	expect_cmd(&r, 1, "x", NULL);
+	expect_err(&r, "test.vw:1: '\\' at the end of the file continues a line that is not there");
 	expect_end(&r);
 	rd_open_len(&r, "${LINK}x", 6);
 	expect_err(&r, "test.vw:1: bad variable reference");
