@@ -131,53 +131,12 @@ PIDB=$PID
 ip link add $UP netns $HA type veth peer name $UPB netns $HB &&
 	ip -n $HA link set $UP up && ip -n $HB link set $UPB up || die "cannot make the wire $UP -- $UPB"
 
-# ---- host a: webfarm.vw
-VWFILE=$EX/webfarm.vw
-
-# apply_file SOCK FILE -D VAR=VALUE...: vwadm apply when this vwadm has it;
-# else (STAND-IN, until `vwadm apply` is implemented) the file's lines one by
-# one: comments dropped, \ continuations joined, ${VAR} substituted
-apply_file() {
-	local sock=$1 file=$2 line
-	shift 2
-	printf '# nothing\n' >"$OUT/empty.vw"
-	if build/vwadm --socket "$sock" apply -n "$OUT/empty.vw" >/dev/null 2>&1; then
-		build/vwadm --socket "$sock" apply "$@" "$file"
-		return
-	fi
-	echo "(vwadm apply is not implemented in this build: the file's lines are run one by one)"
-	python3 - "$file" "$@" >"$OUT/applied.txt" <<'EOF' || return 1
-import re, sys
-path, args, env = sys.argv[1], sys.argv[2:], {}
-for i in range(0, len(args), 2):
-    k, _, v = args[i + 1].partition("=")
-    env[k] = v
-buf = ""
-for n, line in enumerate(open(path), 1):
-    line = line.rstrip("\n")
-    if not buf and line.lstrip().startswith("#"):
-        continue
-    if line.endswith("\\"):
-        buf += line[:-1] + " "
-        continue
-    buf += line
-    text, buf = buf.strip(), ""
-    if not text:
-        continue
-    def sub(m):
-        if m.group(1) not in env:
-            sys.exit("%s:%d: undefined variable %s" % (path, n, m.group(1)))
-        return env[m.group(1)]
-    print(re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, text))
-EOF
-	while read -r -a line; do
-		build/vwadm --socket "$sock" "${line[@]}" || { echo "failed: ${line[*]}" >&2; return 1; }
-	done <"$OUT/applied.txt"
-}
-
 echo "webfarm: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) cores"
-echo "host a ($HA): vwadm apply -D P=$P -D UP=$UP $EX/webfarm.vw"
-apply_file "$SA" "$VWFILE" -D "P=$P" -D "UP=$UP" || die "host a: applying $VWFILE failed"
+# ---- host a: webfarm.vw, accounting (1 s samples) included
+echo "host a ($HA): vwadm apply -D P=$P -D UP=$UP -D HIST=$OUT/history-a.db $EX/webfarm.vw"
+va apply -D "P=$P" -D "UP=$UP" -D "HIST=$OUT/history-a.db" $EX/webfarm.vw >"$OUT/apply.txt" 2>&1 ||
+	die "host a: vwadm apply failed: $(cat "$OUT/apply.txt")"
+tail -1 "$OUT/apply.txt" | sed "s/^/  /"
 # the web servers' files: a small page, a medium and a large file
 mkdir -p "$OUT/www"
 python3 - "$OUT/www" <<'EOF'
@@ -217,8 +176,7 @@ va show-vnic -o link,over,zone,macaddress | sed 's/^/  /'
 echo "the load balancer (vwadm show-vnm):"
 va show-vnm ${P}lb | sed 's/^/  /'
 
-# ---- accounting: 1 s samples on both hosts
-va start-accounting -i 1 -f "$OUT/history-a.db" || die "host a: start-accounting failed"
+# ---- accounting on host b too (host a's is in webfarm.vw)
 vb start-accounting -i 1 -f "$OUT/history-b.db" || die "host b: start-accounting failed"
 
 # server_lines I: the server's request lines so far
@@ -282,7 +240,7 @@ load 2 "$SECS"
 	done
 ) >"$OUT/backends.txt" &
 WATCH=$!
-BG+=($WATCH)
+BG+=("$WATCH")
 sleep 4
 M0=$(now)
 MOVEOUT=$(VWADM=$PWD/build/vwadm examples/move-zone.sh -a "$SA" -b "$SB" -l $UPB ${P}w2 ${P}w2v 2>&1)

@@ -3,8 +3,12 @@
 # own, a load balancer VNM (NAT in front of two web servers) and the two web
 # servers over a physical link, ${UP}, so that a server can later move to
 # another host on the same Ethernet segment without renumbering.
-#   vwadm apply -D P=vww -D UP=vwwup examples/webfarm/webfarm.vw
-# Every name starts with ${P} (at most 15 characters in all).
+#   vwadm apply -D P=vww -D UP=vwwup -D HIST=/tmp/history.db examples/webfarm/webfarm.vw
+# Every name starts with ${P} (at most 15 characters in all); ${HIST} is the
+# accounting history file (an absolute path).
+
+# the accounting history, sampled every second: vwstat show-history
+start-accounting -i 1 -f ${HIST}
 
 # the client side: an etherstub and two client zones
 create-etherstub ${P}cs
