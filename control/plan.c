@@ -170,6 +170,17 @@ char *plan_cmd_text(const struct plan_cmd *c, char *buf, size_t len)
 
 /* ---- objects ---- */
 
+static void props_clear(struct ent *e)
+{
+	int i;
+
+	for (i = 0; i < e->nprops; i++) {
+		free(e->props[i].k);
+		free(e->props[i].v);
+	}
+	e->nprops = 0;
+}
+
 static void ent_free(struct ent *e)
 {
 	int i;
@@ -177,10 +188,7 @@ static void ent_free(struct ent *e)
 	free(e->name);
 	free(e->ident);
 	free(e->vnm);
-	for (i = 0; i < e->nprops; i++) {
-		free(e->props[i].k);
-		free(e->props[i].v);
-	}
+	props_clear(e);
 	for (i = 0; i < e->nrefs; i++)
 		free(e->refs[i]);
 	for (i = 0; i < e->ncmds; i++)
@@ -418,11 +426,7 @@ static int vnm_props(struct reader *r, struct ent *e, const char *list)
 
 	if (vnm_props_parse(e->name, e->vnmtype, list, e->vnm, &replaced, why, sizeof(why)))
 		return RFAIL(r, "%s", why);
-	for (i = 0; i < e->nprops; i++) {
-		free(e->props[i].k);
-		free(e->props[i].v);
-	}
-	e->nprops = 0;
+	props_clear(e);
 	if (!vnm_props_format(e->vnm, text, sizeof(text)) || strncmp(text, " -p ", 4))
 		return 0;
 	n = vw_kvlist_split(text + 4, keys, vals, (int)(sizeof(keys) / sizeof(keys[0])));

@@ -379,7 +379,8 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens)
 
 void vw_fast_dev_clear(int ifindex)
 {
-	fp.quiet = true; /* most have no clsact qdisc at all */
+	libbpf_set_print(libbpf_log); /* also with the fast path off: no libbpf noise */
+	fp.quiet = true;              /* most have no clsact qdisc at all */
 	tc_detach(ifindex);
 	fp.quiet = false;
 }
@@ -389,9 +390,9 @@ int vw_fast_uplink_add(struct vw_port *port, int ifindex, unsigned mtu)
 	struct vw_fast_ref *r;
 	int rc;
 
-	if (!fp.on) {
+	if (!fp.on) { /* what an earlier daemon with the fast path left */
 		if (ifindex)
-			tc_detach(ifindex);
+			vw_fast_dev_clear(ifindex);
 		return 0;
 	}
 	r = calloc(1, sizeof(*r));

@@ -48,7 +48,7 @@ bool linkprop_protection_parse(const char *name, const char *value, uint32_t *fl
 			return false;
 		}
 		f |= prot_names[i].flag;
-		p = end + 1;
+		p = end ? end + 1 : p;
 	} while (end);
 	*flags = f;
 	return true;
@@ -86,7 +86,7 @@ bool linkprop_allowed_parse(const char *name, const char *value, struct vw_prefi
 			}
 			nets[k++] = pf;
 		}
-		p = end + 1;
+		p = end ? end + 1 : p;
 	} while (end);
 	*n = k;
 	return true;

@@ -140,44 +140,14 @@ link_pair() {
 }
 
 # apply HOST FILE VAR=VALUE...: the vWire file on HOST's daemon
-APPLY=
-standin_apply() {   # stand-in for `vwadm apply` while it is not implemented
-	local h=$1 f=$2 line full= n=0 start=0 kv
-	local -a words
-	shift 2
-	while IFS= read -r line || [ -n "$line" ]; do
-		n=$((n + 1))
-		[ -n "$full" ] || start=$n
-		if [[ "$line" == *\\ ]]; then
-			full+="${line%\\} "
-			continue
-		fi
-		line=${full}${line}
-		full=
-		line=${line%%#*}
-		for kv in "$@"; do line=${line//"\${${kv%%=*}}"/${kv#*=}}; done
-		[[ "$line" != *'${'* ]] || { echo "$f:$start: undefined variable: $line" >&2; return 1; }
-		read -r -a words <<<"$line"
-		[ ${#words[@]} -gt 0 ] || continue
-		hv "$h" "${words[@]}" || { echo "$f:$start: failed: ${words[*]}" >&2; return 1; }
-	done <"$f"
-	[ -z "$full" ] || { echo "$f:$n: line continuation at end of file" >&2; return 1; }
-}
 apply() {
-	local h=$1 f=$2 kv
+	local h=$1 f=$2 kv out
 	local -a defs=()
 	shift 2
-	if [ -z "$APPLY" ]; then
-		printf '# nothing\n' >"$TMP/empty.vw"
-		if hv "$h" apply -n "$TMP/empty.vw" >/dev/null 2>&1; then APPLY=vwadm; else APPLY=standin; fi
-	fi
 	for kv in "$@"; do defs+=(-D "$kv"); done
 	echo "  vwadm apply ${defs[*]} $f   (host $h)"
-	if [ $APPLY = vwadm ]; then
-		hv "$h" apply "${defs[@]}" "$f"
-	else
-		standin_apply "$h" "$f" "$@"
-	fi
+	out=$(hv "$h" apply "${defs[@]}" "$f" 2>&1) || { indent <<<"$out"; return 1; }
+	indent <<<"$out"
 }
 
 # lacp_up HOST: both members of the aggregation in sync, collecting and
@@ -207,7 +177,6 @@ link_pair ${P}d0 ${P}e0
 link_pair ${P}d1 ${P}e1
 apply $DC $EX/dc.vw P=$P L0=${P}d0 L1=${P}d1 || die "dc.vw could not be applied"
 apply $EDGE $EX/edge.vw P=$P L0=${P}e0 L1=${P}e1 || die "edge.vw could not be applied"
-[ $APPLY = vwadm ] || echo "  (vwadm apply is not implemented in this build: each line was run with vwadm)"
 echo
 
 # ---------------------------------------------------------------- (c) LACP up
