@@ -292,7 +292,7 @@ for t in $TA $TB; do
 	n=${ISO_IN[$t]} f=${ISO_FR[$t]}
 	[ "$n" = 0 ] && ok=OK || ok=BAD
 	verdict $ok "while $t's ping matrix ran, $other's zones received $n IPv4 packets"
-	if [ "$n" = 0 ]; then
+	if [ "$n" = 0 ] && [ "$f" != 0 ]; then
 		echo "      (vwstat counted $f frames through $other's VNICs meanwhile: no IPv4 reached a zone,"
 		echo "      these are $other's zones' own chatter, IPv6 router solicitations and the like)"
 	fi
