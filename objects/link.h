@@ -38,6 +38,11 @@ struct nl_link_info;
 
 /* The values of a link's properties (objects/linkprop.c), held twice: the
  * current ones, and the persistent ones the state file keeps. */
+/* A VNIC's face (SPEC §4, face=): a network device in a zone, or a QEMU
+ * guest's virtio-net device over vhost-user. */
+enum vw_face { VW_FACE_NETDEV, VW_FACE_VHOST };
+#define VW_VHOST_PATH_MAX 107 /* sun_path less its NUL */
+
 struct vw_linkprops {
 	char zone[VW_ZONENAME_MAX + 1]; /* "" = host */
 	unsigned mtu;                   /* 0 = default */
@@ -47,6 +52,10 @@ struct vw_linkprops {
 	uint32_t protect;               /* VW_PROT_* (datapath/protect.h) */
 	int nallowed;                   /* allowed-ips; 0: unset */
 	struct vw_prefix allowed[VW_MAX_ALLOWED];
+	/* set at creation only (a VNIC's kind of face): */
+	uint8_t face;                   /* enum vw_face */
+	bool vhost_client;              /* vhost-mode=client: vwired connects */
+	char vhost_socket[VW_VHOST_PATH_MAX + 1]; /* "": the default path */
 };
 
 /*

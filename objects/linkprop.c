@@ -275,6 +275,97 @@ static void allowed_format(const struct vw_linkprops *v, char *buf, size_t len)
 
 /* ---- the table: show-linkprop's order ---- */
 
+/* ---- face, vhost-socket, vhost-mode: set at creation only ---- */
+
+static const char *const face_names[] = { "netdev", "vhost-user" }; /* enum vw_face */
+
+static int create_only(struct vw_link *l, const char *prop, char *err, size_t errlen)
+{
+	ERR("%s: property '%s' is set at creation only (delete the VNIC and create it again)", l->name, prop);
+	return -EINVAL;
+}
+
+static bool face_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	if (!value || !strcmp(value, "netdev"))
+		v->face = VW_FACE_NETDEV;
+	else if (!strcmp(value, "vhost-user"))
+		v->face = VW_FACE_VHOST;
+	else {
+		ERR("%s: invalid face '%s' (netdev or vhost-user)", link, value);
+		return false;
+	}
+	return true;
+}
+
+static int face_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return v->face == l->prop.face ? 0 : create_only(l, "face", err, errlen);
+}
+
+static void face_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->face = src->face;
+}
+
+static void face_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->face == VW_FACE_NETDEV ? "" : face_names[v->face]);
+}
+
+/* An absolute path that fits a Unix socket address, without the ',' that
+ * would end the property's value. */
+static bool vsock_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	if (value && (value[0] != '/' || strlen(value) > VW_VHOST_PATH_MAX || strpbrk(value, ",\n"))) {
+		ERR("%s: invalid vhost-socket '%s' (an absolute path of at most %d bytes, no ',')", link, value,
+		    VW_VHOST_PATH_MAX);
+		return false;
+	}
+	snprintf(v->vhost_socket, sizeof(v->vhost_socket), "%s", value ? value : "");
+	return true;
+}
+
+static int vsock_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return !strcmp(v->vhost_socket, l->prop.vhost_socket) ? 0 : create_only(l, "vhost-socket", err, errlen);
+}
+
+static void vsock_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	memcpy(dst->vhost_socket, src->vhost_socket, sizeof(dst->vhost_socket));
+}
+
+static void vsock_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->vhost_socket);
+}
+
+static bool vmode_parse(const char *link, const char *value, struct vw_linkprops *v, char *err, size_t errlen)
+{
+	if (value && strcmp(value, "server") && strcmp(value, "client")) {
+		ERR("%s: invalid vhost-mode '%s' (server or client)", link, value);
+		return false;
+	}
+	v->vhost_client = value && !strcmp(value, "client");
+	return true;
+}
+
+static int vmode_set(struct vw_link *l, const struct vw_linkprops *v, char *err, size_t errlen)
+{
+	return v->vhost_client == l->prop.vhost_client ? 0 : create_only(l, "vhost-mode", err, errlen);
+}
+
+static void vmode_keep(struct vw_linkprops *dst, const struct vw_linkprops *src)
+{
+	dst->vhost_client = src->vhost_client;
+}
+
+static void vmode_format(const struct vw_linkprops *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->vhost_client ? "client" : "");
+}
+
 #define FNS(fn) .parse = fn##_parse, .set = fn##_set, .keep = fn##_keep, .format = fn##_format
 
 static const struct vw_linkprop props[] = {
@@ -286,6 +377,9 @@ static const struct vw_linkprop props[] = {
 	{ "cpus", true, "--", "--", "VNICs and phys links", FNS(cpus), .last = true },
 	{ "protection", true, "mac-nospoof,ip-nospoof,dhcp-nospoof,restricted", "--", "VNICs", FNS(protection) },
 	{ "allowed-ips", true, "--", "--", "VNICs", FNS(allowed) },
+	{ "face", true, "netdev,vhost-user", "netdev", "VNICs", FNS(face) },
+	{ "vhost-socket", true, "--", "--", "VNICs with face=vhost-user", FNS(vsock) },
+	{ "vhost-mode", true, "server,client", "server", "VNICs with face=vhost-user", FNS(vmode) },
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 

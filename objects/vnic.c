@@ -949,7 +949,7 @@ static void vnic_counters(const struct vw_link *l, struct vw_port_stats *s, uint
 
 
 static const char *const vnic_props_taken[] = { "zone", "mtu", "maxbw", "priority", "cpus", "protection",
-						 "allowed-ips", NULL };
+						 "allowed-ips", "face", "vhost-socket", "vhost-mode", NULL };
 
 static int vnic_delete_link(struct vw_link *l, char *err, size_t errlen)
 {
