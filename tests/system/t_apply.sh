@@ -11,11 +11,11 @@
 # giving two tenants that cannot reach each other, --prune, and a restart
 # keeping what apply saved.  Each daemon runs in a host namespace of its
 # own (lib.sh host_start), so the links the files take stay in there.
-VWT_OWN="vwtg"
+VWT_OWN="vwtap"
 . "$(dirname "$0")/lib.sh"
 
 GOLD=$VW_ROOT/tests/vwfiles
-P=vwtgx # the prefix of every zone and link the files name
+P=vwtapx # the prefix of every zone and link the files name
 n=0
 H=
 
@@ -31,7 +31,7 @@ new_host() {
 		ip netns del "$z"
 	done
 	n=$((n + 1))
-	H=vwtgh$n
+	H=vwtaph$n
 	host_start "$H"
 }
 A() { hvwadm "$H" "$@"; }
@@ -41,13 +41,13 @@ A() { hvwadm "$H" "$@"; }
 uplink_links() {
 	local i
 	for i in 1 2 3; do
-		check "veth vwtgl$i -- vwtgm$i in $H" ip -n "$H" link add vwtgl$i type veth peer name vwtgm$i
-		check "vwtgl$i up" ip -n "$H" link set vwtgl$i up
-		check "vwtgm$i up" ip -n "$H" link set vwtgm$i up
+		check "veth vwtapl$i -- vwtapm$i in $H" ip -n "$H" link add vwtapl$i type veth peer name vwtapm$i
+		check "vwtapl$i up" ip -n "$H" link set vwtapl$i up
+		check "vwtapm$i up" ip -n "$H" link set vwtapm$i up
 	done
-	check "underlay address on vwtgm3" ip -n "$H" addr add 10.204.0.1/24 dev vwtgm3
+	check "underlay address on vwtapm3" ip -n "$H" addr add 10.204.0.1/24 dev vwtapm3
 }
-UPLINK_VARS=(-D L1=vwtgl1 -D L2=vwtgl2 -D L3=vwtgl3 -D LOCAL=10.204.0.1 -D REMOTE=10.204.0.2)
+UPLINK_VARS=(-D L1=vwtapl1 -D L2=vwtapl2 -D L3=vwtapl3 -D LOCAL=10.204.0.1 -D REMOTE=10.204.0.2)
 
 golden() {   # NAME [-D VAR=VALUE...]
 	local name=$1 vw=$GOLD/$1.vw out said
@@ -158,37 +158,37 @@ check_fail "and not to the old one" grep -q '10\.206\.2\.10' <<<"$table"
 
 # ---- replication: one file, two tenants ----
 new_host
-check "tenant a" A apply -D T=vwtgxa -D N=1 "$GOLD/tenant.vw"
-check "tenant b" A apply -D T=vwtgxb -D N=2 "$GOLD/tenant.vw"
-wait_ping 10 vwtgxaweb 10.203.1.2
-wait_ping 10 vwtgxbweb 10.203.2.2
+check "tenant a" A apply -D T=vwtapxa -D N=1 "$GOLD/tenant.vw"
+check "tenant b" A apply -D T=vwtapxb -D N=2 "$GOLD/tenant.vw"
+wait_ping 10 vwtapxaweb 10.203.1.2
+wait_ping 10 vwtapxbweb 10.203.2.2
 check_fail "tenant a's web cannot reach tenant b's db (same /16)" \
-	ip netns exec vwtgxaweb ping -n -q -c 3 -i 0.2 -W 1 10.203.2.2
+	ip netns exec vwtapxaweb ping -n -q -c 3 -i 0.2 -W 1 10.203.2.2
 check_fail "tenant b's web cannot reach tenant a's db" \
-	ip netns exec vwtgxbweb ping -n -q -c 3 -i 0.2 -W 1 10.203.1.2
+	ip netns exec vwtapxbweb ping -n -q -c 3 -i 0.2 -W 1 10.203.1.2
 expect_eq "the tenants' VNICs are on two virtual switches" \
-	"vwtgxadb0:vwtgxanet vwtgxaweb0:vwtgxanet vwtgxbdb0:vwtgxbnet vwtgxbweb0:vwtgxbnet" \
+	"vwtapxadb0:vwtapxanet vwtapxaweb0:vwtapxanet vwtapxbdb0:vwtapxbnet vwtapxbweb0:vwtapxbnet" \
 	"$(A show-vnic -p -o link,over | sort | tr '\n' ' ' | sed 's/ $//')"
 # --prune: tenant a's file, pruning, leaves tenant a alone
-plan=$(A apply -n --prune -D T=vwtgxa -D N=1 "$GOLD/tenant.vw")
+plan=$(A apply -n --prune -D T=vwtapxa -D N=1 "$GOLD/tenant.vw")
 expect_eq "--prune -n: the plan deletes tenant b" \
-	"delete addr 10.203.2.2/16 vwtgxbdb0
-delete addr 10.203.2.1/16 vwtgxbweb0
-delete vnic vwtgxbdb0
-delete vnic vwtgxbweb0
-delete etherstub vwtgxbnet
-delete zone vwtgxbdb
-delete zone vwtgxbweb
+	"delete addr 10.203.2.2/16 vwtapxbdb0
+delete addr 10.203.2.1/16 vwtapxbweb0
+delete vnic vwtapxbdb0
+delete vnic vwtapxbweb0
+delete etherstub vwtapxbnet
+delete zone vwtapxbdb
+delete zone vwtapxbweb
 $GOLD/tenant.vw: 0 to create, 0 to change, 0 to replace, 7 to delete; 7 as the file says" "$plan"
-check "--prune" A apply --prune -D T=vwtgxa -D N=1 "$GOLD/tenant.vw"
-expect_eq "only tenant a is left" "vwtgxadb0 vwtgxaweb0" "$(A show-vnic -p -o link | sort | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "tenant b's zones are gone" "" "$(ip netns list | grep '^vwtgxb' || true)"
-wait_ping 10 vwtgxaweb 10.203.1.2
+check "--prune" A apply --prune -D T=vwtapxa -D N=1 "$GOLD/tenant.vw"
+expect_eq "only tenant a is left" "vwtapxadb0 vwtapxaweb0" "$(A show-vnic -p -o link | sort | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "tenant b's zones are gone" "" "$(ip netns list | grep '^vwtapxb' || true)"
+wait_ping 10 vwtapxaweb 10.203.1.2
 saved=$(A export)
 host_stop "$H"
 host_start "$H"
 expect_eq "after a restart, what apply saved is there" "$saved" "$(A export)"
-wait_ping 10 vwtgxaweb 10.203.1.2
+wait_ping 10 vwtapxaweb 10.203.1.2
 host_stop "$H"
 H=
 
