@@ -23,7 +23,9 @@ static const struct out_field vnic_fields[] = {
 	{ "MACADDRTYPE", "macaddrtype", 11, 0, NULL },
 	{ "VID", "vid", 4, 0, "0" },
 	{ "ZONE", "zone", 12, 0, NULL },
-	{ "STATE", "state", 8, 0, NULL },
+	{ "STATE", "state", 12, 0, NULL },
+	{ "FACE", "face", 10, 0, NULL },
+	{ "SOCKET", "socket", 30, 0, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

@@ -9,9 +9,11 @@
 #include <net/if.h>
 
 #include "control/handlers.h"
+#include "datapath/vhost.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
 #include "objects/vnm.h"
+#include "observability/loop.h"
 #include "observability/mirror.h"
 
 /* ---- etherstubs ---- */
@@ -84,6 +86,8 @@ static int vnic_props(const struct vw_cmd *c, const char *name, struct vnic_spec
 	return 0;
 }
 
+static bool vhost_serving;
+
 int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
 {
 	struct vnic_spec s = { 0 };
@@ -112,7 +116,12 @@ int do_create_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t
 	rc = vnic_props(c, s.name, &s, propbuf, sizeof(propbuf), err, errlen);
 	if (rc)
 		return rc;
-	return vnic_create(&s, err, errlen);
+	rc = vnic_create(&s, err, errlen);
+	/* the vhost-user protocol of every VM's VNIC runs on the loop, from
+	 * the first on */
+	if (!rc && s.props.face == VW_FACE_VHOST && !vhost_serving && vw_vhost_ctl_fd() >= 0)
+		vhost_serving = loop_add_poll(vw_vhost_ctl_fd(), vw_vhost_ctl_run, vw_vhost_ctl_timeout) == 0;
+	return rc;
 }
 
 int do_delete_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)
@@ -156,7 +165,10 @@ int do_show_vnic(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 		vw_buf_kv(out, "macaddrtype", "%s", mactype_name(l->mactype));
 		vw_buf_kv(out, "vid", "%u", l->vid);
 		vw_buf_kv(out, "zone", "%s", l->prop.zone);
-		vw_buf_kv(out, "state", "up");
+		/* a VM's VNIC: its connection (disconnected, connected, running) */
+		vw_buf_kv(out, "state", "%s", vnic_is_vm(l) ? vnic_vm_state(l) : "up");
+		vw_buf_kv(out, "face", "%s", vnic_is_vm(l) ? "vhost-user" : "netdev");
+		vw_buf_kv(out, "socket", "%s", vnic_is_vm(l) ? vnic_vm_socket(l) : "");
 	}
 	return 0;
 }
@@ -446,7 +458,7 @@ int do_show_zone(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t e
 		if (!in_operands(c, z->name))
 			continue;
 		for (l = vw_links; l; l = l->next)
-			if (l->cls->has_face && !strcmp(l->prop.zone, z->name))
+			if (link_has_face(l) && !strcmp(l->prop.zone, z->name))
 				vw_buf_printf(&names, "%s%s", names.len ? "," : "", l->name);
 		vw_buf_kv(out, "record", "zone");
 		vw_buf_kv(out, "zone", "%s", z->name);

@@ -34,7 +34,7 @@ static int face_drops_one(const struct nl_link_info *li, void *arg)
 	unsigned i;
 
 	for (i = 0; i < fd->n; i++)
-		if (fd->links[i]->cls->has_face && !strcmp(fd->links[i]->name, li->name) &&
+		if (link_has_face(fd->links[i]) && !strcmp(fd->links[i]->name, li->name) &&
 		    !strcmp(fd->links[i]->prop.zone, fd->zone))
 			fd->drops[i] = li->tx_dropped;
 	return 0;

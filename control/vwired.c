@@ -194,6 +194,13 @@ int main(int argc, char **argv)
 	/* the kernel fast path, unless told not to or the kernel cannot; it
 	 * takes over what an earlier daemon left switching */
 	vnic_set_owner(state_path());
+	{ /* VMs' vhost-user sockets, by default beside the control socket */
+		char dir[PATH_MAX];
+		const char *slash = strrchr(sock, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - sock) : 1, slash ? sock : ".");
+		vnic_vm_set_dir(*dir ? dir : "/");
+	}
 	adopt = vnic_adopt_scan();
 	if (fastpath && vw_fast_start(adopt, err, sizeof(err)) < 0)
 		fprintf(stderr, "vwired: kernel fast path off: %s; the userspace datapath switches every frame\n",

@@ -166,6 +166,11 @@ struct vw_port *link_port(const struct vw_link *l)
 	return link_port_sw(l, NULL);
 }
 
+bool link_has_face(const struct vw_link *l)
+{
+	return l->cls->has_face && l->prop.face == VW_FACE_NETDEV;
+}
+
 bool link_on_portless(const struct vw_link *l)
 {
 	return l->over && l->over->cls->portless;
@@ -389,7 +394,11 @@ static struct vw_link *addr_link(const char *name, char *err, size_t errlen)
 {
 	struct vw_link *l = link_find(name);
 
-	if (!l || !l->cls->has_face) {
+	if (l && vnic_is(l) && vnic_is_vm(l)) {
+		ERR("%s: a VNIC with face=vhost-user has no address here: the guest sets its own", name);
+		return NULL;
+	}
+	if (!l || !link_has_face(l)) {
 		ERR("%s: no such VNIC", name);
 		return NULL;
 	}
@@ -532,7 +541,7 @@ int zone_remove(const char *name, bool force, bool keep, char *err, size_t errle
 		return -ENOENT;
 	}
 	for (l = vw_links; l; l = l->next) {
-		if (!l->cls->has_face || strcmp(l->prop.zone, name))
+		if (!link_has_face(l) || strcmp(l->prop.zone, name))
 			continue;
 		if (!force) {
 			ERR("%s: zone holds VNIC '%s' (move it, or use -f)", name, l->name);
@@ -540,7 +549,7 @@ int zone_remove(const char *name, bool force, bool keep, char *err, size_t errle
 		}
 	}
 	for (l = vw_links; l; l = l->next) {
-		if (!l->cls->has_face || strcmp(l->prop.zone, name))
+		if (!link_has_face(l) || strcmp(l->prop.zone, name))
 			continue;
 		rc = vnic_set_zone(l, "", err, errlen);
 		if (rc)

@@ -278,6 +278,22 @@ struct vnic_spec {
 	struct vw_linkprops props; /* -p: zone, mtu, maxbw, priority, cpus, protection, allowed-ips */
 };
 int vnic_create(const struct vnic_spec *spec, char *err, size_t errlen);
+/* ---- a VNIC whose face is a virtual machine's (objects/vnic_vm.c) ---- */
+bool vnic_is_vm(const struct vw_link *l);
+/* The directory of default vhost-user sockets (the control socket's). */
+void vnic_vm_set_dir(const char *dir);
+/* What a spec with face=vhost-user may not have (a zone...); 0 or -errno. */
+int vnic_vm_check(const struct vnic_spec *s, char *err, size_t errlen);
+/* The VM port of l (its MAC set) on its socket; NULL with err and *rc. */
+struct vw_port *vnic_vm_open(struct vw_link *l, const struct vnic_spec *s, char *err, size_t errlen, int *rc);
+/* Joins the VM's VNIC to the multicast groups it cannot tell us of. */
+int vnic_vm_groups(struct vw_link *l);
+/* Its socket's path and its connection state, for show-vnic. */
+const char *vnic_vm_socket(const struct vw_link *l);
+const char *vnic_vm_state(const struct vw_link *l);
+/* Whether a link has a Linux face in a zone (addresses, groups): its
+ * class's, but not a VNIC whose face is a virtual machine's. */
+bool link_has_face(const struct vw_link *l);
 bool vnic_is(const struct vw_link *l);
 /* Takes the VNIC out of the model and the datapath (its MAC is no longer
  * forwarded to) and retires its Linux face: down, renamed (its name is free

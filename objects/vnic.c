@@ -361,6 +361,9 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		ERR("%s: '%s' is temporary; a VNIC over it must be too (-t)", s->name, s->over);
 		return -EINVAL;
 	}
+	rc = vnic_vm_check(s, err, errlen);
+	if (rc)
+		return rc;
 	if (*s->props.zone && !zone_exists(s->props.zone)) {
 		ERR("%s: no such zone '%s'", s->name, s->props.zone);
 		return -ENOENT;
@@ -402,7 +405,11 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		rc = -EEXIST;
 		goto fail_free;
 	}
-	if (vw_fast_enabled()) {
+	if (s->props.face == VW_FACE_VHOST) {
+		l->port = vnic_vm_open(l, s, err, errlen, &rc);
+		if (!l->port)
+			goto fail_free;
+	} else if (vw_fast_enabled()) {
 		l->port = fast_face_open(l, s->props.zone, err, errlen, &rc);
 		if (!l->port)
 			goto fail_free;
@@ -426,6 +433,14 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 		vw_switch_detach(over->sw, l->port);
 		goto fail_port;
 	}
+	if (vnic_is_vm(l)) {
+		rc = vnic_vm_groups(l);
+		if (rc < 0) {
+			ERR("%s: cannot join its multicast groups: %s", s->name, strerror(-rc));
+			goto fail_plumb;
+		}
+		goto plumbed;
+	}
 	rc = fast_face_enter(l, s->props.zone, err, errlen);
 	if (rc < 0)
 		goto fail_plumb;
@@ -444,6 +459,7 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	rc = vnic_face_up(l, err, errlen);
 	if (rc < 0)
 		goto fail_plumb;
+plumbed:
 	if (!vw_cpuset_empty(&s->props.cpus)) {
 		/* before maxbw: the shaper's owner is one of these CPUs' workers */
 		rc = vnic_set_cpus(l, &s->props.cpus, err, errlen);
@@ -475,9 +491,11 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 	/* its groups come with the next read of its zone's list, within
 	 * control/ctl.c's MCAST_GAP_MS: a burst of new VNICs in one zone costs
 	 * a few reads of the list rather than one each */
-	vw_switch_mcast_changed(l->port);
 	link_notify(l, l->port, VW_LINK_PORT_UP);
-	announce_vnic(l); /* the network learns where its MAC is now */
+	if (!vnic_is_vm(l)) { /* a guest announces itself */
+		vw_switch_mcast_changed(l->port);
+		announce_vnic(l); /* the network learns where its MAC is now */
+	}
 	return 0;
 fail_plumb:
 	vnic_unplumb(l);
@@ -541,9 +559,14 @@ static int retire_dev(const char *zone, const char *name)
  * keep_face, and its port's TAP; the slow way should retiring fail. */
 static void vnic_retire(struct vw_link *l, bool keep_face)
 {
-	struct vnic_grave *g = calloc(1, sizeof(*g));
+	struct vnic_grave *g;
 	bool chan = *l->host_end != '\0';
 
+	if (vnic_is_vm(l)) { /* no device: the socket closes */
+		vw_port_destroy(l->port);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
 	if (!g || (!keep_face && retire_dev(l->prop.zone, l->name) < 0) ||
 	    (chan && retire_dev(NULL, l->port->name) < 0)) {
 		free(g);
@@ -650,6 +673,10 @@ int vnic_set_zone(struct vw_link *l, const char *zone, char *err, size_t errlen)
 
 	if (!strcmp(l->prop.zone, zone))
 		return 0;
+	if (vnic_is_vm(l)) {
+		ERR("%s: a VNIC with face=vhost-user is in no zone: its face is a virtual machine's", l->name);
+		return -EINVAL;
+	}
 	if (*zone && !zone_exists(zone)) {
 		ERR("%s: no such zone '%s'", l->name, zone);
 		return -ENOENT;
@@ -797,7 +824,7 @@ int vnic_set_mtu(struct vw_link *l, unsigned mtu, char *err, size_t errlen)
 		    cap);
 		return -EINVAL;
 	}
-	rc = nl_link_set_mtu(l->prop.zone, l->name, eff);
+	rc = vnic_is_vm(l) ? 0 : nl_link_set_mtu(l->prop.zone, l->name, eff);
 	if (rc < 0) {
 		ERR("%s: cannot set mtu %u: %s", l->name, mtu, strerror(-rc));
 		return rc;
@@ -835,7 +862,7 @@ static int mcast_gather_one(const char *ifname, const uint8_t mac[6], void *arg)
 /* only: that VNIC; else with pending, those marked mcast_pending; else all */
 static bool vnic_wants_refresh(const struct vw_link *l, const char *zone, const struct vw_link *only, bool pending)
 {
-	return vnic_is(l) && l->port && !strcmp(l->prop.zone, zone) &&
+	return vnic_is(l) && !vnic_is_vm(l) && l->port && !strcmp(l->prop.zone, zone) &&
 	       (only ? l == only : !pending || l->mcast_pending);
 }
 

@@ -50,7 +50,7 @@ static bool exporter_selects(const struct ipfix_exp *e, const struct vw_link *l)
 	int i;
 
 	if (e->all)
-		return l->cls->has_face;
+		return l->cls->has_face; /* a VNIC, a VM's too */
 	for (i = 0; i < e->nlinks; i++)
 		if (!strcmp(e->links[i], l->name))
 			return true;
