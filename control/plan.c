@@ -42,7 +42,8 @@ static const char *const kind_name[NKINDS] = { "accounting", "zone", "etherstub"
 #define MAXREFS 64
 
 struct prop {
-	char cls; /* L link, F flow, V vnm, A aggr option (-P -L -T), M aggr members */
+	char cls; /* L link, F flow, V vnm, A aggr option (-P -L -T), M aggr members,
+		   * C a link property set at creation only (part of the identity) */
 	char *k, *v;
 };
 
@@ -383,6 +384,8 @@ static int link_props(struct reader *r, struct ent *e, const char *list, bool se
 	for (i = 0; i < n && !rc; i++) {
 		if (!linkprop_canon(e->name, keys[i], vals[i], canon, sizeof(canon), why, sizeof(why)))
 			rc = RFAIL(r, "%s", why);
+		else if (!strcmp(keys[i], "face") || !strncmp(keys[i], "vhost-", 6))
+			prop_set(e, 'C', keys[i], canon, false); /* set at creation only: what the VNIC is */
 		else {
 			prop_set(e, 'L', keys[i], canon, false);
 			if (!strcmp(keys[i], "zone"))
@@ -811,9 +814,28 @@ static bool mac_matches(const struct ent *want, const struct ent *have)
 	return !strncmp(have->macpfx, want->macpfx, strlen(want->macpfx));
 }
 
+/* The creation-only properties, in the order of the link property table. */
+static void create_only(const struct ent *e, char *buf, size_t len)
+{
+	static const char *const names[] = { "face", "vhost-socket", "vhost-mode" };
+	size_t used = 0, i;
+	char v[512];
+
+	buf[0] = '\0';
+	for (i = 0; i < 3 && used < len; i++) {
+		prop_get(e, 'C', names[i], v, sizeof(v));
+		if (*v)
+			used += (size_t)snprintf(buf + used, len - used, " %s=%s", names[i], v);
+	}
+}
+
 static bool ident_same(const struct ent *d, const struct ent *c)
 {
-	if (d->kind != c->kind || strcmp(d->ident, c->ident))
+	char a[1024], b[1024];
+
+	create_only(d, a, sizeof(a));
+	create_only(c, b, sizeof(b));
+	if (d->kind != c->kind || strcmp(d->ident, c->ident) || strcmp(a, b))
 		return false;
 	return d->kind != K_VNIC || mac_matches(d, c);
 }
@@ -829,7 +851,7 @@ static int prop_keys(const struct ent *a, const struct ent *b, char cls[], const
 			for (j = 0; j < n; j++)
 				if (cls[j] == both[s]->props[i].cls && !strcmp(keys[j], both[s]->props[i].k))
 					break;
-			if (j == n && n < max) {
+			if (j == n && n < max && both[s]->props[i].cls != 'C') {
 				cls[n] = both[s]->props[i].cls;
 				keys[n++] = both[s]->props[i].k;
 			}
@@ -1049,8 +1071,11 @@ static void steps_change(struct plan *p, const struct ent *d, const struct ent *
 /* The identity as the plan shows it. */
 static char *ident_text(const struct ent *e)
 {
+	char co[1024];
+
+	create_only(e, co, sizeof(co));
 	if (e->kind == K_VNIC)
-		return xprintf("%s -m %s%s%s", e->ident, e->mactype, *e->macpfx ? "/" : "", e->macpfx);
+		return xprintf("%s%s -m %s%s%s", e->ident, co, e->mactype, *e->macpfx ? "/" : "", e->macpfx);
 	return xstrdup(e->ident);
 }
 

@@ -226,6 +226,22 @@ static void test_partial(void **state)
 		    "reset-linkprop -p priority v1\n");
 }
 
+/* A VNIC's face is what it is: a different one replaces it. */
+static void test_face(void **state)
+{
+	static const char *const cur = "create-etherstub s0\n"
+				       "create-vnic -l s0 -m 02:00:00:00:00:01 -p face=vhost-user,vhost-mode=client vm1\n";
+
+	(void)state;
+	expect_plan("create-etherstub s0\ncreate-vnic -l s0 -m 02:00:00:00:00:01 -p vhost-mode=client,face=vhost-user vm1\n",
+		    cur, false, "");
+	expect_plan("create-etherstub s0\ncreate-vnic -l s0 -m 02:00:00:00:00:01 -p face=vhost-user vm1\n", cur, false,
+		    "replace vnic vm1: -l s0 -v 0 face=vhost-user -m fixed/02:00:00:00:00:01 (was -l s0 -v 0 "
+		    "face=vhost-user vhost-mode=client -m fixed/02:00:00:00:00:01)|delete-vnic vm1|"
+		    "create-vnic -l s0 -m 02:00:00:00:00:01 -p face=vhost-user,vhost-mode=client vm1\n"
+		    "|create-vnic -l s0 -m 02:00:00:00:00:01 -p face=vhost-user vm1|delete-vnic vm1\n");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -259,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_aggr),
 		cmocka_unit_test(test_phys),
 		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_face),
 		cmocka_unit_test(test_errors),
 	};
 
