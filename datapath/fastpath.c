@@ -377,6 +377,22 @@ int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens)
 	return port_add(port, r, port_mtu(port, 1500));
 }
 
+int vw_fast_vm_add(struct vw_port *port)
+{
+	struct vw_fast_ref *r;
+
+	if (!fp.on)
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct vw_fast_ref){ .kind = VW_FAST_VNIC }; /* no device: no ports entry */
+	r->key.vid = port->vid;
+	memcpy(r->key.mac, port->mac, 6);
+	port->slow_only |= VW_SLOW_BACKEND;
+	return port_add(port, r, port_mtu(port, 1500));
+}
+
 void vw_fast_dev_clear(int ifindex)
 {
 	libbpf_set_print(libbpf_log); /* also with the fast path off: no libbpf noise */

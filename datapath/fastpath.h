@@ -46,6 +46,11 @@ void vw_fast_purge(void);
  * namespace.  Attaches the program to both devices and enters the VNIC in
  * the maps.  0 or -errno (nothing changed). */
 int vw_fast_vnic_add(struct vw_port *port, int host_ifindex, bool samens);
+/* A VNIC with no device, whose frames only the userspace datapath can
+ * deliver (a virtual machine's, over vhost-user): its address in the fdb
+ * says "slow", so that the program sends its frames into the sender's
+ * channel.  After the port is attached.  0 or -errno. */
+int vw_fast_vm_add(struct vw_port *port);
 /* The VNIC's zone end moved into (samens) or out of the daemon's namespace. */
 void vw_fast_vnic_samens(struct vw_port *port, bool samens);
 /* An uplink's port (a packet socket attached to its switch) on ifindex,

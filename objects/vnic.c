@@ -439,6 +439,11 @@ int vnic_create(const struct vnic_spec *s, char *err, size_t errlen)
 			ERR("%s: cannot join its multicast groups: %s", s->name, strerror(-rc));
 			goto fail_plumb;
 		}
+		rc = vw_fast_vm_add(l->port);
+		if (rc < 0) {
+			ERR("%s: cannot enter the kernel fast path's tables: %s", s->name, strerror(-rc));
+			goto fail_plumb;
+		}
 		goto plumbed;
 	}
 	rc = fast_face_enter(l, s->props.zone, err, errlen);
