@@ -42,11 +42,11 @@
 #   host_ns H                network namespace H, lo up (dies if it cannot)
 #   host_start H SOCK STATE LOG [ARG...]
 #                            network namespace H (host_ns, if it is not
-#                            there yet), and vwired -f in
-#                            it on socket SOCK and state dir STATE, stderr
-#                            appended to LOG, ARGs added; waits until it
-#                            answers (1 if not within 10 s: the caller says
-#                            so).  It gets the network namespace only
+#                            there yet) and vwired -f in it on socket SOCK
+#                            and state dir STATE, stderr appended to LOG,
+#                            ARGs added; waits until it answers (1 if not
+#                            within 10 s: the caller says so, with
+#                            HOST_PID[H]).  It gets the network namespace only
 #                            (nsenter --net): under `ip netns exec` it would
 #                            have a mount namespace of its own, where the
 #                            /run/netns mounts of the zones it creates would
