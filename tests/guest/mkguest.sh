@@ -50,7 +50,7 @@ modfiles() {
 inputs() {
 	echo "kernel $kver"
 	# shellcheck disable=SC2046
-	stat -L -c '%n %s %Y' "/boot/vmlinuz-$kver" "$BB" "$IPERF" $(libs) $(modfiles) "$INIT" "$0"
+	stat -L -c '%n %s %Y' "/boot/vmlinuz-$kver" "$BB" "$IPERF" $(libs) $(modfiles) "$INIT" "$ROOT/tests/guest/mkguest.sh"
 }
 
 mkdir -p "$OUT"
