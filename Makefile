@@ -117,6 +117,11 @@ asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
 deps:
 	bash scripts/install-deps.sh
 
+# The QEMU test guest (issue 16): kernel + initramfs in build/guest/, rebuilt
+# only when an input changed (tests/guest/README.md)
+guest:
+	bash tests/guest/mkguest.sh $(B)/guest
+
 check: deps
 	$(MAKE) all asan fuzz-build bench-build
 	bash tests/run.sh
@@ -131,7 +136,7 @@ demo: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan deps check unit demo clean
+.PHONY: all asan deps guest check unit demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 include bench/bench.mk
 

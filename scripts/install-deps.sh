@@ -20,6 +20,10 @@ pkgs=(
   procps psmisc                  # pgrep, fuser in system tests
   python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
   openvswitch-switch             # interop peer in system tests (LACP bonds); its service is never started
+  qemu-system-x86                # test guests (tests/guest, bench/vm): QEMU with virtio-net, tap and vhost-user netdevs
+  linux-image-amd64              # the test guests' kernel (/boot/vmlinuz-*) and its virtio-net modules
+  busybox-static                 # the test guests' userland (tests/guest/mkguest.sh builds their initramfs)
+  cpio xz-utils                  # mkguest.sh: packs the initramfs, decompresses the kernel's .ko.xz modules
 )
 missing=()
 for p in "${pkgs[@]}"; do

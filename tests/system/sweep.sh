@@ -4,6 +4,8 @@
 #   - vwired processes whose control socket is /tmp/vwt* (by --socket or
 #     VWIRE_SOCKET), stopped with SIGTERM, then SIGKILL;
 #   - processes running inside a namespace named vwt* (iperf3, tshark...);
+#   - QEMU test guests (tests/guest/guest.sh) named vwt*: a qemu-system-*
+#     process whose name (QEMU's -name ...,process=NAME) starts with vwt;
 #   - network namespaces named vwt*;
 #   - links named vwt* in the host namespace;
 #   - files and directories /tmp/vwt*.
@@ -42,6 +44,13 @@ done
 for pid in "${victims[@]}"; do
 	for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 	alive "$pid" && { echo "sweep: vwired pid $pid ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null; }
+done
+
+for d in /proc/[0-9]*; do
+	case "$(cat "$d/comm" 2>/dev/null)" in vwt*) ;; *) continue ;; esac
+	case "$(readlink "$d/exe" 2>/dev/null)" in */qemu-system-*) ;; *) continue ;; esac
+	echo "sweep: killing QEMU guest pid ${d#/proc/} ($(cat "$d/comm" 2>/dev/null))"
+	kill -KILL "${d#/proc/}" 2>/dev/null
 done
 
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
