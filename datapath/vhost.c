@@ -28,6 +28,11 @@
 #include "datapath/worker.h"
 
 #define RETRY_NS 1000000000ull /* client mode: connect again after 1 s */
+/* Client mode: a front-end that says nothing this long after we connected
+ * missed the connection (QEMU 7.2 misses one that comes while it is still
+ * tearing down the last: its handlers are unset for a moment), and will
+ * not start talking on it; we connect again. */
+#define SILENT_NS (3 * RETRY_NS)
 #define MSGS_PER_RUN 64        /* messages handled per call, then yield */
 
 int vw_vhost_log = 1;
@@ -67,6 +72,8 @@ struct vw_vhost {
 	struct ring ring[VW_VHOST_NVQ];
 	int steer;
 	uint64_t next_try;
+	uint64_t silent_until; /* client mode: connected, not heard from yet */
+	bool heard;
 	bool retry_logged;
 	char why[160];
 	struct vw_vhost_ctl_stats cst;
@@ -362,7 +369,11 @@ static void conn_set(struct vw_vhost *dev, int fd)
 {
 	dev->cfd = fd;
 	dev->have = 0;
+	dev->heard = false;
+	dev->silent_until = vw_mono_ns() + SILENT_NS;
 	dev->cst.connects++;
+	if (dev->client)
+		vlog(dev, "connected");
 	dev->retry_logged = false;
 	ctl_watch(dev, fd);
 	set_state(dev, VW_VHOST_CONNECTED);
@@ -829,6 +840,7 @@ void vw_vhost_run(struct vw_vhost *dev)
 			conn_drop(dev, dev->why[0] != 0);
 			break;
 		}
+		dev->heard = true;
 	}
 }
 
@@ -1029,6 +1041,12 @@ void vw_vhost_ctl_run(void)
 		vw_vhost_run(ev[i].data.ptr);
 	for (d = devs; d; d = next) {
 		next = d->next;
+		if (d->client && d->cfd >= 0 && !d->heard && now >= d->silent_until) {
+			vlog(d, "not a word from the front-end in %llu s since we connected; connecting again",
+			     SILENT_NS / 1000000000ull);
+			conn_drop(d, false);
+			d->next_try = now;
+		}
 		if (d->client && d->cfd < 0 && now >= d->next_try)
 			vw_vhost_run(d);
 	}
@@ -1039,9 +1057,12 @@ int vw_vhost_ctl_timeout(void)
 	uint64_t now = vw_mono_ns(), due = UINT64_MAX;
 	struct vw_vhost *d;
 
-	for (d = devs; d; d = d->next)
+	for (d = devs; d; d = d->next) {
 		if (d->client && d->cfd < 0 && d->next_try < due)
 			due = d->next_try;
+		if (d->client && d->cfd >= 0 && !d->heard && d->silent_until < due)
+			due = d->silent_until;
+	}
 	if (due == UINT64_MAX)
 		return -1;
 	return due <= now ? 0 : (int)((due - now) / 1000000u + 1);
