@@ -21,21 +21,18 @@
 # scratch dir with the captures and the daemons' logs).
 set -u
 export LC_ALL=C
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 EX=examples/consolidate
 P=${VWEX_PREFIX:-vwc}
 # the longest names are PREFIXedge and PREFIXcl10a: at most 15 characters
 case "$P" in
 *[!a-z0-9]* | '' | ???????????*) echo "$0: VWEX_PREFIX must be 1 to 10 characters a-z, 0-9" >&2; exit 2 ;;
 esac
-[ "$(id -u)" = 0 ] || { echo "$0: needs root (namespaces, veth pairs)" >&2; exit 1; }
-for p in tshark ping nsenter ip awk; do
-	command -v $p >/dev/null || { echo "$0: $p is needed (scripts/install-deps.sh)" >&2; exit 1; }
-done
+. examples/lib.sh
 BIN=${VWT_BUILD:-$PWD/build}
-if [ ! -x "$BIN/vwired" ] || [ ! -x "$BIN/vwadm" ] || [ ! -x "$BIN/vwsnoop" ]; then
-	make -s all || exit 1
-fi
+need_root "namespaces, veth pairs"
+need_cmds tshark ping nsenter ip awk
+need_build vwired vwadm vwsnoop
 
 DC=${P}dc EDGE=${P}edge
 TMP=/tmp/${P}_consolidate.tmp
@@ -57,55 +54,16 @@ other_vid() { [ "$1" = 10 ] && echo 20 || echo 10; }
 
 sock() { printf '/tmp/%s.sock' "$1"; }          # $1: a host, PREFIXdc or PREFIXedge
 state() { printf '/tmp/%s.state' "$1"; }
-hv() { "$BIN/vwadm" --socket "$(sock "$1")" "${@:2}"; }     # vwadm on host $1
-hs() { "$BIN/vwstat" --socket "$(sock "$1")" "${@:2}"; }    # vwstat on host $1
-now_ms() { date +%s%3N; }
-# poll SECS CMD...: until CMD succeeds (every 0.1 s), at most SECS seconds
-poll() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt $end ] || return 1
-		sleep 0.1
-	done
-}
-alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; }
-dead() { ! alive "$1"; }
 
-declare -A DAEMON=() SNOOP=() PINGS=() REJ=()
-BG=()
-remove_namespaces() {
-	local ns pid
-	for ns in $SERVERS $CLIENTS $DC $EDGE; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null   # a host's veth ends go with it
-	done
-}
-cleanup() {
-	local rc=$? pid h
-	trap - EXIT INT TERM
-	for pid in "${BG[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for h in "${!DAEMON[@]}"; do kill -TERM "${DAEMON[$h]}" 2>/dev/null; done
-	for pid in "${DAEMON[@]}" "${BG[@]}"; do
-		poll 10 dead "$pid" || kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	remove_namespaces
-	rm -rf "$(sock $DC)" "$(state $DC)" "$(sock $EDGE)" "$(state $EDGE)"
-	if [ "${VWEX_KEEP:-}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-die() {
-	local h
-	echo "$0: $*" >&2
-	for h in $DC $EDGE; do
-		[ -s "$TMP/$h.log" ] && sed "s/^/  vwired $h: /" "$TMP/$h.log" >&2
-	done
-	exit 1
-}
+# all of it removed on exit (and an interrupted run's leftovers first);
+# die shows the daemons' logs
+NETNS="$SERVERS $CLIENTS $DC $EDGE"
+FILES=("$(sock $DC)" "$(state $DC)" "$(sock $EDGE)" "$(state $EDGE)")
+SCRATCH=$TMP KEEP=${VWEX_KEEP:-}
+die_log "vwired $DC" "$TMP/$DC.log"
+die_log "vwired $EDGE" "$TMP/$EDGE.log"
+cleanup_at_exit
+declare -A SNOOP=() PINGS=() REJ=()
 
 NFAIL=0 NCLAIM=0
 claim() {   # PASS|FAIL TEXT
@@ -114,30 +72,20 @@ claim() {   # PASS|FAIL TEXT
 	printf '%s\t%s\n' "$1" "$2"
 }
 verdict() { if "$@"; then echo PASS; else echo FAIL; fi; }
-indent() { sed 's/^/    /'; }
 
-# host_start NAME: namespace NAME and a vwired -f in it.  The daemon gets
-# the network namespace only (nsenter --net): under `ip netns exec` it would
-# have a mount namespace of its own, where the /run/netns mounts of the zones
-# it creates would stay, unseen by anyone else (see tests/system/lib.sh).
-host_start() {
-	local h=$1 pid
-	ip netns add "$h" && ip -n "$h" link set lo up || die "cannot make namespace $h"
+# host_up NAME: namespace NAME and a vwired -f in it (host_start, examples/lib.sh)
+host_up() {
+	local h=$1
+	host_ns "$h"
 	# the host's own kernel keeps quiet on the links (no IPv6 router
 	# solicitations): only vwired's frames go over them
 	ip netns exec "$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	nsenter --net="/run/netns/$h" "$BIN/vwired" -f --socket "$(sock "$h")" --state-dir "$(state "$h")" \
-		--fastpath="${VWT_FASTPATH:-on}" 2>>"$TMP/$h.log" &
-	pid=$!
-	DAEMON[$h]=$pid
-	poll 10 hv "$h" show-link || die "host $h: vwired (pid $pid) did not answer within 10 s"
+	host_start "$h" "$(sock "$h")" "$(state "$h")" "$TMP/$h.log" --fastpath="${VWT_FASTPATH:-on}" ||
+		die "host $h: vwired (pid ${HOST_PID[$h]}) did not answer within 10 s"
 }
 
 # link_pair A B: a veth pair made right in the hosts' namespaces, both up
-link_pair() {
-	ip link add "$1" netns $DC type veth peer name "$2" netns $EDGE &&
-		ip -n $DC link set "$1" up && ip -n $EDGE link set "$2" up || die "cannot make veth pair $1 -- $2"
-}
+link_pair() { host_link $DC "$1" $EDGE "$2" || die "cannot make veth pair $1 -- $2"; }
 
 # apply HOST FILE VAR=VALUE...: the vWire file on HOST's daemon
 apply() {
@@ -146,8 +94,8 @@ apply() {
 	shift 2
 	for kv in "$@"; do defs+=(-D "$kv"); done
 	echo "  vwadm apply ${defs[*]} $f   (host $h)"
-	out=$(hv "$h" apply "${defs[@]}" "$f" 2>&1) || { indent <<<"$out"; return 1; }
-	indent <<<"$out"
+	out=$(hv "$h" apply "${defs[@]}" "$f" 2>&1) || { indent 4 <<<"$out"; return 1; }
+	indent 4 <<<"$out"
 }
 
 # lacp_up HOST: both members of the aggregation in sync, collecting and
@@ -158,21 +106,19 @@ show_lacp() {
 	local h
 	for h in $DC $EDGE; do
 		echo "  host $h: vwadm show-aggr -L -o port,sync,coll,dist,expired,defaulted"
-		hv "$h" show-aggr -L -o port,sync,coll,dist,expired,defaulted ${P}ag | indent
+		hv "$h" show-aggr -L -o port,sync,coll,dist,expired,defaulted ${P}ag | indent 4
 	done
 }
 
 # ---------------------------------------------------------------- build
-remove_namespaces
-rm -rf "$TMP" "$(sock $DC)" "$(state $DC)" "$(sock $EDGE)" "$(state $EDGE)"
-mkdir -p "$TMP"
-echo "consolidate: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) cores; prefix $P"
+remove_leftovers
+echo "consolidate: $(stamp); $(nproc) cores; prefix $P"
 echo "Two subnets numbered alike (192.168.10.0/24), consolidated: host $DC holds both"
 echo "servers on VLANs 10 and 20; host $EDGE holds two clients of each; the hosts are"
 echo "joined by an LACP aggregation of two links (${P}d0--${P}e0, ${P}d1--${P}e1)."
 echo
-host_start $DC
-host_start $EDGE
+host_up $DC
+host_up $EDGE
 link_pair ${P}d0 ${P}e0
 link_pair ${P}d1 ${P}e1
 apply $DC $EX/dc.vw P=$P L0=${P}d0 L1=${P}d1 || die "dc.vw could not be applied"
@@ -191,7 +137,7 @@ echo
 
 # ---------------------------------------------------------------- (a) addresses
 echo "  host $DC: vwadm show-addr; host $EDGE: vwadm show-addr"
-{ hv $DC show-addr -o link,zone,addr; hv $EDGE show-addr -o link,zone,addr | tail -n +2; } | indent
+{ hv $DC show-addr -o link,zone,addr; hv $EDGE show-addr -o link,zone,addr | tail -n +2; } | indent 4
 declare -A ADDR=() IPADDR=()
 for z in $SERVERS $CLIENTS; do
 	h=$EDGE
@@ -214,7 +160,7 @@ echo
 # wires at the edge (tshark on the edge host's veth ends), while every
 # client pings 192.168.10.1
 for z in $SERVERS; do
-	"$BIN/vwsnoop" --socket "$(sock $DC)" -l "${VNIC[$z]}" -w "$TMP/$z.pcap" >/dev/null 2>"$TMP/$z.snoop" &
+	"$BIN/vwsnoop" --socket "${HOST_SOCK[$DC]}" -l "${VNIC[$z]}" -w "$TMP/$z.pcap" >/dev/null 2>"$TMP/$z.snoop" &
 	BG+=($!)
 	SNOOP[$z]=$!
 	poll 10 grep -q '^capturing on' "$TMP/$z.snoop" || die "vwsnoop on ${VNIC[$z]} did not start: $(cat "$TMP/$z.snoop")"
@@ -339,7 +285,7 @@ if poll 5 down_ok $DC $FAILD ${P}d$o && poll 5 down_ok $EDGE $FAILE ${P}e$o; the
 else
 	claim FAIL "(c) link $FAILD--$FAILE down: the aggregations did not show it down with the other attached"
 fi
-hv $DC show-aggr -x -o port,state,portstate ${P}ag | indent
+hv $DC show-aggr -x -o port,state,portstate ${P}ag | indent 4
 declare -A LOST=() GAP=() AFTER=() FGAP=()
 for z in $CLIENTS; do
 	LOST[$z]=$(grep -o '[0-9]* packets transmitted, [0-9]* received' "$TMP/$z.fo" | awk '{ print $1 - $4 }')

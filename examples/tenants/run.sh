@@ -23,23 +23,20 @@ cd "$(dirname "$0")/../.." || exit 1
 EX=examples/tenants
 PREFIX=${VWEX_PREFIX:-vwm}
 [[ "$PREFIX" =~ ^[a-z][a-z0-9]{0,3}$ ]] || { echo "$0: VWEX_PREFIX must be 1-4 of [a-z0-9], starting with a letter" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "$0: needs root (zones and network devices)" >&2; exit 1; }
-for p in python3 ping; do
-	command -v $p >/dev/null || { echo "$0: $p is needed (scripts/install-deps.sh)" >&2; exit 1; }
-done
-[ -x build/vwired ] && [ -x build/vwadm ] && [ -x build/vwstat ] || make -s all || exit 1
+. examples/lib.sh
+need_root "zones and network devices"
+need_cmds python3 ping
+need_build vwired vwadm vwstat
 export LC_ALL=C
 
 export VWIRE_SOCKET=/tmp/${PREFIX}_tenants.sock
 STATE=/tmp/${PREFIX}_tenants.state TMP=/tmp/${PREFIX}_tenants.tmp
-vwadm() { build/vwadm "$@"; }
-vwstat() { build/vwstat "$@"; }
+vwadm() { "$BIN/vwadm" "$@"; }
+vwstat() { "$BIN/vwstat" "$@"; }
 TA=${PREFIX}a TB=${PREFIX}b
 TIERS="web app db stor"
 ZONES="web app db stor rt"
 PORT=7077 # each zone's "who are you" listener
-DAEMON=
-BG=()
 
 # the addresses, the same in both tenants
 declare -A ADDR=([web]=10.1.1.10 [app]=10.1.2.10 [db]=10.1.3.10 [stor]=10.1.9.20)
@@ -55,36 +52,14 @@ declare -A EXPECT=(
 )
 
 all_zones() { local t z; for t in $TA $TB; do for z in $ZONES; do echo "$t$z"; done; done; }
+other_of() { if [ "$1" = $TA ]; then echo $TB; else echo $TA; fi; } # the other tenant
 
-cleanup() {
-	local ns pid
-	trap - EXIT INT TERM
-	for pid in "${BG[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for ns in $(all_zones); do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	done
-	if [ -n "$DAEMON" ]; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	for ns in $(all_zones); do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$VWIRE_SOCKET" "$STATE"
-	[ "${VWEX_KEEP:-}" = 1 ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-die() { echo "$0: $*" >&2; [ -s "$TMP/vwired.log" ] && sed 's/^/  vwired: /' "$TMP/vwired.log" >&2; exit 1; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# poll SECS CMD...: until CMD succeeds; 1 after SECS
-poll() {
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt $deadline ] || return 1
-		sleep 0.1
-	done
-}
+# everything it makes, removed on exit (and an interrupted run's leftovers
+# first); die shows the daemon's log
+NETNS=$(all_zones) FILES=("$VWIRE_SOCKET" "$STATE")
+SCRATCH=$TMP KEEP=${VWEX_KEEP:-}
+die_log vwired "$TMP/vwired.log"
+cleanup_at_exit
 
 FAILS=0
 T_START=$(now_ms)
@@ -95,15 +70,9 @@ verdict() { # verdict OK|BAD WHAT: one PASS/FAIL line
 }
 
 # ---- the daemon
-for ns in $(all_zones); do # leftovers of an interrupted run
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-done
-rm -rf "$VWIRE_SOCKET" "$STATE" "$TMP"
-mkdir -p "$TMP"
-build/vwired -f --socket "$VWIRE_SOCKET" --state-dir "$STATE" 2>"$TMP/vwired.log" &
-DAEMON=$!
-poll 10 vwadm show-link || die "vwired did not start"
+remove_leftovers
+daemon_start tenants "$VWIRE_SOCKET" "$STATE" "$TMP/vwired.log" || die "vwired did not start"
+DAEMON=${HOST_PID[tenants]}
 
 # the app tier's CPU: the second CPU we may run on (workers are pinned in
 # that order), the first if there is only one
@@ -112,7 +81,7 @@ APPCPU=${CPUS[1]:-${CPUS[0]}}
 
 FILE=$EX/tenant.vw
 
-echo "tenants: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); ${#CPUS[@]} CPUs"
+echo "tenants: $(stamp); ${#CPUS[@]} CPUs"
 echo "tenant.vw applied twice, -D T=$TA and -D T=$TB (and -D APPCPU=$APPCPU):"
 for t in $TA $TB; do
 	echo "  vwadm apply -D T=$t -D APPCPU=$APPCPU $FILE"
@@ -134,7 +103,7 @@ for t in $TA $TB; do
 	out=$(vwadm apply -D T=$t -D APPCPU="$APPCPU" "$FILE" 2>&1)
 	rc=$?
 	after=$(vwadm export)
-	sed 's/^/    /' <<<"$out"
+	indent 4 <<<"$out"
 	same=no
 	[ "$before" = "$after" ] && same=yes
 	[ $rc = 0 ] && [ $same = yes ] && grep -q ': nothing to change' <<<"$out" && ok=OK || ok=BAD
@@ -147,7 +116,7 @@ for t in $TA $TB; do
 		die "$t: ${t}web does not reach ${t}db (${ADDR[db]}) through ${t}rt within 15 s"
 done
 echo "both tenants up and routing at $(at); their routers (vwadm show-vnm):"
-vwadm show-vnm -o vnm,type,links,state ${TA}rt ${TB}rt | sed 's/^/  /'
+vwadm show-vnm -o vnm,type,links,state ${TA}rt ${TB}rt | indent
 n=$(vwadm show-vnm -p -o vnm,type,state ${TA}rt ${TB}rt | grep -cx "${PREFIX}[ab]rt:router:ok")
 [ "$n" = 2 ] && ok=OK || ok=BAD
 verdict $ok "both routers are router VNMs, state ok"
@@ -184,18 +153,20 @@ ipv4_in() {
 # frames TENANT: frames through the tenant's VNICs as vwstat counts them
 frames() { vwstat -p -o link,ipkts,opkts | awk -F: -v t="$1" 'index($1, t) == 1 { s += $2 + $3 } END { print s + 0 }'; }
 
-# ping_matrix T: prints the matrix, returns the number of wrong cells.
-# The cells are measured at once (each a few pings at most), then printed.
-ping_matrix() {
-	local t=$1 from to got exp bad=0 row pids=()
-	for from in $TIERS; do
-		for to in $TIERS rt; do
-			[ "$from" = "$to" ] && continue
-			reach "$t$from" "$(dst_addr "$from" "$to")" >"$TMP/cell-$from-$to" &
-			pids+=($!)
-		done
+# the cells of a matrix, "from,to": from each tier to each other tier and
+# the router
+CELLS=()
+for from in $TIERS; do
+	for to in $TIERS rt; do
+		[ "$from" = "$to" ] || CELLS+=("$from,$to")
 	done
-	wait "${pids[@]}"
+done
+# matrix T: prints tenant T's matrix, a row per tier (from), a column per
+# tier and the router (to), each cell SEEN[from,to], marked (!WANTED[from,to])
+# where it is not that; returns the number of such wrong cells.
+declare -A SEEN=() WANTED=()
+matrix() {
+	local t=$1 from to got want bad=0 row
 	row=$(printf '  %-10s' "from\\to")
 	for to in $TIERS rt; do row+=$(printf ' %-10s' "$t$to"); done
 	echo "${row%"${row##*[! ]}"}"
@@ -206,14 +177,31 @@ ping_matrix() {
 				row+=$(printf ' %-10s' -)
 				continue
 			fi
-			exp=${EXPECT[$from,$to]}
-			got=$(cat "$TMP/cell-$from-$to")
-			[ "$got" = "$exp" ] || bad=$((bad + 1))
-			row+=$(printf ' %-10s' "$got$([ "$got" = "$exp" ] || echo "(!$exp)")")
+			got=${SEEN[$from,$to]} want=${WANTED[$from,$to]}
+			[ "$got" = "$want" ] || bad=$((bad + 1))
+			row+=$(printf ' %-10s' "$got$([ "$got" = "$want" ] || echo "(!$want)")")
 		done
 		echo "${row%"${row##*[! ]}"}"
 	done
 	return $bad
+}
+
+# ping_matrix T: the ping matrix, printed; returns the number of wrong
+# cells.  The cells are measured at once (each a few pings at most), then
+# printed.
+ping_matrix() {
+	local t=$1 c pids=()
+	for c in "${CELLS[@]}"; do
+		reach "$t${c%,*}" "$(dst_addr "${c%,*}" "${c#*,}")" >"$TMP/cell-$c" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	SEEN=() WANTED=()
+	for c in "${CELLS[@]}"; do
+		SEEN[$c]=$(cat "$TMP/cell-$c")
+		WANTED[$c]=${EXPECT[$c]}
+	done
+	matrix "$t"
 }
 
 declare -A ISO_IN=() ISO_FR=() # what the other tenant took in meanwhile
@@ -223,8 +211,7 @@ echo "    tier's; DB from storage: its storage-link address)."
 echo "    Expected: web, app, db reach each other and the router; only db reaches storage."
 echo "    A cell reads yes/no; a wrong one is marked (!expected)."
 for t in $TA $TB; do
-	other=$TB
-	[ $t = $TA ] || other=$TA
+	other=$(other_of $t)
 	i0=$(ipv4_in $other) f0=$(frames $other)
 	echo "  tenant $t:"
 	ping_matrix $t
@@ -247,39 +234,24 @@ echo "  A TCP connection from each zone to each tier's address; the cell is the 
 echo "  that answered (- none). Expected: the zone of that tier in the caller's own"
 echo "  tenant where (a) says yes, none where it says no."
 for t in $TA $TB; do
-	other=$TB
-	[ $t = $TA ] || other=$TA
+	other=$(other_of $t)
 	: >"$TMP/before"
 	for z in $ZONES; do wc -l <"$TMP/peers-$other$z" >>"$TMP/before" 2>/dev/null || echo 0 >>"$TMP/before"; done
-	bad=0
 	pairs=()
-	for from in $TIERS; do
-		for to in $TIERS rt; do
-			[ "$from" = "$to" ] || pairs+=("$t$from=$(dst_addr "$from" "$to")")
-		done
-	done
+	for c in "${CELLS[@]}"; do pairs+=("$t${c%,*}=$(dst_addr "${c%,*}" "${c#*,}")"); done
 	mapfile -t answers < <(python3 $EX/whoami.py ask $PORT "${pairs[@]}")
-	echo "  tenant $t:"
-	row=$(printf '  %-10s' "from\\to")
-	for to in $TIERS rt; do row+=$(printf ' %-10s' "$t$to"); done
-	echo "${row%"${row##*[! ]}"}"
-	i=0
-	for from in $TIERS; do
-		row=$(printf '  %-10s' "$t$from")
-		for to in $TIERS rt; do
-			if [ "$from" = "$to" ]; then
-				row+=$(printf ' %-10s' -)
-				continue
-			fi
-			exp=-
-			[ "${EXPECT[$from,$to]}" = yes ] && exp=$t$to
-			got=${answers[$i]:-"?"}
-			i=$((i + 1))
-			[ "$got" = "$exp" ] || bad=$((bad + 1))
-			row+=$(printf ' %-10s' "$got$([ "$got" = "$exp" ] || echo "(!$exp)")")
-		done
-		echo "${row%"${row##*[! ]}"}"
+	# each cell: the zone that answered; expected, that tier's zone in t
+	# where (a) says yes, none where it says no
+	SEEN=() WANTED=()
+	for i in "${!CELLS[@]}"; do
+		c=${CELLS[$i]}
+		SEEN[$c]=${answers[$i]:-"?"}
+		WANTED[$c]=-
+		[ "${EXPECT[$c]}" = yes ] && WANTED[$c]=$t${c#*,}
 	done
+	echo "  tenant $t:"
+	matrix $t
+	bad=$?
 	n=0
 	for z in $ZONES; do n=$((n + $(cat "$TMP/peers-$other$z" 2>/dev/null | wc -l))); done
 	n=$((n - $(awk '{ s += $1 } END { print s + 0 }' "$TMP/before")))
@@ -287,8 +259,7 @@ for t in $TA $TB; do
 	verdict $ok "tenant $t's connections all answered in $t ($bad wrong cells); $other's listeners took $n connections"
 done
 for t in $TA $TB; do
-	other=$TB
-	[ $t = $TA ] || other=$TA
+	other=$(other_of $t)
 	n=${ISO_IN[$t]} f=${ISO_FR[$t]}
 	[ "$n" = 0 ] && ok=OK || ok=BAD
 	verdict $ok "while $t's ping matrix ran, $other's zones received $n IPv4 packets"
@@ -302,7 +273,7 @@ vwadm show-vnic -p -o link,over >"$TMP/over"
 echo "  the virtual switches and their VNICs (vwadm show-vnic -o link,over):"
 for t in $TA $TB; do
 	awk -F: -v t="$t" 'index($1, t) == 1 { v[$2] = v[$2] " " $1 } END { for (s in v) print s ":" v[s] }' "$TMP/over" |
-		sort | sed 's/^/    /'
+		sort | indent 4
 done
 sa=$(awk -F: -v t="$TA" 'index($1, t) == 1 { print $2 }' "$TMP/over" | sort -u)
 sb=$(awk -F: -v t="$TB" 'index($1, t) == 1 { print $2 }' "$TMP/over" | sort -u)
@@ -360,7 +331,7 @@ else
 	echo "    the worker on CPU $APPCPU read $WR frames, the others $OR$([ $((WR + OR)) != 0 ] || echo " (the kernel fast path switched them)")"
 	echo "  tenant.vw applied again for $TB puts cpus back:"
 	out=$(vwadm apply -D T=$TB -D APPCPU="$APPCPU" "$FILE" 2>&1) || die "apply -D T=$TB failed: $out"
-	sed 's/^/    /' <<<"$out"
+	indent 4 <<<"$out"
 fi
 for t in $TA $TB; do
 	v=$(vwadm show-linkprop -c -o value -p cpus ${t}app0)

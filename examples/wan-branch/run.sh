@@ -9,58 +9,34 @@
 # everything it makes is named vwb* and removed on exit, even on failure or
 # Ctrl-C.  WAN_KEEP=1 keeps the iperf3 JSON in /tmp/vwb_wan.tmp.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 SECS=${1:-60}
 case "$SECS" in *[!0-9]* | '') echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 [ "$SECS" -ge 15 ] || { echo "$0: SECONDS must be at least 15 (three phases, each with 2 s to settle)" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "$0: needs root (zones and TAP devices)" >&2; exit 1; }
-for p in iperf3 python3; do
-	command -v $p >/dev/null || { echo "$0: $p is needed (scripts/install-deps.sh)" >&2; exit 1; }
-done
-[ -x build/vwired ] || make -s all || exit 1
+. examples/lib.sh
+need_root "zones and TAP devices"
+need_cmds iperf3 python3
+need_build vwired vwadm vwstat
 
 export VWIRE_SOCKET=/tmp/vwb_wan.sock
 STATE=/tmp/vwb_wan.state TMP=/tmp/vwb_wan.tmp
-vwadm() { build/vwadm "$@"; }
-vwstat() { build/vwstat "$@"; }
+vwadm() { "$BIN/vwadm" "$@"; }
+vwstat() { "$BIN/vwstat" "$@"; }
 . examples/wan-branch/wan.sh
 wan_names vwb 10.207.0
-DAEMON=
 
-cleanup() {
-	local ns pid
-	trap - EXIT INT TERM
-	for ns in $WAN_ZB $WAN_ZH; do
-		for pid in $(ip netns pids $ns 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	done
-	if [ -n "$DAEMON" ]; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	for ns in $WAN_ZB $WAN_ZH; do ip netns del $ns 2>/dev/null; done
-	rm -rf "$VWIRE_SOCKET" "$STATE"
-	[ "${WAN_KEEP:-}" = 1 ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-die() { echo "$0: $*" >&2; [ -s "$TMP/vwired.log" ] && sed 's/^/  vwired: /' "$TMP/vwired.log" >&2; exit 1; }
+# everything it makes, removed on exit and, first, an interrupted run's
+# leftovers (zones outlive their daemon)
+NETNS="$WAN_ZB $WAN_ZH" FILES=("$VWIRE_SOCKET" "$STATE")
+SCRATCH=$TMP KEEP=${WAN_KEEP:-}
+die_log vwired "$TMP/vwired.log"
+cleanup_at_exit
+remove_leftovers
 
-# leftovers of an interrupted run: zones outlive their daemon
-for ns in $WAN_ZB $WAN_ZH; do
-	for pid in $(ip netns pids $ns 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del $ns 2>/dev/null
-done
-rm -rf "$VWIRE_SOCKET" "$STATE" "$TMP"
-mkdir -p "$TMP"
-
-build/vwired -f --socket "$VWIRE_SOCKET" --state-dir "$STATE" 2>"$TMP/vwired.log" &
-DAEMON=$!
-for _ in $(seq 100); do vwadm show-link >/dev/null 2>&1 && break; sleep 0.1; done
-vwadm show-link >/dev/null 2>&1 || die "vwired did not start"
+daemon_start wan "$VWIRE_SOCKET" "$STATE" "$TMP/vwired.log" || die "vwired did not start"
 wan_build || die "could not build the network"
 
-echo "wan-branch: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) cores"
+echo "wan-branch: $(stamp); $(nproc) cores"
 echo "branch $WAN_ZB ($WAN_AB, VNIC $WAN_VB maxbw=$WAN_RATE) -> head office $WAN_ZH ($WAN_AH) over etherstub $WAN_STUB"
 echo
 
@@ -69,7 +45,7 @@ echo "Run 1: no policy (one queue for the WAN link)"
 # congested link: that is said, and run 2 goes on)
 if wan_run "$SECS" "$TMP/nopolicy" && wan_report "$TMP/nopolicy" "no policy"; then
 	echo "the branch VNIC after run 1 (vwstat; DROP_SHAPE: frames it sent that the shaper dropped):"
-	sed 's/^/  /' "$TMP/nopolicy/link.txt"
+	indent <"$TMP/nopolicy/link.txt"
 else
 	echo "run 1 did not complete: iperf3 could not open its UDP streams across the congested link"
 fi
@@ -84,7 +60,7 @@ rc=0
 wan_report "$TMP/policy" "with the policy" --goals || rc=$?
 [ $rc -le 1 ] || die "run 2: no report"
 echo "the branch VNIC's flows after run 2 (vwstat show-flow; OPKTS/OBYTES: what the branch sent):"
-sed 's/^/  /' "$TMP/policy/flows.txt"
+indent <"$TMP/policy/flows.txt"
 echo
 if [ $rc = 0 ]; then echo "PASS: every goal held"; else echo "FAIL: some goal did not hold"; fi
 exit $rc

@@ -38,11 +38,10 @@ case "$SECS" in *[!0-9]* | '') usage ;; esac
 [[ "$P" =~ ^[A-Za-z][A-Za-z0-9_]{0,11}$ ]] ||
 	{ echo "$0: VWEX_PREFIX '$P': a letter, then letters, digits or _, 12 characters at most" >&2; exit 2; }
 OUT=${OUT:-/tmp/${P}_webfarm}
-[ "$(id -u)" = 0 ] || { echo "$0: needs root (namespaces, zones)" >&2; exit 1; }
-for p in python3 nsenter ip; do
-	command -v $p >/dev/null || { echo "$0: $p is needed (scripts/install-deps.sh)" >&2; exit 1; }
-done
-[ -x build/vwired ] && [ -x build/vwadm ] && [ -x build/vwstat ] || make -s all || exit 1
+. examples/lib.sh
+need_root "namespaces, zones"
+need_cmds python3 nsenter ip
+need_build vwired vwadm vwstat
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd) || { echo "$0: cannot make $OUT" >&2; exit 1; }
 
 # ---- names (webfarm.vw's, and the two hosts)
@@ -51,55 +50,19 @@ SA=/tmp/${P}_a.sock SB=/tmp/${P}_b.sock
 STA=/tmp/${P}_a.state STB=/tmp/${P}_b.state
 ZONES="${P}c1 ${P}c2 ${P}lb ${P}w1 ${P}w2"
 VIP=10.61.1.1 W1=10.61.2.11 W2=10.61.2.12
-va() { build/vwadm --socket "$SA" "$@"; }
-vb() { build/vwadm --socket "$SB" "$@"; }
-sa() { build/vwstat --socket "$SA" "$@"; }
-sb() { build/vwstat --socket "$SB" "$@"; }
+va() { hv $HA "$@"; }   # vwadm and vwstat on host a, host b
+vb() { hv $HB "$@"; }
+sa() { hs $HA "$@"; }
+sb() { hs $HB "$@"; }
 now() { date +%s.%N | cut -c1-14; }
 
-PIDA='' PIDB=''
-BG=()
-remove_all() {
-	local ns pid
-	for ns in $ZONES $HA $HB; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	done
-	for ns in $ZONES $HA $HB; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$SA" "$SB" "$STA" "$STB"
-}
-cleanup() {
-	local pid
-	trap - EXIT INT TERM
-	for pid in "${BG[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in $PIDA $PIDB; do
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for pid in "${BG[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	remove_all
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-die() {
-	local h
-	echo "$0: $*" >&2
-	for h in a b; do
-		[ -s "$OUT/vwired-$h.log" ] && sed "s/^/  vwired $h: /" "$OUT/vwired-$h.log" | tail -20 >&2
-	done
-	exit 1
-}
-# poll SECS CMD...: until CMD succeeds; 1 after SECS
-poll() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt $end ] || return 1
-		sleep 0.1
-	done
-}
+# all of it removed on exit (and an interrupted run's leftovers first; the
+# output stays); die shows the end of the daemons' logs
+NETNS="$ZONES $HA $HB" FILES=("$SA" "$SB" "$STA" "$STB")
+die_log "vwired a" "$OUT/vwired-a.log"
+die_log "vwired b" "$OUT/vwired-b.log"
+DIE_TAIL=20
+cleanup_at_exit
 
 # ---- the claims: report.py prints each as "PASS  text" or "FAIL  text"
 CLAIMS=
@@ -111,32 +74,20 @@ claim() { # claim OK|"" TEXT
 	if [ -n "$1" ]; then CLAIMS+="PASS  $2"$'\n'; else CLAIMS+="FAIL  $2"$'\n'; fi
 }
 
-remove_all # leftovers of an interrupted run: namespaces outlive their daemons
+remove_leftovers # namespaces outlive their daemons
 rm -rf "${OUT:?}"/*
 
 # ---- two hosts, each a namespace with a vwired of its own, on one wire
-start_host() { # start_host NS SOCK STATE LOG: sets PID
-	local ns=$1 sock=$2 state=$3 log=$4
-	ip netns add "$ns" && ip -n "$ns" link set lo up || die "cannot make namespace $ns"
-	# nsenter --net, not ip netns exec: the daemon must share our mount
-	# namespace, or the /run/netns mounts of the zones it makes stay in its own
-	nsenter --net="/run/netns/$ns" build/vwired -f --socket "$sock" --state-dir "$state" 2>"$log" &
-	PID=$!
-	poll 10 build/vwadm --socket "$sock" show-link || die "vwired of host $ns did not start"
-}
-start_host $HA "$SA" "$STA" "$OUT/vwired-a.log"
-PIDA=$PID
-start_host $HB "$SB" "$STB" "$OUT/vwired-b.log"
-PIDB=$PID
-ip link add $UP netns $HA type veth peer name $UPB netns $HB &&
-	ip -n $HA link set $UP up && ip -n $HB link set $UPB up || die "cannot make the wire $UP -- $UPB"
+host_start $HA "$SA" "$STA" "$OUT/vwired-a.log" || die "vwired of host $HA did not start"
+host_start $HB "$SB" "$STB" "$OUT/vwired-b.log" || die "vwired of host $HB did not start"
+host_link $HA $UP $HB $UPB || die "cannot make the wire $UP -- $UPB"
 
-echo "webfarm: $(date -u '+%Y-%m-%d %H:%M UTC'); vwire $(git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) cores"
+echo "webfarm: $(stamp); $(nproc) cores"
 # ---- host a: webfarm.vw, accounting (1 s samples) included
 echo "host a ($HA): vwadm apply -D P=$P -D UP=$UP -D HIST=$OUT/history-a.db $EX/webfarm.vw"
 va apply -D "P=$P" -D "UP=$UP" -D "HIST=$OUT/history-a.db" $EX/webfarm.vw >"$OUT/apply.txt" 2>&1 ||
 	die "host a: vwadm apply failed: $(cat "$OUT/apply.txt")"
-tail -1 "$OUT/apply.txt" | sed "s/^/  /"
+tail -1 "$OUT/apply.txt" | indent
 # the web servers' files: a small page, a medium and a large file
 mkdir -p "$OUT/www"
 python3 - "$OUT/www" <<'EOF'
@@ -160,7 +111,9 @@ for ip in $W1 $W2; do
 		die "the web server $ip does not answer"
 done
 # both backends up in the load balancer's health check
-poll 15 bash -c "[ \"\$(build/vwadm --socket $SA show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')\" = 2 ]" ||
+backends_up() { va show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$'; }
+both_up() { [ "$(backends_up)" = 2 ]; }
+poll 15 both_up ||
 	die "the load balancer does not see both backends up: $(va show-vnm -x ${P}lb 2>&1)"
 # get ZONE URL_PATH: one GET through the vip, answered 200
 get() {
@@ -172,9 +125,9 @@ poll 10 get ${P}c1 /small.html ||
 
 echo
 echo "host a's network (vwadm show-vnic):"
-va show-vnic -o link,over,zone,macaddress | sed 's/^/  /'
+va show-vnic -o link,over,zone,macaddress | indent
 echo "the load balancer (vwadm show-vnm):"
-va show-vnm ${P}lb | sed 's/^/  /'
+va show-vnm ${P}lb | indent
 
 # ---- accounting on host b too (host a's is in webfarm.vw)
 vb start-accounting -i 1 -f "$OUT/history-b.db" || die "host b: start-accounting failed"
@@ -182,12 +135,9 @@ vb start-accounting -i 1 -f "$OUT/history-b.db" || die "host b: start-accounting
 # server_lines I: the server's request lines so far
 server_lines() { grep -c '"GET ' "$OUT/server-w$1.log"; }
 # samples_after HOST N: the accounting on HOST took N more samples from now
-samples() { build/vwadm --socket "$1" show-accounting -p -o samples; }
-samples_after() {
-	local sock=$1 want
-	want=$(($(samples "$sock") + $2))
-	poll 20 bash -c "[ \"\$(build/vwadm --socket $sock show-accounting -p -o samples)\" -ge $want ]"
-}
+samples() { hv "$1" show-accounting -p -o samples; }
+samples_ge() { [ "$(samples "$1")" -ge "$2" ]; }
+samples_after() { poll 20 samples_ge "$1" $(($(samples "$1") + $2)); }
 # loads PHASE SECS: a load generator in each client zone, in the background
 load() {
 	local ph=$1 secs=$2 i
@@ -212,9 +162,9 @@ L1_0=$(server_lines 1) L2_0=$(server_lines 2)
 T0=$(date +%s)
 load 1 "$SECS"
 load_wait || die "phase 1: a load generator failed: $(cat "$OUT"/load-1-*.txt)"
-sed 's/^/  /' "$OUT/load-1-c1.txt" "$OUT/load-1-c2.txt"
+cat "$OUT/load-1-c1.txt" "$OUT/load-1-c2.txt" | indent
 L1_1=$(server_lines 1) L2_1=$(server_lines 2)
-samples_after "$SA" 2 || die "host a: the accounting took no sample after the load"
+samples_after $HA 2 || die "host a: the accounting took no sample after the load"
 
 # the history of phase 1, per VNIC; the figures and the claims
 sa show-history -s "@$T0" -F csv >"$OUT/history-1.csv" || die "vwstat show-history failed"
@@ -234,7 +184,7 @@ load 2 "$SECS"
 # what the load balancer's health check says of the backends, 5 times a second
 (
 	while :; do
-		echo "$(now) $(build/vwadm --socket "$SA" show-vnm -x -p -o element,what,state ${P}lb 2>/dev/null |
+		echo "$(now) $(va show-vnm -x -p -o element,what,state ${P}lb 2>/dev/null |
 			sed -n 's/^backend:\(.*\)\\:80:\(.*\)/\1=\2/p' | tr '\n' ' ')"
 		sleep 0.2
 	done
@@ -243,19 +193,19 @@ WATCH=$!
 BG+=("$WATCH")
 sleep 4
 M0=$(now)
-MOVEOUT=$(VWADM=$PWD/build/vwadm examples/move-zone.sh -a "$SA" -b "$SB" -l $UPB ${P}w2 ${P}w2v 2>&1)
+MOVEOUT=$(VWADM=$BIN/vwadm examples/move-zone.sh -a "$SA" -b "$SB" -l $UPB ${P}w2 ${P}w2v 2>&1)
 MOVERC=$?
 M1=$(now)
 echo "  examples/move-zone.sh -a $SA -b $SB -l $UPB ${P}w2 ${P}w2v"
-echo "$MOVEOUT" | sed 's/^/  /'
+echo "$MOVEOUT" | indent
 L1_1=$(server_lines 1) L2_1=$(server_lines 2)
 load_wait || die "phase 2: a load generator failed: $(cat "$OUT"/load-2-*.txt)"
-sed 's/^/  /' "$OUT/load-2-c1.txt" "$OUT/load-2-c2.txt"
+cat "$OUT/load-2-c1.txt" "$OUT/load-2-c2.txt" | indent
 L1_2=$(server_lines 1) L2_2=$(server_lines 2)
 kill $WATCH 2>/dev/null
 wait $WATCH 2>/dev/null
-samples_after "$SB" 2 || die "host b: the accounting took no sample after the load"
-samples_after "$SA" 1 || die "host a: the accounting took no sample after the load"
+samples_after $HB 2 || die "host b: the accounting took no sample after the load"
+samples_after $HA 1 || die "host a: the accounting took no sample after the load"
 
 # moved: the same MAC and address, on host b, over its phys link
 MOVED=
@@ -274,8 +224,8 @@ claims "$(python3 $EX/report.py scale "$OUT" "$M0" "$M1" "$L1_1" "$L1_2" "$L2_1"
 
 echo
 echo "the load balancer after the move (vwadm show-vnm -x):"
-va show-vnm -x ${P}lb | sed 's/^/  /'
-UPS=$(va show-vnm -x -p -o element,state ${P}lb | grep -c '^backend:up$')
+va show-vnm -x ${P}lb | indent
+UPS=$(backends_up)
 claim "$([ "$UPS" = 2 ] && echo 1)" "scale out: the load balancer's health check sees both backends up after the move ($UPS of 2)"
 
 echo
@@ -284,5 +234,5 @@ echo "charts of both phases: host a $OUT/webfarm-a.svg (${P}w2v ends at the move
 echo
 NPASS=$(grep -c '^PASS' <<<"$CLAIMS") NFAIL=$(grep -c '^FAIL' <<<"$CLAIMS")
 echo "Report ($NPASS passed, $NFAIL failed; output in $OUT):"
-printf '%s' "$CLAIMS" | sed 's/^/  /'
+printf '%s' "$CLAIMS" | indent
 [ "$NFAIL" = 0 ] && [ "$NPASS" -gt 0 ]
