@@ -204,6 +204,20 @@ soft_done() {
 	_vw_fail_msg "$(printf 'FAIL: %d check(s) failed:\n' ${#VW_SOFT_FAILS[@]}; printf '  - %s\n' "${VW_SOFT_FAILS[@]}")"
 }
 
+# judge_claims TEXT: every line "PASS <what>" or "FAIL <what>" of TEXT (an
+# example's report: a tab or blanks after the verdict, leading blanks
+# allowed) is one soft check (all are judged; soft_done then fails the test
+# if any failed); VW_CLAIMS gets how many there were.
+judge_claims() {
+	local verdict what
+	VW_CLAIMS=0
+	while read -r verdict what; do
+		case "$verdict" in PASS | FAIL) ;; *) continue ;; esac
+		soft_expect_eq "$what" PASS "$verdict"
+		VW_CLAIMS=$((VW_CLAIMS + 1))
+	done <<<"$1"
+}
+
 # expect_ge DESC ACTUAL MIN (integers)
 expect_ge() {
 	VW_NCHECK=$((VW_NCHECK + 1))

@@ -14,12 +14,8 @@ VWT_OWN="vwtec"
 rc=0
 out=$(VWEX_PREFIX=vwtec VWT_BUILD="$VW_BIN" bash "$VW_ROOT/examples/consolidate/run.sh" 2>&1) || rc=$?
 log "$out"
-nclaims=0
-while IFS=$'\t' read -r verdict what; do
-	case "$verdict" in PASS | FAIL) ;; *) continue ;; esac
-	soft_expect_eq "$what" PASS "$verdict"
-	nclaims=$((nclaims + 1))
-done <<<"$out"
+judge_claims "$out"
+nclaims=$VW_CLAIMS
 soft_done
 # LACP up; 3 x same addresses; 2 servers, the wire, 4 clients; the link
 # down, 4 clients across the failure, the rejoin, every client after it

@@ -20,11 +20,8 @@ P=vwtz
 rc=0
 out=$(VWEX_PREFIX=$P timeout -k 5 240 bash "$VW_ROOT/examples/tenants/run.sh" 2>&1) || rc=$?
 log "$out"
-nclaims=0
-while read -r verdict what; do
-	soft_expect_eq "$what" PASS "$verdict"
-	nclaims=$((nclaims + 1))
-done < <(grep -E '^(PASS|FAIL)  ' <<<"$out")
+judge_claims "$(grep -E '^(PASS|FAIL)  ' <<<"$out")"
+nclaims=$VW_CLAIMS
 soft_done
 expect_eq "the example exits 0" 0 "$rc"
 # apply again (2), router VNMs (1), matrices (2), TCP matrices (2), IPv4

@@ -28,12 +28,8 @@ for f in "$OUT"/webfarm-*.svg; do
 	log "---- kept $LOGS/ex_webfarm-$(basename "$f" .svg | sed 's/^webfarm-//').svg"
 done
 
-nclaims=0
-while read -r verdict what; do
-	case "$verdict" in PASS | FAIL) ;; *) continue ;; esac
-	soft_expect_eq "$what" PASS "$verdict"
-	nclaims=$((nclaims + 1))
-done < <(sed -n '/^Report (/,$p' <<<"$out")
+judge_claims "$(sed -n '/^Report (/,$p' <<<"$out")"
+nclaims=$VW_CLAIMS
 soft_done
 expect_eq "every claim was judged (5 try, 5 scale out)" 10 "$nclaims"
 expect_eq "run.sh exit status" 0 "$rc"

@@ -40,12 +40,8 @@ rc=0
 out=$(wan_report "$VW_TMP/policy" "with the policy" --goals) || rc=$?
 log "$out"
 [ $rc -le 1 ] || fail "run 2: no report"
-ngoals=0
-while IFS=$'\t' read -r verdict what; do
-	case "$verdict" in PASS | FAIL) ;; *) continue ;; esac
-	soft_expect_eq "$what" PASS "$verdict"
-	ngoals=$((ngoals + 1))
-done <<<"$out"
+judge_claims "$out"
+ngoals=$VW_CLAIMS
 expect_eq "every goal was judged (3 phases x TCP aggregate and fairness, 2 x UDP)" 8 "$ngoals"
 soft_done
 log "---- the branch VNIC's flows after run 2:"
