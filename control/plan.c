@@ -238,6 +238,23 @@ static bool list_has(const char *list, const char *t)
 	return false;
 }
 
+/* For each member in list but not in other: `verb -l MEMBER NAME`, undone
+ * by `undo -l MEMBER NAME`; the first step takes the label *first. */
+static void steps_members(struct plan *p, const struct ent *d, const char *list, const char *other, const char *verb,
+			  const char *undo, char **first)
+{
+	char *copy = plan_strdup(list), *save = NULL, *t;
+	struct plan_step *s;
+
+	for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!list_has(other, t)) {
+			s = step_add(p, *first, d->line, plan_cmd_words(verb, "-l", t, d->name, NULL));
+			step_undo(s, plan_cmd_words(undo, "-l", t, d->name, NULL));
+			*first = NULL;
+		}
+	free(copy);
+}
+
 /* Steps that change c (the daemon's) into d (the file's), in place. */
 static void steps_change(struct plan *p, const struct ent *d, const struct ent *c)
 {
@@ -260,7 +277,6 @@ static void steps_change(struct plan *p, const struct ent *d, const struct ent *
 	first = plan_strdup(label);
 	for (i = 0; i < n; i++) {
 		struct plan_step *s;
-		char *copy, *save = NULL, *t;
 
 		plan_prop_get(d, cls[i], keys[i], want, sizeof(want));
 		plan_prop_get(c, cls[i], keys[i], have, sizeof(have));
@@ -273,22 +289,8 @@ static void steps_change(struct plan *p, const struct ent *d, const struct ent *
 			continue;
 		}
 		/* members: the new ones join before the old ones leave */
-		copy = plan_strdup(want);
-		for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			if (!list_has(have, t)) {
-				s = step_add(p, first, d->line, plan_cmd_words("add-aggr", "-l", t, d->name, NULL));
-				step_undo(s, plan_cmd_words("remove-aggr", "-l", t, d->name, NULL));
-				first = NULL;
-			}
-		free(copy);
-		copy = plan_strdup(have);
-		for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			if (!list_has(want, t)) {
-				s = step_add(p, first, d->line, plan_cmd_words("remove-aggr", "-l", t, d->name, NULL));
-				step_undo(s, plan_cmd_words("add-aggr", "-l", t, d->name, NULL));
-				first = NULL;
-			}
-		free(copy);
+		steps_members(p, d, want, have, "add-aggr", "remove-aggr", &first);
+		steps_members(p, d, have, want, "remove-aggr", "add-aggr", &first);
 	}
 	free(first);
 }

@@ -40,6 +40,14 @@ bool vnic_is_vm(const struct vw_link *l)
 	return l->prop.face == VW_FACE_VHOST;
 }
 
+/* The socket's path: vhost-socket=, or NAME.vhost beside the control socket. */
+static int vm_path(const struct vnic_spec *s, char *buf, size_t len)
+{
+	if (*s->props.vhost_socket)
+		return snprintf(buf, len, "%s", s->props.vhost_socket);
+	return snprintf(buf, len, "%.*s/%s.vhost", (int)strlen(vm_dir), vm_dir, s->name);
+}
+
 int vnic_vm_check(const struct vnic_spec *s, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
@@ -55,8 +63,7 @@ int vnic_vm_check(const struct vnic_spec *s, char *err, size_t errlen)
 		ERR("%s: a VNIC with face=vhost-user is in no zone: its face is a virtual machine's", s->name);
 		return -EINVAL;
 	}
-	if (!*s->props.vhost_socket &&
-	    snprintf(path, sizeof(path), "%.*s/%s.vhost", (int)strlen(vm_dir), vm_dir, s->name) > VW_VHOST_PATH_MAX) {
+	if (!*s->props.vhost_socket && vm_path(s, path, sizeof(path)) > VW_VHOST_PATH_MAX) {
 		ERR("%s: the default socket path %s is too long for a Unix socket: give vhost-socket=", s->name, path);
 		return -ENAMETOOLONG;
 	}
@@ -75,10 +82,7 @@ struct vw_port *vnic_vm_open(struct vw_link *l, const struct vnic_spec *s, char 
 	char path[PATH_MAX + 32], why[256];
 	struct vw_port *port;
 
-	if (*s->props.vhost_socket)
-		snprintf(path, sizeof(path), "%s", s->props.vhost_socket);
-	else
-		snprintf(path, sizeof(path), "%.*s/%s.vhost", (int)strlen(vm_dir), vm_dir, s->name);
+	vm_path(s, path, sizeof(path));
 	port = vw_port_vhost_open(path, s->props.vhost_client, vw_workers_count(), why, sizeof(why));
 	if (!port) {
 		ERR("%s: %s", s->name, why);
