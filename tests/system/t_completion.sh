@@ -284,7 +284,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 	EOF
 	# each line: TYPED<TAB>, then (once the terminal is quiet) Ctrl-A echo
 	# "@N@[ ... ]" Enter prints the line as completed
-	XDG_DATA_DIRS=$pfx/share:/usr/share PATH=/usr/bin:/bin python3 - "$VW_TMP/rc" "$VW_TMP/tty.out" \
+	BASH_COMPLETION_USER_DIR=$pfx/share/bash-completion XDG_DATA_DIRS=$pfx/share:/usr/share PATH=/usr/bin:/bin python3 - "$VW_TMP/rc" "$VW_TMP/tty.out" \
 		"vwadm create-vnic -p fa" "vwadm create-vnic -p face=vh" "vwadm create-vnic -l vwtls -p zone=vwtl" \
 		"vwadm show-link -o link,cl" "vwstat show-hi" "vwsnoop -d bo" "vwadm apply $VW_TMP/vwtl-n" <<-'PY'
 		import os, pty, re, select, sys, time
