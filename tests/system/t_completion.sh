@@ -97,11 +97,24 @@ comp() {
 		out+="$l "
 	done
 	printf '%s\n' "${out% }"
-	sed "s|^|$1: |" "$VW_TMP/stderr" >>"$VW_TMP/stderr.all"
+	[ ! -s "$VW_TMP/stderr" ] || sed "s|^|$1: |" "$VW_TMP/stderr" >>"$VW_TMP/stderr.all"
 }
 
-# words: its arguments sorted, on one line, blank-separated.
-words() { printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+# words: its arguments sorted (as sort(1) does with LC_ALL=C), on one line,
+# blank-separated.
+words() {
+	local -a w=()
+	local x
+	local -i i
+	for x; do
+		for ((i = ${#w[@]}; i > 0; i--)); do
+			[[ ${w[i - 1]} > $x ]] || break
+			w[i]=${w[i - 1]}
+		done
+		w[i]=$x
+	done
+	printf '%s\n' "${w[*]}"
+}
 # expect_comp DESC EXPECTED LINE [AFTER]
 expect_comp() { expect_eq "$1" "$(words $2)" "$(comp "${@:3}")"; }
 
