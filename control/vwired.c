@@ -3,7 +3,9 @@
  * netlink, datapath workers, control socket, then the persistent state is
  * replayed through the same command handlers clients use.  Without -f the
  * daemon forks and the parent returns only once the socket answers, so a
- * script can use vwadm straight after `vwired`.
+ * script can use vwadm straight after `vwired`; at that same moment a
+ * service manager that asked (NOTIFY_SOCKET, systemd's Type=notify) is
+ * told READY=1, and STOPPING=1 when a signal stops the daemon.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -24,6 +24,10 @@ pkgs=(
   linux-image-amd64              # the test guests' kernel (/boot/vmlinuz-*) and its virtio-net modules
   busybox-static                 # the test guests' userland (tests/guest/mkguest.sh builds their initramfs)
   cpio xz-utils                  # mkguest.sh: packs the initramfs, decompresses the kernel's .ko.xz modules
+  dpkg-dev debhelper             # make deb: the Debian package (dpkg-buildpackage, dh)
+  lintian                        # t_install: the package checked for errors
+  systemd                        # t_install: systemd-analyze verify of the unit (systemd need not run)
+  man-db                         # t_install: man -w finds the installed pages
 )
 missing=()
 for p in "${pkgs[@]}"; do
