@@ -29,6 +29,7 @@ pkgs=(
   lintian                        # t_install: the package checked for errors
   systemd                        # t_install: systemd-analyze verify of the unit (systemd need not run)
   man-db                         # t_install: man -w finds the installed pages
+  systemd-container libcap2-bin   # t_service: systemd-nspawn boots a container with systemd as PID 1; capsh
 )
 missing=()
 for p in "${pkgs[@]}"; do
