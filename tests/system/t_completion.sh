@@ -13,10 +13,10 @@
 # bash with bash-completion, which loads each file by name from a
 # share/bash-completion/completions directory as an installed system does,
 # is typed at through a terminal.
-VWT_OWN="vwtl"
+VWT_OWN="vwt5"
 . "$(dirname "$0")/lib.sh"
 
-STUB=vwtls ZONE=vwtlz VA=vwtla VB=vwtlb FLOW=vwtlf MIR=vwtlm EXP=vwtle
+STUB=vwt5s ZONE=vwt5z VA=vwt5a VB=vwt5b FLOW=vwt5f MIR=vwt5m EXP=vwt5e
 COMP=$VW_ROOT/cli/completion
 NOSOCK=/tmp/vwt_completion_none.sock
 
@@ -144,21 +144,21 @@ expect_comp "vwadm create-tunnel -a local=10.0.0.1,<TAB>" \
 	"local=10.0.0.1,remote= local=10.0.0.1,dstport=" "vwadm create-tunnel -a local=10.0.0.1,"
 
 log "---- vwadm: names from the daemon"
-expect_comp "vwadm create-vnic -l vwtl<TAB>: the etherstub, not the VNICs" "$STUB" "vwadm create-vnic -l vwtl"
+expect_comp "vwadm create-vnic -l vwt5<TAB>: the etherstub, not the VNICs" "$STUB" "vwadm create-vnic -l vwt5"
 expect_comp "vwadm delete-vnic <TAB>" "$VA $VB" "vwadm delete-vnic "
-expect_comp "vwadm show-link vwtl<TAB>" "$STUB $VA $VB" "vwadm show-link vwtl"
+expect_comp "vwadm show-link vwt5<TAB>" "$STUB $VA $VB" "vwadm show-link vwt5"
 expect_comp "vwadm delete-etherstub <TAB>" "$STUB" "vwadm delete-etherstub "
-expect_comp "vwadm delete-zone vwtl<TAB>" "$ZONE" "vwadm delete-zone vwtl"
+expect_comp "vwadm delete-zone vwt5<TAB>" "$ZONE" "vwadm delete-zone vwt5"
 expect_comp "vwadm remove-flow <TAB>" "$FLOW" "vwadm remove-flow "
-expect_comp "vwadm show-flow -l vwtla<TAB>" "$VA" "vwadm show-flow -l vwtla"
+expect_comp "vwadm show-flow -l vwt5a<TAB>" "$VA" "vwadm show-flow -l vwt5a"
 expect_comp "vwadm delete-mirror <TAB>" "$MIR" "vwadm delete-mirror "
 expect_comp "vwadm delete-exporter <TAB>" "$EXP" "vwadm delete-exporter "
 expect_comp "vwadm create-mirror -l $VA,<TAB>: a list of links" "$VA,$STUB $VA,$VB" "vwadm create-mirror -l $VA,"
-expect_comp "vwadm create-mirror -t vwtl<TAB>" "$STUB $VA $VB" "vwadm create-mirror -t vwtl"
+expect_comp "vwadm create-mirror -t vwt5<TAB>" "$STUB $VA $VB" "vwadm create-mirror -t vwt5"
 expect_comp "vwadm create-vnm -l $VA,<TAB>: VNICs only" "$VA,$VB" "vwadm create-vnm -l $VA,"
 expect_comp "vwadm delete-addr -a <TAB> $VA: its addresses" "10.200.77.1/24" "vwadm delete-addr -a " " $VA"
 expect_comp "vwadm set-linkprop -p mtu=1400 <TAB>" "$STUB $VA $VB" "vwadm set-linkprop -p mtu=1400 "
-expect_comp "vwadm create-vnic -l $STUB -p zone=vwtl<TAB>: zone names" "zone=$ZONE" "vwadm create-vnic -l $STUB -p zone=vwtl"
+expect_comp "vwadm create-vnic -l $STUB -p zone=vwt5<TAB>: zone names" "zone=$ZONE" "vwadm create-vnic -l $STUB -p zone=vwt5"
 expect_comp "... after another property and a comma" "mtu=1400,zone=$ZONE" "vwadm create-vnic -p mtu=1400,zone="
 
 log "---- vwadm: properties and their values"
@@ -224,9 +224,9 @@ expect_comp "vwadm show-link -o link,<TAB>: after a comma" \
 expect_comp "vwadm show-aggr -x -o po<TAB>: the -x view's fields" "port portstate" "vwadm show-aggr -x -o po"
 
 log "---- vwadm: files and sockets"
-printf 'create-etherstub vwtlx\n' >"$VW_TMP/vwtl-net.vwire"
-expect_comp "vwadm apply $VW_TMP/vwtl-n<TAB>" "$VW_TMP/vwtl-net.vwire" "vwadm apply -n $VW_TMP/vwtl-n"
-expect_comp "vwadm export -o $VW_TMP/vwtl-n<TAB>" "$VW_TMP/vwtl-net.vwire" "vwadm export -o $VW_TMP/vwtl-n"
+printf 'create-etherstub vwt5x\n' >"$VW_TMP/vwt5-net.vwire"
+expect_comp "vwadm apply $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwadm apply -n $VW_TMP/vwt5-n"
+expect_comp "vwadm export -o $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwadm export -o $VW_TMP/vwt5-n"
 expect_comp "vwadm --socket=$VW_SOCK... <TAB>: the socket file" "--socket=$VW_SOCK" "vwadm --socket=${VW_SOCK%.sock}.so"
 expect_comp "vwadm --socket $NOSOCK delete-vnic <TAB>: --socket is asked, not \$VWIRE_SOCKET" "" \
 	"vwadm --socket $NOSOCK delete-vnic "
@@ -254,19 +254,19 @@ expect_ge "options seen in vwadm --help" "$nopts" 60
 
 log "---- vwstat and vwsnoop"
 expect_comp "vwstat show-h<TAB>" "show-history" "vwstat show-h"
-expect_comp "vwstat vwtl<TAB>: links of the default show-link" "$STUB $VA $VB" "vwstat vwtl"
+expect_comp "vwstat vwt5<TAB>: links of the default show-link" "$STUB $VA $VB" "vwstat vwt5"
 expect_comp "vwstat show-flow <TAB>" "$FLOW" "vwstat show-flow "
 expect_comp "vwstat show-flow -<TAB>" "--help --socket -F -c -i -l -o -p -u" "vwstat show-flow -"
 expect_comp "vwstat -o link,ip<TAB>" "link,ipkts" "vwstat -o link,ip"
 expect_comp "vwstat -w -o <TAB>: the worker fields" \
 	"$(vwstat --help | sed -n 's/^worker fields: //p' | tr A-Z a-z) all" "vwstat -w -o "
 expect_comp "vwstat show-history -F <TAB>" "csv gnuplot json svg table" "vwstat show-history -F "
-expect_comp "vwstat show-history -f $VW_TMP/vwtl-n<TAB>" "$VW_TMP/vwtl-net.vwire" "vwstat show-history -f $VW_TMP/vwtl-n"
+expect_comp "vwstat show-history -f $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwstat show-history -f $VW_TMP/vwt5-n"
 expect_comp "vwsnoop -<TAB>" "--help --socket -c -d -l -w" "vwsnoop -"
-expect_comp "vwsnoop -l vwtl<TAB>" "$STUB $VA $VB" "vwsnoop -l vwtl"
-expect_comp "vwsnoop --socket $NOSOCK -l vwtl<TAB>: nothing" "" "vwsnoop --socket $NOSOCK -l vwtl"
+expect_comp "vwsnoop -l vwt5<TAB>" "$STUB $VA $VB" "vwsnoop -l vwt5"
+expect_comp "vwsnoop --socket $NOSOCK -l vwt5<TAB>: nothing" "" "vwsnoop --socket $NOSOCK -l vwt5"
 expect_comp "vwsnoop -d <TAB>" "both in out" "vwsnoop -d "
-expect_comp "vwsnoop -w $VW_TMP/vwtl-n<TAB>" "$VW_TMP/vwtl-net.vwire" "vwsnoop -w $VW_TMP/vwtl-n"
+expect_comp "vwsnoop -w $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwsnoop -w $VW_TMP/vwt5-n"
 
 log "---- no daemon: no names, no message, no wait"
 t0=$(_now_ms)
@@ -300,8 +300,8 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 	# each line: TYPED<TAB>, then (once the terminal is quiet) Ctrl-A echo
 	# "@N@[ ... ]" Enter prints the line as completed
 	BASH_COMPLETION_USER_DIR=$pfx/share/bash-completion XDG_DATA_DIRS=$pfx/share:/usr/share PATH=/usr/bin:/bin python3 - "$VW_TMP/rc" "$VW_TMP/tty.out" \
-		"vwadm create-vnic -p fa" "vwadm create-vnic -p face=vh" "vwadm create-vnic -l vwtls -p zone=vwtl" \
-		"vwadm show-link -o link,cl" "vwstat show-hi" "vwsnoop -d bo" "vwadm apply $VW_TMP/vwtl-n" <<-'PY'
+		"vwadm create-vnic -p fa" "vwadm create-vnic -p face=vh" "vwadm create-vnic -l vwt5s -p zone=vwt5" \
+		"vwadm show-link -o link,cl" "vwstat show-hi" "vwsnoop -d bo" "vwadm apply $VW_TMP/vwt5-n" <<-'PY'
 		import os, pty, re, select, sys, time
 		rc, outf, lines = sys.argv[1], sys.argv[2], sys.argv[3:]
 		pid, fd = pty.fork()
@@ -340,11 +340,11 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 	log "     $env_note"
 	expect_eq "bash: vwadm create-vnic -p fa<TAB>" "vwadm create-vnic -p face=" "$(tty 0)"
 	expect_eq "bash: vwadm create-vnic -p face=vh<TAB>" "vwadm create-vnic -p face=vhost-user " "$(tty 1)"
-	expect_eq "bash: vwadm create-vnic -l $STUB -p zone=vwtl<TAB>" "vwadm create-vnic -l $STUB -p zone=$ZONE " "$(tty 2)"
+	expect_eq "bash: vwadm create-vnic -l $STUB -p zone=vwt5<TAB>" "vwadm create-vnic -l $STUB -p zone=$ZONE " "$(tty 2)"
 	expect_eq "bash: vwadm show-link -o link,cl<TAB>" "vwadm show-link -o link,class " "$(tty 3)"
 	expect_eq "bash: vwstat show-hi<TAB> (vwstat's file loaded by name, vwadm's beside it)" "vwstat show-history " "$(tty 4)"
 	expect_eq "bash: vwsnoop -d bo<TAB>" "vwsnoop -d both " "$(tty 5)"
-	expect_eq "bash: vwadm apply $VW_TMP/vwtl-n<TAB>" "vwadm apply $VW_TMP/vwtl-net.vwire " "$(tty 6)"
+	expect_eq "bash: vwadm apply $VW_TMP/vwt5-n<TAB>" "vwadm apply $VW_TMP/vwt5-net.vwire " "$(tty 6)"
 else
 	log "---- bash-completion is not installed (scripts/install-deps.sh installs it): real-bash checks skipped"
 fi
