@@ -124,9 +124,11 @@
 		zones.sort((a, b) => a.bary - b.bary || (a.host - b.host) || a.name.localeCompare(b.name));
 
 		/* two bands (above and below the switches) once there are more than
-		 * six zones, each cut in rows of at most MAX_ROW_W */
+		 * six zones or one row would not do, each cut in rows of at most
+		 * MAX_ROW_W */
 		const bands = [[], []];
-		zones.forEach((z, i) => bands[zones.length > 6 ? i % 2 : 0].push(z));
+		const two = zones.length > 6 || zones.reduce((a, z) => a + z.w + ZONE_GAP, 0) > MAX_ROW_W;
+		zones.forEach((z, i) => bands[two ? i % 2 : 0].push(z));
 		const rows = bands.map((band) => {
 			const out = [];
 			let row = [], w = 0;
