@@ -226,6 +226,7 @@
 		vlanColor = vlanColors(topo.links);
 		svg.textContent = '';
 		svg.setAttribute('viewBox', '0 0 ' + L.width + ' ' + L.height);
+		svg.style.maxWidth = L.width + 'px'; /* a small network is not blown up */
 		svg.setAttribute('data-zones', L.zones.length);
 		const gEdges = el('g', { class: 'edges' }, svg);
 		const gSw = el('g', { class: 'switches' }, svg);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web console (vwired --http ADDR:PORT): six zones on two etherstubs
 # (VLANs 100, 200 and 300 and untagged, maxbw on one VNIC, a flow, a router
-# VNM joining the two, accounting on).  The JSON API must be valid JSON and
+# VNM joining the two, accounting on), and VNICs over a phys link, an
+# aggregation and a tunnel.  The JSON API must be valid JSON and
 # say what vwadm and vwstat say (/api/history byte for byte what vwstat
 # show-history -F json prints); bad paths and parameters get one line; writes
 # (POST /api/command) need --http-write's credential, an address or
@@ -74,6 +75,16 @@ check "VNIC vwt6v4: $S2, VLAN 300" vwadm create-vnic -l $S2 -v 300 -p zone=vwt6z
 check "VNIC vwt6v5: $S2, untagged" vwadm create-vnic -l $S2 -p zone=vwt6z5 vwt6v5
 check "VNIC vwt6v6a: $S1, VLAN 200" vwadm create-vnic -l $S1 -v 200 -p zone=vwt6z6 vwt6v6a
 check "VNIC vwt6v6b: $S2, untagged" vwadm create-vnic -l $S2 -p zone=vwt6z6 vwt6v6b
+# a phys link, an aggregation and a tunnel too, for the drawing
+check "veth pair vwt6p0/vwt6p1 (a phys)" ip link add vwt6p0 type veth peer name vwt6p1
+check "veth pairs vwt6a0/vwt6a1, vwt6b0/vwt6b1 (members)" bash -c \
+	"ip link add vwt6a0 type veth peer name vwt6a1 && ip link add vwt6b0 type veth peer name vwt6b1"
+for l in vwt6p0 vwt6p1 vwt6a0 vwt6a1 vwt6b0 vwt6b1; do ip link set $l up; done
+check "VNIC vwt6v7 over phys vwt6p0, VLAN 400, in vwt6z5" vwadm create-vnic -l vwt6p0 -v 400 -p zone=vwt6z5 vwt6v7
+check "aggregation vwt6ag of vwt6a0, vwt6b0" vwadm create-aggr -L off -l vwt6a0 -l vwt6b0 vwt6ag
+check "VNIC vwt6v8 over vwt6ag in vwt6z4" vwadm create-vnic -l vwt6ag -p zone=vwt6z4 vwt6v8
+check "tunnel vwt6tn (VXLAN on loopback)" vwadm create-tunnel -T vxlan -a local=127.0.0.1,remote=127.0.0.2 -p vni=42 vwt6tn
+check "VNIC vwt6v9 over vwt6tn in vwt6z3" vwadm create-vnic -l vwt6tn -p zone=vwt6z3 vwt6v9
 check "address on vwt6v1" vwadm create-addr -a 10.206.1.1/24 vwt6v1
 check "address on vwt6v2" vwadm create-addr -a 10.206.1.2/24 vwt6v2
 check "address on vwt6v6a" vwadm create-addr -a 10.206.2.1/24 vwt6v6a
@@ -116,6 +127,8 @@ expect_eq "/api/links: maxbw of vwt6v1 as show-linkprop gives it" "$(vwadm show-
 expect_eq "/api/zones: show-zone's" "$(vwadm show-zone -p -o zone,vnics)" "$(pjson "$VW_TMP/api_zones.json" zone,vnics)"
 expect_eq "/api/etherstubs: show-etherstub's" "$(vwadm show-etherstub -p -o link,vnics)" "$(pjson "$VW_TMP/api_etherstubs.json" link,vnics)"
 expect_eq "/api/vnms: show-vnm's" "$(vwadm show-vnm -p -o vnm,type,zone,links)" "$(pjson "$VW_TMP/api_vnms.json" vnm,type,zone,links)"
+expect_eq "/api/aggrs: show-aggr's" "$(vwadm show-aggr -p -o link,policy,lacpactivity,ports)" "$(pjson "$VW_TMP/api_aggrs.json" link,policy,lacpactivity,ports)"
+expect_eq "/api/tunnels: show-tunnel's" "$(vwadm show-tunnel -p -o link,vni,local,remotes)" "$(pjson "$VW_TMP/api_tunnels.json" link,vni,local,remotes)"
 expect_eq "/api/flows: show-flow's" "$(vwadm show-flow -p -o flow,link,proto,attrs)" "$(pjson "$VW_TMP/api_flows.json" flow,link,proto,attrs)"
 expect_eq "/api/stats: vwstat's links" "$(vwstat -p -o link,class,over,zone)" "$(pjson "$VW_TMP/api_stats.json" link,class,over,zone links)"
 check "/api/stats: counters are numbers, with the daemon's time" python3 -c '
@@ -235,7 +248,7 @@ drawn = {l["name"] for l in s["links"] if l["drawn"]}
 want = set(sys.argv[2].split())
 print("drawn:", sorted(drawn))
 assert want <= drawn, f"not drawn: {sorted(want - drawn)}"
-assert {"vwt6s1", "vwt6s2"} <= drawn, "etherstubs not drawn"
+assert {"vwt6s1", "vwt6s2", "vwt6p0", "vwt6ag", "vwt6tn"} <= drawn, "a switch is not drawn"
 PY
 check "the page updates by itself (a new reading in each 2 s gap, each over at most 2 s)" python3 - "$VW_TMP/state.json" <<'PY'
 import json, sys
