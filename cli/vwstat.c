@@ -59,6 +59,11 @@ static const struct out_field link_fields[] = {
 	{ "QLEN_IN", "qlen_in", 7, OUT_F_NUM, NULL },
 	{ "FAST_IPKTS", "fast_ipkts", 10, OUT_F_COUNTER, NULL },
 	{ "FAST_OPKTS", "fast_opkts", 10, OUT_F_COUNTER, NULL },
+	{ "VM_CALLS", "vm_calls", 10, OUT_F_COUNTER, NULL },
+	{ "VM_NOROOM", "vm_noroom", 9, OUT_F_COUNTER, NULL },
+	{ "VM_BADFRAMES", "vm_badframes", 12, OUT_F_COUNTER, NULL },
+	{ "VM_CONNECTS", "vm_connects", 11, OUT_F_COUNTER, NULL },
+	{ "VM_ERRORS", "vm_errors", 9, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

@@ -9,7 +9,9 @@
 #include <net/if.h>
 
 #include "control/handlers.h"
+#include "datapath/port_vhost.h"
 #include "datapath/shape.h"
+#include "datapath/vhost.h"
 #include "datapath/worker.h"
 #include "objects/link.h"
 #include "objects/netlink.h"
@@ -62,9 +64,19 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 {
 	struct vw_port_stats s = { 0 };
 	struct vw_shape_stats so = { 0 }, si = { 0 };
+	struct vw_virtq_stats vq = { 0 };
+	struct vw_vhost_ctl_stats vc = { 0 };
+	struct vw_vhost *vm = link_port(l) ? vw_port_vhost_dev(link_port(l)) : NULL;
 	uint64_t ip, ib, op, ob, idrops, odrops, shape_out, shape_in, c[4];
 
 	link_port_stats(l, &s, c);
+	/* a VM's face: the guest's frames its rings could not give (bad
+	 * chains, too long) are dropped at the face; frames for the guest
+	 * with no buffer are already in DROP_TXERR */
+	if (vm) {
+		vw_vhost_stats(vm, &vq, &vc);
+		face_drops += vq.bad_chain + vq.too_long;
+	}
 	ip = c[0], ib = c[1], op = c[2], ob = c[3];
 	if (link_port(l)) {
 		vw_shape_stats(link_port(l), VW_SHAPE_OUT, &so);
@@ -109,6 +121,12 @@ static void stats_record(struct vw_buf *out, const struct vw_link *l, uint64_t f
 	 * a face received what the switch delivered to it */
 	vw_buf_kv(out, "fast_ipkts", "%lu", l->cls->has_face ? s.fast_tx_pkts : s.fast_rx_pkts);
 	vw_buf_kv(out, "fast_opkts", "%lu", l->cls->has_face ? s.fast_rx_pkts : s.fast_tx_pkts);
+	/* a VM's vhost-user device (0 for other links) */
+	vw_buf_kv(out, "vm_calls", "%lu", vq.calls);
+	vw_buf_kv(out, "vm_noroom", "%lu", vq.no_room);
+	vw_buf_kv(out, "vm_badframes", "%lu", vq.bad_chain + vq.too_long);
+	vw_buf_kv(out, "vm_connects", "%lu", vc.connects);
+	vw_buf_kv(out, "vm_errors", "%lu", vc.errors);
 }
 
 int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errlen)

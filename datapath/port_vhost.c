@@ -16,7 +16,8 @@
  * guest's kicks off (VRING_USED_F_NO_NOTIFY) and leaves the kick eventfd's
  * count as it is: level-triggered, the kick set stays readable, so the
  * worker comes back to the ring every iteration without a system call.
- * Once the ring has been empty for VW_POLL_NS_DEFAULT, the worker reads
+ * Once the ring has been empty for the workers' polling window
+ * (vwired --poll-us), the worker reads
  * the eventfd (clearing it), turns kicks on, and looks at the ring once
  * more: empty, it sleeps until the guest kicks; not empty, it turns kicks
  * off again and writes the eventfd itself to go on polling.  An idle guest
@@ -86,7 +87,7 @@ static int tx_ring(struct vw_virtq *vq, struct vw_pool *pool, struct vw_pkt **pk
 		now = vw_mono_ns();
 		if (!vq->idle_since)
 			vq->idle_since = now;
-		if (now - vq->idle_since < VW_POLL_NS_DEFAULT)
+		if (now - vq->idle_since < vw_workers_poll())
 			return got;
 	}
 	/* idle: clear the kick, ask for kicks, look once more */

@@ -237,10 +237,12 @@ static int ring_translate(struct vw_vhost *dev, int i)
 	struct ring *r = &dev->ring[i];
 	struct vw_virtq *vq = &r->vq;
 	uint64_t n = r->num;
+	/* with EVENT_IDX each ring ends with the other side's event index */
+	uint64_t ev = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX) ? 2 : 0;
 
 	vq->desc = (struct vring_desc *)vw_vmem_uva(&dev->mem, r->a_desc, 16 * n);
-	vq->avail = (struct vring_avail *)vw_vmem_uva(&dev->mem, r->a_avail, 6 + 2 * n);
-	vq->used = (struct vring_used *)vw_vmem_uva(&dev->mem, r->a_used, 6 + 8 * n);
+	vq->avail = (struct vring_avail *)vw_vmem_uva(&dev->mem, r->a_avail, 6 + 2 * n + ev);
+	vq->used = (struct vring_used *)vw_vmem_uva(&dev->mem, r->a_used, 6 + 8 * n + ev);
 	if (!vq->desc || !vq->avail || !vq->used)
 		return bad(dev, "ring %d: addresses (desc 0x%llx, avail 0x%llx, used 0x%llx, size %u) outside guest memory",
 			   i, (unsigned long long)r->a_desc, (unsigned long long)r->a_avail,
@@ -274,6 +276,7 @@ static int rings_start(struct vw_vhost *dev)
 		vq->mask = (uint16_t)(r->num - 1);
 		vq->hdrlen = ver1 || mrg ? 12 : 10;
 		vq->mrg = mrg;
+		vq->event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 		vq->idx = i;
 		vq->kickfd = r->kick;
 		vq->callfd = r->call;

@@ -70,9 +70,11 @@ enum {
 
 /* What we offer (GET_FEATURES): virtio 1, merged receive buffers,
  * checksum and TCP/UDP segmentation offloads both ways (super-frames
- * cross the switch whole, as a zone's do), multiqueue, and the vhost-user
- * protocol features MQ and REPLY_ACK.  Not offered: EVENT_IDX, indirect
- * descriptors, UFO (Linux no longer sends it), dirty logging (migration). */
+ * cross the switch whole, as a zone's do), multiqueue, event indexes (a
+ * guest is interrupted and kicks once per several batches, not once per
+ * batch), and the vhost-user protocol features MQ and REPLY_ACK.  Not
+ * offered: indirect descriptors, UFO (Linux no longer sends it), dirty
+ * logging (migration). */
 #define VW_VHOST_FEATURES                                                                              \
 	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_CSUM) | \
 	 (1ull << VIRTIO_NET_F_GUEST_CSUM) | (1ull << VIRTIO_NET_F_HOST_TSO4) |                         \
@@ -80,7 +82,7 @@ enum {
 	 (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |                        \
 	 (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_HOST_USO) |                           \
 	 (1ull << VIRTIO_NET_F_GUEST_USO4) | (1ull << VIRTIO_NET_F_GUEST_USO6) |                        \
-	 (1ull << VIRTIO_NET_F_MQ) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
+	 (1ull << VIRTIO_NET_F_MQ) | (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
 #define VW_VHOST_PROTOCOL_FEATURES ((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))
 
 /*

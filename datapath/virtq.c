@@ -48,13 +48,38 @@ static inline void used_put(struct vw_virtq *vq, uint16_t pos, uint32_t id, uint
 	e->len = len;
 }
 
-/* Tells the guest about new used entries unless it asked not to be told. */
-static void signal_guest(struct vw_virtq *vq, struct vw_virtq_stats *st)
+/* The event indexes (EVENT_IDX): the guest's used_event after the avail
+ * ring, ours (avail_event) after the used ring. */
+static inline volatile uint16_t *used_event(const struct vw_virtq *vq)
+{
+	return (volatile uint16_t *)&vq->avail->ring[vq->num];
+}
+
+static inline volatile uint16_t *avail_event(const struct vw_virtq *vq)
+{
+	return (volatile uint16_t *)&vq->used->ring[vq->num];
+}
+
+/* virtio 1.x, 2.7.10: whether moving an index from old to new crossed
+ * event (the entry the other side asked to be told of). */
+static inline bool need_event(uint16_t event, uint16_t new, uint16_t old)
+{
+	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+/* Tells the guest about the used entries [old, new) unless it asked not
+ * to be told: with EVENT_IDX only when they pass its used_event (a guest
+ * that has many frames in flight asks for one interrupt per several
+ * batches), else unless its flags say VRING_AVAIL_F_NO_INTERRUPT. */
+static void signal_guest(struct vw_virtq *vq, uint16_t old, uint16_t new, struct vw_virtq_stats *st)
 {
 	uint64_t one = 1;
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* used->idx before avail->flags */
-	if (vq->callfd < 0 || (((const volatile struct vring_avail *)vq->avail)->flags & VRING_AVAIL_F_NO_INTERRUPT))
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* used->idx before the guest's flags or event */
+	if (vq->callfd < 0)
+		return;
+	if (vq->event_idx ? !need_event(*used_event(vq), new, old)
+			  : (((const volatile struct vring_avail *)vq->avail)->flags & VRING_AVAIL_F_NO_INTERRUPT))
 		return;
 	if (write(vq->callfd, &one, sizeof(one)) == sizeof(one))
 		st->calls++;
@@ -104,8 +129,13 @@ void vw_virtq_start(struct vw_virtq *vq, uint16_t base)
 	vq->polling = false;
 	vq->idle_since = 0;
 	/* kicks matter on a transmit queue only: frames for a guest without
-	 * buffers are dropped, never kept until it posts some */
+	 * buffers are dropped, never kept until it posts some.  With
+	 * EVENT_IDX the transmit queue asks for a kick at its next entry, and
+	 * the receive queue's avail_event is left behind the guest (a kick
+	 * there at most once per 65536 buffers, and nobody waits for it) */
 	((volatile struct vring_used *)vq->used)->flags = rx ? VRING_USED_F_NO_NOTIFY : 0;
+	if (vq->event_idx && !rx)
+		*avail_event(vq) = base;
 }
 
 uint16_t vw_virtq_base(const struct vw_virtq *vq, bool rx)
@@ -165,7 +195,7 @@ static int chain_read(const struct vw_virtq *vq, uint16_t head, struct vw_pkt *p
 int vw_virtq_pop(struct vw_virtq *vq, struct vw_pool *pool, struct vw_pkt **pkts, int n,
 		 struct vw_virtq_stats *st, int *taken)
 {
-	uint16_t navail;
+	uint16_t navail, used0 = vq->used_idx;
 	int got = 0, k = 0;
 
 	*taken = 0;
@@ -202,7 +232,7 @@ int vw_virtq_pop(struct vw_virtq *vq, struct vw_pool *pool, struct vw_pkt **pkts
 	}
 	if (k) {
 		__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
-		signal_guest(vq, st);
+		signal_guest(vq, used0, vq->used_idx, st);
 	}
 	*taken = k;
 	return got;
@@ -422,12 +452,15 @@ int vw_virtq_push(struct vw_virtq *vq, const struct vw_vq_frame *f, int n, struc
 	}
 	__atomic_store_n(&vq->used->idx, pos, __ATOMIC_RELEASE);
 	__atomic_store_n(&vq->rx_tail, pos, __ATOMIC_RELEASE);
-	signal_guest(vq, st);
+	signal_guest(vq, head, pos, st);
 	return sent;
 }
 
 void vw_virtq_notify_off(struct vw_virtq *vq)
 {
+	/* with EVENT_IDX the guest ignores the flag: avail_event stays where
+	 * it was, behind what the guest makes available, and it does not
+	 * kick */
 	__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 }
 
@@ -439,8 +472,10 @@ bool vw_virtq_pending(const struct vw_virtq *vq)
 bool vw_virtq_notify_on(struct vw_virtq *vq)
 {
 	__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
-	/* the flag before the index: a chain made available after this load
-	 * comes with a kick */
+	if (vq->event_idx)
+		*avail_event(vq) = vq->last_avail; /* a kick for the next entry */
+	/* the flag (or event) before the index: a chain made available
+	 * after this load comes with a kick */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return !vw_virtq_pending(vq);
 }

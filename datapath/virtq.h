@@ -110,6 +110,10 @@ struct vw_virtq {
 	uint16_t num, mask;
 	uint16_t hdrlen;  /* 12 with VERSION_1 or MRG_RXBUF, else 10 */
 	bool mrg;         /* MRG_RXBUF: a received frame may span chains */
+	bool event_idx;   /* EVENT_IDX: the guest says at which used index it
+			   * wants its next interrupt (used_event), we say at
+			   * which avail index we want its next kick
+			   * (avail_event); the rings' flags are not used */
 	int idx;          /* the ring's index in its device */
 	int kickfd, callfd;
 

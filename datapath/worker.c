@@ -104,6 +104,11 @@ void vw_workers_set_poll(uint64_t ns)
 	spin_ns = ns;
 }
 
+uint64_t vw_workers_poll(void)
+{
+	return spin_ns;
+}
+
 /* The earliest time a task of w is due (UINT64_MAX: none). */
 static uint64_t tasks_due(const struct worker *w)
 {

@@ -30,6 +30,8 @@ static inline uint64_t vw_mono_ns(void)
 #define VW_POLL_NS_DEFAULT (50 * 1000)
 /* Sets the polling window for workers started afterwards (0: never poll). */
 void vw_workers_set_poll(uint64_t ns);
+/* The polling window (ns). */
+uint64_t vw_workers_poll(void);
 
 /* Starts n workers (1..VW_MAX_WORKERS). 0 or -errno. */
 int vw_workers_start(int n);

@@ -24,6 +24,7 @@ pkgs=(
   qemu-system-x86                # test guests (tests/guest, bench/vm): QEMU with virtio-net, tap and vhost-user netdevs
   linux-image-amd64              # the test guests' kernel (/boot/vmlinuz-*) and its virtio-net modules
   busybox-static                 # the test guests' userland (tests/guest/mkguest.sh builds their initramfs)
+  ethtool                        # in the test guests: their NIC's queues and per-queue counters
   cpio xz-utils                  # mkguest.sh: packs the initramfs, decompresses the kernel's .ko.xz modules
 )
 missing=()

@@ -2,12 +2,13 @@
 # tests/guest/mkguest.sh [OUTDIR]: the test guest (issue 16), built from the
 # Debian archive only: OUTDIR (default build/guest/ of this tree) gets
 #   vmlinuz      the Debian kernel (linux-image-amd64) from /boot
-#   initrd.img   a gzip'd cpio: busybox-static, the host's iperf3 with its
+#   initrd.img   a gzip'd cpio: busybox-static, the host's iperf3 and
+#                ethtool (a guest's queues and their counters) with their
 #                shared libraries and the dynamic loader, the kernel's
 #                virtio-net modules, and tests/guest/init as /init
 #   kver         the kernel version used
 # Rebuilt only when an input changed (the kernel, its modules, busybox,
-# iperf3 and its libraries, init, this script): their sizes and times are
+# iperf3, ethtool and their libraries, init, this script): their sizes and times are
 # kept in OUTDIR/inputs, and a build whose list matches does nothing.
 # GUEST_KVER=VERSION picks a kernel (default: the newest in /boot with
 # modules in /lib/modules).  Needs no root.  Prints what it did.
@@ -33,10 +34,12 @@ BB=/bin/busybox
 "$BB" --list >/dev/null 2>&1 || die "no $BB (install busybox-static)"
 ldd "$BB" >/dev/null 2>&1 && die "$BB is dynamically linked: install busybox-static"
 IPERF=$(command -v iperf3) || die "no iperf3 (install iperf3)"
+ETHTOOL=$(PATH=$PATH:/usr/sbin:/sbin command -v ethtool) || die "no ethtool (install ethtool)"
 command -v cpio >/dev/null || die "no cpio (install cpio)"
 
-# The shared libraries of iperf3 and the loader, as ldd resolves them
-libs() { ldd "$IPERF" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'; }
+# The shared libraries of iperf3 and ethtool and the loader, as ldd
+# resolves them
+libs() { ldd "$IPERF" "$ETHTOOL" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u; }
 
 # The module files, in order (a .ko, or .ko.xz/.ko.zst/.ko.gz)
 modfiles() {
@@ -50,7 +53,7 @@ modfiles() {
 inputs() {
 	echo "kernel $kver"
 	# shellcheck disable=SC2046
-	stat -L -c '%n %s %Y' "/boot/vmlinuz-$kver" "$BB" "$IPERF" $(libs) $(modfiles) "$INIT" "$ROOT/tests/guest/mkguest.sh"
+	stat -L -c '%n %s %Y' "/boot/vmlinuz-$kver" "$BB" "$IPERF" "$ETHTOOL" $(libs) $(modfiles) "$INIT" "$ROOT/tests/guest/mkguest.sh"
 }
 
 mkdir -p "$OUT"
@@ -69,6 +72,7 @@ for a in $("$BB" --list); do
 	[ "$a" = busybox ] || ln -sf busybox "$stage/bin/$a"
 done
 cp -L "$IPERF" "$stage/bin/iperf3"
+cp -L "$ETHTOOL" "$stage/bin/ethtool"
 for l in $(libs); do
 	mkdir -p "$stage$(dirname "$l")"
 	cp -L "$l" "$stage$l"

@@ -29,7 +29,9 @@
 #include "datapath/port_vhost.h"
 #include "tests/unit/vhostpeer.h"
 
-#define NEG_FEATURES (VW_VHOST_FEATURES)
+/* the rings' flags (VRING_USED_F_NO_NOTIFY, VRING_AVAIL_F_NO_INTERRUPT);
+ * test_event_idx negotiates event indexes */
+#define NEG_FEATURES (VW_VHOST_FEATURES & ~(1ull << VIRTIO_RING_F_EVENT_IDX))
 
 struct fixture {
 	struct vpeer p;
@@ -465,6 +467,61 @@ static void test_poll_then_sleep(void **state)
 	free_pkts(f, pkts, 1);
 }
 
+/* Event indexes (VIRTIO_RING_F_EVENT_IDX): the guest is interrupted only
+ * when the used index passes the used_event it wrote after its avail
+ * ring, whatever its flags; while the worker polls a transmit ring the
+ * guest is not asked to kick, and once it sleeps avail_event (after the
+ * used ring) asks for a kick at the next entry. */
+static void test_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[64] = { 0 };
+	struct vw_pkt *pkts[VW_BATCH];
+	struct timespec nap = { 0, 200000 };
+	volatile uint16_t *tx_used_event, *tx_avail_event, *rx_used_event;
+	int i;
+
+	negotiate(f, VW_VHOST_FEATURES, 1, true);
+	tx_used_event = (volatile uint16_t *)&vpeer_avail(&f->p, 1)->ring[f->p.num];
+	tx_avail_event = (volatile uint16_t *)&vpeer_used(&f->p, 1)->ring[f->p.num];
+	rx_used_event = (volatile uint16_t *)&vpeer_avail(&f->p, 0)->ring[f->p.num];
+	/* started: a kick asked for at the first entry */
+	assert_int_equal(*tx_avail_event, 0);
+	/* the guest wants to hear when entry 5 is used: not after 0..2 */
+	*tx_used_event = 5;
+	for (i = 0; i < 3; i++)
+		vpeer_tx(&f->p, 1, &h, 12, frame, sizeof(frame), 1);
+	assert_int_equal(f->port->ops->rx_burst(f->port, &f->pool, pkts, VW_BATCH), 3);
+	free_pkts(f, pkts, 3);
+	assert_int_equal(vpeer_count(f->p.call[1]), 0);
+	/* polling: avail_event stays behind, so the guest does not kick */
+	assert_int_equal(*tx_avail_event, 0);
+	/* the flag asking for no interrupt is not looked at: 3..5 pass 5 */
+	vpeer_avail(&f->p, 1)->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	for (i = 0; i < 3; i++)
+		vpeer_tx(&f->p, 1, &h, 12, frame, sizeof(frame), 1);
+	assert_int_equal(f->port->ops->rx_burst(f->port, &f->pool, pkts, VW_BATCH), 3);
+	free_pkts(f, pkts, 3);
+	assert_int_equal(vpeer_used(&f->p, 1)->idx, 6);
+	assert_int_equal(vpeer_count(f->p.call[1]), 1);
+	/* idle: the worker asks for a kick at entry 6 */
+	assert_int_equal(f->port->ops->rx_burst(f->port, &f->pool, pkts, VW_BATCH), 0);
+	nanosleep(&nap, NULL);
+	assert_int_equal(f->port->ops->rx_burst(f->port, &f->pool, pkts, VW_BATCH), 0);
+	assert_int_equal(*tx_avail_event, 6);
+	/* receive ring: an interrupt once the second buffer is used */
+	vpeer_rx_post(&f->p, 0, 2048, 4);
+	*rx_used_event = 1;
+	assert_int_equal(port_write(f, frame, sizeof(frame), &h, 1), 1);
+	assert_int_equal(vpeer_count(f->p.call[0]), 0);
+	assert_int_equal(port_write(f, frame, sizeof(frame), &h, 1), 1);
+	assert_int_equal(vpeer_count(f->p.call[0]), 1);
+	assert_int_equal(port_write(f, frame, sizeof(frame), &h, 1), 1);
+	assert_int_equal(vpeer_count(f->p.call[0]), 0);
+	assert_int_equal(vpeer_used(&f->p, 0)->idx, 3);
+}
+
 static void test_multiqueue(void **state)
 {
 	struct fixture *f = *state;
@@ -799,6 +856,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_vring_base_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_then_sleep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multiqueue, setup2, teardown),
 		cmocka_unit_test(test_reconnect_server),
 		cmocka_unit_test(test_reconnect_client),
