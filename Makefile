@@ -52,7 +52,7 @@ all: $(PROGS) $(BPF_OBJS) $(UNIT_TESTS:%=$(B)/tests/%) $(TEST_BPF_OBJS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/tests/%.bpf.o: tests/system/%.bpf.c
 	@mkdir -p $(dir $@)
@@ -84,17 +84,17 @@ $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(B)/vwired: $(B)/control/vwired.o $(CTL_OBJS) $(OBS_OBJS) $(OBJ_OBJS) $(DP_OBJS) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_MNL) $(LDLIBS_OBS) $(LDLIBS_BPF)
 
 $(B)/vwadm: $(B)/cli/vwadm.o $(B)/cli/cmdout.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # show-history reads the accounting file itself (SQLite)
 $(B)/vwstat: $(B)/cli/vwstat.o $(B)/cli/history.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs sqlite3 2>/dev/null)
 
 $(B)/vwsnoop: $(B)/cli/vwsnoop.o $(CLI_COMMON:%.c=$(B)/%.o) $(B)/libvwire.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_PCAP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PCAP)
 
 # Unit tests link the test file with the library, all of the daemon's code
 # but its main() and vwadm's output tables (tests/unit/*.c pick what they
@@ -123,6 +123,9 @@ $(B)/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 
 asan: $(UNIT_TESTS:%=$(B)/asan/tests/%)
 
+# the four programs alone (what make install and the Debian package need)
+programs: $(PROGS)
+
 deps:
 	bash scripts/install-deps.sh
 
@@ -145,7 +148,7 @@ demo: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan deps guest check unit demo clean
+.PHONY: all asan programs deps guest check unit demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 include bench/bench.mk
 
@@ -155,3 +158,63 @@ $(B)/tests/faultfs.so: tests/fault/faultfs.c
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
 all: $(B)/tests/faultfs.so
 include fuzz/fuzz.mk
+
+# ---- make install / make uninstall (docs/packaging.md)
+# Programs in sbin (vwadm, vwstat and vwsnoop beside vwired, as dladm and
+# dlstat are in /usr/sbin), manual pages, the systemd unit (its ExecStart
+# made from SBINDIR) and every bash completion file of cli/completion/.  The
+# kernel fast path's eBPF object is inside vwired (vw_fast_obj.c above), so
+# there is no data file to install.  DESTDIR is prepended to every path.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+# /lib/systemd/system for PREFIX=/usr (Debian 12's systemdsystemunitdir, the
+# one dh_installsystemd reads); PREFIX/lib/systemd/system otherwise (systemd
+# also reads /usr/local/lib/systemd/system)
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+MAN_PAGES = $(wildcard man/*.8)
+COMPLETIONS = $(shell find cli/completion -maxdepth 1 -type f 2>/dev/null | sort)
+INSTALLED = $(PROGS:$(B)/%=$(SBINDIR)/%) $(MAN_PAGES:man/%=$(MANDIR)/man8/%) $(UNITDIR)/vwired.service \
+	$(COMPLETIONS:cli/completion/%=$(COMPLETIONDIR)/%)
+
+install: $(PROGS)
+	$(INSTALL) -d '$(DESTDIR)$(SBINDIR)' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(UNITDIR)'
+	$(INSTALL) -m 0755 $(PROGS) '$(DESTDIR)$(SBINDIR)/'
+	$(INSTALL) -m 0644 $(MAN_PAGES) '$(DESTDIR)$(MANDIR)/man8/'
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/vwired.service.in > '$(DESTDIR)$(UNITDIR)/vwired.service.tmp'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/vwired.service.tmp'
+	mv '$(DESTDIR)$(UNITDIR)/vwired.service.tmp' '$(DESTDIR)$(UNITDIR)/vwired.service'
+	$(if $(COMPLETIONS),$(INSTALL) -d '$(DESTDIR)$(COMPLETIONDIR)')
+	$(if $(COMPLETIONS),$(INSTALL) -m 0644 $(COMPLETIONS) '$(DESTDIR)$(COMPLETIONDIR)/')
+
+# removes the files install made, and no directory (they may hold others')
+uninstall:
+	rm -f $(foreach f,$(INSTALLED),'$(DESTDIR)$(f)')
+
+# The Debian package (debian/): objects in build/deb (Debian's hardening
+# flags, apart from the developer's build/), the .deb, .buildinfo and
+# .changes in build/.  Incremental: the objects stay between two make deb;
+# `dpkg-buildpackage -b -us -uc` by hand builds from scratch into ../.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+# what a build leaves under debian/ (removed before and after, so that dh
+# never skips a step it logged in an earlier build)
+DEB_LEFTOVERS = debian/vwire debian/.debhelper debian/tmp debian/files debian/*.substvars \
+	debian/debhelper-build-stamp debian/*.debhelper.log debian/*.debhelper
+# DEB_OBJDIR=build packages the programs make all built (what
+# tests/system/t_install.sh does, to stay within its time: a build from
+# scratch takes about a minute on two busy cores), without Debian's
+# hardening flags then.
+DEB_OBJDIR ?= $(B)/deb
+deb:
+	@command -v dh >/dev/null || { echo "make deb: needs debhelper (make deps installs it)" >&2; exit 1; }
+	rm -rf $(DEB_LEFTOVERS)
+	VWIRE_DEB_DIR='$(abspath $(B))' VWIRE_DEB_OBJ='$(DEB_OBJDIR)' dpkg-buildpackage -b -us -uc -jauto --no-pre-clean \
+		--buildinfo-option=-u'$(abspath $(B))' --buildinfo-file='$(B)/vwire_$(DEB_VERSION)_$(DEB_ARCH).buildinfo' \
+		--changes-option=-u'$(abspath $(B))' --changes-file='$(B)/vwire_$(DEB_VERSION)_$(DEB_ARCH).changes'
+	rm -rf $(DEB_LEFTOVERS)
+	@echo "make deb: $(B)/vwire_$(DEB_VERSION)_$(DEB_ARCH).deb"
+
+.PHONY: install uninstall deb

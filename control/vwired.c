@@ -3,7 +3,9 @@
  * netlink, datapath workers, control socket, then the persistent state is
  * replayed through the same command handlers clients use.  Without -f the
  * daemon forks and the parent returns only once the socket answers, so a
- * script can use vwadm straight after `vwired`.
+ * script can use vwadm straight after `vwired`; at that same moment a
+ * service manager that asked (NOTIFY_SOCKET, systemd's Type=notify) is
+ * told READY=1, and STOPPING=1 when a signal stops the daemon.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include "control/ctl.h"
 #include "control/persist.h"
 #include "control/restore.h"
+#include "control/sdnotify.h"
 #include "observability/accounting.h"
 #include "observability/capture.h"
 #include "observability/loop.h"
@@ -150,6 +153,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_fd_limit();
+	sdnotify_init();
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGINT and SIGTERM are taken by the control loop's signalfd: block
 	 * them now, so the worker threads started below inherit the mask and
@@ -241,6 +245,9 @@ int main(int argc, char **argv)
 	}
 	vnic_adopt_done();
 	tunnel_leftovers_del();
+	/* serving (the socket listens, the loop below answers at once) and the
+	 * saved configuration replayed: what systemd's Type=notify waits for */
+	sdnotify("READY=1");
 	if (!foreground) {
 		int null = open("/dev/null", O_RDWR);
 
@@ -255,6 +262,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = ctl_run();
+	sdnotify("STOPPING=1");
 	accounting_shutdown();
 	metrics_stop();
 	capture_stop_all();

@@ -26,6 +26,11 @@ pkgs=(
   busybox-static                 # the test guests' userland (tests/guest/mkguest.sh builds their initramfs)
   ethtool                        # in the test guests: their NIC's queues and per-queue counters
   cpio xz-utils                  # mkguest.sh: packs the initramfs, decompresses the kernel's .ko.xz modules
+  dpkg-dev debhelper             # make deb: the Debian package (dpkg-buildpackage, dh)
+  lintian                        # t_install: the package checked for errors
+  systemd                        # t_install: systemd-analyze verify of the unit (systemd need not run)
+  man-db                         # t_install: man -w finds the installed pages
+  systemd-container libcap2-bin   # t_service: systemd-nspawn boots a container with systemd as PID 1; capsh
 )
 missing=()
 for p in "${pkgs[@]}"; do
