@@ -48,6 +48,7 @@ struct vw_fwd;
 struct vw_switch;
 struct vw_shape;
 struct vw_flowtab;
+struct vw_snoop;
 struct vw_obs_set;
 struct vw_protect;
 struct vw_fast_ref;
@@ -137,6 +138,9 @@ struct vw_port {
 	uint8_t slow_only;
 	uint16_t vid;    /* a VNIC's VLAN, 0 for none */
 	uint8_t mcast_dirty; /* set by a worker: the VNIC sent an MLD/IGMP report */
+	/* A VM's VNIC: the reports it sends are copied here for the control
+	 * thread (datapath/mcsnoop.h); NULL for the others. */
+	struct vw_snoop *snoop;
 	uint8_t mac[6];  /* a VNIC's address */
 	/* A VNIC's class in its uplink's egress shaper (link property
 	 * priority; 0: the default class).  Set by the control thread, read

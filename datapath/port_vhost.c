@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "datapath/gso.h"
+#include "datapath/mcsnoop.h"
 #include "datapath/vnet.h"
 #include "datapath/port.h"
 #include "datapath/port_vhost.h"
@@ -236,6 +237,7 @@ static void vhost_close(struct vw_port *port)
 	struct vhost_port *vp = port->priv;
 
 	vw_vhost_close(vp->dev);
+	free(port->snoop);
 	free(vp);
 }
 
@@ -258,17 +260,20 @@ static struct vw_port *port_of(struct vw_vhost *dev)
 {
 	struct vw_port *port = calloc(1, sizeof(*port));
 	struct vhost_port *vp = calloc(1, sizeof(*vp));
+	struct vw_snoop *snoop = calloc(1, sizeof(*snoop));
 	int w;
 
-	if (!port || !vp) {
+	if (!port || !vp || !snoop) {
 		free(port);
 		free(vp);
+		free(snoop);
 		vw_vhost_close(dev);
 		return NULL;
 	}
 	vp->dev = dev;
 	port->ops = &vhost_ops;
 	port->priv = vp;
+	port->snoop = snoop; /* the guest's group reports */
 	port->nq = vw_vhost_nworkers(dev);
 	for (w = 0; w < port->nq; w++)
 		port->qfd[w] = vw_vhost_kickfd(dev, w);

@@ -30,6 +30,7 @@
 #include "datapath/fastpath.h"
 #include "datapath/flow.h"
 #include "datapath/gso.h"
+#include "datapath/mcsnoop.h"
 #include "datapath/observe.h"
 #include "datapath/protect.h"
 #include "datapath/rcu.h"
@@ -1394,7 +1395,12 @@ void vw_switch_input(struct vw_fwd *f, struct vw_port *in, struct vw_pkt **pkts,
 				fwd_enqueue(f, &b, b.uplink, pkt);
 				queued++;
 			}
-			report |= !in->uplink && is_mcast_report(pkt->data);
+			if (!in->uplink && is_mcast_report(pkt->data)) {
+				report = true;
+				/* a VM's: its groups are known only from it */
+				if (in->snoop)
+					vw_snoop_put(in->snoop, pkt->data, pkt->len);
+			}
 			if (!queued) {
 				if (in->uplink && !fdb_has(slots, mask, fdb_key(pkt->vid, bcast_mac)))
 					st->drop_vlan++;

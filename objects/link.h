@@ -286,7 +286,8 @@ void vnic_vm_set_dir(const char *dir);
 int vnic_vm_check(const struct vnic_spec *s, char *err, size_t errlen);
 /* The VM port of l (its MAC set) on its socket; NULL with err and *rc. */
 struct vw_port *vnic_vm_open(struct vw_link *l, const struct vnic_spec *s, char *err, size_t errlen, int *rc);
-/* Joins the VM's VNIC to the multicast groups it cannot tell us of. */
+/* Gives the switch the VM VNIC's groups: those every host is in, and
+ * those its guest reported (read from its port's mailbox). */
 int vnic_vm_groups(struct vw_link *l);
 /* Its socket's path and its connection state, for show-vnic. */
 const char *vnic_vm_socket(const struct vw_link *l);

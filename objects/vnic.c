@@ -943,8 +943,12 @@ void vnic_refresh_mcast_dirty(void)
 	struct vw_link *l, *e;
 
 	for (l = vw_links; l; l = l->next)
-		if (vnic_is(l) && l->port && __atomic_exchange_n(&l->port->mcast_dirty, 0, __ATOMIC_ACQ_REL))
-			l->mcast_pending = true;
+		if (vnic_is(l) && l->port && __atomic_exchange_n(&l->port->mcast_dirty, 0, __ATOMIC_ACQ_REL)) {
+			if (vnic_is_vm(l))
+				vnic_vm_groups(l); /* from its reports; no kernel to ask */
+			else
+				l->mcast_pending = true;
+		}
 	/* one read per zone for all its marked VNICs, not one per VNIC:
 	 * a burst of new interfaces reports at about the same time */
 	for (l = vw_links; l; l = l->next) {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "datapath/mcsnoop.h"
 #include "datapath/port_vhost.h"
 #include "datapath/worker.h"
 #include "objects/linkclass.h"
@@ -99,15 +100,21 @@ struct vw_port *vnic_vm_open(struct vw_link *l, const struct vnic_spec *s, char 
 	return port;
 }
 
-/* The groups every host needs, and the solicited-node group of addresses
- * made from the MAC. */
+/* The groups every host needs, the solicited-node group of addresses made
+ * from the MAC, and the groups the guest reported it joined (IGMPv3 and
+ * MLDv2 reports snooped: datapath/mcsnoop.h), as they are now. */
 int vnic_vm_groups(struct vw_link *l)
 {
-	uint8_t g[3][6] = { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
-			    { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
-			    { 0x33, 0x33, 0xff, l->mac[3], l->mac[4], l->mac[5] } };
+	uint8_t g[3 + VW_SNOOP_GROUPS][6] = { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
+					      { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
+					      { 0x33, 0x33, 0xff, l->mac[3], l->mac[4], l->mac[5] } };
+	unsigned n = 3;
 
-	return vw_switch_set_mcast(l->over->sw, l->port, (const uint8_t(*)[6])g, 3);
+	if (l->port->snoop) {
+		vw_snoop_drain(l->port->snoop);
+		n += vw_snoop_macs(l->port->snoop, g + 3, VW_SNOOP_GROUPS);
+	}
+	return vw_switch_set_mcast(l->over->sw, l->port, (const uint8_t(*)[6])g, n);
 }
 
 const char *vnic_vm_socket(const struct vw_link *l)

@@ -55,6 +55,7 @@ check "etherstub vwt3s" vwadm create-etherstub vwt3s
 check "zone vwt3z" vwadm create-zone vwt3z
 check "zone VNIC vwt3z0" vwadm create-vnic -l vwt3s -p zone=vwt3z vwt3z0
 check "its address" vwadm create-addr -a 10.217.0.1/24 vwt3z0
+check "and an IPv6 one" vwadm create-addr -a fd00:217::1/64 vwt3z0
 check "zone vwt3y" vwadm create-zone vwt3y
 check "zone VNIC vwt3y0 on VLAN 10" vwadm create-vnic -l vwt3s -v 10 -p zone=vwt3y vwt3y0
 check "its address" vwadm create-addr -a 10.217.0.23/24 vwt3y0
@@ -72,9 +73,15 @@ check_fail "its face is set at creation only" vwadm set-linkprop -p face=netdev 
 
 iperf3_server vwt3z 5201 10.217.0.1
 guest_vhost_args "$S1" server
-GUEST_MAC=$M1 guest_start vwt3g1 'vw.ip=10.217.0.11/24 vw.stay=1 vw.cmd="iperf3 -s -D"' "${GUEST_NETDEV[@]}"
+GUEST_MAC=$M1 guest_start vwt3g1 'vw.ip=10.217.0.11/24 vw.stay=1 vw.cmd="ip -6 addr add fd00:217::11/64 dev eth0; iperf3 -s -D"' \
+	"${GUEST_NETDEV[@]}"
 gwait "guest vwt3g1 boots within ${boot_max}s" vwt3g1 VWGUEST-STAY "$boot_max"
 wait_until 10 "vwt3n1 running" state_is vwt3n1 running
+# an IPv6 address not made from the guest's MAC: neighbour discovery
+# reaches it only because vwired learnt the guest's solicited-node group
+# from its MLDv2 report
+zping6() { ip netns exec vwt3z ping -6 -n -q -c 1 -W 1 fd00:217::11 >/dev/null; }
+wait_until 15 "the zone pings the guest's static IPv6 address fd00:217::11 (its group learnt from the guest's MLD report)" zping6
 guest_vhost_args "$VW_TMP/g2.sock" client
 GUEST_MAC=$M2 guest_start vwt3g2 \
 	'vw.ip=10.217.0.12/24 vw.stay=1 vw.cmd="ping -c 3 -W 2 10.217.0.1 && ping -c 3 -W 2 10.217.0.11 && iperf3 -c 10.217.0.11 -t 3 -J && iperf3 -c 10.217.0.1 -t 3 -J"' \
