@@ -72,6 +72,7 @@ static const struct out_field worker_fields[] = {
 	{ "PORTS", "ports", 6, OUT_F_NUM, NULL },
 	{ "WAKEUPS", "wakeups", 12, OUT_F_COUNTER, NULL },
 	{ "POLLS", "polls", 12, OUT_F_COUNTER, NULL },
+	{ "YIELDS", "yields", 8, OUT_F_COUNTER, NULL },
 	{ "BATCHES", "batches", 12, OUT_F_COUNTER, NULL },
 	{ "PKTS", "pkts", 12, OUT_F_COUNTER, NULL },
 	{ NULL, NULL, 0, 0, NULL },

@@ -164,6 +164,7 @@ int do_stats(const struct vw_cmd *c, struct vw_buf *out, char *err, size_t errle
 		vw_buf_kv(out, "ports", "%u", ws.nports);
 		vw_buf_kv(out, "wakeups", "%lu", ws.wakeups);
 		vw_buf_kv(out, "polls", "%lu", ws.polls);
+		vw_buf_kv(out, "yields", "%lu", ws.yields);
 		vw_buf_kv(out, "batches", "%lu", ws.batches);
 		vw_buf_kv(out, "pkts", "%lu", ws.pkts);
 	}

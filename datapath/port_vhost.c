@@ -17,7 +17,7 @@
  * count as it is: level-triggered, the kick set stays readable, so the
  * worker comes back to the ring every iteration without a system call.
  * Once the ring has been empty for the workers' polling window
- * (vwired --poll-us), the worker reads
+ * (vwired --poll-us; none while the worker yields its CPU: worker.c), the worker reads
  * the eventfd (clearing it), turns kicks on, and looks at the ring once
  * more: empty, it sleeps until the guest kicks; not empty, it turns kicks
  * off again and writes the eventfd itself to go on polling.  An idle guest
@@ -88,7 +88,7 @@ static int tx_ring(struct vw_virtq *vq, struct vw_pool *pool, struct vw_pkt **pk
 		now = vw_mono_ns();
 		if (!vq->idle_since)
 			vq->idle_since = now;
-		if (now - vq->idle_since < vw_workers_poll())
+		if (now - vq->idle_since < vw_workers_poll() && !vw_worker_contended)
 			return got;
 	}
 	/* idle: clear the kick, ask for kicks, look once more */

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -37,12 +38,18 @@ struct worker {
 	int cpu;         /* the CPU it is pinned to; -1: not pinned */
 	unsigned nports; /* control thread only */
 	uint64_t spin_ns;
+	/* polling yields to runnable work: its thread's run-queue wait
+	 * (/proc/thread-self/schedstat), read once per window */
+	int schedfd;
+	uint64_t sched_at, sched_wait;
+	bool contended;
 	struct vw_worker_stats st;
 	struct vw_fwd fwd;
 };
 
 static struct worker *workers[VW_MAX_WORKERS];
 __thread struct vw_fwd *vw_worker_fwd;
+__thread bool vw_worker_contended;
 
 /* ret[a][b]: buffers of worker b's pool that worker a is done with */
 static struct vw_spsc ret[VW_MAX_WORKERS][VW_MAX_WORKERS];
@@ -148,6 +155,46 @@ static void run_call(struct worker *w)
 	__atomic_store_n(&w->call_done, req, __ATOMIC_RELEASE);
 }
 
+/*
+ * Polling yields to runnable work.  A worker that keeps polling after its
+ * last frame takes a whole CPU while traffic flows; on a machine with as
+ * many busy threads as CPUs (guests' vCPUs, the zones' own stacks) that
+ * CPU is taken from them, and the traffic the worker waits for comes
+ * slower.  The kernel says how long this thread waited for a CPU
+ * (schedstat's run-queue delay): once per window the worker compares it
+ * with the window, and while it waited more than CONTEND_PCT of it, it
+ * does not poll (it sleeps in epoll until a frame comes, as it does when
+ * idle), then looks again.  A lone worker on a quiet machine waits for
+ * nothing and polls as before.
+ */
+#define CONTEND_WINDOW_NS (10 * 1000 * 1000ull)
+#define CONTEND_PCT 5
+
+static void contention_check(struct worker *w, uint64_t now)
+{
+	char buf[96];
+	unsigned long long run, wait;
+	ssize_t r;
+
+	if (w->schedfd < 0 || now - w->sched_at < CONTEND_WINDOW_NS)
+		return;
+	r = pread(w->schedfd, buf, sizeof(buf) - 1, 0);
+	if (r <= 0)
+		return;
+	buf[r] = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return;
+	if (w->sched_at) {
+		bool c = (wait - w->sched_wait) * 100 > CONTEND_PCT * (now - w->sched_at);
+
+		if (c && !w->contended)
+			w->st.yields++;
+		w->contended = vw_worker_contended = c;
+	}
+	w->sched_at = now;
+	w->sched_wait = wait;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -157,8 +204,9 @@ static void *worker_main(void *arg)
 
 	vw_worker_self = w->id;
 	vw_worker_fwd = &w->fwd;
+	w->schedfd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	for (;;) {
-		bool poll = now - last_work < w->spin_ns;
+		bool poll = !w->contended && now - last_work < w->spin_ns;
 		uint64_t due = tasks_due(w);
 		int i, n, work = 0;
 
@@ -166,7 +214,10 @@ static void *worker_main(void *arg)
 		 * for a short while after the last frame, when the next one
 		 * (a reply, the rest of a burst) is likely to come at once.
 		 * Timed work (a shaper's next frame) bounds the sleep. */
-		if (poll || due <= now) {
+		/* a task that kicked this worker during the last tasks_run
+		 * (a shaper handing frames to another task of the same
+		 * worker) is run now, not after the next event */
+		if (poll || due <= now || w->kicked) {
 			n = epoll_wait(w->epfd, evs, 64, 0);
 		} else {
 			uint64_t epoch = __atomic_load_n(&vw_rcu_epoch, __ATOMIC_ACQUIRE);
@@ -236,9 +287,13 @@ static void *worker_main(void *arg)
 			last_work = now;
 		else if (poll)
 			w->st.polls++;
+		if (w->spin_ns)
+			contention_check(w, now);
 		vw_rcu_quiesce(w->id);
 	}
 out:
+	if (w->schedfd >= 0)
+		close(w->schedfd);
 	vw_rcu_offline(w->id);
 	return NULL;
 }
@@ -431,6 +486,7 @@ void vw_worker_get_stats(int i, struct vw_worker_stats *st)
 	st->batches = __atomic_load_n(&workers[i]->st.batches, __ATOMIC_RELAXED);
 	st->pkts = __atomic_load_n(&workers[i]->st.pkts, __ATOMIC_RELAXED);
 	st->polls = __atomic_load_n(&workers[i]->st.polls, __ATOMIC_RELAXED);
+	st->yields = __atomic_load_n(&workers[i]->st.yields, __ATOMIC_RELAXED);
 	st->nports = workers[i]->nports;
 }
 

@@ -89,12 +89,18 @@ void vw_worker_pkt_release(struct vw_pkt *pkt);
 /* The calling worker's forwarding scratch and pool (NULL elsewhere). */
 struct vw_fwd;
 extern __thread struct vw_fwd *vw_worker_fwd;
+/* The calling worker does not poll now: it waited for a CPU (worker.c,
+ * "Polling yields to runnable work"); a backend that polls on its own
+ * (a VM's rings) stops too. */
+extern __thread bool vw_worker_contended;
 void vw_worker_task_del(struct vw_task *t);
 
 /* Per-worker counters for vwstat's lanes. */
 struct vw_worker_stats {
 	uint64_t wakeups;  /* returns from a sleeping epoll_wait with events */
 	uint64_t polls;    /* polls that found nothing while awake */
+	uint64_t yields;   /* times it stopped polling because it had waited
+			    * for a CPU (other threads wanted it) */
 	uint64_t batches;  /* bursts forwarded */
 	uint64_t pkts;     /* frames received */
 	unsigned nports;

@@ -139,8 +139,20 @@ if [ $FAST = 1 ]; then
 		bash -c "nsenter -t $C -a ip -o link show group 30327 | grep -q 'alias vwire VNIC vwt9v1: .*, /var/lib/vwire/vwire.conf'"
 fi
 check "the state is saved in StateDirectory" inct test -s /var/lib/vwire/vwire.conf
+
+log "---- a state file it refuses: the start fails, and systemd gives up"
+check "keep the good state aside" inct cp /var/lib/vwire/vwire.conf /root/vwire.conf.good
+check "damage the state file" inct sed -i 's/create-vnic/create-vnlc/' /var/lib/vwire/vwire.conf
+check_fail "systemctl start vwired fails (no READY=1, exit status 1)" inct systemctl start vwired
+wait_until 40 "restarted, then given up (StartLimitBurst): failed" bash -c \
+	"nsenter -t $C -a systemctl show -p ActiveState --value vwired | grep -qx failed"
+check "... after 'Start request repeated too quickly'" bash -c \
+	"nsenter -t $C -a journalctl -u vwired --no-pager | grep -q 'Start request repeated too quickly'"
+check "the journal says why" bash -c "nsenter -t $C -a journalctl -u vwired --no-pager | grep -q 'vwired: .*vwire.conf'"
+check "the state file put right" inct cp /root/vwire.conf.good /var/lib/vwire/vwire.conf
+check "systemctl reset-failed vwired" inct systemctl reset-failed vwired
 check "systemctl start vwired again" inct systemctl start vwired
-check "... and it answers" inct vwadm show-link vwt9v2
+check "... and it answers with its VNICs" inct vwadm show-link vwt9v2
 
 log "---- apt-get purge"
 check "apt-get purge -y vwire" inct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq vwire
