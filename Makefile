@@ -29,7 +29,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 DP_OBJS  := $(DP_SRCS:%.c=$(B)/%.o) $(B)/bpf/vw_fast_obj.o
 OBJ_OBJS := $(OBJ_SRCS:%.c=$(B)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(B)/%.o)
-OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o)
+# the web console's files, built into the daemon as C arrays
+WEB_FILES := $(wildcard observability/web/*.html observability/web/*.css observability/web/*.js observability/web/*.svg)
+WEB_OBJ  := $(B)/observability/web_assets.o
+OBS_OBJS := $(OBS_SRCS:%.c=$(B)/%.o) $(WEB_OBJ)
 
 PROGS := $(B)/vwired $(B)/vwadm $(B)/vwstat $(B)/vwsnoop
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -71,6 +74,12 @@ $(B)/bpf/vw_fast_obj.c: $(B)/bpf/vw_fast.bpf.o
 	  echo '};'; \
 	  echo 'const unsigned long vw_fast_obj_len = sizeof(vw_fast_obj);'; } > $@.tmp && mv $@.tmp $@
 
+# The console's files as C bytes (scripts/web-embed.sh): an installed vwired
+# needs no data directory
+$(B)/observability/web_assets.c: $(WEB_FILES) scripts/web-embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/web-embed.sh $@ $(WEB_FILES)
+
 $(B)/libvwire.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
@@ -103,7 +112,7 @@ $(FASTPATH_TESTS): | $(BPF_OBJS)
 # The same unit tests under AddressSanitizer and UBSan.
 # Each source is compiled once for all of them.
 ASAN_SRCS := $(LIB_SRCS) $(DP_SRCS) $(OBJ_SRCS) $(OBS_SRCS) $(CTL_SRCS) $(CLI_TEST_SRCS)
-ASAN_OBJS := $(ASAN_SRCS:%.c=$(B)/asan/%.o) $(B)/bpf/vw_fast_obj.o
+ASAN_OBJS := $(ASAN_SRCS:%.c=$(B)/asan/%.o) $(B)/bpf/vw_fast_obj.o $(WEB_OBJ)
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -O1 -MMD -MP -c -o $@ $<

@@ -83,12 +83,6 @@ static const char *local_time(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static const char *seconds(int64_t ms, char *buf, size_t len)
-{
-	snprintf(buf, len, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
-	return buf;
-}
-
 /* "1.58 Mbps", as dlstat prints bandwidth. */
 static const char *bw_human(uint64_t bps, char *buf, size_t len)
 {
@@ -105,63 +99,46 @@ static const char *bw_human(uint64_t bps, char *buf, size_t len)
 	return buf;
 }
 
-/* The value of field key for row r: readable in the table, exact else. */
+/* The value of field key for row r: readable in the table, exact else
+ * (hist_field). */
 static const char *value(const struct hist_row *r, const char *key, bool table, bool interval, char *buf, size_t len)
 {
-	uint64_t bytes = r->rbytes + r->obytes;
-
-	if (!strcmp(key, "name"))
-		return r->name;
-	if (!strcmp(key, "class"))
-		return r->cls;
-	if (!strcmp(key, "deleted"))
-		return r->deleted ? "yes" : "no";
-	if (!strcmp(key, "start"))
-		return table ? local_time(r->t0, buf, len) : seconds(r->t0, buf, len);
-	if (!strcmp(key, "end"))
-		return table ? local_time(r->t1, buf, len) : seconds(r->t1, buf, len);
-	if (!strcmp(key, "duration")) {
+	if (table && (!strcmp(key, "start") || !strcmp(key, "end")))
+		return local_time(!strcmp(key, "start") ? r->t0 : r->t1, buf, len);
+	if (table && !strcmp(key, "duration")) {
 		int64_t d = interval ? r->t1 - r->t0 : r->duration;
 
-		if (table)
-			snprintf(buf, len, "%llds", (long long)((d + 500) / 1000));
-		else
-			seconds(d, buf, len);
+		snprintf(buf, len, "%llds", (long long)((d + 500) / 1000));
 		return buf;
 	}
-	if (!strcmp(key, "bandwidth")) {
-		uint64_t bps = hist_bps(bytes, interval ? r->t1 - r->t0 : r->duration);
-
-		if (table)
-			return bw_human(bps, buf, len);
-		snprintf(buf, len, "%llu", (unsigned long long)bps);
-		return buf;
-	}
-	snprintf(buf, len, "%llu",
-		 (unsigned long long)(!strcmp(key, "ipkts") ? r->ipkts : !strcmp(key, "rbytes") ? r->rbytes :
-				      !strcmp(key, "opkts") ? r->opkts : r->obytes));
-	return buf;
-}
-
-static bool is_text(const char *key)
-{
-	return !strcmp(key, "name") || !strcmp(key, "class") || !strcmp(key, "deleted");
+	if (table && !strcmp(key, "bandwidth"))
+		return bw_human(hist_bps(r->rbytes + r->obytes, interval ? r->t1 - r->t0 : r->duration), buf, len);
+	return hist_field(r, key, interval, buf, len);
 }
 
 /* table (output.c), CSV with a header line, or a JSON array of objects
- * whose counters, times and durations are numbers */
+ * whose counters, times and durations are numbers (hist_json) */
 static void print_rows(struct out *o, enum fmt fmt, const struct hist_row *rows, int n, bool interval)
 {
 	char bufs[OUT_MAXFIELDS][64];
 	const char *vals[OUT_MAXFIELDS];
 	int i, k;
 
+	if (fmt == F_JSON) {
+		struct vw_buf b = { 0 };
+
+		for (k = 0; k < o->n; k++)
+			vals[k] = o->f[k]->key;
+		hist_json(&b, vals, o->n, rows, n, interval);
+		if (b.p)
+			fwrite(b.p, 1, b.len, stdout);
+		vw_buf_free(&b);
+		return;
+	}
 	if (fmt == F_CSV) {
 		for (k = 0; k < o->n; k++)
 			printf("%s%s", k ? "," : "", o->f[k]->key);
 		printf("\n");
-	} else if (fmt == F_JSON) {
-		printf("[");
 	} else {
 		out_begin(o);
 	}
@@ -172,22 +149,11 @@ static void print_rows(struct out *o, enum fmt fmt, const struct hist_row *rows,
 			out_row(o, vals);
 			continue;
 		}
-		/* names are [A-Za-z0-9_.-]: nothing to quote or escape */
-		if (fmt == F_JSON)
-			printf("%s\n{", i ? "," : "");
-		for (k = 0; k < o->n; k++) {
-			if (fmt == F_CSV)
-				printf("%s%s", k ? "," : "", vals[k]);
-			else if (is_text(o->f[k]->key))
-				printf("%s\"%s\":\"%s\"", k ? "," : "", o->f[k]->key, vals[k]);
-			else
-				printf("%s\"%s\":%s", k ? "," : "", o->f[k]->key, vals[k]);
-		}
-		printf(fmt == F_JSON ? "}" : "\n");
+		for (k = 0; k < o->n; k++)
+			printf("%s%s", k ? "," : "", vals[k]);
+		printf("\n");
 	}
-	if (fmt == F_JSON)
-		printf("%s]\n", n ? "\n" : "");
-	else if (fmt == F_TABLE)
+	if (fmt == F_TABLE)
 		out_end(o);
 }
 
@@ -219,11 +185,11 @@ static void print_gnuplot(const struct hist_result *r, const char *file, int64_t
 		printf("%s# %s %s%s (index %d)\n", i ? "\n\n" : "", s->name, s->cls, s->deleted ? " deleted" : "", i);
 		n = ivs_of(r, s, &first);
 		if (!n) /* gnuplot wants no empty block */
-			printf("%s %s 0 0 0\n", seconds(s->t0, a, sizeof(a)), seconds(s->t1, b, sizeof(b)));
+			printf("%s %s 0 0 0\n", hist_field(s, "start", false, a, sizeof(a)), hist_field(s, "end", false, b, sizeof(b)));
 		for (j = first; j < first + n; j++) {
 			const struct hist_row *v = &r->iv[j];
 
-			printf("%s %s %llu %llu %llu\n", seconds(v->t0, a, sizeof(a)), seconds(v->t1, b, sizeof(b)),
+			printf("%s %s %llu %llu %llu\n", hist_field(v, "start", true, a, sizeof(a)), hist_field(v, "end", true, b, sizeof(b)),
 			       (unsigned long long)v->rbytes, (unsigned long long)v->obytes,
 			       (unsigned long long)hist_bps(v->rbytes + v->obytes, v->t1 - v->t0));
 		}

@@ -27,6 +27,7 @@
 #include "observability/accounting.h"
 #include "observability/capture.h"
 #include "observability/loop.h"
+#include "observability/api.h"
 #include "observability/metrics.h"
 #include "observability/mirror.h"
 #include "datapath/fastpath.h"
@@ -40,8 +41,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vwired [-f] [--socket PATH] [--state-dir DIR] [--force-state] [--workers N]\n"
-		   "              [--poll-us N] [--metrics ADDRESS:PORT] [--socket-group GROUP]\n"
-		   "              [--client-timeout SECONDS[,IDLE_SECONDS]] [--fastpath=on|off]\n");
+		   "              [--poll-us N] [--http|--metrics ADDRESS:PORT] [--http-write TOKENFILE]\n"
+		   "              [--socket-group GROUP] [--client-timeout SECONDS[,IDLE_SECONDS]]\n"
+		   "              [--fastpath=on|off]\n");
 }
 
 /* Every VNIC holds one descriptor per worker: take all the descriptors the
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "http", required_argument, NULL, 'm' }, /* the same listener, its clearer name */
+		{ "http-write", required_argument, NULL, 'W' },
 		{ "force-state", no_argument, NULL, 'F' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "client-timeout", required_argument, NULL, 'T' },
@@ -109,7 +113,11 @@ int main(int argc, char **argv)
 		case 'm': /* options whose parser says what is wrong */
 		case 'g':
 		case 'T':
-			if ((c == 'm' ? metrics_parse : c == 'g' ? ctl_set_group : ctl_set_timeouts)(optarg, err, sizeof(err))) {
+		case 'W':
+			if ((c == 'm'   ? metrics_parse
+			     : c == 'g' ? ctl_set_group
+			     : c == 'W' ? api_write_parse
+					: ctl_set_timeouts)(optarg, err, sizeof(err))) {
 				fprintf(stderr, "vwired: %s\n", err);
 				return 2;
 			}

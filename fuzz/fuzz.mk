@@ -20,7 +20,7 @@ $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-$(B)/fuzz/libvwire-fuzz.a: $(FUZZ_OBJS) $(B)/bpf/vw_fast_obj.o
+$(B)/fuzz/libvwire-fuzz.a: $(FUZZ_OBJS) $(B)/bpf/vw_fast_obj.o $(WEB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "lib/history.h"
+#include "lib/vwire.h"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS vwire_history(key TEXT PRIMARY KEY, value TEXT);"
@@ -220,6 +221,64 @@ bool hist_time_parse(const char *s, int64_t now_ms, int64_t *ms)
 uint64_t hist_bps(uint64_t bytes, int64_t ms)
 {
 	return ms > 0 ? (uint64_t)((long double)bytes * 8000.0L / (long double)ms + 0.5L) : 0;
+}
+
+static const char *seconds(int64_t ms, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+	return buf;
+}
+
+const char *hist_field(const struct hist_row *r, const char *key, bool interval, char *buf, size_t len)
+{
+	if (!strcmp(key, "name"))
+		return r->name;
+	if (!strcmp(key, "class"))
+		return r->cls;
+	if (!strcmp(key, "deleted"))
+		return r->deleted ? "yes" : "no";
+	if (!strcmp(key, "start"))
+		return seconds(r->t0, buf, len);
+	if (!strcmp(key, "end"))
+		return seconds(r->t1, buf, len);
+	if (!strcmp(key, "duration"))
+		return seconds(interval ? r->t1 - r->t0 : r->duration, buf, len);
+	if (!strcmp(key, "bandwidth"))
+		snprintf(buf, len, "%llu",
+			 (unsigned long long)hist_bps(r->rbytes + r->obytes, interval ? r->t1 - r->t0 : r->duration));
+	else
+		snprintf(buf, len, "%llu",
+			 (unsigned long long)(!strcmp(key, "ipkts") ? r->ipkts : !strcmp(key, "rbytes") ? r->rbytes :
+					      !strcmp(key, "opkts") ? r->opkts : r->obytes));
+	return buf;
+}
+
+bool hist_field_is_text(const char *key)
+{
+	return !strcmp(key, "name") || !strcmp(key, "class") || !strcmp(key, "deleted");
+}
+
+void hist_json(struct vw_buf *o, const char *const *keys, int nkeys, const struct hist_row *rows, int n,
+	       bool interval)
+{
+	char buf[64];
+	int i, k;
+
+	vw_buf_printf(o, "[");
+	for (i = 0; i < n; i++) {
+		/* names are [A-Za-z0-9_.-]: nothing to quote or escape */
+		vw_buf_printf(o, "%s\n{", i ? "," : "");
+		for (k = 0; k < nkeys; k++) {
+			const char *v = hist_field(&rows[i], keys[k], interval, buf, sizeof(buf));
+
+			if (hist_field_is_text(keys[k]))
+				vw_buf_printf(o, "%s\"%s\":\"%s\"", k ? "," : "", keys[k], v);
+			else
+				vw_buf_printf(o, "%s\"%s\":%s", k ? "," : "", keys[k], v);
+		}
+		vw_buf_printf(o, "}");
+	}
+	vw_buf_printf(o, "%s]\n", n ? "\n" : "");
 }
 
 /* ---- queries ---- */

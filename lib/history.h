@@ -77,4 +77,19 @@ void hist_result_free(struct hist_result *r);
 /* Bits per second of bytes over ms (0 for an empty interval). */
 uint64_t hist_bps(uint64_t bytes, int64_t ms);
 
+/*
+ * A field of a row as CSV and JSON give it (exact: times and durations in
+ * seconds with milliseconds, bandwidth in bit/s, counters whole): name,
+ * class, deleted (yes|no), start, end, duration, ipkts, rbytes, opkts,
+ * obytes, bandwidth.  interval: r is one interval (its duration is t1 - t0).
+ */
+const char *hist_field(const struct hist_row *r, const char *key, bool interval, char *buf, size_t len);
+/* name, class and deleted are text; the rest numbers. */
+bool hist_field_is_text(const char *key);
+struct vw_buf;
+/* The rows as vwstat show-history -F json prints them: an array of objects
+ * with the nkeys fields keys, counters and times as numbers. */
+void hist_json(struct vw_buf *o, const char *const *keys, int nkeys, const struct hist_row *rows, int n,
+	       bool interval);
+
 #endif

@@ -1,5 +1,7 @@
 /*
- * The /metrics endpoint: libmicrohttpd without a thread of its own (its
+ * The HTTP listener (vwired --metrics or --http ADDR:PORT): /metrics for
+ * Prometheus, the web console's page at / and its JSON API under /api/
+ * (observability/api.c).  libmicrohttpd without a thread of its own (its
  * epoll descriptor sits in the control loop and MHD_run runs there), so the
  * handler reads the model on the thread that owns it.  The text is made
  * from the records of the same "stats" and "flowstats" commands vwstat
@@ -15,8 +17,10 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "observability/api.h"
 #include "observability/loop.h"
 #include "observability/metrics.h"
+#include "observability/web.h"
 
 static struct sockaddr_storage maddr;
 static socklen_t maddrlen;
@@ -207,43 +211,165 @@ static void metrics_text(struct vw_buf *o)
 
 /* ---- HTTP ---- */
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-			      const char *version, const char *upload, size_t *upload_len, void **state)
-{
-	struct MHD_Response *resp;
-	struct vw_buf o = { 0 };
-	unsigned code = MHD_HTTP_OK;
-	enum MHD_Result ret;
+/* A request's state between the calls MHD makes for it: a write's body. */
+struct request {
+	struct vw_buf body;
+	bool too_big;
+};
 
-	(void)cls, (void)version, (void)upload, (void)state;
-	if (*upload_len) /* no body is wanted: drop it */
-		*upload_len = 0;
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-		vw_buf_printf(&o, "only GET\n");
-	} else if (strcmp(url, "/metrics")) {
-		code = MHD_HTTP_NOT_FOUND;
-		vw_buf_printf(&o, "vwired serves /metrics only\n");
-	} else {
-		metrics_text(&o);
-	}
-	if (o.oom) {
-		vw_buf_free(&o);
-		return MHD_NO; /* closes the connection */
-	}
-	resp = MHD_create_response_from_buffer(o.len, o.p ? o.p : (char *)"", o.p ? MHD_RESPMEM_MUST_FREE
-										: MHD_RESPMEM_PERSISTENT);
-	if (!resp) {
-		vw_buf_free(&o);
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct api_query *q = cls;
+
+	(void)kind;
+	if (q->n == API_MAXARGS) {
+		q->n++; /* one too many: refused */
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				code == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain");
+	if (q->n < API_MAXARGS) {
+		q->key[q->n] = key;
+		q->val[q->n++] = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+/* GET: /metrics, the API, or one of the console's files. */
+static unsigned get(struct MHD_Connection *conn, const char *url, struct vw_buf *o, const char **type)
+{
+	const struct web_asset *a;
+	struct api_query q = { 0 };
+
+	if (!strcmp(url, "/metrics")) {
+		metrics_text(o);
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return MHD_HTTP_OK;
+	}
+	if (!strncmp(url, "/api/", 5)) {
+		unsigned code;
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+		if (q.n > API_MAXARGS) {
+			vw_buf_printf(o, "too many query parameters (at most %d)\n", API_MAXARGS);
+			return MHD_HTTP_BAD_REQUEST;
+		}
+		code = api_get(url, &q, o);
+		if (code == MHD_HTTP_OK)
+			*type = "application/json";
+		return code;
+	}
+	a = web_asset_find(url);
+	if (!a) {
+		vw_buf_printf(o, "no such page '%s' (the console is at /, metrics at /metrics, the API under /api/)\n", url);
+		return MHD_HTTP_NOT_FOUND;
+	}
+	vw_buf_append(o, a->data, a->len);
+	*type = a->type;
+	return MHD_HTTP_OK;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, struct vw_buf *o, const char *type,
+			       bool page)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (o->oom) {
+		vw_buf_free(o);
+		return MHD_NO; /* closes the connection */
+	}
+	resp = MHD_create_response_from_buffer(o->len, o->p ? o->p : (char *)"", o->p ? MHD_RESPMEM_MUST_FREE
+										  : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		vw_buf_free(o);
+		return MHD_NO;
+	}
+	if (!type) /* an answer made as text: JSON when it is an object or array */
+		type = o->p && (o->p[0] == '{' || o->p[0] == '[') ? "application/json" : "text/plain; charset=utf-8";
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+	if (code == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"vwired\"");
+	if (page) { /* the console: its own files only, never in a frame */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
 	ret = MHD_queue_response(conn, code, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/*
+ * Called by MHD once with a request's headers (*state NULL), and for a
+ * POST again with each part of its body and once more at its end.  A write
+ * is checked before its body is read; a refused one is answered at once.
+ */
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_len, void **state)
+{
+	struct request *rq = *state;
+	struct vw_buf o = { 0 };
+	const char *type = NULL;
+	unsigned code;
+
+	(void)cls, (void)version;
+	if (rq) { /* a write whose checks passed: its body, then its run */
+		if (*upload_len) {
+			if (rq->body.len + *upload_len > API_BODY_MAX)
+				rq->too_big = true;
+			else
+				vw_buf_append(&rq->body, upload, *upload_len);
+			*upload_len = 0;
+			return MHD_YES;
+		}
+		if (rq->too_big || rq->body.oom) {
+			vw_buf_printf(&o, "the command is longer than %d bytes\n", API_BODY_MAX);
+			return respond(conn, MHD_HTTP_CONTENT_TOO_LARGE, &o, NULL, false);
+		}
+		code = api_command(rq->body.p ? rq->body.p : "", rq->body.len, &o);
+		return respond(conn, code, &o, NULL, false);
+	}
+	if (*upload_len) /* a body nobody wants: drop it */
+		*upload_len = 0;
+	if (!strcmp(method, "POST") && !strcmp(url, "/api/command")) {
+		code = api_write_check(header(conn, MHD_HTTP_HEADER_AUTHORIZATION), header(conn, MHD_HTTP_HEADER_HOST),
+				       header(conn, "Origin"), &o);
+		if (code)
+			return respond(conn, code, &o, NULL, false);
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*state = rq;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		vw_buf_printf(&o, "only GET (and POST to /api/command)\n");
+		return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, &o, NULL, false);
+	}
+	code = get(conn, url, &o, &type);
+	return respond(conn, code, &o, code == MHD_HTTP_OK ? type : NULL,
+		       code == MHD_HTTP_OK && strcmp(url, "/metrics") && strncmp(url, "/api/", 5));
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode why)
+{
+	struct request *rq = *state;
+
+	(void)cls, (void)conn, (void)why;
+	if (rq) {
+		vw_buf_free(&rq->body);
+		free(rq);
+		*state = NULL;
+	}
 }
 
 static void metrics_run(void)
@@ -266,6 +392,10 @@ int metrics_start(char *err, size_t errlen)
 	const union MHD_DaemonInfo *di;
 	int fd, one = 1;
 
+	if (!maddrlen && api_write_enabled()) {
+		snprintf(err, errlen, "--http-write needs a listener (--http ADDRESS:PORT)");
+		return -EINVAL;
+	}
 	if (!maddrlen)
 		return 0;
 	/* our own socket: a bad address or a port in use is one clear line */
@@ -282,7 +412,8 @@ int metrics_start(char *err, size_t errlen)
 	}
 	mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, NULL,
 			       MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_NOTIFY_COMPLETED, request_done,
+			       NULL, MHD_OPTION_END);
 	di = mhd ? MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!di) {
 		snprintf(err, errlen, "metrics: cannot start the HTTP server on %s", mspec);

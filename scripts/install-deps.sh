@@ -17,6 +17,7 @@ pkgs=(
   iproute2 iputils-ping iperf3   # demo and system tests
   tshark                         # captures in system tests
   curl                           # metrics scrape in system tests
+  chromium fonts-dejavu-core     # the web console's test: headless Chromium loads the page (t_console), a font for its screenshot
   procps psmisc                  # pgrep, fuser in system tests
   bash-completion                # t_completion: loads cli/completion/* by name, as an installed system does
   python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
