@@ -16,7 +16,7 @@
 VWT_OWN="vwt5"
 . "$(dirname "$0")/lib.sh"
 
-STUB=vwt5s ZONE=vwt5z VA=vwt5a VB=vwt5b FLOW=vwt5f MIR=vwt5m EXP=vwt5e
+STUB=vwt5s ZONE=vwt5zone VA=vwt5a VB=vwt5b FLOW=vwt5f MIR=vwt5m EXP=vwt5e VNM=vwt5r
 COMP=$VW_ROOT/cli/completion
 NOSOCK=/tmp/vwt_completion_none.sock
 
@@ -127,6 +127,9 @@ check "add flow $FLOW on $VA" vwadm add-flow -l $VA -a transport=tcp $FLOW
 check "address 10.200.77.1/24 on $VA" vwadm create-addr -a 10.200.77.1/24 $VA
 check "create mirror $MIR (GRE to loopback)" vwadm create-mirror -l $VA -t gre:127.0.0.1 $MIR
 check "create exporter $EXP (IPFIX to loopback)" vwadm create-exporter -T ipfix -a collector=127.0.0.1:4739 $EXP
+check "create zone $VNM for a VNM" vwadm create-zone $VNM
+check "create VNIC ${VNM}1 in $VNM" vwadm create-vnic -l $STUB -p zone=$VNM ${VNM}1
+check "create VNM $VNM (a router on ${VNM}1)" vwadm create-vnm -T router -l ${VNM}1 $VNM
 
 log "---- vwadm: subcommands and options"
 subs=$(vwadm --help | sed -n 's/^    \([a-z][a-z-]*\).*/\1/p')
@@ -145,21 +148,23 @@ expect_comp "vwadm create-tunnel -a local=10.0.0.1,<TAB>" \
 
 log "---- vwadm: names from the daemon"
 expect_comp "vwadm create-vnic -l vwt5<TAB>: the etherstub, not the VNICs" "$STUB" "vwadm create-vnic -l vwt5"
-expect_comp "vwadm delete-vnic <TAB>" "$VA $VB" "vwadm delete-vnic "
-expect_comp "vwadm show-link vwt5<TAB>" "$STUB $VA $VB" "vwadm show-link vwt5"
+expect_comp "vwadm delete-vnic <TAB>" "$VA $VB ${VNM}1" "vwadm delete-vnic "
+expect_comp "vwadm show-link vwt5<TAB>" "$STUB $VA $VB ${VNM}1" "vwadm show-link vwt5"
 expect_comp "vwadm delete-etherstub <TAB>" "$STUB" "vwadm delete-etherstub "
-expect_comp "vwadm delete-zone vwt5<TAB>" "$ZONE" "vwadm delete-zone vwt5"
+expect_comp "vwadm delete-zone vwt5<TAB>: the zones there are" "$(vwadm show-zone -p -o zone | grep ^vwt5)" "vwadm delete-zone vwt5"
+expect_comp "vwadm delete-vnm <TAB>" "$VNM" "vwadm delete-vnm "
+expect_comp "vwadm set-vnmprop -p <TAB> $VNM: a router's properties" "route=" "vwadm set-vnmprop -p " " $VNM"
 expect_comp "vwadm remove-flow <TAB>" "$FLOW" "vwadm remove-flow "
 expect_comp "vwadm show-flow -l vwt5a<TAB>" "$VA" "vwadm show-flow -l vwt5a"
 expect_comp "vwadm delete-mirror <TAB>" "$MIR" "vwadm delete-mirror "
 expect_comp "vwadm delete-exporter <TAB>" "$EXP" "vwadm delete-exporter "
-expect_comp "vwadm create-mirror -l $VA,<TAB>: a list of links" "$VA,$STUB $VA,$VB" "vwadm create-mirror -l $VA,"
-expect_comp "vwadm create-mirror -t vwt5<TAB>" "$STUB $VA $VB" "vwadm create-mirror -t vwt5"
-expect_comp "vwadm create-vnm -l $VA,<TAB>: VNICs only" "$VA,$VB" "vwadm create-vnm -l $VA,"
+expect_comp "vwadm create-mirror -l $VA,<TAB>: a list of links" "$VA,$STUB $VA,$VB $VA,${VNM}1" "vwadm create-mirror -l $VA,"
+expect_comp "vwadm create-mirror -t vwt5<TAB>" "$STUB $VA $VB ${VNM}1" "vwadm create-mirror -t vwt5"
+expect_comp "vwadm create-vnm -l $VA,<TAB>: VNICs only" "$VA,$VB $VA,${VNM}1" "vwadm create-vnm -l $VA,"
 expect_comp "vwadm delete-addr -a <TAB> $VA: its addresses" "10.200.77.1/24" "vwadm delete-addr -a " " $VA"
-expect_comp "vwadm set-linkprop -p mtu=1400 <TAB>" "$STUB $VA $VB" "vwadm set-linkprop -p mtu=1400 "
-expect_comp "vwadm create-vnic -l $STUB -p zone=vwt5<TAB>: zone names" "zone=$ZONE" "vwadm create-vnic -l $STUB -p zone=vwt5"
-expect_comp "... after another property and a comma" "mtu=1400,zone=$ZONE" "vwadm create-vnic -p mtu=1400,zone="
+expect_comp "vwadm set-linkprop -p mtu=1400 <TAB>" "$STUB $VA $VB ${VNM}1" "vwadm set-linkprop -p mtu=1400 "
+expect_comp "vwadm create-vnic -l $STUB -p zone=vwt5<TAB>: zone names" "zone=$VNM zone=$ZONE" "vwadm create-vnic -l $STUB -p zone=vwt5"
+expect_comp "... after another property and a comma" "mtu=1400,zone=$ZONE" "vwadm create-vnic -p mtu=1400,zone=vwt5zo"
 
 log "---- vwadm: properties and their values"
 vnicprops=$(vwadm show-linkprop -c -o property $VA)
@@ -215,7 +220,7 @@ expect_eq "the completion's list properties are those of objects/linkprop.c" "$(
 	"$(words $(bash -c ". '$COMP/vwadm'; echo \$_vwire_linkprops_lists"))"
 
 log "---- vwadm: fields"
-for s in show-link show-vnic show-etherstub show-zone show-flow show-mirror show-exporter; do
+for s in show-link show-vnic show-etherstub show-zone show-addr show-flow show-mirror show-exporter show-vnm; do
 	header=$(vwadm $s -o all | head -1 | tr A-Z a-z)
 	expect_comp "vwadm $s -o <TAB>: the columns of $s -o all, and all" "$header all" "vwadm $s -o "
 done
@@ -231,8 +236,8 @@ expect_comp "vwadm --socket=$VW_SOCK... <TAB>: the socket file" "--socket=$VW_SO
 expect_comp "vwadm --socket $NOSOCK delete-vnic <TAB>: --socket is asked, not \$VWIRE_SOCKET" "" \
 	"vwadm --socket $NOSOCK delete-vnic "
 expect_eq "VWIRE_SOCKET=$NOSOCK vwadm --socket $VW_SOCK delete-vnic <TAB>: the daemon of --socket" \
-	"$(words $VA $VB)" "$(VWIRE_SOCKET=$NOSOCK comp "vwadm --socket $VW_SOCK delete-vnic ")"
-expect_eq "... and of --socket=" "$(words $VA $VB)" "$(VWIRE_SOCKET=$NOSOCK comp "vwadm --socket=$VW_SOCK delete-vnic ")"
+	"$(words $VA $VB ${VNM}1)" "$(VWIRE_SOCKET=$NOSOCK comp "vwadm --socket $VW_SOCK delete-vnic ")"
+expect_eq "... and of --socket=" "$(words $VA $VB ${VNM}1)" "$(VWIRE_SOCKET=$NOSOCK comp "vwadm --socket=$VW_SOCK delete-vnic ")"
 
 log "---- the option placeholders of vwadm --help are all known"
 unknown=$(PATH=$VW_BIN:$PATH bash -c ". '$COMP/vwadm'
@@ -254,7 +259,7 @@ expect_ge "options seen in vwadm --help" "$nopts" 60
 
 log "---- vwstat and vwsnoop"
 expect_comp "vwstat show-h<TAB>" "show-history" "vwstat show-h"
-expect_comp "vwstat vwt5<TAB>: links of the default show-link" "$STUB $VA $VB" "vwstat vwt5"
+expect_comp "vwstat vwt5<TAB>: links of the default show-link" "$STUB $VA $VB ${VNM}1" "vwstat vwt5"
 expect_comp "vwstat show-flow <TAB>" "$FLOW" "vwstat show-flow "
 expect_comp "vwstat show-flow -<TAB>" "--help --socket -F -c -i -l -o -p -u" "vwstat show-flow -"
 expect_comp "vwstat -o link,ip<TAB>" "link,ipkts" "vwstat -o link,ip"
@@ -263,7 +268,7 @@ expect_comp "vwstat -w -o <TAB>: the worker fields" \
 expect_comp "vwstat show-history -F <TAB>" "csv gnuplot json svg table" "vwstat show-history -F "
 expect_comp "vwstat show-history -f $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwstat show-history -f $VW_TMP/vwt5-n"
 expect_comp "vwsnoop -<TAB>" "--help --socket -c -d -l -w" "vwsnoop -"
-expect_comp "vwsnoop -l vwt5<TAB>" "$STUB $VA $VB" "vwsnoop -l vwt5"
+expect_comp "vwsnoop -l vwt5<TAB>" "$STUB $VA $VB ${VNM}1" "vwsnoop -l vwt5"
 expect_comp "vwsnoop --socket $NOSOCK -l vwt5<TAB>: nothing" "" "vwsnoop --socket $NOSOCK -l vwt5"
 expect_comp "vwsnoop -d <TAB>" "both in out" "vwsnoop -d "
 expect_comp "vwsnoop -w $VW_TMP/vwt5-n<TAB>" "$VW_TMP/vwt5-net.vwire" "vwsnoop -w $VW_TMP/vwt5-n"
@@ -300,7 +305,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 	# each line: TYPED<TAB>, then (once the terminal is quiet) Ctrl-A echo
 	# "@N@[ ... ]" Enter prints the line as completed
 	BASH_COMPLETION_USER_DIR=$pfx/share/bash-completion XDG_DATA_DIRS=$pfx/share:/usr/share PATH=/usr/bin:/bin python3 - "$VW_TMP/rc" "$VW_TMP/tty.out" \
-		"vwadm create-vnic -p fa" "vwadm create-vnic -p face=vh" "vwadm create-vnic -l vwt5s -p zone=vwt5" \
+		"vwadm create-vnic -p fa" "vwadm create-vnic -p face=vh" "vwadm create-vnic -l vwt5s -p zone=vwt5zo" \
 		"vwadm show-link -o link,cl" "vwstat show-hi" "vwsnoop -d bo" "vwadm apply $VW_TMP/vwt5-n" <<-'PY'
 		import os, pty, re, select, sys, time
 		rc, outf, lines = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -340,7 +345,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 	log "     $env_note"
 	expect_eq "bash: vwadm create-vnic -p fa<TAB>" "vwadm create-vnic -p face=" "$(tty 0)"
 	expect_eq "bash: vwadm create-vnic -p face=vh<TAB>" "vwadm create-vnic -p face=vhost-user " "$(tty 1)"
-	expect_eq "bash: vwadm create-vnic -l $STUB -p zone=vwt5<TAB>" "vwadm create-vnic -l $STUB -p zone=$ZONE " "$(tty 2)"
+	expect_eq "bash: vwadm create-vnic -l $STUB -p zone=vwt5zo<TAB>" "vwadm create-vnic -l $STUB -p zone=$ZONE " "$(tty 2)"
 	expect_eq "bash: vwadm show-link -o link,cl<TAB>" "vwadm show-link -o link,class " "$(tty 3)"
 	expect_eq "bash: vwstat show-hi<TAB> (vwstat's file loaded by name, vwadm's beside it)" "vwstat show-history " "$(tty 4)"
 	expect_eq "bash: vwsnoop -d bo<TAB>" "vwsnoop -d both " "$(tty 5)"
