@@ -40,6 +40,11 @@ static const struct out_field sum_fields[] = {
 	{ NULL, NULL, 0, 0, NULL },
 };
 
+const struct out_field *history_fields(void)
+{
+	return sum_fields;
+}
+
 #define SUM_DEFAULT "name,duration,ipkts,rbytes,opkts,obytes,bandwidth"
 #define IV_DEFAULT "name,start,end,rbytes,obytes,bandwidth"
 

@@ -107,6 +107,22 @@ static const struct vw_cmddef *public_cmd(const char *name)
 	return def && def->usage ? def : NULL;
 }
 
+/* A show-* command's fields, as -o takes them (and for its -x or -L view). */
+static void print_fields(const struct cmd_out *co, char opt)
+{
+	const struct out_field *f;
+
+	if (!co || !co->fields)
+		return;
+	if (opt)
+		printf("fields with -%c:", opt);
+	else
+		printf("fields:");
+	for (f = co->fields; f->name; f++)
+		printf(" %s", f->name);
+	printf("\n");
+}
+
 static int help(const char *name)
 {
 	const struct vw_cmddef *tab;
@@ -115,12 +131,18 @@ static int help(const char *name)
 
 	if (name) {
 		const struct vw_cmddef *def = public_cmd(name);
+		const struct cmd_out *co;
 
 		if (!def) {
 			snprintf(reason, sizeof(reason), "unknown subcommand '%s'", name);
 			return usage_error(NULL, reason);
 		}
+		co = cmd_out(def->id);
 		print_usage(stdout, def);
+		print_fields(co, 0);
+		for (i = 0; co && i < 2; i++)
+			if (co->alt_opt[i])
+				print_fields(co->alt[i], co->alt_opt[i]);
 		return 0;
 	}
 	printf("usage: " PROG " [--socket PATH] SUBCOMMAND [ARGS]\n\nsubcommands:\n");

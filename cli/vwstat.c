@@ -25,7 +25,7 @@
 	"       " PROG " [--socket PATH] show-aggr [-L] [-i SECONDS] [-c COUNT] [-o FIELD,...] [-p] [-F json]" \
 	" [-u R|K|M|G|T|P] [AGGR...]\n" \
 	"       " PROG " [--socket PATH] show-history [-f FILE] [-s TIME] [-e TIME] [-i] [-o FIELD,...]" \
-	" [-F table|csv|json|gnuplot|svg] [NAME...]"
+	" [-F table|csv|json|gnuplot|svg] [-u R|K|M|G|T|P] [NAME...]"
 
 static const struct out_field link_fields[] = {
 	{ "LINK", "link", 12, 0, NULL },
@@ -172,6 +172,9 @@ static int help(void)
 		printf(" %s", f->name);
 	printf("\nworker fields:");
 	for (f = worker_fields; f->name; f++)
+		printf(" %s", f->name);
+	printf("\nhistory fields:");
+	for (f = history_fields(); f->name; f++)
 		printf(" %s", f->name);
 	printf("\n");
 	return 0;

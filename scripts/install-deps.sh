@@ -19,6 +19,7 @@ pkgs=(
   curl                           # metrics scrape in system tests
   chromium fonts-dejavu-core     # the web console's test: headless Chromium loads the page (t_console), a font for its screenshot
   procps psmisc                  # pgrep, fuser in system tests
+  bash-completion                # t_completion: loads cli/completion/* by name, as an installed system does
   python3 gawk coreutils         # test helpers (raw control-socket client, userspace VLAN interface)
   openvswitch-switch             # interop peer in system tests (LACP bonds); its service is never started
   qemu-system-x86                # test guests (tests/guest, bench/vm): QEMU with virtio-net, tap and vhost-user netdevs
