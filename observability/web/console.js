@@ -12,8 +12,9 @@
  * The layout is layered: switches (etherstubs, phys links, aggregations,
  * tunnels) in the middle row, zones with their VNICs in bands above and
  * below, each zone placed by the mean position of the switches its VNICs
- * are on (so a router between two etherstubs sits between them), each
- * switch under the mean position of its VNICs.
+ * are on (so a router between two etherstubs sits between them; in every
+ * row a switch's zones are near its share of the width), each switch under
+ * the mean position of its VNICs.
  *
  * For tests and scripts the page keeps its state in window.vwConsole:
  *   links: [{name, class, over, zone, vid, maxbw, drawn, bps_in, bps_out,
@@ -150,6 +151,12 @@
 			switches.reduce((a, s) => a + swW(s) + 20, 0)) + 2 * MARGIN;
 		const rowH = (r) => Math.max(...r.map((z) => z.h));
 
+		/* each zone as near as it can be to the share of the width its
+		 * switches have (switch i of n: around (i + 0.5) / n of it), so that
+		 * a switch's zones stand above and below it, in every row */
+		const nsw = Math.max(1, switches.length);
+		const target = (z) => MARGIN + (Math.min(z.bary, nsw - 0.5) + 0.5) / nsw * (width - 2 * MARGIN) - z.w / 2;
+
 		/* y: the top band's rows from the outermost down, the switches, the
 		 * bottom band's rows outwards */
 		let y = MARGIN;
@@ -166,8 +173,19 @@
 		const height = y + MARGIN - (rows[1].length ? 30 : LAYER_GAP) + (rows[1].length ? 0 : 0);
 
 		function place(row, y0, top) {
-			let x = (width - rowW(row)) / 2;
-			for (const z of row) {
+			const xs = [];
+			let end = MARGIN - ZONE_GAP;
+			for (const z of row) { /* left to right, no overlap */
+				xs.push(Math.max(target(z), end + ZONE_GAP));
+				end = xs[xs.length - 1] + z.w;
+			}
+			let lim = width - MARGIN; /* pushed past the right edge: back */
+			for (let i = row.length - 1; i >= 0; i--) {
+				xs[i] = Math.min(xs[i], lim - row[i].w);
+				lim = xs[i] - ZONE_GAP;
+			}
+			row.forEach((z, i) => {
+				const x = xs[i];
 				z.x = x, z.y = y0, z.top = top;
 				/* pills at the zone's edge that faces the switches */
 				z.vnics.forEach((v, i) => {
@@ -175,8 +193,7 @@
 					v._y = top ? y0 + z.head : y0 + z.head;
 					v._top = top;
 				});
-				x += z.w + ZONE_GAP;
-			}
+			});
 		}
 
 		/* switches under the mean x of their VNICs, then pushed apart */
