@@ -16,7 +16,9 @@ page last.  Prints how long Chromium took to start and the page to be live.
 """
 import argparse
 import base64
+import ctypes
 import json
+import signal
 import os
 import shutil
 import socket
@@ -114,6 +116,12 @@ class Page:
         return r["result"].get("value")
 
 
+def die_with_parent():
+    """Chromium goes when this script goes, even by SIGKILL (a test's
+    timeout): PR_SET_PDEATHSIG."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -133,7 +141,8 @@ def main():
                              "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio",
                              "--no-proxy-server", "--remote-debugging-address=127.0.0.1",
                              "--remote-debugging-port=0", f"--user-data-dir={prof}", "--window-size=1400,900",
-                             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=die_with_parent)
     try:
         deadline = t0 + a.timeout
         portfile = os.path.join(prof, "DevToolsActivePort")
