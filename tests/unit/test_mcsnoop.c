@@ -24,12 +24,30 @@ struct rec {
 	uint8_t group[16]; /* 4 bytes used for IPv4 */
 };
 
+/* The records after a report's 8-byte header at p, groups glen bytes
+ * long, each with its sources; where they end. */
+static uint8_t *put_records(uint8_t *p, const struct rec *r, int n, int glen)
+{
+	int i, s;
+
+	p[-1] = (uint8_t)n;
+	for (i = 0; i < n; i++) {
+		p[0] = r[i].type;
+		p[2] = (uint8_t)(r[i].nsrc >> 8);
+		p[3] = (uint8_t)r[i].nsrc;
+		memcpy(p + 4, r[i].group, (size_t)glen);
+		p += 4 + glen;
+		for (s = 0; s < r[i].nsrc; s++, p += glen)
+			p[0] = 0x20, p[glen - 1] = (uint8_t)(s + 1);
+	}
+	return p;
+}
+
 /* An IGMPv3 report from 10.0.0.5 to 224.0.0.22 with the records given. */
 static uint32_t igmp3(uint8_t *f, const struct rec *r, int n)
 {
 	uint8_t *ip = f + 14, *p;
 	uint32_t len;
-	int i, s;
 
 	memset(f, 0, 2048);
 	memcpy(f, "\x01\x00\x5e\x00\x00\x16\x02\x00\x00\x00\x00\x05\x08\x00", 14);
@@ -40,17 +58,7 @@ static uint32_t igmp3(uint8_t *f, const struct rec *r, int n)
 	memcpy(ip + 20, "\x94\x04\x00\x00", 4);
 	p = ip + 24;
 	p[0] = 0x22;
-	p[7] = (uint8_t)n;
-	p += 8;
-	for (i = 0; i < n; i++) {
-		p[0] = r[i].type;
-		p[2] = (uint8_t)(r[i].nsrc >> 8);
-		p[3] = (uint8_t)r[i].nsrc;
-		memcpy(p + 4, r[i].group, 4);
-		p += 8;
-		for (s = 0; s < r[i].nsrc; s++, p += 4)
-			memcpy(p, "\x0a\x00\x00\x63", 4);
-	}
+	p = put_records(p + 8, r, n, 4);
 	len = (uint32_t)(p - f);
 	ip[2] = (uint8_t)((len - 14) >> 8);
 	ip[3] = (uint8_t)(len - 14);
@@ -62,7 +70,6 @@ static uint32_t mld2(uint8_t *f, const struct rec *r, int n)
 {
 	uint8_t *ip = f + 14, *p;
 	uint32_t len;
-	int i, s;
 
 	memset(f, 0, 2048);
 	memcpy(f, "\x33\x33\x00\x00\x00\x16\x02\x00\x00\x00\x00\x05\x86\xdd", 14);
@@ -75,17 +82,7 @@ static uint32_t mld2(uint8_t *f, const struct rec *r, int n)
 	memcpy(p, "\x3a\x00\x05\x02\x00\x00\x01\x00", 8); /* next 58, router alert, PadN */
 	p += 8;
 	p[0] = 143;
-	p[7] = (uint8_t)n;
-	p += 8;
-	for (i = 0; i < n; i++) {
-		p[0] = r[i].type;
-		p[2] = (uint8_t)(r[i].nsrc >> 8);
-		p[3] = (uint8_t)r[i].nsrc;
-		memcpy(p + 4, r[i].group, 16);
-		p += 20;
-		for (s = 0; s < r[i].nsrc; s++, p += 16)
-			p[0] = 0x20, p[15] = (uint8_t)s;
-	}
+	p = put_records(p + 8, r, n, 16);
 	len = (uint32_t)(p - f);
 	ip[4] = (uint8_t)((len - 54) >> 8);
 	ip[5] = (uint8_t)(len - 54);
