@@ -590,6 +590,18 @@ static int read_cmd(struct reader *r, struct plan_cmd *pc)
 		k = !strcmp(c.def->name, "create-vnm") ? K_VNM : NKINDS;
 		break;
 	}
+	/* a name the daemon would refuse is the file's error, here, with its
+	 * line; and a name that starts like an option could not be given to
+	 * the delete that undoes it */
+	if (k != NKINDS && k != K_ADDR && k != K_ACCT) {
+		bool ok = k == K_ZONE || k == K_VNM ? vw_zonename_valid(name)
+			  : k == K_FLOW || k == K_MIRROR ? vw_flowname_valid(name)
+							 : vw_linkname_valid(name);
+
+		if (!ok)
+			return RFAIL(r, "%s: invalid name '%s' (letters, digits, '_', '.', '-', starting with a letter)",
+				     c.def->name, name);
+	}
 	if (k == K_ADDR) {
 		struct vw_prefix p;
 		char a[64];

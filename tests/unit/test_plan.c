@@ -261,6 +261,12 @@ static void test_errors(void **state)
 	expect_error("create-etherstub st0 \\\n", "", false,
 		     "t.vw:1: '\\' at the end of the file continues a line that is not there");
 	expect_error("create-etherstub ${T}st0\n", "", false, "t.vw:1: undefined variable 'T'");
+	/* a name the daemon refuses, and one that would read as an option in
+	 * the delete undoing it (found by fuzz_plan) */
+	expect_error("create-etherstub st0\ncreate-vnic -l st0 -- -v1\n", "", false,
+		     "t.vw:2: create-vnic: invalid name '-v1' (letters, digits, '_', '.', '-', starting with a letter)");
+	expect_error("create-zone 9z\n", "", false,
+		     "t.vw:1: create-zone: invalid name '9z' (letters, digits, '_', '.', '-', starting with a letter)");
 }
 
 int main(void)
