@@ -237,6 +237,7 @@ static void vhost_close(struct vw_port *port)
 	struct vhost_port *vp = port->priv;
 
 	vw_vhost_close(vp->dev);
+	__atomic_fetch_sub(&vw_vm_ports, 1, __ATOMIC_RELAXED);
 	free(port->snoop);
 	free(vp);
 }
@@ -274,6 +275,7 @@ static struct vw_port *port_of(struct vw_vhost *dev)
 	port->ops = &vhost_ops;
 	port->priv = vp;
 	port->snoop = snoop; /* the guest's group reports */
+	__atomic_fetch_add(&vw_vm_ports, 1, __ATOMIC_RELAXED);
 	port->nq = vw_vhost_nworkers(dev);
 	for (w = 0; w < port->nq; w++)
 		port->qfd[w] = vw_vhost_kickfd(dev, w);

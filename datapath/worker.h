@@ -93,6 +93,9 @@ extern __thread struct vw_fwd *vw_worker_fwd;
  * "Polling yields to runnable work"); a backend that polls on its own
  * (a VM's rings) stops too. */
 extern __thread bool vw_worker_contended;
+/* VM ports open (datapath/port_vhost.c): polling yields only while there
+ * are some. */
+extern int vw_vm_ports;
 void vw_worker_task_del(struct vw_task *t);
 
 /* Per-worker counters for vwstat's lanes. */
