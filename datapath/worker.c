@@ -42,7 +42,6 @@ struct worker {
 	 * (/proc/thread-self/schedstat), read once per window */
 	int schedfd;
 	uint64_t sched_at, sched_wait;
-	bool contended;
 	struct vw_worker_stats st;
 	struct vw_fwd fwd;
 };
@@ -194,9 +193,9 @@ static void contention_check(struct worker *w, uint64_t now)
 		 * polling worker takes a CPU from, and the gain was measured
 		 * there (bench/vm); elsewhere polling stays as it was */
 		c = c && __atomic_load_n(&vw_vm_ports, __ATOMIC_RELAXED) > 0;
-		if (c && !w->contended)
+		if (c && !vw_worker_contended)
 			w->st.yields++;
-		w->contended = vw_worker_contended = c;
+		vw_worker_contended = c;
 	}
 	w->sched_at = now;
 	w->sched_wait = wait;
@@ -213,7 +212,7 @@ static void *worker_main(void *arg)
 	vw_worker_fwd = &w->fwd;
 	w->schedfd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	for (;;) {
-		bool poll = !w->contended && now - last_work < w->spin_ns;
+		bool poll = !vw_worker_contended && now - last_work < w->spin_ns;
 		uint64_t due = tasks_due(w);
 		int i, n, work = 0;
 
